@@ -1,0 +1,1 @@
+"""The `link-assistant-router` command line: one module per subcommand group."""
