@@ -29,5 +29,8 @@ fmt: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+proto: install
+	$(BIN)/python -m gateway.admin_grpc.codegen
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

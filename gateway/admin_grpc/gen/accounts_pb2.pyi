@@ -1,0 +1,71 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class AccountState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ACCOUNT_STATE_UNSPECIFIED: _ClassVar[AccountState]
+    ACCOUNT_STATE_HEALTHY: _ClassVar[AccountState]
+    ACCOUNT_STATE_COOLING_DOWN: _ClassVar[AccountState]
+    ACCOUNT_STATE_DRAINED: _ClassVar[AccountState]
+ACCOUNT_STATE_UNSPECIFIED: AccountState
+ACCOUNT_STATE_HEALTHY: AccountState
+ACCOUNT_STATE_COOLING_DOWN: AccountState
+ACCOUNT_STATE_DRAINED: AccountState
+
+class Account(_message.Message):
+    __slots__ = ("name", "state", "healthy", "used", "last_error", "cooldown_remaining_seconds", "credential_kind")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    HEALTHY_FIELD_NUMBER: _ClassVar[int]
+    USED_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    COOLDOWN_REMAINING_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    CREDENTIAL_KIND_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    state: AccountState
+    healthy: bool
+    used: int
+    last_error: str
+    cooldown_remaining_seconds: float
+    credential_kind: str
+    def __init__(self, name: _Optional[str] = ..., state: _Optional[_Union[AccountState, str]] = ..., healthy: _Optional[bool] = ..., used: _Optional[int] = ..., last_error: _Optional[str] = ..., cooldown_remaining_seconds: _Optional[float] = ..., credential_kind: _Optional[str] = ...) -> None: ...
+
+class ListAccountsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListAccountsResponse(_message.Message):
+    __slots__ = ("accounts",)
+    ACCOUNTS_FIELD_NUMBER: _ClassVar[int]
+    accounts: _containers.RepeatedCompositeFieldContainer[Account]
+    def __init__(self, accounts: _Optional[_Iterable[_Union[Account, _Mapping]]] = ...) -> None: ...
+
+class GetAccountRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class DrainAccountRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ResumeAccountRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ResetCooldownRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
