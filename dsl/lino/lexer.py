@@ -1,0 +1,261 @@
+"""The tokenizer Lark parses from: references, parentheses, colons, line ends and indentation.
+
+Hand-written because two parts of the notation are not regular: n-quote references (see
+`quotes.py`) and indentation, which restarts inside every parenthesis, so each open group keeps its
+own stack of indentation levels. A `)` ends the group's last line as a line break would.
+
+The nesting limit is enforced here, while tokenizing, so nothing downstream ever sees more than
+`max_depth` levels of parentheses plus indentation: 10,000 open parentheses cost one error, not a
+recursion. Errors are raised as `DslSyntaxError` with the file, line and column.
+
+Pure: text in, tokens out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+
+from lark import Token
+
+from dsl.errors import DslSyntaxError, Problem
+from dsl.lino.quotes import scan_delimited
+
+MAX_INPUT_CHARS = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Source:
+    """One document to tokenize, with the options that shape its tokens."""
+
+    text: str
+    name: str = "<string>"
+    max_depth: int = 64
+
+
+@dataclass
+class _Context:
+    """The indentation state of the root or of one open parenthesis."""
+
+    line: int
+    column: int
+    levels: list[int] = field(default_factory=lambda: [0])
+    base: int | None = None
+    open_line: bool = False
+
+
+@cache
+def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    master = re.compile(
+        r"(?P<ws>[ \t]+)|(?P<nl>\r\n?|\n)|(?P<lpar>\()|(?P<rpar>\))|(?P<colon>:)"
+        r"|(?P<quote>[\"'`])|(?P<ref>[^ \t\r\n():]+)"
+    )
+    simple = re.compile(r"[^ \t\r\n():]+")
+    forbidden = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+    literal = re.compile(r"~[0-9]+\{")
+    return master, simple, forbidden, literal
+
+
+def locate(text: str, offset: int) -> tuple[int, int]:
+    """1-based line and column of `offset`; CRLF, LF and a lone CR each end a line."""
+    head = text[:offset]
+    line = 1 + head.count("\n") + head.count("\r") - head.count("\r\n")
+    start = max(head.rfind("\n"), head.rfind("\r")) + 1
+    return line, offset - start + 1
+
+
+def syntax_error(
+    source: Source, offset: int, message: str, *, expected: str | None = None, hint: str | None = None
+) -> DslSyntaxError:
+    line, column = locate(source.text, offset)
+    return DslSyntaxError([Problem(message, source.name, line, column, expected, hint)])
+
+
+def _check_characters(source: Source) -> None:
+    if len(source.text) > MAX_INPUT_CHARS:
+        limit = MAX_INPUT_CHARS // (1024 * 1024)
+        raise DslSyntaxError([Problem(f"document is larger than the {limit} MiB limit", source.name)])
+    bad = _patterns()[2].search(source.text)
+    if bad is not None:
+        code = ord(bad.group())
+        what = "an unpaired surrogate" if 0xD800 <= code <= 0xDFFF else "a control character"
+        raise syntax_error(
+            source,
+            bad.start(),
+            f"{what} (U+{code:04X}) is not allowed in Links Notation text",
+            hint="write it as a reference literal such as ~1{00}" if code < 0xD800 else None,
+        )
+
+
+def decode_literal(source: Source, offset: int, text: str) -> str:
+    """Decode a `~1{HEX}` reference literal: the UTF-8 bytes of the reference, in hex."""
+    body = text[3:-1] if text.startswith("~1{") and text.endswith("}") else None
+    if body is not None and len(body) % 2 == 0 and all(c in "0123456789abcdefABCDEF" for c in body):
+        try:
+            return bytes.fromhex(body).decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    raise syntax_error(
+        source, offset, f"invalid reference literal {text[:40]!r}", expected="~1{ followed by UTF-8 hex and }"
+    )
+
+
+def tokenize(source: Source) -> Iterator[Token]:
+    """Yield Lark tokens for `source.text`, or raise `DslSyntaxError` at the first bad character."""
+    _check_characters(source)
+    return _Scanner(source).tokens()
+
+
+class _Scanner:
+    """The state of one tokenize call: position, line, and one indentation context per open '('."""
+
+    def __init__(self, source: Source) -> None:
+        self.source = source
+        self.text = source.text
+        self.pos = 1 if self.text.startswith("\ufeff") else 0
+        self.line_no, self.line_start = 1, self.pos
+        self.contexts = [_Context(1, 1)]
+        self.depth = 0
+
+    def _token(self, kind: str, value: str, offset: int) -> Token:
+        return Token(kind, value, offset, self.line_no, offset - self.line_start + 1)
+
+    def _deeper(self, offset: int) -> None:
+        self.depth += 1
+        if self.depth > self.source.max_depth:
+            raise _too_deep(self.source, offset)
+
+    def _indentation(self, after_paren: bool) -> Iterator[Token]:
+        """Read a line's leading whitespace; yield _INDENT/_DEDENT if it holds something."""
+        text, size = self.text, len(self.text)
+        lead_end = self.pos
+        while lead_end < size and text[lead_end] in " \t":
+            lead_end += 1
+        lead, self.pos = text[self.pos : lead_end], lead_end
+        if lead_end >= size or text[lead_end] in "\r\n)":
+            return  # a blank line, or a ')' that closes the context: no indentation to judge
+        if after_paren:  # text right after '(' is the first line of a fresh context
+            width = len(lead) - len(lead.lstrip(" "))
+        elif "\t" in lead:
+            offset = lead_end - len(lead) + lead.index("\t")
+            raise syntax_error(self.source, offset, "tab in indentation", hint="indent with spaces")
+        else:
+            width = len(lead)
+        ctx = self.contexts[-1]
+        if ctx.base is None:
+            ctx.base = width
+        indent = max(0, width - ctx.base)
+        if indent > ctx.levels[-1]:
+            self._deeper(lead_end)
+            ctx.levels.append(indent)
+            yield self._token("_INDENT", lead, lead_end)
+            return
+        enclosing = [level + ctx.base for level in ctx.levels]
+        while ctx.levels[-1] > indent:
+            ctx.levels.pop()
+            self.depth -= 1
+            yield self._token("_DEDENT", "", lead_end)
+        if ctx.levels[-1] != indent:
+            raise syntax_error(
+                self.source,
+                lead_end,
+                "this line's indentation matches no enclosing block",
+                expected=" or ".join(str(width) for width in enclosing) + " spaces",
+            )
+
+    def _close(self) -> Iterator[Token]:
+        """A ')': end the group's last line and its blocks, and return to the enclosing context."""
+        if len(self.contexts) == 1:
+            raise syntax_error(self.source, self.pos, "unmatched ')'", hint="no '(' before it is still open")
+        ctx = self.contexts.pop()
+        if ctx.open_line:
+            yield self._token("_NL", "", self.pos)
+        for _ in ctx.levels[1:]:
+            yield self._token("_DEDENT", "", self.pos)
+        self.depth -= len(ctx.levels)
+        yield self._token("_RPAR", ")", self.pos)
+        self.pos += 1
+
+    def _quoted(self, scanned: tuple[str, int]) -> Token:
+        value, end = scanned
+        token = self._token("REF", value, self.pos)
+        span = self.text[self.pos : end]
+        breaks = span.count("\n") + span.count("\r") - span.count("\r\n")
+        if breaks:  # a delimited reference may span lines; later tokens need the right line
+            self.line_no += breaks
+            self.line_start = self.pos + max(span.rfind("\n"), span.rfind("\r")) + 1
+        self.pos = end
+        return token
+
+    def tokens(self) -> Iterator[Token]:
+        master, simple, _, literal = _patterns()
+        text, size = self.text, len(self.text)
+        yield from self._indentation(after_paren=False)
+        while self.pos < size:
+            pos = self.pos
+            ctx = self.contexts[-1]
+            match = master.match(text, pos)
+            assert match is not None  # the alternatives cover every character
+            kind = match.lastgroup
+            if kind == "ws":
+                self.pos = match.end()
+            elif kind == "nl":
+                if ctx.open_line:
+                    ctx.open_line = False
+                    yield self._token("_NL", "", pos)
+                self.pos = match.end()
+                self.line_no, self.line_start = self.line_no + 1, self.pos
+                yield from self._indentation(after_paren=False)
+            elif kind == "ref":
+                value = match.group()
+                if value[0] == "~" and literal.match(value):
+                    value = decode_literal(self.source, pos, value)
+                ctx.open_line = True
+                yield self._token("REF", value, pos)
+                self.pos = match.end()
+            elif kind == "quote":
+                ctx.open_line = True
+                scanned = scan_delimited(text, pos)
+                if scanned is not None:
+                    yield self._quoted(scanned)
+                else:  # an unterminated quote is plain reference text, as in the PEG grammar
+                    plain = simple.match(text, pos)
+                    assert plain is not None
+                    yield self._token("REF", plain.group(), pos)
+                    self.pos = plain.end()
+            elif kind == "colon":
+                ctx.open_line = True
+                yield self._token("_COLON", ":", pos)
+                self.pos = pos + 1
+            elif kind == "lpar":
+                ctx.open_line = True
+                self._deeper(pos)
+                yield self._token("LPAR", "(", pos)
+                self.contexts.append(_Context(self.line_no, pos - self.line_start + 1))
+                self.pos = pos + 1
+                yield from self._indentation(after_paren=True)
+            else:
+                yield from self._close()
+        yield from self._finish()
+
+    def _finish(self) -> Iterator[Token]:
+        ctx = self.contexts[-1]
+        if len(self.contexts) > 1:
+            raise DslSyntaxError(
+                [Problem("'(' is never closed", self.source.name, ctx.line, ctx.column, expected="')'")]
+            )
+        if ctx.open_line:
+            yield self._token("_NL", "", self.pos)
+        for _ in ctx.levels[1:]:
+            yield self._token("_DEDENT", "", self.pos)
+
+
+def _too_deep(source: Source, offset: int) -> DslSyntaxError:
+    return syntax_error(
+        source,
+        offset,
+        f"nesting too deep: more than {source.max_depth} levels of parentheses and indentation",
+        hint="flatten the structure",
+    )

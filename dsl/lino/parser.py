@@ -1,0 +1,117 @@
+"""`parse()`: Links Notation text to `Link`s, with every failure as a located `DslSyntaxError`.
+
+Lark (LALR, grammar in `grammar.lark`) parses the token stream from `lexer.py`; the inline
+Transformer in `transform.py` builds links during the parse. The parser is built once per process
+(cached), never per call. Lark's `UnexpectedInput` is mapped here to our `Problem`, so callers only
+ever see `DslSyntaxError`.
+
+Pure: text in, links out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from lark import Lark, Token
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.lexer import Lexer, LexerState
+
+from dsl.errors import DslSyntaxError, Problem
+from dsl.lino.comments import blank_comments
+from dsl.lino.lexer import Source, tokenize
+from dsl.lino.link import Link
+from dsl.lino.transform import LinoTransformer
+
+DEFAULT_MAX_DEPTH = 64
+
+_TERMINAL_NAMES = {
+    "REF": "a reference",
+    "LPAR": "'('",
+    "_RPAR": "')'",
+    "_COLON": "':'",
+    "_NL": "the end of the line",
+    "_INDENT": "an indented block",
+    "_DEDENT": "the end of an indented block",
+    "$END": "the end of the document",
+}
+
+
+class _LinoLexer(Lexer):
+    """Adapter giving Lark the tokens of our hand-written tokenizer."""
+
+    __future_interface__ = 1  # receive (lexer_state, parser_state), the current interface
+
+    def __init__(self, lexer_conf: Any) -> None:
+        pass
+
+    def lex(self, lexer_state: LexerState, parser_state: Any) -> Iterator[Token]:
+        source = lexer_state.text
+        assert isinstance(source, Source)
+        return tokenize(source)
+
+
+@cache
+def _parser() -> Lark:
+    grammar = (Path(__file__).parent / "grammar.lark").read_text(encoding="utf-8")
+    return Lark(grammar, parser="lalr", lexer=_LinoLexer, transformer=LinoTransformer())
+
+
+def parse(
+    text: str, *, source: str = "<string>", max_depth: int = DEFAULT_MAX_DEPTH, comments: bool = True
+) -> list[Link]:
+    """Parse a Links Notation document.
+
+    `source` names the document in error messages. `max_depth` bounds parentheses plus
+    indentation levels (links-notation's default is 64). With `comments=False`, `#` is an ordinary
+    character. Raises `DslSyntaxError` for anything that is not valid Links Notation.
+    """
+    if not isinstance(text, str):
+        raise DslSyntaxError([Problem(f"expected text, got {type(text).__name__}", source)])
+    prepared = blank_comments(text) if comments else text
+    request = Source(prepared, source, max_depth)
+    try:
+        result = _parser().parse(request)  # Lark hands a non-str input to the lexer untouched
+    except UnexpectedInput as exc:
+        raise _problem(exc, source) from None
+    assert isinstance(result, list)
+    return result
+
+
+def _problem(exc: UnexpectedInput, source: str) -> DslSyntaxError:
+    expected_names = sorted({_TERMINAL_NAMES.get(name, name) for name in getattr(exc, "expected", ()) or ()})
+    expected = ", ".join(expected_names) or None
+    hint = None
+    if isinstance(exc, UnexpectedToken):
+        token = exc.token
+        what = _describe(token)
+        if token.type == "_COLON":
+            hint = (
+                "a ':' may only follow the single reference that starts a line or group; "
+                "quote references that contain ':' (URLs, host:port, times), e.g. 'http://x'"
+            )
+        line, column = token.line, token.column
+        if token.type == "$END":
+            line, column = exc.line, exc.column
+        message = f"unexpected {what}"
+    elif isinstance(exc, UnexpectedEOF):
+        message, line, column = "unexpected end of the document", None, None
+    elif isinstance(exc, UnexpectedCharacters):
+        message, line, column = "unexpected character", exc.line, exc.column
+    else:
+        message, line, column = "invalid Links Notation", None, None
+    return DslSyntaxError(
+        [Problem(message, source, _position(line), _position(column), expected=expected, hint=hint)]
+    )
+
+
+def _describe(token: Token) -> str:
+    if token.type == "REF":
+        return f"reference {str(token)[:40]!r}"
+    return _TERMINAL_NAMES.get(token.type, token.type)
+
+
+def _position(value: object) -> int | None:
+    return value if isinstance(value, int) and value > 0 else None

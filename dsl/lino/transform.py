@@ -1,0 +1,141 @@
+"""From Lark's reductions to `Link`s: the lines of a document and the upstream "links" reading.
+
+The Transformer runs inline with the LALR parser, so it builds small plain objects bottom-up and
+never recurses over a tree. Each line becomes a `Line` (its own link plus its indented children);
+`flatten` then gives the links-notation 0.27 reading of those lines:
+
+- children of an indented id (`id:` alone on its line) become that id's values, keeping their own
+  ids and children;
+- children of any other line become extra top-level "path" links pairing the path so far with
+  the child (`a\\n  b` gives `(a)` and `((a) (b))`);
+- a group holding exactly one link collapses to it, unless that link was itself a group.
+
+Pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from lark import Token, Transformer
+
+from dsl.lino.link import Link
+
+
+class LineKind(StrEnum):
+    VALUES = "values"  # `a b c`
+    ID = "id"  # `id: a b`
+    INDENTED_ID = "indented-id"  # `id:` with nothing after the colon
+    GROUP = "group"  # a line that is exactly one parenthesised group
+
+
+@dataclass(frozen=True)
+class Group:
+    """A parenthesised group, before it is known whether it stands alone on its line."""
+
+    link: Link
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line: its own link, what kind of line it is, and its indented children."""
+
+    kind: LineKind
+    link: Link
+    children: tuple[Line, ...] = ()
+
+
+def _value(value: Token | Group) -> Link:
+    if isinstance(value, Group):
+        return value.link
+    return Link(str(value), (), value.line or 0, value.column or 0)
+
+
+class LinoTransformer(Transformer[Token, list[Link]]):
+    """Callbacks for grammar.lark; stateless, so one instance serves every parse."""
+
+    def start(self, lines: list[Line]) -> list[Link]:
+        return flatten(lines)
+
+    def line(self, items: list[Line | tuple[Line, ...]]) -> Line:
+        head = items[0]
+        assert isinstance(head, Line)
+        if len(items) == 1:
+            return head
+        block = items[1]
+        assert isinstance(block, tuple)
+        return Line(head.kind, head.link, block)
+
+    def block(self, lines: list[Line]) -> tuple[Line, ...]:
+        return tuple(lines)
+
+    def id_head(self, items: list[Token | Group]) -> Line:
+        name = items[0]
+        assert isinstance(name, Token)
+        line, column = name.line or 0, name.column or 0
+        if len(items) == 1:
+            return Line(LineKind.INDENTED_ID, Link(str(name), (), line, column))
+        values = tuple(_value(v) for v in items[1:])
+        return Line(LineKind.ID, Link(str(name), values, line, column))
+
+    def values_head(self, items: list[Token | Group]) -> Line:
+        first = items[0]
+        if len(items) == 1 and isinstance(first, Group):
+            return Line(LineKind.GROUP, first.link)
+        values = tuple(_value(v) for v in items)
+        head = values[0]
+        return Line(LineKind.VALUES, Link(None, values, head.line, head.column))
+
+    def group(self, items: list[Token | Line]) -> Group:
+        opening = items[0]
+        assert isinstance(opening, Token)
+        lines = [item for item in items[1:] if isinstance(item, Line)]
+        links = flatten(lines)
+        if len(links) == 1 and not (len(lines) == 1 and lines[0].kind is LineKind.GROUP):
+            return Group(links[0])
+        return Group(Link(None, tuple(links), opening.line or 0, opening.column or 0))
+
+
+def flatten(lines: Sequence[Line]) -> list[Link]:
+    """The upstream Link list for a sequence of sibling lines at the top of a context."""
+    result: list[Link] = []
+    for line in lines:
+        _collect(line, (), result)
+    return result
+
+
+def _collect(line: Line, path: tuple[Link, ...], result: list[Link]) -> None:
+    if line.kind is LineKind.INDENTED_ID and line.children:
+        own = Link(line.link.id, tuple(_as_value(c) for c in line.children), line.link.line, line.link.column)
+        result.append(_along(path, own))
+        return
+    result.append(_along(path, line.link))
+    if line.children:
+        deeper = (*path, line.link)
+        for child in line.children:
+            _collect(child, deeper, result)
+
+
+def _as_value(line: Line) -> Link:
+    """A child line under an indented id, as one value of that id (0.27.1 keeps ids and children)."""
+    own = line.link
+    if line.children:
+        if line.kind is LineKind.INDENTED_ID:
+            return Link(own.id, tuple(_as_value(c) for c in line.children), own.line, own.column)
+        extra = tuple(_as_value(c) for c in line.children)
+        return Link(own.id, own.values + extra, own.line, own.column)
+    if line.kind is LineKind.VALUES and len(own.values) == 1:
+        return own.values[0]
+    return own
+
+
+def _along(path: tuple[Link, ...], link: Link) -> Link:
+    """Pair the path of ancestor links with `link`: ((p0 p1) … link), nesting to the left."""
+    if not path:
+        return link
+    combined = path[0]
+    for ancestor in path[1:]:
+        combined = Link(None, (combined, ancestor), ancestor.line, ancestor.column)
+    return Link(None, (combined, link), link.line, link.column)
