@@ -93,6 +93,8 @@ class UpstreamConfig:
     claude_code_home: str = "~/.claude"
     additional_account_dirs: tuple[str, ...] = ()
     timeouts: TimeoutConfig = TimeoutConfig()
+    oauth_token_url: str = "https://platform.claude.com/v1/oauth/token"
+    """Claude OAuth token endpoint used to refresh subscription access tokens (tests point it locally)."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,104 @@
+"""The one wiring function of a gateway process: typed config in, aiohttp application out.
+
+Everything with a lifetime (the upstream ClientSession, the token service, credential sources) is
+opened in the app's `cleanup_ctx` and closed there. Route modules expose `add_<x>_routes(app)`;
+add your call in `build_app` before `add_fallback_route`, which matches every path.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from dsl.model import RouterConfig
+from gateway.context import GATEWAY, GatewayContext
+from gateway.credentials.build import build_pool_accounts, expand_home
+from gateway.credentials.secrets import resolve_secret
+from gateway.http.health import add_health_routes
+from gateway.http.middleware import error_middleware
+from gateway.proxy.pool import SimplePool
+from gateway.proxy.routes import add_anthropic_routes, add_fallback_route
+
+
+class ConfigurationError(Exception):
+    """The effective configuration cannot start a gateway (message is safe to print)."""
+
+
+def resolve_data_dir(config: RouterConfig, environ: Mapping[str, str]) -> Path:
+    """The seed's default: config/`DATA_DIR`, else `$HOME/.link-assistant-router`."""
+    if config.storage.data_dir:
+        return expand_home(config.storage.data_dir, environ)
+    if environ.get("DATA_DIR"):
+        return expand_home(environ["DATA_DIR"], environ)
+    home = environ.get("HOME")
+    if home:
+        return Path(home) / ".link-assistant-router"
+    return Path("/var/lib/link-assistant-router/.link-assistant-router")
+
+
+def build_context(config: RouterConfig, environ: Mapping[str, str]) -> GatewayContext:
+    secret = resolve_secret(config.admin.token_secret, environ)
+    if not secret:
+        raise ConfigurationError(
+            f"TOKEN_SECRET is required ({config.admin.token_secret.describe()} is unset or empty)"
+        )
+    return GatewayContext(
+        config=config, environ=dict(environ), data_dir=resolve_data_dir(config, environ), token_secret=secret
+    )
+
+
+async def _http_session(app: web.Application) -> AsyncIterator[None]:
+    ctx = app[GATEWAY]
+    # One shared session; bodies pass through raw (no decompression), so bytes stay identical.
+    connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
+    ctx.http = aiohttp.ClientSession(
+        connector=connector, auto_decompress=False, skip_auto_headers=("User-Agent",)
+    )
+    try:
+        yield
+    finally:
+        await ctx.http.close()
+        ctx.http = None
+
+
+async def _token_service(app: web.Application) -> AsyncIterator[None]:
+    ctx = app[GATEWAY]
+    if ctx.tokens is None:
+        try:
+            service_module = importlib.import_module("gateway.tokens.service")
+        except ModuleNotFoundError:  # the token service has not landed yet: la_sk routes answer 500
+            yield
+            return
+        ctx.data_dir.mkdir(parents=True, exist_ok=True)
+        ctx.tokens = service_module.build_token_service(ctx.config, ctx.token_secret, ctx.data_dir)
+    try:
+        yield
+    finally:
+        if ctx.tokens is not None:
+            await ctx.tokens.close()
+
+
+async def _account_pool(app: web.Application) -> AsyncIterator[None]:
+    ctx = app[GATEWAY]
+    if ctx.pool is None:
+        ctx.pool = SimplePool(build_pool_accounts(ctx.config, ctx.environ, ctx.data_dir, ctx.session))
+    yield
+
+
+def build_app(config: RouterConfig, environ: Mapping[str, str] | None = None) -> web.Application:
+    env = os.environ if environ is None else environ
+    ctx = build_context(config, env)
+    app = web.Application(middlewares=[error_middleware], client_max_size=config.server.max_body_bytes)
+    app[GATEWAY] = ctx
+    app.cleanup_ctx.append(_http_session)
+    app.cleanup_ctx.append(_token_service)
+    app.cleanup_ctx.append(_account_pool)
+    add_health_routes(app)
+    add_anthropic_routes(app)
+    add_fallback_route(app)
+    return app

@@ -1,0 +1,1 @@
+"""The Anthropic pass-through proxy: pure header/identity rules, the forwarding loop, streaming."""

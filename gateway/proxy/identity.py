@@ -1,0 +1,58 @@
+"""The Claude Code identity system block for subscription OAuth traffic (protocols §1.3). Pure.
+
+Anthropic refuses subscription tokens unless the system prompt carries the identity line. Requests
+that already carry it (Claude Code's own, idempotent re-application) are left byte for byte alone;
+the body is parsed only when this rule applies, never on plain pass-through.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+IDENTITY = "You are Claude Code, Anthropic's official CLI for Claude."
+IDENTITY_BLOCK: dict[str, str] = {"type": "text", "text": IDENTITY}
+
+
+def _has_identity(system: Any) -> bool:
+    if isinstance(system, str):
+        return system.startswith(IDENTITY)
+    if isinstance(system, list):
+        # Claude Code puts a billing-header block first and the identity block after it.
+        return any(
+            isinstance(block, dict)
+            and isinstance(block.get("text"), str)
+            and block["text"].startswith(IDENTITY)
+            for block in system
+        )
+    return False
+
+
+def with_identity_system(payload: dict[str, Any]) -> dict[str, Any] | None:
+    """A new payload with the identity block first, or None when it already has it (input untouched)."""
+    system = payload.get("system")
+    if _has_identity(system):
+        return None
+    if system is None or system == "" or system == []:
+        new_system: list[Any] = [dict(IDENTITY_BLOCK)]
+    elif isinstance(system, str):
+        new_system = [dict(IDENTITY_BLOCK), {"type": "text", "text": system}]
+    elif isinstance(system, list):
+        new_system = [dict(IDENTITY_BLOCK), *system]
+    else:
+        return None  # not ours to fix: the upstream will reject the malformed field itself
+    return {**payload, "system": new_system}
+
+
+def inject_identity(body: bytes) -> bytes | None:
+    """The body with the identity block added, or None to forward the original bytes unchanged."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(payload, dict):
+        return None
+    changed = with_identity_system(payload)
+    if changed is None:
+        return None
+    return json.dumps(changed, ensure_ascii=False, separators=(",", ":")).encode()

@@ -1,0 +1,77 @@
+"""Routes of the Anthropic surface and the catch-all: read, authorize, forward, stream.
+
+`/v1/messages`, `/v1/messages/count_tokens` and `/api/latest/anthropic/*` (prefix stripped) are
+explicit; the catch-all forwards anything else like the seed does, except paths of a disabled
+surface, which answer 404 in that surface's own error shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from gateway.context import GATEWAY
+from gateway.errors import GatewayError, bad_request, not_found
+from gateway.http.families import Family, family_of, is_enabled, strip_anthropic_prefix
+from gateway.proxy.forward import UpstreamRequest, open_upstream
+from gateway.proxy.sniff import UsageSniffer, sniff_model
+from gateway.proxy.stream import relay
+
+
+async def read_body(request: web.Request) -> bytes:
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise GatewayError(413, "request_too_large", "Request body too large") from None
+    except (ConnectionError, ValueError) as exc:
+        raise bad_request(f"Failed to read request body: {type(exc).__name__}") from exc
+
+
+async def proxy_handler(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[GATEWAY]
+    record: Any = await ctx.token_authority().authorize(request.headers)
+    body = await read_body(request)
+    upstream = UpstreamRequest(
+        method=request.method,
+        path=strip_anthropic_prefix(request.path) or "/",
+        query=request.query_string,
+        headers=tuple(request.headers.items()),
+        body=body,
+        model=sniff_model(body) if body else None,
+        session_key=request.headers.get("x-claude-code-session-id"),
+        pinned_account=getattr(record, "account", None),
+    )
+    answer = await open_upstream(ctx, upstream)
+    sniffer = UsageSniffer() if answer.response.status < 300 else None
+    response = await relay(
+        request,
+        answer.response,
+        ctx.config.upstream.timeouts.idle,
+        sniffer.feed if sniffer is not None else None,
+    )
+    token_id = getattr(record, "id", None)
+    if sniffer is not None and token_id and (sniffer.input_tokens or sniffer.output_tokens):
+        await ctx.token_authority().record_usage(token_id, sniffer.input_tokens, sniffer.output_tokens)
+    return response
+
+
+async def fallback_handler(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[GATEWAY]
+    family = family_of(request.path)
+    if family is not Family.ANTHROPIC or not is_enabled(family, ctx.config.features):
+        raise not_found(f"Not found: {request.method} {request.path}")
+    return await proxy_handler(request)
+
+
+def add_anthropic_routes(app: web.Application) -> None:
+    if not app[GATEWAY].config.features.anthropic_api:
+        return
+    app.router.add_post("/v1/messages", proxy_handler)
+    app.router.add_post("/v1/messages/count_tokens", proxy_handler)
+    app.router.add_route("*", "/api/latest/anthropic{tail:(/.*)?}", proxy_handler)
+
+
+def add_fallback_route(app: web.Application) -> None:
+    """Must be added last: it matches every path."""
+    app.router.add_route("*", "/{tail:.*}", fallback_handler)
