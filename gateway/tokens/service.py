@@ -1,0 +1,189 @@
+"""The token service: issue, authorize (with budgets), revoke, expire, list, and record usage.
+
+`authorize` follows the seed's order exactly: credential from `Authorization: Bearer` first, else
+`x-api-key`; `la_sk_` prefix; HS256 signature; `exp` with 60 s leeway; revoked → 403; then the
+budgets (`max_requests`, `max_tokens`, `rate_limit_per_minute`) → 429. The budget check and the
+count happen in one synchronous step (no await in between), so concurrent requests never
+overshoot a budget. Errors leave as `GatewayError`; their messages never contain the token.
+
+The service keeps no module state; `build_token_service` wires it from the config.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from dsl.model import RouterConfig, StoragePolicy, TokenDefaults
+from gateway.errors import GatewayError, rate_limited, unauthorized
+from gateway.tokens import jwt_codec
+from gateway.tokens.filestore import FileTokenStore
+from gateway.tokens.jwt_codec import Claims, TokenFormatError
+from gateway.tokens.records import DENIAL_MESSAGES, Denial, TokenRecord, admission
+from gateway.tokens.state import MemoryTokenStore, StoreError, TokenStore
+
+VERIFIED_CACHE_SIZE = 4096
+RATE_WINDOW_SECONDS = 60.0
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    record: TokenRecord
+    ttl_hours: int
+
+
+class TokenService:
+    def __init__(self, store: TokenStore, secret: str, defaults: TokenDefaults | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        if not secret:
+            raise ValueError("TOKEN_SECRET must not be empty")
+        self.store = store
+        self.defaults = defaults if defaults is not None else TokenDefaults()
+        self._secret = secret
+        self._clock = clock
+        # Signature checks are pure in (token, secret): cache them; expiry is still checked per call.
+        self._verified: dict[str, Claims] = {}
+        self._windows: dict[str, deque[float]] = {}
+
+    # ------------------------------------------------------------------ authorization
+
+    def verify(self, headers: Mapping[str, str], now: float) -> Claims:
+        """Steps 1-3 of the seed's order: credential, prefix, signature + expiry (401s)."""
+        try:
+            token = jwt_codec.extract_credential(headers)
+            claims = self._verified.get(token)
+            if claims is None:
+                claims = jwt_codec.verify_signature(token, self._secret)
+                if len(self._verified) >= VERIFIED_CACHE_SIZE:
+                    del self._verified[next(iter(self._verified))]
+                self._verified[token] = claims
+            jwt_codec.check_expiry(claims, now)
+        except TokenFormatError as exc:
+            raise unauthorized(exc.message) from None
+        return claims
+
+    async def authorize(self, headers: Mapping[str, str]) -> TokenRecord:
+        """Verify the client's key and count one request against its budget."""
+        now = self._clock()
+        claims = self.verify(headers, now)
+        record = self.store.get(claims.sub)
+        if record is None:
+            return _record_from_claims(claims)  # seed: a token without a record is accepted
+        window = self._window(record, now)
+        recent = len(window) if window is not None else 0
+        record, denial = self.store.consume(claims.sub, lambda r: admission(r, claims.exp, now, recent))
+        if denial is not None:
+            raise self._denial_error(denial, window, now)
+        if window is not None:
+            window.append(now)
+        return record if record is not None else _record_from_claims(claims)
+
+    async def introspect(self, headers: Mapping[str, str]) -> TokenRecord:
+        """The caller's own record, verified like `authorize` but without spending its budget."""
+        now = self._clock()
+        claims = self.verify(headers, now)
+        record = self.store.get(claims.sub)
+        if record is None:
+            return _record_from_claims(claims)
+        denial = admission(record, claims.exp, now)
+        if denial in (Denial.REVOKED, Denial.EXPIRED):
+            raise self._denial_error(denial, None, now)
+        return record
+
+    def _window(self, record: TokenRecord, now: float) -> deque[float] | None:
+        if record.rate_limit_per_minute is None:
+            return None
+        window = self._windows.setdefault(record.id, deque())
+        while window and window[0] <= now - RATE_WINDOW_SECONDS:
+            window.popleft()
+        return window
+
+    @staticmethod
+    def _denial_error(denial: Denial, window: deque[float] | None, now: float) -> GatewayError:
+        message = DENIAL_MESSAGES[denial]
+        if denial is Denial.REVOKED:
+            return GatewayError(403, "authentication_error", message)
+        if denial is Denial.EXPIRED:
+            return unauthorized(message)
+        if denial is Denial.RATE_LIMIT and window:
+            return rate_limited(message, retry_after=window[0] + RATE_WINDOW_SECONDS - now)
+        return rate_limited(message)
+
+    async def record_usage(self, token_id: str, input_tokens: int, output_tokens: int) -> None:
+        self.store.add_tokens(token_id, input_tokens, output_tokens)
+
+    # ------------------------------------------------------------------ administration
+
+    async def issue(self, *, ttl_hours: int | None = None, label: str = "", account: str | None = None,
+                    max_requests: int | None = None, max_tokens: int | None = None,
+                    rate_limit_per_minute: int | None = None) -> IssuedToken:
+        ttl = self.defaults.ttl_hours if ttl_hours is None else ttl_hours
+        now = int(self._clock())
+        claims = Claims(sub=str(uuid.uuid4()), iat=now, exp=now + ttl * 3600, label=label, account=account)
+        record = TokenRecord(
+            id=claims.sub, label=label, issued_at=claims.iat, expires_at=claims.exp, account=account,
+            max_requests=self.defaults.max_requests if max_requests is None else max_requests,
+            max_tokens=self.defaults.max_tokens if max_tokens is None else max_tokens,
+            rate_limit_per_minute=(self.defaults.rate_limit_per_minute if rate_limit_per_minute is None
+                                   else rate_limit_per_minute),
+        )
+        token = jwt_codec.encode(claims, self._secret)
+        await self._persist(self.store.put(record))
+        return IssuedToken(token=token, record=record, ttl_hours=ttl)
+
+    def list(self) -> list[TokenRecord]:
+        return sorted(self.store.records(), key=lambda r: (r.issued_at, r.id))
+
+    def get(self, token_id: str) -> TokenRecord | None:
+        return self.store.get(token_id)
+
+    async def revoke(self, token_id: str) -> TokenRecord | None:
+        """Mark revoked (durable before returning); None when the id is unknown."""
+        return await self._persist(self.store.revoke(token_id))
+
+    async def expire(self, token_id: str) -> TokenRecord | None:
+        """Really expire it: `expires_at` becomes now (not an alias of revoke as in the seed)."""
+        record = self.store.get(token_id)
+        if record is None:
+            return None
+        now = int(self._clock())
+        if record.expires_at <= now:
+            return record
+        return await self._persist(self.store.expire(token_id, now))
+
+    @staticmethod
+    async def _persist(operation: Awaitable[T]) -> T:
+        try:
+            return await operation
+        except StoreError as exc:
+            raise GatewayError(500, "api_error", f"Token storage error: {exc}") from exc
+
+    async def close(self) -> None:
+        await self.store.close()
+
+
+def _record_from_claims(claims: Claims) -> TokenRecord:
+    return TokenRecord(id=claims.sub, label=claims.label, issued_at=claims.iat, expires_at=claims.exp,
+                       account=claims.account)
+
+
+def build_store(config: RouterConfig, data_dir: Path, *, server: bool = True) -> TokenStore:
+    """The store the storage policy asks for (not yet opened). `server=False` (the CLI) skips
+    compaction at open so a short command does not rewrite the snapshot under a running server."""
+    if config.storage.policy is StoragePolicy.MEMORY:
+        return MemoryTokenStore()
+    return FileTokenStore(data_dir, config.storage.policy, compact_on_open=server, compact_on_close=server)
+
+
+def build_token_service(config: RouterConfig, secret: str, data_dir: Path) -> TokenService:
+    """Build and open the service (call from inside the running event loop, e.g. a cleanup_ctx)."""
+    store = build_store(config, data_dir)
+    store.start()
+    return TokenService(store, secret, config.tokens)
