@@ -63,9 +63,7 @@ def generate(out_dir: Path, proto_root: Path = PROTO_ROOT) -> list[Path]:
 
 def generated_files(directory: Path) -> dict[str, str]:
     """Name → text of every generated module in `directory` (for the staleness comparison)."""
-    return {
-        p.name: p.read_text() for p in sorted(directory.iterdir()) if p.name.endswith(GENERATED_SUFFIXES)
-    }
+    return {p.name: p.read_text() for p in sorted(directory.iterdir()) if p.name.endswith(GENERATED_SUFFIXES)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,1 @@
+"""Observability: OpenTelemetry metrics with Prometheus exposition, request ids, JSON access logs."""

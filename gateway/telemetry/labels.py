@@ -1,0 +1,95 @@
+"""Bounded metric labels: turn a request's path, status and model into a small, fixed label set.
+
+Pure: no aiohttp, no OpenTelemetry. Label values must never carry token ids, keys or user text,
+and their number must stay bounded whatever clients send, so every function here maps open input
+onto a closed set (unknown paths become "other", odd or excess model names become "other").
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+
+class Surface(StrEnum):
+    """The seed's request surfaces: which per-API counter a request increments."""
+
+    ANTHROPIC = "anthropic"
+    OPENAI_CHAT = "openai_chat"
+    OPENAI_RESPONSES = "openai_responses"
+
+
+OTHER = "other"
+
+# Exact API paths we label as themselves; everything else is classified by pattern below.
+_EXACT_ROUTES: dict[str, tuple[str, Surface | None]] = {
+    "/v1/messages": ("/v1/messages", Surface.ANTHROPIC),
+    "/v1/messages/count_tokens": ("/v1/messages/count_tokens", Surface.ANTHROPIC),
+    "/invoke": ("/invoke", Surface.ANTHROPIC),
+    "/invoke-with-response-stream": ("/invoke-with-response-stream", Surface.ANTHROPIC),
+    "/v1/chat/completions": ("/v1/chat/completions", Surface.OPENAI_CHAT),
+    "/v1/responses": ("/v1/responses", Surface.OPENAI_RESPONSES),
+    "/v1/models": ("/v1/models", None),
+    "/health": ("/health", None),
+    "/metrics": ("/metrics", None),
+    "/v1/usage": ("/v1/usage", None),
+    "/v1/accounts": ("/v1/accounts", None),
+    "/api/tokens": ("/api/tokens", None),
+    "/api/tokens/list": ("/api/tokens/list", None),
+    "/api/tokens/revoke": ("/api/tokens/revoke", None),
+    "/api/providers": ("/api/providers", None),
+}
+_BEDROCK_MODEL = re.compile(r"^/model/[^/]+/(invoke|invoke-with-response-stream)$")
+_VERTEX = re.compile(r":(rawPredict|streamRawPredict)$")
+_ANTHROPIC_PREFIX = "/api/latest/anthropic"
+_SAFE_MODEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,79}$")
+
+
+def classify_path(path: str) -> tuple[str, Surface | None]:
+    """The route label and seed surface of a request path (the surface is None for non-API routes)."""
+    if path.startswith(_ANTHROPIC_PREFIX):
+        stripped = path[len(_ANTHROPIC_PREFIX) :] or "/"
+        label, surface = classify_path(stripped)
+        return (f"{_ANTHROPIC_PREFIX}{label}" if surface else OTHER), surface
+    found = _EXACT_ROUTES.get(path)
+    if found is not None:
+        return found
+    if path.startswith("/api/providers/"):
+        return "/api/providers/{name}", None
+    bedrock = _BEDROCK_MODEL.match(path)
+    if bedrock:
+        return f"/model/{{id}}/{bedrock.group(1)}", Surface.ANTHROPIC
+    vertex = _VERTEX.search(path)
+    if vertex:
+        kind = "count-tokens:rawPredict" if "count-tokens" in path else vertex.group(1)
+        return f"vertex:{kind}", Surface.ANTHROPIC
+    return OTHER, None
+
+
+def status_class(status: int) -> str:
+    """`200` → "2xx"; anything outside 100..599 → "other"."""
+    return f"{status // 100}xx" if 100 <= status <= 599 else OTHER
+
+
+class ModelLabels:
+    """Admits at most `limit` distinct well-formed model names as label values; the rest are "other".
+
+    Clients choose model names, so without a cap one client could create unbounded series.
+    The first names seen win; configured models can be admitted up front with `preload`.
+    """
+
+    def __init__(self, limit: int = 64, preload: tuple[str, ...] = ()) -> None:
+        self._limit = limit
+        self._admitted: set[str] = set()
+        for name in preload:
+            self.label(name)
+
+    def label(self, model: str | None) -> str:
+        if not model:
+            return ""
+        if model in self._admitted:
+            return model
+        if len(self._admitted) >= self._limit or not _SAFE_MODEL.match(model):
+            return OTHER
+        self._admitted.add(model)
+        return model

@@ -1,0 +1,108 @@
+"""The telemetry middleware: request ids, metrics per request, and the JSON access log.
+
+Installed outermost by `install_telemetry`, so it sees the final status of every request,
+including errors rendered by inner middlewares. The response-prepare hook stamps the request id
+header (the upstream's own id when it sent one) and marks streaming responses, which is the only
+moment headers can still change for a stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TextIO
+
+from aiohttp import web
+
+from gateway.telemetry.access_log import access_line, incoming_request_id, upstream_request_id
+from gateway.telemetry.labels import classify_path
+from gateway.telemetry.metrics import GatewayMetrics
+from gateway.telemetry.request_info import REQUEST_INFO, RequestInfo
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Sink = Callable[[str], None]
+ACCESS_LOGGER = "link_assistant_router.access"
+_CLIENT_CLOSED = 499  # nginx's convention for "client went away before the answer"
+
+
+def install_telemetry(
+    app: web.Application, metrics: GatewayMetrics | None, json_logs: bool, sink: Sink | None = None
+) -> None:
+    """Add the outermost middleware and the prepare hook. `metrics=None` turns metrics off;
+    `sink` receives each JSON access line (default: the access logger) when `json_logs` is on."""
+    write: Sink | None = (sink or logging.getLogger(ACCESS_LOGGER).info) if json_logs else None
+
+    @web.middleware
+    async def telemetry(request: web.Request, handler: Handler) -> web.StreamResponse:
+        route, surface = classify_path(request.path)
+        info = RequestInfo(incoming_request_id(request.headers), route, surface)
+        request[REQUEST_INFO] = info
+        status = 500
+        response: web.StreamResponse | None = None
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        except asyncio.CancelledError:
+            status = _CLIENT_CLOSED
+            raise
+        finally:
+            _finish(request, info, response, status, metrics, write)
+
+    async def on_prepare(request: web.Request, response: web.StreamResponse) -> None:
+        info = request.get(REQUEST_INFO)
+        if info is None:
+            return
+        info.request_id = upstream_request_id(response.headers) or info.request_id
+        response.headers["x-request-id"] = info.request_id
+        response.headers.setdefault("request-id", info.request_id)
+        info.headers_s = info.elapsed()
+        if not isinstance(response, web.Response) and not info.streaming:
+            info.streaming = True
+            if metrics is not None:
+                metrics.stream_started()
+
+    app.middlewares.insert(0, telemetry)
+    app.on_response_prepare.append(on_prepare)
+
+
+def _finish(
+    request: web.Request,
+    info: RequestInfo,
+    response: web.StreamResponse | None,
+    status: int,
+    metrics: GatewayMetrics | None,
+    write: Sink | None,
+) -> None:
+    if metrics is not None:
+        if info.streaming:
+            metrics.stream_finished()
+        metrics.observe(info, status, request.content_length or 0, _bytes_out(response))
+    if write is not None:
+        write(access_line(info, request.method, status, info.elapsed()))
+
+
+def _bytes_out(response: web.StreamResponse | None) -> int:
+    if response is None:
+        return 0
+    if response.prepared:
+        return response.body_length
+    return response.content_length or 0
+
+
+def configure_access_log(stream: TextIO | None = None) -> None:
+    """Send access lines, bare (the line is the JSON), to `stream` (stdout by default). Idempotent."""
+    logger = logging.getLogger(ACCESS_LOGGER)
+    if any(getattr(h, "_lar_access", False) for h in logger.handlers):
+        return
+    handler = logging.StreamHandler(stream or sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler._lar_access = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False

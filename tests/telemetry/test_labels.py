@@ -1,0 +1,68 @@
+"""Label bounding: paths, statuses and client-chosen model names map onto a closed set."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gateway.telemetry.labels import OTHER, ModelLabels, Surface, classify_path, status_class
+
+PATHS = [
+    ("/v1/messages", "/v1/messages", Surface.ANTHROPIC),
+    ("/v1/messages/count_tokens", "/v1/messages/count_tokens", Surface.ANTHROPIC),
+    ("/invoke-with-response-stream", "/invoke-with-response-stream", Surface.ANTHROPIC),
+    ("/model/claude-x/invoke", "/model/{id}/invoke", Surface.ANTHROPIC),
+    (
+        "/v1/projects/p/locations/l/publishers/anthropic/models/m:streamRawPredict",
+        "vertex:streamRawPredict",
+        Surface.ANTHROPIC,
+    ),
+    (
+        "/v1/projects/p/locations/l/publishers/anthropic/models/count-tokens:rawPredict",
+        "vertex:count-tokens:rawPredict",
+        Surface.ANTHROPIC,
+    ),
+    ("/api/latest/anthropic/v1/messages", "/api/latest/anthropic/v1/messages", Surface.ANTHROPIC),
+    ("/v1/chat/completions", "/v1/chat/completions", Surface.OPENAI_CHAT),
+    ("/v1/responses", "/v1/responses", Surface.OPENAI_RESPONSES),
+    ("/api/providers/secret-name", "/api/providers/{name}", None),
+    ("/health", "/health", None),
+    ("/some/random/la_sk_abc", OTHER, None),
+    ("/api/latest/anthropic/whatever", OTHER, None),
+]
+
+
+@pytest.mark.parametrize(("path", "label", "surface"), PATHS)
+def test_classify_path(path: str, label: str, surface: Surface | None) -> None:
+    assert classify_path(path) == (label, surface)
+
+
+@given(st.text(max_size=200))
+def test_route_labels_never_echo_unknown_paths(path: str) -> None:
+    label, _ = classify_path("/" + path)
+    assert "{" in label or label == OTHER or label.startswith(("/", "vertex:"))
+    assert "la_sk_" not in label or label == OTHER
+
+
+@pytest.mark.parametrize(
+    ("status", "klass"), [(200, "2xx"), (404, "4xx"), (529, "5xx"), (499, "4xx"), (42, OTHER)]
+)
+def test_status_class(status: int, klass: str) -> None:
+    assert status_class(status) == klass
+
+
+def test_model_labels_are_capped_and_sanitised() -> None:
+    labels = ModelLabels(limit=2)
+    assert labels.label("claude-sonnet-4-5") == "claude-sonnet-4-5"
+    assert labels.label("bad model with spaces") == OTHER
+    assert labels.label("gpt-4o") == "gpt-4o"
+    assert labels.label("third-model") == OTHER
+    assert labels.label("claude-sonnet-4-5") == "claude-sonnet-4-5"
+    assert labels.label(None) == ""
+
+
+@given(st.lists(st.text(max_size=120), max_size=300))
+def test_model_label_cardinality_is_bounded(names: list[str]) -> None:
+    labels = ModelLabels(limit=5)
+    assert len({labels.label(n) for n in names}) <= 5 + 2  # + "" and "other"
