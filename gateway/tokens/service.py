@@ -175,11 +175,11 @@ def _record_from_claims(claims: Claims) -> TokenRecord:
 
 
 def build_store(config: RouterConfig, data_dir: Path, *, server: bool = True) -> TokenStore:
-    """The store the storage policy asks for (not yet opened). `server=False` (the CLI) skips
-    compaction at open so a short command does not rewrite the snapshot under a running server."""
+    """The store the storage policy asks for (not yet opened). `server=False` (the CLI) skips the
+    compaction at open (it still compacts at close, so the seed-format snapshot stays current)."""
     if config.storage.policy is StoragePolicy.MEMORY:
         return MemoryTokenStore()
-    return FileTokenStore(data_dir, config.storage.policy, compact_on_open=server, compact_on_close=server)
+    return FileTokenStore(data_dir, config.storage.policy, compact_on_open=server)
 
 
 def build_token_service(config: RouterConfig, secret: str, data_dir: Path) -> TokenService:

@@ -1,0 +1,62 @@
+"""Who may call admin endpoints (HTTP `/api/tokens*`, `/api/providers*`, and the gRPC admin API).
+
+Closed by default (SPEC §3, unlike the seed): with no admin key configured only loopback peers
+are admitted; with a key (`TOKEN_ADMIN_KEY` / `--admin-key`) every caller, loopback included,
+must send `Authorization: Bearer <key>`, compared in constant time. Pure apart from reading the
+key reference; never logs or echoes the key.
+
+Note: behind a reverse proxy on the same host every client looks like loopback; set a key there.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+from collections.abc import Mapping
+
+from dsl.model import RouterConfig
+from gateway.credentials.secrets import resolve_secret
+from gateway.errors import GatewayError
+
+MISSING_KEY_MESSAGE = "missing or invalid admin Bearer key"
+LOOPBACK_ONLY_MESSAGE = (
+    "admin endpoints only answer loopback clients unless an admin key (TOKEN_ADMIN_KEY) is configured"
+)
+
+
+def admin_key(config: RouterConfig, environ: Mapping[str, str]) -> str | None:
+    """The configured admin key, or None (empty counts as unset, as in the seed)."""
+    if config.admin.admin_key is not None:
+        return resolve_secret(config.admin.admin_key, environ)
+    return environ.get("TOKEN_ADMIN_KEY") or None
+
+
+def is_loopback(peer: str | None) -> bool:
+    if not peer:
+        return False
+    host = peer.split("%", 1)[0]  # drop an IPv6 zone id
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def bearer(authorization: str | None) -> str | None:
+    if authorization is None or not authorization.startswith("Bearer "):
+        return None
+    return authorization[len("Bearer ") :]
+
+
+def keys_match(presented: str, expected: str) -> bool:
+    return hmac.compare_digest(presented.encode("utf-8"), expected.encode("utf-8"))
+
+
+def check_admin(authorization: str | None, peer: str | None, key: str | None) -> None:
+    """Raise `GatewayError` unless this caller may use admin endpoints."""
+    if key:
+        presented = bearer(authorization)
+        if presented is None or not keys_match(presented, key):
+            raise GatewayError(401, "authentication_error", MISSING_KEY_MESSAGE)
+        return
+    if not is_loopback(peer):
+        raise GatewayError(403, "permission_error", LOOPBACK_ONLY_MESSAGE)

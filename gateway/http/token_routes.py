@@ -1,0 +1,165 @@
+"""HTTP endpoints for router keys: the seed's admin trio plus key introspection for key holders.
+
+* `POST /api/tokens` (admin) `{ttl_hours=24, label="", account?, max_requests?, max_tokens?,
+  rate_limit_per_minute?}` → `{token, ttl_hours, label, account, max_requests, id, expires_at, …}`
+* `GET /api/tokens/list` (admin) → `{"data": [record, …]}`
+* `POST /api/tokens/revoke` (admin) `{id}` → `{"revoked": id}`; unknown id → 404
+* `POST /api/tokens/expire` (admin) `{id}` → `{"expired": id, "expires_at": N}`; unknown id → 404
+* `GET /api/tokens/self` (the caller's own `la_sk_` key) → its budgets and usage; spends nothing.
+
+Handlers are thin: parse (pure `parse_issue`), call the token service, render. Errors are
+`GatewayError`s rendered in Anthropic shape by the error middleware.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from aiohttp import web
+
+from gateway.adminauth import admin_key, check_admin
+from gateway.context import GATEWAY, GatewayContext
+from gateway.errors import GatewayError, bad_request, not_found
+from gateway.tokens.records import budget_view, to_json
+from gateway.tokens.service import TokenService
+
+MAX_LABEL_CHARS = 1024
+MAX_TTL_HOURS = 24 * 365 * 100
+
+
+@dataclass(frozen=True)
+class IssueParams:
+    ttl_hours: int | None = None
+    label: str = ""
+    account: str | None = None
+    max_requests: int | None = None
+    max_tokens: int | None = None
+    rate_limit_per_minute: int | None = None
+
+
+def parse_issue(body: object) -> IssueParams:
+    """Validate an issue request body (pure). Missing fields take the configured defaults."""
+    if body is None:
+        return IssueParams()
+    if not isinstance(body, dict):
+        raise bad_request("request body must be a JSON object")
+    label = body.get("label", "")
+    if label is None:
+        label = ""
+    if not isinstance(label, str) or len(label) > MAX_LABEL_CHARS:
+        raise bad_request(f"label must be a string of at most {MAX_LABEL_CHARS} characters")
+    account = body.get("account")
+    if account is not None and (not isinstance(account, str) or not account):
+        raise bad_request("account must be a non-empty string or null")
+    return IssueParams(
+        ttl_hours=_count(body, "ttl_hours", MAX_TTL_HOURS),
+        label=label,
+        account=account,
+        max_requests=_count(body, "max_requests"),
+        max_tokens=_count(body, "max_tokens"),
+        rate_limit_per_minute=_count(body, "rate_limit_per_minute"),
+    )
+
+
+def _count(body: dict[str, Any], name: str, upper: int | None = None) -> int | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0 or (upper and value > upper):
+        bound = f" and at most {upper}" if upper else ""
+        raise bad_request(f"{name} must be a non-negative integer{bound}")
+    return value
+
+
+async def _json_body(request: web.Request) -> object:
+    raw = await request.read()
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise bad_request("request body is not valid JSON") from None
+
+
+def _service(ctx: GatewayContext) -> TokenService:
+    service = ctx.token_authority()
+    if not isinstance(service, TokenService):
+        raise GatewayError(500, "api_error", "token administration is not available")
+    return service
+
+
+def _require_admin(request: web.Request) -> TokenService:
+    ctx = request.app[GATEWAY]
+    check_admin(request.headers.get("authorization"), request.remote, admin_key(ctx.config, ctx.environ))
+    return _service(ctx)
+
+
+def _count_metric(ctx: GatewayContext, name: str) -> None:
+    hook = getattr(ctx.metrics, name, None)
+    if callable(hook):
+        hook()
+
+
+async def issue_token(request: web.Request) -> web.Response:
+    service = _require_admin(request)
+    params = parse_issue(await _json_body(request))
+    issued = await service.issue(**asdict(params))
+    _count_metric(request.app[GATEWAY], "token_issued")
+    record = issued.record
+    return web.json_response({
+        "token": issued.token,
+        "ttl_hours": issued.ttl_hours,
+        "label": record.label,
+        "account": record.account,
+        "max_requests": record.max_requests,
+        "id": record.id,
+        "expires_at": record.expires_at,
+        "max_tokens": record.max_tokens,
+        "rate_limit_per_minute": record.rate_limit_per_minute,
+    })
+
+
+async def list_tokens(request: web.Request) -> web.Response:
+    service = _require_admin(request)
+    return web.json_response({"data": [to_json(record) for record in service.list()]})
+
+
+def _id_from(body: object) -> str:
+    token_id = body.get("id") if isinstance(body, dict) else None
+    if not isinstance(token_id, str) or not token_id:
+        raise bad_request("body must be a JSON object with a non-empty string id")
+    return token_id
+
+
+async def revoke_token(request: web.Request) -> web.Response:
+    service = _require_admin(request)
+    token_id = _id_from(await _json_body(request))
+    if await service.revoke(token_id) is None:
+        raise not_found("token not found")
+    _count_metric(request.app[GATEWAY], "token_revoked")
+    return web.json_response({"revoked": token_id})
+
+
+async def expire_token(request: web.Request) -> web.Response:
+    service = _require_admin(request)
+    token_id = _id_from(await _json_body(request))
+    record = await service.expire(token_id)
+    if record is None:
+        raise not_found("token not found")
+    return web.json_response({"expired": token_id, "expires_at": record.expires_at})
+
+
+async def own_token(request: web.Request) -> web.Response:
+    service = _service(request.app[GATEWAY])
+    record = await service.introspect(request.headers)
+    return web.json_response(budget_view(record))
+
+
+def add_token_routes(app: web.Application) -> None:
+    app.router.add_post("/api/tokens", issue_token)
+    app.router.add_get("/api/tokens/list", list_tokens)
+    app.router.add_post("/api/tokens/revoke", revoke_token)
+    app.router.add_post("/api/tokens/expire", expire_token)
+    app.router.add_get("/api/tokens/self", own_token)
