@@ -29,6 +29,9 @@ fmt: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+bench: install
+	$(BIN)/python bench/translate.py
+
 proto: install
 	$(BIN)/python -m gateway.admin_grpc.codegen
 

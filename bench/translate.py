@@ -1,0 +1,156 @@
+"""Benchmark of the pure OpenAI ↔ Anthropic translation (run with `make bench` or directly).
+
+Measures microseconds per request to translate a realistic 20-message tool conversation (Chat
+Completions and Responses), and per streamed chunk for the stream state machines including the SSE
+decode and encode. Targets: < 200 µs per request, < 10 µs per chunk. Prints one line per figure
+and exits non-zero when a target is missed (so CI notices a regression).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from gateway.openai.chat_request import translate_chat_request
+from gateway.openai.chat_stream import ChatStreamTranslator
+from gateway.openai.models import build_alias_table
+from gateway.openai.responses_request import translate_responses_request
+from gateway.openai.responses_stream import ResponsesStreamTranslator
+from gateway.openai.sse import SseDecoder, encode
+
+REQUEST_TARGET_US = 200.0
+CHUNK_TARGET_US = 10.0
+
+TOOLS: list[dict[str, Any]] = [
+    {
+        "type": "function",
+        "function": {
+            "name": name,
+            "description": f"{name.replace('_', ' ')} for the given arguments",
+            "parameters": {
+                "type": "object",
+                "properties": {"path": {"type": "string"}, "limit": {"type": "integer"}},
+                "required": ["path"],
+            },
+        },
+    }
+    for name in ("read_file", "list_dir", "grep", "write_file", "run_tests")
+]
+
+
+def chat_conversation() -> dict[str, Any]:
+    """system + 19 turns: user asks, assistant calls tools (some in parallel), tools answer."""
+    messages: list[dict[str, Any]] = [{"role": "system", "content": "You are a careful coding agent. " * 20}]
+    messages.append({"role": "user", "content": "Find why the tests fail and fix it. " * 5})
+    turn = 0
+    while len(messages) < 19:
+        calls = [
+            {
+                "id": f"call_{turn}_{k}",
+                "type": "function",
+                "function": {"name": TOOLS[(turn + k) % 5]["function"]["name"], "arguments": json.dumps(
+                    {"path": f"src/module_{turn}_{k}.py", "limit": 200})},
+            }
+            for k in range(1 + turn % 2)
+        ]  # fmt: skip
+        step = f"Step {turn}: looking around."
+        messages.append({"role": "assistant", "content": step, "tool_calls": calls})
+        for call in calls:
+            messages.append({"role": "tool", "tool_call_id": call["id"], "content": "line of code\n" * 40})
+        turn += 1
+    messages.append({"role": "user", "content": [{"type": "text", "text": "Good, continue."}]})
+    return {"model": "gpt-4o", "messages": messages[:20], "tools": TOOLS, "tool_choice": "auto",
+            "max_completion_tokens": 2048, "temperature": 0.2, "stream": True,
+            "stream_options": {"include_usage": True}}  # fmt: skip
+
+
+def responses_conversation(chat: dict[str, Any]) -> dict[str, Any]:
+    items: list[dict[str, Any]] = []
+    for m in chat["messages"][1:]:
+        if m["role"] == "tool":
+            output = {"type": "function_call_output", "call_id": m["tool_call_id"], "output": m["content"]}
+            items.append(output)
+            continue
+        items.append({"role": m["role"], "content": m["content"]})
+        for call in m.get("tool_calls", ()):
+            fn = call["function"]
+            items.append({"type": "function_call", "call_id": call["id"], "name": fn["name"],
+                          "arguments": fn["arguments"]})  # fmt: skip
+    tools = [{"type": "function", **t["function"]} for t in TOOLS]
+    return {"model": "gpt-4o", "instructions": chat["messages"][0]["content"], "input": items, "tools": tools}
+
+
+def anthropic_stream(chunks: int) -> list[bytes]:
+    """Network reads of a realistic Anthropic stream: text deltas then a tool call, one frame per read."""
+
+    def frame(name: str, data: dict[str, Any]) -> bytes:
+        return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+
+    reads = [frame("message_start", {"type": "message_start", "message": {
+        "id": "msg_01", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5", "content": [],
+        "stop_reason": None, "usage": {"input_tokens": 900, "output_tokens": 1}}})]  # fmt: skip
+    reads.append(frame("content_block_start", {"type": "content_block_start", "index": 0,
+                                               "content_block": {"type": "text", "text": ""}}))  # fmt: skip
+    for i in range(chunks):
+        delta = {"type": "text_delta", "text": f"token{i} and some more "}
+        event = {"type": "content_block_delta", "index": 0, "delta": delta}
+        reads.append(frame("content_block_delta", event))
+    reads.append(frame("content_block_stop", {"type": "content_block_stop", "index": 0}))
+    reads.append(frame("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"},
+                                         "usage": {"output_tokens": chunks}}))  # fmt: skip
+    reads.append(frame("message_stop", {"type": "message_stop"}))
+    return reads
+
+
+def per_call_us(fn: Callable[[], object], rounds: int) -> float:
+    fn()  # warm up
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(rounds):
+            fn()
+        best = min(best, (time.perf_counter() - start) / rounds * 1e6)
+    return best
+
+
+def stream_us_per_chunk(make: Callable[[], ChatStreamTranslator | ResponsesStreamTranslator]) -> float:
+    reads = anthropic_stream(500)
+
+    def run() -> None:
+        decoder = SseDecoder()
+        translator = make()
+        for read in reads:
+            for event in decoder.feed(read):
+                for out in translator.feed(event):
+                    encode(out)
+
+    return per_call_us(run, 20) / len(reads)
+
+
+def main() -> int:
+    aliases = build_alias_table()
+    chat = chat_conversation()
+    responses = responses_conversation(chat)
+    figures = {
+        "chat request (20 messages, 5 tools)": (
+            per_call_us(lambda: translate_chat_request(chat, aliases), 2000), REQUEST_TARGET_US),
+        "responses request (same conversation)": (
+            per_call_us(lambda: translate_responses_request(responses, aliases), 2000), REQUEST_TARGET_US),
+        "chat stream, per chunk (decode+translate+encode)": (
+            stream_us_per_chunk(lambda: ChatStreamTranslator(0, include_usage=True)), CHUNK_TARGET_US),
+        "responses stream, per chunk (decode+translate+encode)": (
+            stream_us_per_chunk(lambda: ResponsesStreamTranslator(0)), CHUNK_TARGET_US),
+    }  # fmt: skip
+    failed = False
+    for name, (value, target) in figures.items():
+        ok = value < target
+        failed |= not ok
+        print(f"{name:55s} {value:8.1f} µs   (target < {target:g} µs) {'ok' if ok else 'MISSED'}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

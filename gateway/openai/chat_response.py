@@ -1,0 +1,60 @@
+"""Anthropic Messages response → OpenAI `chat.completion`. Pure: dict in, new dict out.
+
+Text blocks join into `message.content`, `tool_use` blocks become `tool_calls` (ids kept, input
+serialised to a JSON string), thinking becomes `reasoning_content`; usage counts cache reads as
+`prompt_tokens_details.cached_tokens`. The id is `chatcmpl-<message id>`, the same as when streamed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from gateway.openai import common
+
+
+def completion_id(message_id: Any) -> str:
+    return f"chatcmpl-{message_id or 'unknown'}"
+
+
+def translate_chat_response(message: Mapping[str, Any], created: int) -> dict[str, Any]:
+    texts: list[str] = []
+    reasoning: list[str] = []
+    tool_calls: list[dict[str, Any]] = []
+    for block in message.get("content") or ():
+        kind = block.get("type")
+        if kind == "text":
+            texts.append(block.get("text") or "")
+        elif kind == "thinking":
+            reasoning.append(block.get("thinking") or "")
+        elif kind == "tool_use":
+            tool_calls.append({
+                "id": block.get("id"),
+                "type": "function",
+                "function": {"name": block.get("name"), "arguments": json.dumps(block.get("input") or {})},
+            })  # fmt: skip
+    out_message: dict[str, Any] = {
+        "role": "assistant",
+        "content": "".join(texts) if texts or not tool_calls else None,
+    }
+    if reasoning:
+        out_message["reasoning_content"] = "".join(reasoning)
+    if tool_calls:
+        out_message["tool_calls"] = tool_calls
+    if message.get("stop_reason") == "refusal":
+        out_message["refusal"] = "".join(texts) or "The model refused to answer."
+    return {
+        "id": completion_id(message.get("id")),
+        "object": "chat.completion",
+        "created": created,
+        "model": message.get("model"),
+        "choices": [{
+            "index": 0,
+            "message": out_message,
+            "logprobs": None,
+            "finish_reason": common.finish_reason(message.get("stop_reason")),
+        }],
+        "usage": common.chat_usage(message.get("usage") or {}),
+        "system_fingerprint": None,
+    }  # fmt: skip

@@ -1,0 +1,134 @@
+"""Anthropic Messages SSE → OpenAI `chat.completion.chunk` SSE, as a per-request state machine.
+
+`feed(event) -> frames` / `finish() -> frames`; pure (no I/O), one instance per response. Tool calls
+are numbered 0..n in the order they start (not by Anthropic block index), thinking streams as
+`delta.reasoning_content`, usage comes in one extra chunk when `stream_options.include_usage` is
+set, and an upstream `error` event becomes an OpenAI error frame followed by `[DONE]`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from gateway.errors import GatewayError
+from gateway.openai import common
+from gateway.openai.chat_response import completion_id
+from gateway.openai.sse import DONE, SseEvent
+
+dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+DONE_EVENT = SseEvent(DONE)
+
+
+class ChatStreamTranslator:
+    """Turns decoded Anthropic events into OpenAI chunk frames for one response."""
+
+    def __init__(self, created: int, *, include_usage: bool = False, model: str | None = None) -> None:
+        self.created = created
+        self.include_usage = include_usage
+        self.usage: dict[str, Any] = {}
+        self.stop_reason: str | None = None
+        self.finished = False
+        self.error: GatewayError | None = None
+        self._tools: dict[int, int] = {}
+        self._set_prefix("chatcmpl-unknown", model)
+
+    def _set_prefix(self, chunk_id: str, model: str | None) -> None:
+        self.id = chunk_id
+        self.model = model
+        head = {"id": chunk_id, "object": "chat.completion.chunk", "created": self.created, "model": model}
+        # Every chunk shares this prefix: render it once instead of once per token.
+        self._prefix = dumps(head)[:-1] + ',"system_fingerprint":null,"choices":[{"index":0,"delta":'
+        self._suffix = ',"logprobs":null,"finish_reason":null}]'
+        self._suffix += ',"usage":null}' if self.include_usage else "}"
+
+    def _chunk(self, delta: dict[str, Any]) -> SseEvent:
+        return SseEvent(self._prefix + dumps(delta) + self._suffix)
+
+    def feed(self, event: SseEvent) -> list[SseEvent]:
+        if self.finished or event.data == DONE:
+            return []
+        try:
+            payload = json.loads(event.data)
+        except ValueError:
+            return self._fail(GatewayError(502, "api_error", "upstream sent an unreadable stream event"))
+        kind = payload.get("type") if isinstance(payload, dict) else None
+        if kind == "content_block_delta":
+            return self._delta(payload)
+        if kind == "message_start":
+            message = payload.get("message") or {}
+            self._set_prefix(completion_id(message.get("id")), message.get("model") or self.model)
+            common.merge_usage(self.usage, message.get("usage"))
+            return [self._chunk({"role": "assistant", "content": ""})]
+        if kind == "content_block_start":
+            return self._block_start(payload)
+        if kind == "message_delta":
+            delta = payload.get("delta") or {}
+            self.stop_reason = delta.get("stop_reason") or self.stop_reason
+            common.merge_usage(self.usage, payload.get("usage"))
+            return []
+        if kind == "message_stop":
+            return self._finish_frames()
+        if kind == "error":
+            return self._fail(common.upstream_error(payload.get("error")))
+        return []  # ping, content_block_stop and event types added to the API later
+
+    def _block_start(self, payload: dict[str, Any]) -> list[SseEvent]:
+        block = payload.get("content_block") or {}
+        kind = block.get("type")
+        if kind == "tool_use":
+            number = self._tools[payload.get("index", -1)] = len(self._tools)
+            call = {
+                "index": number,
+                "id": block.get("id"),
+                "type": "function",
+                "function": {"name": block.get("name"), "arguments": ""},
+            }
+            return [self._chunk({"tool_calls": [call]})]
+        if kind == "text" and block.get("text"):
+            return [self._chunk({"content": block["text"]})]
+        if kind == "thinking" and block.get("thinking"):
+            return [self._chunk({"reasoning_content": block["thinking"]})]
+        return []
+
+    def _delta(self, payload: dict[str, Any]) -> list[SseEvent]:
+        delta = payload.get("delta") or {}
+        kind = delta.get("type")
+        if kind == "text_delta":
+            return [self._chunk({"content": delta.get("text", "")})]
+        if kind == "input_json_delta":
+            fragment = delta.get("partial_json") or ""
+            number = self._tools.get(payload.get("index", -1))
+            if not fragment or number is None:
+                return []
+            return [self._chunk({"tool_calls": [{"index": number, "function": {"arguments": fragment}}]})]
+        if kind == "thinking_delta":
+            return [self._chunk({"reasoning_content": delta.get("thinking", "")})]
+        return []  # signature and citation deltas have no Chat Completions equivalent
+
+    def _finish_frames(self) -> list[SseEvent]:
+        self.finished = True
+        reason = common.finish_reason(self.stop_reason)
+        suffix = self._suffix.replace('"finish_reason":null', f'"finish_reason":"{reason}"')
+        frames = [SseEvent(self._prefix + "{}" + suffix)]
+        if self.include_usage:
+            head = {"id": self.id, "object": "chat.completion.chunk", "created": self.created}
+            usage_chunk = {**head, "model": self.model, "system_fingerprint": None, "choices": []}
+            usage_chunk["usage"] = common.chat_usage(self.usage)
+            frames.append(SseEvent(dumps(usage_chunk)))
+        frames.append(DONE_EVENT)
+        return frames
+
+    def _fail(self, error: GatewayError) -> list[SseEvent]:
+        self.finished = True
+        self.error = error
+        body = error.openai_body()
+        body["error"]["code"] = body["error"]["code"] or error.error_type
+        return [SseEvent(dumps(body)), DONE_EVENT]
+
+    def finish(self) -> list[SseEvent]:
+        """The upstream body ended: a stream cut before `message_stop` must not look complete."""
+        if self.finished:
+            return []
+        cut = GatewayError(502, "api_error", "upstream stream ended before the message completed")
+        return self._fail(cut)

@@ -1,0 +1,155 @@
+"""OpenAI Responses request → Anthropic Messages request. Pure: dict in, new dict out.
+
+Input items (messages, `function_call`, `function_call_output`), `instructions`, flat function
+tools, tool_choice and `reasoning.effort` are translated; items of our own earlier output that
+cannot round-trip (reasoning summaries) are skipped; anything needing server-side state
+(`previous_response_id`, `background`, stored conversations) is an OpenAI-shaped 400.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from gateway.errors import bad_request
+from gateway.openai import common
+from gateway.openai.chat_request import NEUTRAL, add_sampling, append, check_parameters, content_blocks
+from gateway.openai.models import AliasTable
+
+SUPPORTED = frozenset({
+    "model", "input", "instructions", "max_output_tokens", "temperature", "top_p", "top_k", "stream",
+    "tools", "tool_choice", "parallel_tool_calls", "reasoning", "user", "safety_identifier",
+    "metadata", "prompt_cache_key", "stream_options",
+})  # fmt: skip
+
+RESPONSES_NEUTRAL: dict[str, tuple[Any, ...]] = {
+    **NEUTRAL,
+    "text": ({"format": {"type": "text"}},),
+    "truncation": ("disabled",),
+    "include": ([],),
+    "background": (False,),
+}
+
+STATEFUL = {
+    "previous_response_id": "previous_response_id is not supported: this gateway stores no responses; "
+    "send the whole conversation in `input`",
+    "conversation": "conversation is not supported: send the whole conversation in `input`",
+    "background": "background responses are not supported",
+}
+
+
+def translate_responses_request(body: Any, aliases: AliasTable) -> dict[str, Any]:
+    if not isinstance(body, Mapping):
+        raise bad_request("invalid OpenAI responses request: the body must be a JSON object")
+    for key, hint in STATEFUL.items():
+        if body.get(key) not in (None, False):
+            raise bad_request(hint)
+    check_parameters(body, SUPPORTED, RESPONSES_NEUTRAL)
+    model = body.get("model")
+    if not isinstance(model, str) or not model.strip():
+        raise bad_request("invalid OpenAI responses request: `model` must be a non-empty string")
+
+    system, messages = convert_input(body.get("input"))
+    instructions = body.get("instructions")
+    if isinstance(instructions, str) and instructions:
+        system.insert(0, {"type": "text", "text": instructions})
+    elif instructions is not None and not isinstance(instructions, str):
+        raise bad_request("instructions must be a string")
+    reasoning = body.get("reasoning")
+    effort = reasoning.get("effort") if isinstance(reasoning, Mapping) else None
+    thinking, max_tokens = common.thinking(effort, common.positive_int(body, "max_output_tokens"))
+
+    out: dict[str, Any] = {"model": aliases.resolve(model), "max_tokens": max_tokens}
+    if system:
+        out["system"] = system
+    out["messages"] = messages
+    add_sampling(body, out)
+    if body.get("tools") is not None:
+        out["tools"] = convert_tools(body["tools"])
+    choice = common.tool_choice(body.get("tool_choice"), body.get("parallel_tool_calls"))
+    if choice is not None:
+        out["tool_choice"] = choice
+    if thinking is not None:
+        out["thinking"] = thinking
+    user = body.get("safety_identifier") or body.get("user")
+    if isinstance(user, str) and user:
+        out["metadata"] = {"user_id": user}
+    if body.get("stream") is True:
+        out["stream"] = True
+    return out
+
+
+def convert_tools(tools: Any) -> list[dict[str, Any]]:
+    if not isinstance(tools, list):
+        raise bad_request("tools must be an array")
+    result = []
+    for tool in tools:
+        kind = tool.get("type") if isinstance(tool, Mapping) else None
+        if kind != "function" or not isinstance(tool, Mapping):
+            raise bad_request(f"unsupported tool type {kind!r}: only function tools are supported")
+        definition = common.tool_definition(tool.get("name"), tool.get("description"), tool.get("parameters"))
+        result.append(definition)
+    return result
+
+
+def convert_input(raw: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    if isinstance(raw, str):
+        if not raw:
+            raise bad_request("input must not be empty")
+        return [], [{"role": "user", "content": raw}]
+    if not isinstance(raw, list) or not raw:
+        raise bad_request("invalid OpenAI responses request: `input` must be a string or a non-empty array")
+    system: list[dict[str, Any]] = []
+    messages: list[dict[str, Any]] = []
+    for index, item in enumerate(raw):
+        if isinstance(item, str):
+            append(messages, "user", item)
+            continue
+        if not isinstance(item, Mapping):
+            raise bad_request(f"input[{index}] must be an object or a string")
+        kind = item.get("type", "message")
+        if kind == "message":
+            role = item.get("role")
+            content = item.get("content")
+            if role in ("system", "developer"):
+                system.extend(b for b in content_blocks(content, index, images=False) if b.get("text"))
+            elif role in ("user", "assistant"):
+                blocks = content_blocks(content, index, images=role == "user")
+                blocks = [b for b in blocks if b.get("type") != "text" or b.get("text")]
+                if blocks:
+                    append(messages, role, content if isinstance(content, str) else blocks)
+            else:
+                raise bad_request(f"input[{index}].role {role!r} is not supported")
+        elif kind == "function_call":
+            append(messages, "assistant", [function_call(item, index)])
+        elif kind == "function_call_output":
+            append(messages, "user", [function_output(item, index)])
+        elif kind == "reasoning":
+            continue  # our own earlier reasoning summary: Anthropic needs its signature, which it lacks
+        else:
+            raise bad_request(f"input[{index}] item type {kind!r} is not supported")
+    if not messages:
+        raise bad_request("input must contain at least one user or assistant message")
+    return system, messages
+
+
+def function_call(item: Mapping[str, Any], index: int) -> dict[str, Any]:
+    call_id = item.get("call_id")
+    name = item.get("name")
+    if not isinstance(call_id, str) or not call_id or not isinstance(name, str) or not name:
+        raise bad_request(f"input[{index}] function_call needs a call_id and a name")
+    arguments = common.tool_arguments(item.get("arguments"))
+    return {"type": "tool_use", "id": call_id, "name": name, "input": arguments}
+
+
+def function_output(item: Mapping[str, Any], index: int) -> dict[str, Any]:
+    call_id = item.get("call_id")
+    if not isinstance(call_id, str) or not call_id:
+        raise bad_request(f"input[{index}] function_call_output needs a call_id")
+    output = item.get("output")
+    result: dict[str, Any] = {"type": "tool_result", "tool_use_id": call_id}
+    if isinstance(output, str):
+        result["content"] = output
+    elif output is not None:
+        result["content"] = content_blocks(output, index, images=True)
+    return result
