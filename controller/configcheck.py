@@ -1,0 +1,72 @@
+"""Validate a RouterConfig's DSL text into the typed model, or into located problems (pure).
+
+Uses the config engineer's loader (`dsl.config.load_config`); while only the parser exists it falls back
+to a syntax check with default settings. Never raises for bad input: problems are data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from controller.spec import RouterConfigResource
+from dsl.errors import DslError, Problem
+from dsl.model import RouterConfig
+
+
+@dataclass(frozen=True)
+class ConfigCheck:
+    """The outcome of validating one resource: the model when valid, else every problem found."""
+
+    config: RouterConfig | None
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def valid(self) -> bool:
+        return self.config is not None and not self.problems
+
+    def message(self, limit: int = 5) -> str:
+        """The problems as `file:line:column: message` lines, at most `limit` of them."""
+        lines = [p.render() for p in self.problems[:limit]]
+        if len(self.problems) > limit:
+            lines.append(f"... and {len(self.problems) - limit} more")
+        return "\n".join(lines)
+
+
+def config_hash(text: str) -> str:
+    """The hash that names a config version (pod-template annotation, status.configHash)."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def load_dsl(text: str, source: str) -> RouterConfig:
+    """Parse and validate DSL text; raises `DslError`."""
+    try:
+        from dsl.config import load_config
+    except ImportError:  # the loader has not landed: syntax only, default settings
+        from dsl.lino import parse
+
+        parse(text, source=source)
+        return RouterConfig()
+    return load_config(text, source)
+
+
+def check_resource(resource: RouterConfigResource) -> ConfigCheck:
+    """Validate the DSL of a resource and the spec's references into it."""
+    source = f"{resource.namespace}/{resource.name}/spec.config"
+    try:
+        config = load_dsl(resource.config, source)
+    except DslError as exc:
+        return ConfigCheck(config=None, problems=tuple(exc.problems))
+    except RecursionError:
+        return ConfigCheck(None, (Problem("config is nested too deeply", file=source),))
+    known = {a.name for a in config.accounts} | {"default"}
+    problems = tuple(
+        Problem(
+            f"account {ref.account!r} is not declared in spec.config",
+            file="spec.accountCredentialRefs",
+            expected="one of: " + ", ".join(sorted(known)),
+        )
+        for ref in resource.account_credential_refs
+        if ref.account not in known
+    )
+    return ConfigCheck(config=config, problems=problems)

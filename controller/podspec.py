@@ -1,0 +1,154 @@
+"""How a gateway pod gets its secrets and files: env vars, volumes and mounts (pure).
+
+Secrets are wired by reference only (`secretKeyRef`, secret volumes): the controller never reads a
+Secret's value. Every `*-env` reference of the DSL becomes an env var from a Secret key, every `*-file`
+reference a read-only file mount, every OAuth account a read-only credential directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from controller import names
+from controller.spec import RouterConfigResource, SecretKeyRef
+from dsl.model import RouterConfig, SecretRef, UpstreamConfig
+
+Manifest = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PodWiring:
+    env: tuple[Manifest, ...]
+    volumes: tuple[Manifest, ...]
+    mounts: tuple[Manifest, ...]
+
+
+def dns_label(text: str) -> str:
+    """`text` as a DNS-1123 label (volume and object names); long names keep a hash to stay unique."""
+    label = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-") or "x"
+    if len(label) > 63:
+        label = label[:54].rstrip("-") + "-" + hashlib.sha256(text.encode()).hexdigest()[:8]
+    return label
+
+
+def container_path(path: str) -> str:
+    """A DSL path as seen inside the gateway container (`~` is the image user's home)."""
+    if path == "~" or path.startswith("~/"):
+        path = names.GATEWAY_HOME + path[1:]
+    return posixpath.normpath(path)
+
+
+def claude_home(config: RouterConfig) -> str:
+    default = UpstreamConfig().claude_code_home
+    home = config.upstream.claude_code_home
+    return names.DEFAULT_CLAUDE_HOME if home == default else container_path(home)
+
+
+def data_dir(config: RouterConfig) -> str:
+    return container_path(config.storage.data_dir) if config.storage.data_dir else names.DEFAULT_DATA_DIR
+
+
+def _secret_refs(config: RouterConfig) -> Iterator[tuple[str, SecretRef]]:
+    """Every secret reference of the config, labelled by what it is for."""
+    yield "token-secret", config.admin.token_secret
+    if config.admin.admin_key:
+        yield "admin-key", config.admin.admin_key
+    for account in config.accounts:
+        if account.api_key:
+            yield f"account:{account.name}", account.api_key
+    for provider in config.providers:
+        if provider.api_key:
+            yield f"provider:{provider.name}", provider.api_key
+    if config.openai_compatible.api_key:
+        yield "openai-compatible", config.openai_compatible.api_key
+    if config.redis.url:
+        yield "redis", config.redis.url
+    if config.gonka.private_key:
+        yield "gonka", config.gonka.private_key
+
+
+def _env_var(name: str, ref: SecretKeyRef) -> Manifest:
+    return {"name": name, "valueFrom": {"secretKeyRef": {"name": ref.name, "key": ref.key}}}
+
+
+def secret_env(resource: RouterConfigResource, config: RouterConfig) -> list[Manifest]:
+    """Env vars from Secret keys: explicit refs from the spec, else `<secretName>/<ENV>`."""
+    explicit = {ref.env: ref.secret for ref in resource.provider_key_refs}
+    token_env = config.admin.token_secret.env or "TOKEN_SECRET"
+    if resource.token_secret_ref:
+        explicit[token_env] = resource.token_secret_ref
+    admin_env = (config.admin.admin_key.env if config.admin.admin_key else None) or "TOKEN_ADMIN_KEY"
+    if resource.admin_key_ref:
+        explicit[admin_env] = resource.admin_key_ref
+    wanted = dict(explicit)
+    for _, dsl_ref in _secret_refs(config):
+        if dsl_ref.env:
+            wanted.setdefault(dsl_ref.env, SecretKeyRef(resource.default_secret, dsl_ref.env))
+    return [_env_var(env, wanted[env]) for env in sorted(wanted)]
+
+
+def _file_mounts(
+    resource: RouterConfigResource, config: RouterConfig
+) -> tuple[list[Manifest], list[Manifest]]:
+    files = sorted({container_path(ref.file) for _, ref in _secret_refs(config) if ref.file})
+    if not files:
+        return [], []
+    volume = {"name": "secret-files", "secret": {"secretName": resource.default_secret}}
+    mounts = [
+        {"name": "secret-files", "mountPath": path, "subPath": posixpath.basename(path), "readOnly": True}
+        for path in files
+    ]
+    return [volume], mounts
+
+
+def _account_mounts(
+    resource: RouterConfigResource, config: RouterConfig
+) -> tuple[list[Manifest], list[Manifest]]:
+    explicit = {ref.account: ref.secret_name for ref in resource.account_credential_refs}
+    volumes: list[Manifest] = []
+    mounts: list[Manifest] = []
+    primary = explicit.get("default")
+    volumes.append(
+        {
+            "name": "claude-home",
+            "secret": {"secretName": primary or f"{resource.name}-claude", "optional": primary is None},
+        }
+    )
+    mounts.append({"name": "claude-home", "mountPath": claude_home(config), "readOnly": True})
+    for account in config.accounts:
+        if not account.oauth_home:
+            continue
+        volume = dns_label(f"claude-{account.name}")
+        secret = explicit.get(account.name, dns_label(f"{resource.name}-claude-{account.name}"))
+        volumes.append({"name": volume, "secret": {"secretName": secret}})
+        mounts.append({"name": volume, "mountPath": container_path(account.oauth_home), "readOnly": True})
+    return volumes, mounts
+
+
+def pod_wiring(resource: RouterConfigResource, config: RouterConfig) -> PodWiring:
+    """Env, volumes and mounts of the gateway container for this resource and config."""
+    env: list[Manifest] = [
+        {"name": "ROUTER_CONFIG", "value": names.CONFIG_PATH},
+        {"name": "CLAUDE_CODE_HOME", "value": claude_home(config)},
+        {"name": "DATA_DIR", "value": data_dir(config)},
+        *secret_env(resource, config),
+    ]
+    volumes: list[Manifest] = [
+        {"name": "config", "configMap": {"name": f"{resource.name}-config"}},
+        {"name": "data", "emptyDir": {}},
+        {"name": "tmp", "emptyDir": {}},
+    ]
+    mounts: list[Manifest] = [
+        {"name": "config", "mountPath": names.CONFIG_MOUNT_DIR, "readOnly": True},
+        {"name": "data", "mountPath": data_dir(config)},
+        {"name": "tmp", "mountPath": "/tmp"},
+    ]
+    for extra_volumes, extra_mounts in (_file_mounts(resource, config), _account_mounts(resource, config)):
+        volumes += extra_volumes
+        mounts += extra_mounts
+    return PodWiring(env=tuple(env), volumes=tuple(volumes), mounts=tuple(mounts))

@@ -1,0 +1,105 @@
+"""Reconcile one RouterConfig: read it, validate, apply its children, write status (level-triggered).
+
+Each call looks only at the current state, so running it twice, late, or after a missed event gives the
+same result. Decisions come from the pure modules; this module only sequences the API calls.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from controller import names
+from controller.configcheck import ConfigCheck, check_resource, config_hash
+from controller.events import NORMAL, WARNING, build_event
+from controller.kube import KubeApiError, KubeClient, object_path
+from controller.render import render_children, wants_service_monitor
+from controller.spec import RouterConfigResource, SpecError, parse_resource
+from controller.status import CONFIG_VALID, compute_status, status_changed
+from dsl.errors import Problem
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one reconcile did (for logs and tests)."""
+
+    found: bool
+    valid: bool = False
+    applied: int = 0
+    status_written: bool = False
+
+
+def _was_invalid_with(previous: dict[str, Any], message: str) -> bool:
+    for cond in previous.get("conditions") or []:
+        if cond.get("type") == CONFIG_VALID:
+            return bool(cond.get("status") == "False" and cond.get("message") == message)
+    return False
+
+
+def _post_event(kube: KubeClient, event: dict[str, Any]) -> None:
+    try:
+        kube.create_event(event)
+    except KubeApiError as exc:  # events are best effort: never fail a reconcile for one
+        log.warning("could not post event %s: %s", event["reason"], exc)
+
+
+def _drop_service_monitor(kube: KubeClient, resource: RouterConfigResource) -> None:
+    path = object_path("monitoring.coreos.com/v1", "ServiceMonitor", resource.namespace, resource.name)
+    try:
+        existing = kube.get(path)
+        owners = ((existing or {}).get("metadata") or {}).get("ownerReferences") or []
+        if any(o.get("uid") == resource.uid for o in owners):
+            kube.delete(path)
+    except KubeApiError as exc:
+        if exc.status not in (403, 404):  # no ServiceMonitor CRD in this cluster, or not allowed
+            raise
+
+
+def reconcile(kube: KubeClient, namespace: str, name: str, now: Callable[[], str]) -> Outcome:
+    """Bring one RouterConfig's children and status in line with its spec. Raises KubeApiError."""
+    obj = kube.get(object_path(names.API_VERSION, names.KIND, namespace, name))
+    if obj is None or (obj.get("metadata") or {}).get("deletionTimestamp"):
+        return Outcome(found=False)  # children go with it: they carry ownerReferences
+    previous: dict[str, Any] = dict(obj.get("status") or {})
+    try:
+        resource = parse_resource(obj)
+        check = check_resource(resource)
+    except SpecError as exc:
+        meta = obj.get("metadata") or {}
+        resource = RouterConfigResource(
+            name=str(meta.get("name")),
+            namespace=namespace,
+            config="",
+            uid=str(meta.get("uid") or ""),
+            generation=int(meta.get("generation") or 0),
+        )
+        check = ConfigCheck(config=None, problems=(Problem(str(exc), file="spec"),))
+
+    deployment_path = object_path("apps/v1", "Deployment", namespace, name)
+    applied = 0
+    if check.valid and check.config is not None:
+        deployment = None
+        for child in render_children(resource, check.config):
+            live = kube.apply(child)
+            applied += 1
+            if child["kind"] == "Deployment":
+                deployment = live
+        if not wants_service_monitor(resource, check.config):
+            _drop_service_monitor(kube, resource)
+        if previous.get("configHash") != config_hash(resource.config):
+            _post_event(kube, build_event(resource, NORMAL, "ConfigApplied", "gateway config applied", now()))
+    else:
+        # Leave the running Deployment and its ConfigMap exactly as they are: the pods keep serving.
+        deployment = kube.get(deployment_path)
+        if not _was_invalid_with(previous, check.message()):
+            _post_event(kube, build_event(resource, WARNING, "InvalidConfig", check.message(), now()))
+
+    status = compute_status(resource, check, deployment, previous, now())
+    written = status_changed(previous, status)
+    if written:
+        kube.patch_status(namespace, name, status)
+    return Outcome(found=True, valid=check.valid, applied=applied, status_written=written)

@@ -1,0 +1,77 @@
+"""Compute a RouterConfig's status from what the controller saw (pure; the clock is an argument).
+
+Conditions follow the Kubernetes convention: `lastTransitionTime` only moves when `status` flips, so a
+resync that changes nothing writes an identical status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from controller.configcheck import ConfigCheck, config_hash
+from controller.spec import RouterConfigResource
+
+CONFIG_VALID = "ConfigValid"
+READY = "Ready"
+MAX_MESSAGE = 1024
+
+
+def _condition(
+    kind: str, ok: bool, reason: str, message: str, generation: int, previous: Mapping[str, Any], now: str
+) -> dict[str, Any]:
+    status = "True" if ok else "False"
+    old = next((c for c in previous.get("conditions") or [] if c.get("type") == kind), None)
+    since = old.get("lastTransitionTime") if old and old.get("status") == status else None
+    return {
+        "type": kind,
+        "status": status,
+        "reason": reason,
+        "message": message[:MAX_MESSAGE],
+        "observedGeneration": generation,
+        "lastTransitionTime": since or now,
+    }
+
+
+def ready_replicas(deployment: Mapping[str, Any] | None) -> int:
+    if not deployment:
+        return 0
+    return int((deployment.get("status") or {}).get("readyReplicas") or 0)
+
+
+def compute_status(
+    resource: RouterConfigResource,
+    check: ConfigCheck,
+    deployment: Mapping[str, Any] | None,
+    previous: Mapping[str, Any],
+    now: str,
+) -> dict[str, Any]:
+    """The full `.status` for this reconcile. `deployment` is the live child (None if absent)."""
+    ready = ready_replicas(deployment)
+    if check.valid:
+        valid = _condition(
+            CONFIG_VALID, True, "Valid", "spec.config is valid", resource.generation, previous, now
+        )
+        applied_hash = config_hash(resource.config)
+    else:
+        valid = _condition(
+            CONFIG_VALID, False, "InvalidConfig", check.message(), resource.generation, previous, now
+        )
+        applied_hash = str(previous.get("configHash") or "")  # the pods keep running the last good one
+    if deployment is None:
+        reason, message, ok = "NoDeployment", "no gateway Deployment yet", False
+    elif ready >= resource.replicas:
+        reason, message, ok = "ReplicasReady", f"{ready}/{resource.replicas} gateway replicas ready", True
+    else:
+        reason, message, ok = "ReplicasNotReady", f"{ready}/{resource.replicas} gateway replicas ready", False
+    return {
+        "observedGeneration": resource.generation,
+        "configHash": applied_hash,
+        "replicas": resource.replicas,
+        "readyReplicas": ready,
+        "conditions": [valid, _condition(READY, ok, reason, message, resource.generation, previous, now)],
+    }
+
+
+def status_changed(previous: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    return {k: previous.get(k) for k in new} != dict(new)
