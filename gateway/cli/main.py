@@ -1,7 +1,9 @@
 """Entry point of `link-assistant-router`: global flags, subcommand dispatch.
 
 Each subcommand module in COMMAND_MODULES exposes `register(subparsers) -> None`, which adds its
-parser(s) and sets `handler=<callable(args) -> int>` as a default.
+parser(s) and sets `handler=<callable(args) -> int>` as a default. Handlers get their effective
+configuration with `dsl.settings.settings_from_args(args)`. Every seed flag is global: accepted
+before or after the subcommand. With no subcommand the router serves, like the seed.
 """
 
 from __future__ import annotations
@@ -10,30 +12,54 @@ import argparse
 import importlib
 import sys
 
+from dsl.errors import DslError
+from dsl.settings import add_global_flags
+
 # Each owner adds one line here for its subcommand module.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("gateway.cli.config_cmd", "gateway.cli.tokens_cmd")
+DEFAULT_COMMAND = "serve"
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, with every subcommand registered."""
     parser = argparse.ArgumentParser(
         prog="link-assistant-router",
-        description="LLM API gateway: Anthropic- and OpenAI-compatible proxy with per-user la_sk_ keys.",
+        description="LLM API gateway: Anthropic- and OpenAI-compatible proxy with per-user la_sk_ keys. "
+        "Settings come from flags, then environment variables, then ./.lenv, then ./.env, then the "
+        "--config file, then defaults.",
     )
-    sub = parser.add_subparsers(dest="command")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    add_global_flags(parser)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    args_list = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(args_list)
     handler = getattr(args, "handler", None)
+    if handler is None and getattr(args, "command", None) is None and _has_command(parser, DEFAULT_COMMAND):
+        args = parser.parse_args([DEFAULT_COMMAND, *args_list])
+        handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()
         return 2
-    return int(handler(args))
+    try:
+        return int(handler(args))
+    except DslError as err:
+        # Bad settings reached a handler that did not catch them: report, as the seed does, exit 2.
+        for problem in err.problems:
+            print(f"error: {problem.render()}", file=sys.stderr)
+        return 2
+
+
+def _has_command(parser: argparse.ArgumentParser, name: str) -> bool:
+    for action in parser._actions:  # argparse exposes subcommands only through this
+        if isinstance(action, argparse._SubParsersAction):
+            return name in action.choices
+    return False
 
 
 if __name__ == "__main__":
