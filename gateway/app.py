@@ -7,7 +7,6 @@ add your call in `build_app` before `add_fallback_route`, which matches every pa
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
@@ -21,8 +20,10 @@ from gateway.credentials.build import build_pool_accounts, expand_home
 from gateway.credentials.secrets import resolve_secret
 from gateway.http.health import add_health_routes
 from gateway.http.middleware import error_middleware
+from gateway.http.token_routes import add_token_routes
 from gateway.proxy.pool import SimplePool
 from gateway.proxy.routes import add_anthropic_routes, add_fallback_route
+from gateway.tokens.service import build_token_service
 
 
 class ConfigurationError(Exception):
@@ -69,13 +70,8 @@ async def _http_session(app: web.Application) -> AsyncIterator[None]:
 async def _token_service(app: web.Application) -> AsyncIterator[None]:
     ctx = app[GATEWAY]
     if ctx.tokens is None:
-        try:
-            service_module = importlib.import_module("gateway.tokens.service")
-        except ModuleNotFoundError:  # the token service has not landed yet: la_sk routes answer 500
-            yield
-            return
         ctx.data_dir.mkdir(parents=True, exist_ok=True)
-        ctx.tokens = service_module.build_token_service(ctx.config, ctx.token_secret, ctx.data_dir)
+        ctx.tokens = build_token_service(ctx.config, ctx.token_secret, ctx.data_dir)
     try:
         yield
     finally:
@@ -100,5 +96,6 @@ def build_app(config: RouterConfig, environ: Mapping[str, str] | None = None) ->
     app.cleanup_ctx.append(_account_pool)
     add_health_routes(app)
     add_anthropic_routes(app)
+    add_token_routes(app)
     add_fallback_route(app)
     return app

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import aiohttp
+from yarl import URL
 
 from gateway.context import GatewayContext
 from gateway.credentials.oauth import CredentialUnavailable
@@ -47,9 +48,10 @@ class UpstreamAnswer:
     account: str
 
 
-def upstream_url(base_url: str, path: str, query: str) -> str:
+def upstream_url(base_url: str, path: str, query: str) -> URL:
+    """Base URL + path + the client's raw query, marked encoded so nothing is re-escaped."""
     url = base_url.rstrip("/") + path
-    return f"{url}?{query}" if query else url
+    return URL(f"{url}?{query}" if query else url, encoded=True)
 
 
 def client_headers(items: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:

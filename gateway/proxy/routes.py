@@ -28,6 +28,12 @@ async def read_body(request: web.Request) -> bytes:
         raise bad_request(f"Failed to read request body: {type(exc).__name__}") from exc
 
 
+def raw_query(request: web.Request) -> str:
+    """The query exactly as the client wrote it (`?beta=true`, percent-escapes untouched)."""
+    _, _, query = request.raw_path.partition("?")
+    return query
+
+
 async def proxy_handler(request: web.Request) -> web.StreamResponse:
     ctx = request.app[GATEWAY]
     record: Any = await ctx.token_authority().authorize(request.headers)
@@ -35,7 +41,7 @@ async def proxy_handler(request: web.Request) -> web.StreamResponse:
     upstream = UpstreamRequest(
         method=request.method,
         path=strip_anthropic_prefix(request.path) or "/",
-        query=request.query_string,
+        query=raw_query(request),
         headers=tuple(request.headers.items()),
         body=body,
         model=sniff_model(body) if body else None,

@@ -243,7 +243,7 @@ class FakeAnthropic:
         seen = SeenRequest(
             request.method,
             request.path,
-            request.query_string,
+            request.raw_path.partition("?")[2],
             {k.lower(): v for k, v in request.headers.items()},
             body,
         )

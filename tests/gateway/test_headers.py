@@ -1,0 +1,88 @@
+"""Header rules of the pass-through proxy (SPEC §2), as tables."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.proxy.headers import (
+    client_response_headers,
+    merge_oauth_beta,
+    upstream_request_headers,
+)
+
+
+@pytest.mark.parametrize(
+    ("client_value", "expected"),
+    [
+        (None, "oauth-2025-04-20"),
+        ("", "oauth-2025-04-20"),
+        ("  ", "oauth-2025-04-20"),
+        ("oauth-2025-04-20", "oauth-2025-04-20"),
+        ("foo", "foo,oauth-2025-04-20"),
+        ("interleaved-thinking-2025-05-14", "interleaved-thinking-2025-05-14,oauth-2025-04-20"),
+        ("a, oauth-2025-04-20 ,b", "a, oauth-2025-04-20 ,b"),
+    ],
+)
+def test_oauth_beta_is_merged_once(client_value: str | None, expected: str) -> None:
+    assert merge_oauth_beta(client_value) == expected
+
+
+CLIENT = (
+    ("Host", "gateway.local"),
+    ("Authorization", "Bearer la_sk_client"),
+    ("x-api-key", "la_sk_client"),
+    ("Connection", "keep-alive"),
+    ("Keep-Alive", "timeout=5"),
+    ("Transfer-Encoding", "chunked"),
+    ("Content-Length", "42"),
+    ("Content-Type", "application/json"),
+    ("X-Claude-Code-Session-Id", "sess-1"),
+    ("User-Agent", "claude-cli/2.1"),
+)
+
+
+def test_oauth_credential_replaces_client_key_and_adds_version_and_beta() -> None:
+    out = upstream_request_headers(CLIENT, {"authorization": "Bearer sk-ant-oat01-real"}, is_oauth=True)
+    assert out["authorization"] == "Bearer sk-ant-oat01-real"
+    assert "x-api-key" not in out
+    assert out["anthropic-version"] == "2023-06-01"
+    assert out["anthropic-beta"] == "oauth-2025-04-20"
+    for stripped in ("host", "connection", "keep-alive", "transfer-encoding", "content-length"):
+        assert stripped not in out
+    assert out["x-claude-code-session-id"] == "sess-1"
+    assert out["user-agent"] == "claude-cli/2.1"
+    assert "la_sk_client" not in " ".join(out.values())
+
+
+def test_client_version_and_betas_are_kept() -> None:
+    client = (("anthropic-version", "2024-01-01"), ("anthropic-beta", "interleaved-thinking-2025-05-14"))
+    out = upstream_request_headers(client, {"authorization": "Bearer t"}, is_oauth=True)
+    assert out["anthropic-version"] == "2024-01-01"
+    assert out["anthropic-beta"] == "interleaved-thinking-2025-05-14,oauth-2025-04-20"
+
+
+def test_api_key_credential_gets_no_oauth_beta() -> None:
+    client = (("authorization", "Bearer la_sk_x"), ("anthropic-beta", "foo"))
+    out = upstream_request_headers(client, {"x-api-key": "sk-ant-api03-real"}, is_oauth=False)
+    assert out["x-api-key"] == "sk-ant-api03-real"
+    assert "authorization" not in out
+    assert out["anthropic-beta"] == "foo"
+    assert "anthropic-beta" not in upstream_request_headers((), {"x-api-key": "k"}, is_oauth=False)
+
+
+def test_response_headers_drop_hop_by_hop_and_cookies() -> None:
+    out = client_response_headers(
+        [
+            ("Content-Type", "text/event-stream"),
+            ("Transfer-Encoding", "chunked"),
+            ("Connection", "keep-alive"),
+            ("Set-Cookie", "session=abc"),
+            ("request-id", "req_1"),
+            ("anthropic-ratelimit-unified-status", "allowed"),
+        ]
+    )
+    assert dict(out) == {
+        "Content-Type": "text/event-stream",
+        "request-id": "req_1",
+        "anthropic-ratelimit-unified-status": "allowed",
+    }
