@@ -1,0 +1,194 @@
+"""The account pool the forwarding loop talks to: choose an account, report what happened, release it.
+
+The only mutable object of the package. It keeps one frozen `AccountState` per account, the
+round-robin cursor and the session-affinity table, and delegates every decision to the pure modules
+(`select`, `classify`, `machine`). Time comes from an injected `Clock`. Single-threaded by design
+(one asyncio loop): no locks, no awaits inside.
+
+Contract with the loop: every `choose()` is matched by exactly one `release(name)` when that attempt
+is over (response fully sent, or abandoned); `report()` may be called any number of times per attempt.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from dsl.model import RoutingStrategy
+from gateway.accounts import machine
+from gateway.accounts.classify import (
+    Verdict,
+    classify_connection_failure,
+    classify_response,
+    classify_stream_error,
+)
+from gateway.accounts.select import Choice, Request, Turn, charge, select
+from gateway.accounts.state import AccountState, Clock, Policy, SystemClock
+from gateway.accounts.view import account_entry
+from gateway.proxy.pool import CredentialSource, NoAccountAvailable, UpstreamOutcome
+
+MAX_AFFINITY_ENTRIES = 10_000
+
+
+@dataclass(frozen=True)
+class PooledAccount:
+    """What `choose()` hands the loop: the account's name, credential and where to send."""
+
+    name: str
+    credential: CredentialSource
+    home: str | None = None
+    base_url: str | None = None
+    """Overrides the upstream base URL for this account (tests point each account at its own server)."""
+
+
+class AccountPool:
+    def __init__(
+        self,
+        accounts: Sequence[PooledAccount],
+        states: Sequence[AccountState],
+        strategy: RoutingStrategy = RoutingStrategy.ROUND_ROBIN,
+        policy: Policy | None = None,
+        session_affinity: bool = True,
+        clock: Clock | None = None,
+    ) -> None:
+        if [a.name for a in accounts] != [s.name for s in states]:
+            raise ValueError("accounts and states must name the same accounts in the same order")
+        self._accounts = {a.name: a for a in accounts}
+        self._states = [replace(s, index=i) for i, s in enumerate(states)]
+        self._index = {s.name: i for i, s in enumerate(self._states)}
+        self.strategy = strategy
+        self.policy = policy or Policy()
+        self.session_affinity = session_affinity
+        self._clock = clock or SystemClock()
+        self._turn = Turn()
+        self._affinity: OrderedDict[str, tuple[str, float]] = OrderedDict()
+
+    # -- reading -----------------------------------------------------------------------------------
+    @property
+    def accounts(self) -> tuple[PooledAccount, ...]:
+        return tuple(self._accounts[s.name] for s in self._states)
+
+    def states(self) -> tuple[AccountState, ...]:
+        now = self._clock.monotonic()
+        return tuple(machine.expire(s, now) for s in self._states)
+
+    def state(self, name: str) -> AccountState:
+        return self.states()[self._position(name)]
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        now, wall = self._clock.monotonic(), self._clock.wall()
+        out = []
+        for s in self._states:
+            account = self._accounts[s.name]
+            out.append(account_entry(s, account.home, account.credential.is_oauth, now, wall))
+        return out
+
+    def _position(self, name: str) -> int:
+        try:
+            return self._index[name]
+        except KeyError:
+            raise KeyError(f"unknown account {name!r}") from None
+
+    def _update(self, name: str, state: AccountState) -> None:
+        self._states[self._position(name)] = state
+
+    # -- choosing ----------------------------------------------------------------------------------
+    def _bound_account(self, session_key: str | None, now: float) -> str | None:
+        if not (self.session_affinity and session_key):
+            return None
+        entry = self._affinity.get(session_key)
+        if entry is None:
+            return None
+        name, expires = entry
+        if expires <= now:
+            del self._affinity[session_key]
+            return None
+        return name
+
+    def _bind(self, session_key: str | None, name: str, now: float) -> None:
+        if not (self.session_affinity and session_key):
+            return
+        self._affinity[session_key] = (name, now + self.policy.affinity_ttl)
+        self._affinity.move_to_end(session_key)
+        while len(self._affinity) > MAX_AFFINITY_ENTRIES:
+            self._affinity.popitem(last=False)
+
+    def choose(
+        self,
+        model: str | None,
+        session_key: str | None,
+        pinned: str | None,
+        exclude: frozenset[str],
+    ) -> PooledAccount:
+        """Pick an account and take one of its concurrency slots; raises `NoAccountAvailable`."""
+        now = self._clock.monotonic()
+        self._states = [machine.expire(s, now) for s in self._states]
+        req = Request(model, pinned, frozenset(exclude), self._bound_account(session_key, now))
+        result = select(self._states, req, self.strategy, now, self._turn)
+        if not isinstance(result, Choice):
+            raise NoAccountAvailable(result.message, result.retry_after)
+        state, self._turn = charge(self._states[self._position(result.name)], self.strategy, result.turn)
+        self._update(result.name, state)
+        self._bind(session_key, result.name, now)
+        return self._accounts[result.name]
+
+    def release(self, name: str) -> None:
+        """Give back the concurrency slot taken by `choose()`."""
+        state = self._states[self._position(name)]
+        self._update(name, replace(state, in_flight=max(0, state.in_flight - 1)))
+
+    # -- reporting ---------------------------------------------------------------------------------
+    def verdict_for(self, outcome: UpstreamOutcome) -> Verdict:
+        stream_error: str | None = getattr(outcome, "stream_error", None)
+        if outcome.connection_error is not None or outcome.status is None:
+            return classify_connection_failure(outcome.connection_error or "no response")
+        if stream_error is not None:
+            return classify_stream_error(stream_error)
+        return classify_response(outcome.status, outcome.headers, self._clock.wall())
+
+    def report(self, account_name: str, outcome: UpstreamOutcome) -> Verdict:
+        """Feed one observation into the state machine; returns the verdict for the retry decision."""
+        verdict = self.verdict_for(outcome)
+        self.apply(account_name, verdict)
+        return verdict
+
+    def apply(self, account_name: str, verdict: Verdict) -> None:
+        state = self._states[self._position(account_name)]
+        new = machine.apply(state, verdict, self._clock.monotonic(), self._clock.wall(), self.policy)
+        self._update(account_name, new)
+
+    def record_refresh(self, account_name: str, ok: bool) -> None:
+        state = self._states[self._position(account_name)]
+        self._update(account_name, machine.record_refresh(state, ok))
+
+    # -- admin -------------------------------------------------------------------------------------
+    def drain(self, name: str) -> None:
+        """Stop choosing this account (requests in flight finish)."""
+        self._update(name, replace(self._states[self._position(name)], drained=True))
+
+    def resume(self, name: str) -> None:
+        self._update(name, replace(self._states[self._position(name)], drained=False))
+
+    def reset_cooldown(self, name: str) -> None:
+        self._update(name, machine.reset_cooldown(self._states[self._position(name)]))
+
+    def earliest_recovery(self) -> float | None:
+        now = self._clock.monotonic()
+        waits = [r for s in self._states if (r := s.remaining(now)) is not None]
+        return min(waits) if waits else None
+
+
+def session_key_of(headers: Mapping[str, str], body: Any) -> str | None:
+    """The conversation a request belongs to: Claude Code's session header, else `metadata.user_id`."""
+    for key, value in headers.items():
+        if key.lower() == "x-claude-code-session-id" and value.strip():
+            return "session:" + value.strip()
+    if isinstance(body, dict):
+        metadata = body.get("metadata")
+        if isinstance(metadata, dict):
+            user = metadata.get("user_id")
+            if isinstance(user, str) and user.strip():
+                return "user:" + user.strip()
+    return None

@@ -1,0 +1,144 @@
+"""Choosing an account for one request: strategies, session affinity, pinning, concurrency limits.
+
+Pure: account states, the request and the time in; a `Choice` (with the next round-robin cursor)
+or a `NoChoice` (with the earliest time any candidate recovers) out. An account is eligible when it
+is not drained, not in cooldown, below its concurrency limit, allowed to serve the model, matches the
+token's pin, and was not already tried for this request.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from fnmatch import fnmatchcase
+
+from dsl.model import RoutingStrategy
+from gateway.accounts.state import AccountState
+
+# When only concurrency limits block, nobody knows when a slot frees up: suggest a short wait.
+BUSY_RETRY_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Request:
+    model: str | None = None
+    pinned: str | None = None
+    exclude: frozenset[str] = frozenset()
+    affinity: str | None = None
+    """The account this conversation was last served by (looked up by the pool), if any."""
+
+
+@dataclass(frozen=True)
+class Turn:
+    """The strategies' shared position: the round-robin cursor and the fair-queueing virtual clock."""
+
+    cursor: int = 0
+    vclock: float = 0.0
+
+
+@dataclass(frozen=True)
+class Choice:
+    name: str
+    turn: Turn
+    by_affinity: bool = False
+
+
+@dataclass(frozen=True)
+class NoChoice:
+    message: str
+    retry_after: float | None
+    """Seconds until the earliest candidate recovers; None when waiting cannot help."""
+
+
+def model_allowed(patterns: Sequence[str], model: str | None) -> bool:
+    """Empty = every model; otherwise exact names or shell-style patterns (`claude-sonnet-*`)."""
+    if not patterns or model is None:
+        return True
+    return any(fnmatchcase(model, p) for p in patterns)
+
+
+def _candidates(states: Sequence[AccountState], req: Request) -> list[AccountState]:
+    """Accounts that could ever serve this request (ignoring cooldowns, load and this request's tries)."""
+    return [
+        s for s in states
+        if not s.drained
+        and (req.pinned is None or s.name == req.pinned)
+        and model_allowed(s.models, req.model)
+    ]
+
+
+def is_eligible(state: AccountState, req: Request, now: float) -> bool:
+    return (
+        not state.drained
+        and (req.pinned is None or state.name == req.pinned)
+        and model_allowed(state.models, req.model)
+        and state.name not in req.exclude
+        and not state.cooling(now)
+        and not state.at_capacity()
+    )
+
+
+def _share(s: AccountState, vclock: float) -> float:
+    """Fair-queueing start tag: an account that was away (cooldown, drained) gets no credit for it,
+    so when it comes back it takes its fair share rather than all the traffic until it "catches up"."""
+    return max(s.vtime, vclock)
+
+
+def _order(strategy: RoutingStrategy, vclock: float) -> Callable[[AccountState], tuple[float, ...]]:
+    if strategy is RoutingStrategy.PRIORITY:
+        return lambda s: (-s.priority, s.index)
+    if strategy is RoutingStrategy.LEAST_USED:
+        return lambda s: (s.in_flight, _share(s, vclock), s.index)
+    return lambda s: (_share(s, vclock) if s.weight > 0 else math.inf, -s.weight, s.index)
+
+
+def select(
+    states: Sequence[AccountState],
+    req: Request,
+    strategy: RoutingStrategy,
+    now: float,
+    turn: Turn,
+) -> Choice | NoChoice:
+    eligible = [s for s in states if is_eligible(s, req, now)]
+    if not eligible:
+        return _nothing(states, req, now)
+    if req.affinity is not None:
+        for s in eligible:
+            if s.name == req.affinity:
+                return Choice(s.name, turn, by_affinity=True)
+    if strategy is RoutingStrategy.ROUND_ROBIN:
+        n = len(states)
+        start = turn.cursor % n if n else 0
+        rotated = sorted(eligible, key=lambda s: (s.index - start) % n)
+        return Choice(rotated[0].name, replace(turn, cursor=turn.cursor + 1))
+    return Choice(min(eligible, key=_order(strategy, turn.vclock)).name, turn)
+
+
+def charge(state: AccountState, strategy: RoutingStrategy, turn: Turn) -> tuple[AccountState, Turn]:
+    """Account for one request served by `state`: its use count and its virtual finish time."""
+    start = _share(state, turn.vclock)
+    cost = 1.0 / state.weight if strategy is RoutingStrategy.WEIGHTED and state.weight > 0 else 1.0
+    charged = replace(state, used=state.used + 1, in_flight=state.in_flight + 1, vtime=start + cost)
+    return charged, replace(turn, vclock=start)
+
+
+def _nothing(states: Sequence[AccountState], req: Request, now: float) -> NoChoice:
+    candidates = _candidates(states, req)
+    if not candidates:
+        if req.pinned is not None and not any(s.name == req.pinned for s in states):
+            return NoChoice(f"the account {req.pinned!r} this key is pinned to is not configured", None)
+        if req.pinned is not None:
+            return NoChoice(f"the account {req.pinned!r} this key is pinned to cannot serve this model", None)
+        if not states:
+            return NoChoice("no upstream accounts are configured", None)
+        return NoChoice(f"no account is allowed to serve model {req.model!r}", None)
+    waits: list[float] = []
+    for s in candidates:
+        remaining = s.remaining(now)
+        if remaining is not None:
+            waits.append(remaining)
+        elif s.at_capacity() or s.name in req.exclude:
+            waits.append(BUSY_RETRY_SECONDS)
+    retry = max(1.0, math.ceil(min(waits))) if waits else BUSY_RETRY_SECONDS
+    return NoChoice("no healthy accounts available", retry)
