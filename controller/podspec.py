@@ -113,13 +113,12 @@ def _account_mounts(
     volumes: list[Manifest] = []
     mounts: list[Manifest] = []
     primary = explicit.get("default")
-    volumes.append(
-        {
-            "name": "claude-home",
-            "secret": {"secretName": primary or f"{resource.name}-claude", "optional": primary is None},
-        }
-    )
-    mounts.append({"name": "claude-home", "mountPath": claude_home(config), "readOnly": True})
+    if primary or not any(a.oauth_home for a in config.accounts):
+        # Single-account mode reads CLAUDE_CODE_HOME. With declared accounts it is mounted only on
+        # request, since account homes often live below it and a secret volume is read-only.
+        home_secret = {"secretName": primary or f"{resource.name}-claude", "optional": primary is None}
+        volumes.append({"name": "claude-home", "secret": home_secret})
+        mounts.append({"name": "claude-home", "mountPath": claude_home(config), "readOnly": True})
     for account in config.accounts:
         if not account.oauth_home:
             continue

@@ -59,14 +59,20 @@ def _drop_service_monitor(kube: KubeClient, resource: RouterConfigResource) -> N
             raise
 
 
-def reconcile(kube: KubeClient, namespace: str, name: str, now: Callable[[], str]) -> Outcome:
+def reconcile(
+    kube: KubeClient,
+    namespace: str,
+    name: str,
+    now: Callable[[], str],
+    default_image: str = names.DEFAULT_IMAGE,
+) -> Outcome:
     """Bring one RouterConfig's children and status in line with its spec. Raises KubeApiError."""
     obj = kube.get(object_path(names.API_VERSION, names.KIND, namespace, name))
     if obj is None or (obj.get("metadata") or {}).get("deletionTimestamp"):
         return Outcome(found=False)  # children go with it: they carry ownerReferences
     previous: dict[str, Any] = dict(obj.get("status") or {})
     try:
-        resource = parse_resource(obj)
+        resource = parse_resource(obj, default_image)
         check = check_resource(resource)
     except SpecError as exc:
         meta = obj.get("metadata") or {}

@@ -48,6 +48,7 @@ class Controller:
     kube: KubeClient
     namespace: str | None = None
     resync_seconds: float = 30.0
+    default_image: str = names.DEFAULT_IMAGE
     now: Callable[[], str] = utc_now
     queue: WorkQueue = field(default_factory=WorkQueue)
     stop: threading.Event = field(default_factory=threading.Event)
@@ -86,7 +87,7 @@ class Controller:
             return False
         namespace, name = key
         try:
-            outcome = reconcile(self.kube, namespace, name, self.now)
+            outcome = reconcile(self.kube, namespace, name, self.now, self.default_image)
         except KubeApiError as exc:
             delay = self.queue.retry(key)
             log.warning("reconcile %s/%s failed (%s); retrying in %.1fs", namespace, name, exc, delay)

@@ -123,7 +123,7 @@ def _resources(value: Any) -> dict[str, dict[str, str]]:
     return out
 
 
-def parse_resource(obj: Mapping[str, Any]) -> RouterConfigResource:
+def parse_resource(obj: Mapping[str, Any], default_image: str = names.DEFAULT_IMAGE) -> RouterConfigResource:
     """Read a RouterConfig object (as the API returns it) into a `RouterConfigResource`."""
     meta = obj.get("metadata") or {}
     spec = obj.get("spec")
@@ -142,7 +142,7 @@ def parse_resource(obj: Mapping[str, Any]) -> RouterConfigResource:
         generation=int(meta.get("generation") or 0),
         config=_str(spec.get("config"), "spec.config"),
         replicas=replicas,
-        image=_str(spec.get("image"), "spec.image", names.DEFAULT_IMAGE),
+        image=_str(spec.get("image"), "spec.image", default_image),
         image_pull_policy=_str(spec.get("imagePullPolicy"), "spec.imagePullPolicy", "IfNotPresent"),
         secret_name=str(spec.get("secretName") or ""),
         token_secret_ref=_key_ref(spec.get("tokenSecretRef"), "spec.tokenSecretRef"),

@@ -1,0 +1,157 @@
+"""Wiring of the controller process: API client from kubeconfig or in-cluster, loop, health, signals.
+
+`link-assistant-router controller` and `python -m controller` both end here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+from controller import names
+
+if TYPE_CHECKING:
+    from kubernetes import client as k8s
+
+log = logging.getLogger("controller")
+
+
+@dataclass(frozen=True)
+class Options:
+    kubeconfig: str | None = None
+    namespace: str | None = None
+    resync_seconds: float = 30.0
+    gateway_image: str = names.DEFAULT_IMAGE
+    health_port: int = 8081
+    health_host: str = "0.0.0.0"
+
+
+class ControllerConfigError(RuntimeError):
+    """No way to reach a Kubernetes API was found."""
+
+
+def api_client(kubeconfig: str | None) -> k8s.ApiClient:
+    """In-cluster credentials inside a pod, else the given or default kubeconfig."""
+    from kubernetes import client as k8s
+    from kubernetes import config as k8s_config
+
+    # The kubernetes package ships these untyped.
+    _load_kube_config = cast(Callable[..., None], k8s_config.load_kube_config)
+    _load_incluster_config = cast(Callable[..., None], k8s_config.load_incluster_config)
+    configuration = k8s.Configuration()
+    try:
+        if kubeconfig:
+            _load_kube_config(config_file=kubeconfig, client_configuration=configuration)
+        elif os.environ.get("KUBERNETES_SERVICE_HOST"):
+            _load_incluster_config(client_configuration=configuration)
+        else:
+            _load_kube_config(client_configuration=configuration)
+    except (k8s_config.ConfigException, OSError) as exc:
+        raise ControllerConfigError(f"cannot load Kubernetes credentials: {exc}") from exc
+    return k8s.ApiClient(configuration)
+
+
+def run(options: Options) -> int:
+    """Run the controller until SIGTERM/SIGINT; the exit code for the CLI."""
+    from controller.health import start_health_server
+    from controller.kube import KubeClient
+    from controller.runner import Controller
+
+    try:
+        kube = KubeClient(api_client(options.kubeconfig))
+    except ControllerConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    controller = Controller(
+        kube=kube,
+        namespace=options.namespace or None,
+        resync_seconds=options.resync_seconds,
+        default_image=options.gateway_image,
+    )
+    health = None
+    if options.health_port:
+        try:
+            health = start_health_server(
+                options.health_host, options.health_port, lambda: controller.heartbeat
+            )
+        except OSError as exc:
+            print(
+                f"error: cannot serve /healthz on port {options.health_port}: {exc.strerror}", file=sys.stderr
+            )
+            return 2
+
+    def stop(signum: int, _frame: object) -> None:
+        log.info("signal %d: stopping", signum)
+        controller.stop.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    scope = f"namespace {options.namespace}" if options.namespace else "all namespaces"
+    log.info(
+        "watching %s.%s in %s (resync every %ss)", names.PLURAL, names.GROUP, scope, options.resync_seconds
+    )
+    try:
+        controller.run()
+    finally:
+        if health is not None:
+            health.shutdown()
+    return 0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    env = os.environ.get
+    parser.add_argument(
+        "--kubeconfig",
+        default=env("KUBECONFIG") or None,
+        help="kubeconfig file (env KUBECONFIG); default: in-cluster, else ~/.kube/config",
+    )
+    parser.add_argument(
+        "--namespace",
+        default=env("WATCH_NAMESPACE", ""),
+        help="watch only this namespace (env WATCH_NAMESPACE); default: all namespaces",
+    )
+    parser.add_argument(
+        "--resync-seconds",
+        type=float,
+        default=env("RESYNC_SECONDS", "30"),
+        help="re-list and reconcile everything this often (env RESYNC_SECONDS; default 30)",
+    )
+    parser.add_argument(
+        "--gateway-image",
+        default=env("GATEWAY_IMAGE", names.DEFAULT_IMAGE),
+        help="gateway image for RouterConfigs without spec.image (env GATEWAY_IMAGE)",
+    )
+    parser.add_argument(
+        "--health-port",
+        type=int,
+        default=env("HEALTH_PORT", "8081"),
+        help="port of the /healthz endpoint, 0 to disable (env HEALTH_PORT; default 8081)",
+    )
+
+
+def options_from_args(args: argparse.Namespace) -> Options:
+    kubeconfig = args.kubeconfig
+    if kubeconfig and not Path(kubeconfig).exists():
+        kubeconfig = kubeconfig.split(os.pathsep)[0]
+    return Options(
+        kubeconfig=kubeconfig,
+        namespace=args.namespace or None,
+        resync_seconds=max(1.0, float(args.resync_seconds)),
+        gateway_image=args.gateway_image,
+        health_port=args.health_port,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="link-assistant-router-controller", description=__doc__)
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return run(options_from_args(args))
