@@ -1,0 +1,109 @@
+"""`link-assistant-router doctor`: the resolved configuration plus credential and store probes.
+
+Prints the seed's `key : value` lines (version, listen address, upstream, toggles, credential and
+store presence) and always exits 0 unless the settings themselves are invalid. It never prints a
+secret: only whether one is set, and where a credential file is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dsl.errors import DslError
+from dsl.model import RouterConfig, StoragePolicy
+from dsl.settings import settings_from_args
+from gateway.app import resolve_data_dir
+from gateway.cli.serve_cmd import VERSION
+from gateway.credentials.build import AccountSpec, account_specs
+from gateway.credentials.files import first_existing_candidate, read_first_credentials
+from gateway.credentials.secrets import resolve_secret
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "doctor", help="print the resolved configuration and credential/store probes"
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        config = settings_from_args(args).config
+    except DslError as err:
+        for problem in err.problems:
+            print(f"error: {problem.render()}", file=sys.stderr)
+        return 2
+    for key, value in doctor_lines(config, os.environ, time.time()):
+        print(f"{key} : {value}")
+    return 0
+
+
+def _set(value: str | None) -> str:
+    return "set" if value else "unset"
+
+
+def _on(flag: bool) -> str:
+    return "true" if flag else "false"
+
+
+def credential_status(spec: AccountSpec, environ: Mapping[str, str], now: float) -> str:
+    if spec.api_key is not None:
+        present = resolve_secret(spec.api_key, environ)
+        return f"API key {spec.api_key.describe()} {'set' if present else 'MISSING'}"
+    home = spec.oauth_home or Path(".")
+    found = read_first_credentials(home)
+    if found is None:
+        existing = first_existing_candidate(home)
+        if existing is not None:
+            return f"found, NO TOKEN ({existing})"
+        return f"MISSING ({home / '.credentials.json'})"
+    expiry = found.tokens.expires_at_ms
+    if expiry is None:
+        state = "no expiry recorded"
+    elif expiry / 1000 <= now:
+        state = "expired, " + ("will refresh" if found.tokens.can_refresh else "NOT refreshable")
+    else:
+        state = f"expires in {int((expiry / 1000 - now) // 60)} min"
+    return f"found, token OK ({found.path}; {state})"
+
+
+def doctor_lines(config: RouterConfig, environ: Mapping[str, str], now: float) -> list[tuple[str, str]]:
+    data_dir = resolve_data_dir(config, environ)
+    specs = account_specs(config, environ)
+    lines: list[tuple[str, str]] = [
+        ("version", VERSION),
+        ("listen_addr", f"{config.server.host}:{config.server.port}"),
+        ("upstream_base_url", config.upstream.base_url),
+        ("upstream_provider", config.upstream.provider.value),
+        ("openai_provider", f"{config.openai_compatible.provider_name} {config.openai_compatible.base_url}"),
+        ("crater_inbox", config.crater.inbox or "unset"),
+        ("crater_actor", config.crater.actor or "unset"),
+        ("claude_code_home", str(specs[0].oauth_home) if specs and specs[0].oauth_home else "unset"),
+        ("routing_mode", config.routing.mode.value),
+        ("storage_policy", config.storage.policy.value),
+        ("data_dir", str(data_dir)),
+        ("enable_openai_api", _on(config.features.openai_api)),
+        ("enable_anthropic_api", _on(config.features.anthropic_api)),
+        ("enable_metrics", _on(config.features.metrics)),
+        ("additional_account_dirs", str(len(config.upstream.additional_account_dirs))),
+        ("token_secret", _set(resolve_secret(config.admin.token_secret, environ))),
+        ("admin_key", _set(resolve_secret(config.admin.admin_key, environ))),
+        ("mpp_openai_charge", "enabled" if config.mpp.enabled else "disabled"),
+    ]
+    for spec in specs:
+        key = "primary credentials" if spec.name == "primary" else f"account {spec.name}"
+        lines.append((key, credential_status(spec, environ, now)))
+    lines.append(("data_dir_present", "yes" if data_dir.is_dir() else "no"))
+    policy = config.storage.policy
+    if policy in (StoragePolicy.TEXT, StoragePolicy.BOTH):
+        lines.append(("lino_store", "present" if (data_dir / "tokens.lino").is_file() else "absent"))
+    if policy in (StoragePolicy.BINARY, StoragePolicy.BOTH):
+        lines.append(("binary_store", "present" if (data_dir / "tokens.bin").is_file() else "absent"))
+    lines.append(("provider_store", "present" if (data_dir / "providers.lenv").is_file() else "absent"))
+    return lines

@@ -1,0 +1,142 @@
+"""`link-assistant-router serve` (also the default command): run the HTTP gateway until signalled.
+
+Reads the effective settings (flags > env > .lenv > .env > config file), builds the app with the one
+wiring function, binds, logs where it listens, and on SIGINT/SIGTERM stops accepting, lets in-flight
+requests and streams finish (bounded by a grace period), then closes stores and sessions.
+A missing TOKEN_SECRET or bad settings: one `error:` line on stderr, exit 2, no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aiohttp import web
+
+from dsl.errors import DslError
+from dsl.model import RouterConfig
+from dsl.settings import settings_from_args
+from gateway.app import ConfigurationError, build_app, build_context
+from gateway.credentials.build import account_specs
+from gateway.credentials.secrets import resolve_secret
+from gateway.logging import configure_logging, level_from
+
+log = logging.getLogger("gateway.serve")
+
+VERSION = "0.1.0"
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("serve", help="start the HTTP gateway (the default command)")
+    parser.set_defaults(handler=run)
+
+
+def secrets_of(config: RouterConfig, environ: Mapping[str, str]) -> list[str]:
+    """Every secret value the process knows, so the log filter can mask it."""
+    refs = [
+        config.admin.token_secret,
+        config.admin.admin_key,
+        config.openai_compatible.api_key,
+        config.gonka.private_key,
+        config.redis.url,
+    ]
+    refs += [a.api_key for a in config.accounts] + [p.api_key for p in config.providers]
+    return [v for v in (resolve_secret(r, environ) for r in refs) if v]
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        config = settings_from_args(args).config
+    except DslError as err:
+        for problem in err.problems:
+            print(f"error: {problem.render()}", file=sys.stderr)
+        return 2
+    return serve(config, os.environ)
+
+
+def serve(
+    config: RouterConfig,
+    environ: Mapping[str, str],
+    on_ready: Callable[[str], None] | None = None,
+) -> int:
+    try:
+        build_context(config, environ)  # fail fast on a missing TOKEN_SECRET, before logging setup
+    except ConfigurationError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    configure_logging(
+        level_from(config.server.verbose, environ), config.server.json_logs, secrets_of(config, environ)
+    )
+    try:
+        asyncio.run(_serve(config, environ, on_ready))
+    except OSError as err:
+        print(
+            f"error: cannot listen on {config.server.host}:{config.server.port}: {err.strerror}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+async def _serve(
+    config: RouterConfig, environ: Mapping[str, str], on_ready: Callable[[str], None] | None
+) -> None:
+    app = build_app(config, environ)
+    runner = web.AppRunner(
+        app,
+        handle_signals=False,
+        handler_cancellation=True,
+        shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
+        access_log=None,
+    )
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, config.server.host, config.server.port)
+        await site.start()
+        host, port = _bound(runner, config)
+        _log_banner(config, environ, host, port)
+        if on_ready is not None:
+            on_ready(f"http://{_display_host(host)}:{port}")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        log.info("shutting down: finishing in-flight requests (up to %.0fs)", SHUTDOWN_GRACE_SECONDS)
+    finally:
+        await runner.cleanup()
+        log.info("stopped")
+
+
+def _bound(runner: web.AppRunner, config: RouterConfig) -> tuple[str, int]:
+    for address in runner.addresses:
+        if isinstance(address, tuple) and len(address) >= 2:
+            return str(address[0]), int(address[1])
+    return config.server.host, config.server.port
+
+
+def _display_host(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+
+
+def _log_banner(config: RouterConfig, environ: Mapping[str, str], host: str, port: int) -> None:
+    log.info("Link.Assistant.Router v%s", VERSION)
+    log.info("Upstream: %s (provider %s)", config.upstream.base_url, config.upstream.provider.value)
+    for spec in account_specs(config, environ):
+        where = (
+            f"Claude Code home {spec.oauth_home}"
+            if spec.oauth_home
+            else f"API key {spec.api_key.describe()}"
+            if spec.api_key
+            else "no credential"
+        )
+        log.info("Account %s: %s", spec.name, where)
+    log.info("Routing mode: %s, storage policy: %s", config.routing.mode.value, config.storage.policy.value)
+    log.info("Listening on %s:%d", host, port)
