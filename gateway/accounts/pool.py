@@ -28,6 +28,7 @@ from gateway.accounts.select import Choice, Request, Turn, charge, select
 from gateway.accounts.state import AccountState, Clock, Policy, SystemClock
 from gateway.accounts.view import account_entry
 from gateway.proxy.pool import CredentialSource, NoAccountAvailable, UpstreamOutcome
+from gateway.telemetry.request_info import note_upstream_error
 
 MAX_AFFINITY_ENTRIES = 10_000
 
@@ -152,6 +153,8 @@ class AccountPool:
         """Feed one observation into the state machine; returns the verdict for the retry decision."""
         verdict = self.verdict_for(outcome)
         self.apply(account_name, verdict)
+        if verdict.account_failed:
+            note_upstream_error(account_name, str(verdict.kind))  # per-request metrics and access log
         return verdict
 
     def apply(self, account_name: str, verdict: Verdict) -> None:

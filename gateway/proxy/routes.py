@@ -17,6 +17,7 @@ from gateway.http.families import Family, family_of, is_enabled, strip_anthropic
 from gateway.proxy.forward import UpstreamRequest, open_upstream
 from gateway.proxy.sniff import UsageSniffer, sniff_model
 from gateway.proxy.stream import relay
+from gateway.telemetry.request_info import info_of
 
 
 async def read_body(request: web.Request) -> bytes:
@@ -49,13 +50,17 @@ async def proxy_handler(request: web.Request) -> web.StreamResponse:
         pinned_account=getattr(record, "account", None),
     )
     answer = await open_upstream(ctx, upstream)
+    info = info_of(request)
+    info.model, info.account = upstream.model, answer.account
     sniffer = UsageSniffer() if answer.response.status < 300 else None
     response = await relay(
         request,
         answer.response,
         ctx.config.upstream.timeouts.idle,
-        sniffer.feed if sniffer is not None else None,
+        info.chunk_observer(sniffer.feed) if sniffer is not None else None,
     )
+    if sniffer is not None:
+        info.note_sniffed(sniffer)
     token_id = getattr(record, "id", None)
     if sniffer is not None and token_id and (sniffer.input_tokens or sniffer.output_tokens):
         await ctx.token_authority().record_usage(token_id, sniffer.input_tokens, sniffer.output_tokens)

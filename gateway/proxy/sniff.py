@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 
 _MODEL = re.compile(rb'"model"\s*:\s*"([^"\\]{1,200})"')
-_USAGE = re.compile(rb'"(input_tokens|output_tokens)"\s*:\s*(\d{1,12})')
+_USAGE = re.compile(
+    rb'"(input_tokens|output_tokens|cache_read_input_tokens|cache_creation_input_tokens)"\s*:\s*(\d{1,12})'
+)
 _TAIL = 64
 
 
@@ -24,6 +26,8 @@ class UsageSniffer:
     def __init__(self) -> None:
         self.input_tokens = 0
         self.output_tokens = 0
+        self.cache_read_tokens = 0
+        self.cache_write_tokens = 0
         self._tail = b""
 
     def feed(self, chunk: bytes) -> None:
@@ -34,6 +38,10 @@ class UsageSniffer:
                 number = int(value)
                 if name == b"input_tokens":
                     self.input_tokens = max(self.input_tokens, number)
-                else:
+                elif name == b"output_tokens":
                     self.output_tokens = max(self.output_tokens, number)
+                elif name == b"cache_read_input_tokens":
+                    self.cache_read_tokens = max(self.cache_read_tokens, number)
+                else:
+                    self.cache_write_tokens = max(self.cache_write_tokens, number)
         self._tail = data[-_TAIL:]

@@ -28,7 +28,7 @@ PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # GenAI semantic-convention bucket advice (seconds).
 DURATION_BUCKETS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
 TTFT_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
-ACCOUNT_STATES = ("healthy", "cooling_down", "drained")
+ACCOUNT_STATES = ("healthy", "busy", "cooling_down", "quota_exhausted", "unhealthy", "drained")
 
 
 @dataclass(frozen=True)

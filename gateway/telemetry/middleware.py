@@ -19,11 +19,12 @@ from aiohttp import web
 from gateway.telemetry.access_log import access_line, incoming_request_id, upstream_request_id
 from gateway.telemetry.labels import classify_path
 from gateway.telemetry.metrics import GatewayMetrics
-from gateway.telemetry.request_info import REQUEST_INFO, RequestInfo
+from gateway.telemetry.request_info import CURRENT_REQUEST, REQUEST_INFO, RequestInfo
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Sink = Callable[[str], None]
 ACCESS_LOGGER = "link_assistant_router.access"
+STREAM_TYPES = frozenset({"text/event-stream", "application/vnd.amazon.eventstream"})
 _CLIENT_CLOSED = 499  # nginx's convention for "client went away before the answer"
 
 
@@ -39,6 +40,7 @@ def install_telemetry(
         route, surface = classify_path(request.path)
         info = RequestInfo(incoming_request_id(request.headers), route, surface)
         request[REQUEST_INFO] = info
+        current = CURRENT_REQUEST.set(info)
         status = 500
         response: web.StreamResponse | None = None
         try:
@@ -52,6 +54,7 @@ def install_telemetry(
             status = _CLIENT_CLOSED
             raise
         finally:
+            CURRENT_REQUEST.reset(current)
             _finish(request, info, response, status, metrics, write)
 
     async def on_prepare(request: web.Request, response: web.StreamResponse) -> None:
@@ -62,7 +65,7 @@ def install_telemetry(
         response.headers["x-request-id"] = info.request_id
         response.headers.setdefault("request-id", info.request_id)
         info.headers_s = info.elapsed()
-        if not isinstance(response, web.Response) and not info.streaming:
+        if response.content_type in STREAM_TYPES and not info.streaming:
             info.streaming = True
             if metrics is not None:
                 metrics.stream_started()

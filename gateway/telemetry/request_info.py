@@ -10,7 +10,8 @@ No I/O here and no metrics calls: noting things is a few attribute writes on the
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +59,23 @@ class RequestInfo:
         self.cache_read_tokens = max(self.cache_read_tokens, _count(usage, "cache_read_input_tokens"))
         self.cache_write_tokens = max(self.cache_write_tokens, _count(usage, "cache_creation_input_tokens"))
 
+    def note_sniffed(self, sniffer: Any) -> None:
+        """Take the counts of a `gateway.proxy.sniff.UsageSniffer` that watched the response."""
+        self.input_tokens = max(self.input_tokens, sniffer.input_tokens)
+        self.output_tokens = max(self.output_tokens, sniffer.output_tokens)
+        self.cache_read_tokens = max(self.cache_read_tokens, getattr(sniffer, "cache_read_tokens", 0))
+        self.cache_write_tokens = max(self.cache_write_tokens, getattr(sniffer, "cache_write_tokens", 0))
+
+    def chunk_observer(self, feed: Callable[[bytes], None]) -> Callable[[bytes], None]:
+        """Wrap a per-chunk callback so the first body chunk also marks time to first token."""
+
+        def observe(chunk: bytes) -> None:
+            if self.first_token_s is None:
+                self.first_token_s = time.perf_counter() - self.started
+            feed(chunk)
+
+        return observe
+
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
 
@@ -68,6 +86,18 @@ def _count(usage: Mapping[str, Any], key: str) -> int:
 
 
 REQUEST_INFO = web.RequestKey("telemetry_request_info", RequestInfo)
+
+
+CURRENT_REQUEST: ContextVar[RequestInfo | None] = ContextVar("lar_current_request", default=None)
+"""The request being served by this task (set by the telemetry middleware), for code that has no
+`web.Request` at hand, such as the account pool reporting an upstream failure."""
+
+
+def note_upstream_error(account: str, kind: str) -> None:
+    """Count a failed upstream attempt against the current request; a no-op outside a request."""
+    info = CURRENT_REQUEST.get()
+    if info is not None:
+        info.note_upstream_error(account, kind)
 
 
 def info_of(request: web.Request) -> RequestInfo:

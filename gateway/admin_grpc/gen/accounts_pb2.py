@@ -24,29 +24,29 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,linkassistant/router/admin/v1/accounts.proto\x12\x1dlinkassistant.router.admin.v1\"\xc3\x01\n\x07\x41\x63\x63ount\x12\x0c\n\x04name\x18\x01 \x01(\t\x12:\n\x05state\x18\x02 \x01(\x0e\x32+.linkassistant.router.admin.v1.AccountState\x12\x0f\n\x07healthy\x18\x03 \x01(\x08\x12\x0c\n\x04used\x18\x04 \x01(\x04\x12\x12\n\nlast_error\x18\x05 \x01(\t\x12\"\n\x1a\x63ooldown_remaining_seconds\x18\x06 \x01(\x01\x12\x17\n\x0f\x63redential_kind\x18\x07 \x01(\t\"\x15\n\x13ListAccountsRequest\"P\n\x14ListAccountsResponse\x12\x38\n\x08\x61\x63\x63ounts\x18\x01 \x03(\x0b\x32&.linkassistant.router.admin.v1.Account\"!\n\x11GetAccountRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"#\n\x13\x44rainAccountRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"$\n\x14ResumeAccountRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"$\n\x14ResetCooldownRequest\x12\x0c\n\x04name\x18\x01 \x01(\t*\x83\x01\n\x0c\x41\x63\x63ountState\x12\x1d\n\x19\x41\x43\x43OUNT_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15\x41\x43\x43OUNT_STATE_HEALTHY\x10\x01\x12\x1e\n\x1a\x41\x43\x43OUNT_STATE_COOLING_DOWN\x10\x02\x12\x19\n\x15\x41\x43\x43OUNT_STATE_DRAINED\x10\x03\x32\xb9\x04\n\x0e\x41\x63\x63ountService\x12w\n\x0cListAccounts\x12\x32.linkassistant.router.admin.v1.ListAccountsRequest\x1a\x33.linkassistant.router.admin.v1.ListAccountsResponse\x12\x66\n\nGetAccount\x12\x30.linkassistant.router.admin.v1.GetAccountRequest\x1a&.linkassistant.router.admin.v1.Account\x12j\n\x0c\x44rainAccount\x12\x32.linkassistant.router.admin.v1.DrainAccountRequest\x1a&.linkassistant.router.admin.v1.Account\x12l\n\rResumeAccount\x12\x33.linkassistant.router.admin.v1.ResumeAccountRequest\x1a&.linkassistant.router.admin.v1.Account\x12l\n\rResetCooldown\x12\x33.linkassistant.router.admin.v1.ResetCooldownRequest\x1a&.linkassistant.router.admin.v1.Accountb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,linkassistant/router/admin/v1/accounts.proto\x12\x1dlinkassistant.router.admin.v1\"\xfd\x01\n\x07\x41\x63\x63ount\x12\x0c\n\x04name\x18\x01 \x01(\t\x12:\n\x05state\x18\x02 \x01(\x0e\x32+.linkassistant.router.admin.v1.AccountState\x12\x0f\n\x07healthy\x18\x03 \x01(\x08\x12\x0c\n\x04used\x18\x04 \x01(\x04\x12\x12\n\nlast_error\x18\x05 \x01(\t\x12\"\n\x1a\x63ooldown_remaining_seconds\x18\x06 \x01(\x01\x12\x17\n\x0f\x63redential_kind\x18\x07 \x01(\t\x12\x0c\n\x04home\x18\x08 \x01(\t\x12\x17\n\x0f\x63ooldown_reason\x18\t \x01(\t\x12\x11\n\tin_flight\x18\n \x01(\r\"\x15\n\x13ListAccountsRequest\"P\n\x14ListAccountsResponse\x12\x38\n\x08\x61\x63\x63ounts\x18\x01 \x03(\x0b\x32&.linkassistant.router.admin.v1.Account\"!\n\x11GetAccountRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"#\n\x13\x44rainAccountRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"$\n\x14ResumeAccountRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"$\n\x14ResetCooldownRequest\x12\x0c\n\x04name\x18\x01 \x01(\t*\xdb\x01\n\x0c\x41\x63\x63ountState\x12\x1d\n\x19\x41\x43\x43OUNT_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15\x41\x43\x43OUNT_STATE_HEALTHY\x10\x01\x12\x1e\n\x1a\x41\x43\x43OUNT_STATE_COOLING_DOWN\x10\x02\x12\x19\n\x15\x41\x43\x43OUNT_STATE_DRAINED\x10\x03\x12\x16\n\x12\x41\x43\x43OUNT_STATE_BUSY\x10\x04\x12!\n\x1d\x41\x43\x43OUNT_STATE_QUOTA_EXHAUSTED\x10\x05\x12\x1b\n\x17\x41\x43\x43OUNT_STATE_UNHEALTHY\x10\x06\x32\xb9\x04\n\x0e\x41\x63\x63ountService\x12w\n\x0cListAccounts\x12\x32.linkassistant.router.admin.v1.ListAccountsRequest\x1a\x33.linkassistant.router.admin.v1.ListAccountsResponse\x12\x66\n\nGetAccount\x12\x30.linkassistant.router.admin.v1.GetAccountRequest\x1a&.linkassistant.router.admin.v1.Account\x12j\n\x0c\x44rainAccount\x12\x32.linkassistant.router.admin.v1.DrainAccountRequest\x1a&.linkassistant.router.admin.v1.Account\x12l\n\rResumeAccount\x12\x33.linkassistant.router.admin.v1.ResumeAccountRequest\x1a&.linkassistant.router.admin.v1.Account\x12l\n\rResetCooldown\x12\x33.linkassistant.router.admin.v1.ResetCooldownRequest\x1a&.linkassistant.router.admin.v1.Accountb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'linkassistant.router.admin.v1.accounts_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ACCOUNTSTATE']._serialized_start=531
-  _globals['_ACCOUNTSTATE']._serialized_end=662
+  _globals['_ACCOUNTSTATE']._serialized_start=589
+  _globals['_ACCOUNTSTATE']._serialized_end=808
   _globals['_ACCOUNT']._serialized_start=80
-  _globals['_ACCOUNT']._serialized_end=275
-  _globals['_LISTACCOUNTSREQUEST']._serialized_start=277
-  _globals['_LISTACCOUNTSREQUEST']._serialized_end=298
-  _globals['_LISTACCOUNTSRESPONSE']._serialized_start=300
-  _globals['_LISTACCOUNTSRESPONSE']._serialized_end=380
-  _globals['_GETACCOUNTREQUEST']._serialized_start=382
-  _globals['_GETACCOUNTREQUEST']._serialized_end=415
-  _globals['_DRAINACCOUNTREQUEST']._serialized_start=417
-  _globals['_DRAINACCOUNTREQUEST']._serialized_end=452
-  _globals['_RESUMEACCOUNTREQUEST']._serialized_start=454
-  _globals['_RESUMEACCOUNTREQUEST']._serialized_end=490
-  _globals['_RESETCOOLDOWNREQUEST']._serialized_start=492
-  _globals['_RESETCOOLDOWNREQUEST']._serialized_end=528
-  _globals['_ACCOUNTSERVICE']._serialized_start=665
-  _globals['_ACCOUNTSERVICE']._serialized_end=1234
+  _globals['_ACCOUNT']._serialized_end=333
+  _globals['_LISTACCOUNTSREQUEST']._serialized_start=335
+  _globals['_LISTACCOUNTSREQUEST']._serialized_end=356
+  _globals['_LISTACCOUNTSRESPONSE']._serialized_start=358
+  _globals['_LISTACCOUNTSRESPONSE']._serialized_end=438
+  _globals['_GETACCOUNTREQUEST']._serialized_start=440
+  _globals['_GETACCOUNTREQUEST']._serialized_end=473
+  _globals['_DRAINACCOUNTREQUEST']._serialized_start=475
+  _globals['_DRAINACCOUNTREQUEST']._serialized_end=510
+  _globals['_RESUMEACCOUNTREQUEST']._serialized_start=512
+  _globals['_RESUMEACCOUNTREQUEST']._serialized_end=548
+  _globals['_RESETCOOLDOWNREQUEST']._serialized_start=550
+  _globals['_RESETCOOLDOWNREQUEST']._serialized_end=586
+  _globals['_ACCOUNTSERVICE']._serialized_start=811
+  _globals['_ACCOUNTSERVICE']._serialized_end=1380
 # @@protoc_insertion_point(module_scope)

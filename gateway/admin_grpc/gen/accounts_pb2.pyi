@@ -13,13 +13,19 @@ class AccountState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ACCOUNT_STATE_HEALTHY: _ClassVar[AccountState]
     ACCOUNT_STATE_COOLING_DOWN: _ClassVar[AccountState]
     ACCOUNT_STATE_DRAINED: _ClassVar[AccountState]
+    ACCOUNT_STATE_BUSY: _ClassVar[AccountState]
+    ACCOUNT_STATE_QUOTA_EXHAUSTED: _ClassVar[AccountState]
+    ACCOUNT_STATE_UNHEALTHY: _ClassVar[AccountState]
 ACCOUNT_STATE_UNSPECIFIED: AccountState
 ACCOUNT_STATE_HEALTHY: AccountState
 ACCOUNT_STATE_COOLING_DOWN: AccountState
 ACCOUNT_STATE_DRAINED: AccountState
+ACCOUNT_STATE_BUSY: AccountState
+ACCOUNT_STATE_QUOTA_EXHAUSTED: AccountState
+ACCOUNT_STATE_UNHEALTHY: AccountState
 
 class Account(_message.Message):
-    __slots__ = ("name", "state", "healthy", "used", "last_error", "cooldown_remaining_seconds", "credential_kind")
+    __slots__ = ("name", "state", "healthy", "used", "last_error", "cooldown_remaining_seconds", "credential_kind", "home", "cooldown_reason", "in_flight")
     NAME_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     HEALTHY_FIELD_NUMBER: _ClassVar[int]
@@ -27,6 +33,9 @@ class Account(_message.Message):
     LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
     COOLDOWN_REMAINING_SECONDS_FIELD_NUMBER: _ClassVar[int]
     CREDENTIAL_KIND_FIELD_NUMBER: _ClassVar[int]
+    HOME_FIELD_NUMBER: _ClassVar[int]
+    COOLDOWN_REASON_FIELD_NUMBER: _ClassVar[int]
+    IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
     name: str
     state: AccountState
     healthy: bool
@@ -34,7 +43,10 @@ class Account(_message.Message):
     last_error: str
     cooldown_remaining_seconds: float
     credential_kind: str
-    def __init__(self, name: _Optional[str] = ..., state: _Optional[_Union[AccountState, str]] = ..., healthy: _Optional[bool] = ..., used: _Optional[int] = ..., last_error: _Optional[str] = ..., cooldown_remaining_seconds: _Optional[float] = ..., credential_kind: _Optional[str] = ...) -> None: ...
+    home: str
+    cooldown_reason: str
+    in_flight: int
+    def __init__(self, name: _Optional[str] = ..., state: _Optional[_Union[AccountState, str]] = ..., healthy: _Optional[bool] = ..., used: _Optional[int] = ..., last_error: _Optional[str] = ..., cooldown_remaining_seconds: _Optional[float] = ..., credential_kind: _Optional[str] = ..., home: _Optional[str] = ..., cooldown_reason: _Optional[str] = ..., in_flight: _Optional[int] = ...) -> None: ...
 
 class ListAccountsRequest(_message.Message):
     __slots__ = ()

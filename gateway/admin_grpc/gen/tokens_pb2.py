@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*linkassistant/router/admin/v1/tokens.proto\x12\x1dlinkassistant.router.admin.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe1\x02\n\x05Token\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12-\n\tissued_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07revoked\x18\x05 \x01(\x08\x12\x0f\n\x07\x61\x63\x63ount\x18\x06 \x01(\t\x12\x19\n\x0cmax_requests\x18\x07 \x01(\x04H\x00\x88\x01\x01\x12\x15\n\rused_requests\x18\x08 \x01(\x04\x12\x17\n\nmax_tokens\x18\t \x01(\x04H\x01\x88\x01\x01\x12\x13\n\x0bused_tokens\x18\n \x01(\x04\x12\"\n\x15rate_limit_per_minute\x18\x0b \x01(\rH\x02\x88\x01\x01\x42\x0f\n\r_max_requestsB\r\n\x0b_max_tokensB\x18\n\x16_rate_limit_per_minute\"\xd8\x01\n\x11IssueTokenRequest\x12\x11\n\tttl_hours\x18\x01 \x01(\r\x12\r\n\x05label\x18\x02 \x01(\t\x12\x0f\n\x07\x61\x63\x63ount\x18\x03 \x01(\t\x12\x19\n\x0cmax_requests\x18\x04 \x01(\x04H\x00\x88\x01\x01\x12\x17\n\nmax_tokens\x18\x05 \x01(\x04H\x01\x88\x01\x01\x12\"\n\x15rate_limit_per_minute\x18\x06 \x01(\rH\x02\x88\x01\x01\x42\x0f\n\r_max_requestsB\r\n\x0b_max_tokensB\x18\n\x16_rate_limit_per_minute\"V\n\x12IssueTokenResponse\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x33\n\x05token\x18\x02 \x01(\x0b\x32$.linkassistant.router.admin.v1.Token\"-\n\x11ListTokensRequest\x12\x18\n\x10include_inactive\x18\x01 \x01(\x08\"J\n\x12ListTokensResponse\x12\x34\n\x06tokens\x18\x01 \x03(\x0b\x32$.linkassistant.router.admin.v1.Token\"\x1d\n\x0fGetTokenRequest\x12\n\n\x02id\x18\x01 \x01(\t\" \n\x12RevokeTokenRequest\x12\n\n\x02id\x18\x01 \x01(\t\" \n\x12\x45xpireTokenRequest\x12\n\n\x02id\x18\x01 \x01(\t2\xa6\x04\n\x0cTokenService\x12q\n\nIssueToken\x12\x30.linkassistant.router.admin.v1.IssueTokenRequest\x1a\x31.linkassistant.router.admin.v1.IssueTokenResponse\x12q\n\nListTokens\x12\x30.linkassistant.router.admin.v1.ListTokensRequest\x1a\x31.linkassistant.router.admin.v1.ListTokensResponse\x12`\n\x08GetToken\x12..linkassistant.router.admin.v1.GetTokenRequest\x1a$.linkassistant.router.admin.v1.Token\x12\x66\n\x0bRevokeToken\x12\x31.linkassistant.router.admin.v1.RevokeTokenRequest\x1a$.linkassistant.router.admin.v1.Token\x12\x66\n\x0b\x45xpireToken\x12\x31.linkassistant.router.admin.v1.ExpireTokenRequest\x1a$.linkassistant.router.admin.v1.Tokenb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*linkassistant/router/admin/v1/tokens.proto\x12\x1dlinkassistant.router.admin.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe1\x02\n\x05Token\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12-\n\tissued_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07revoked\x18\x05 \x01(\x08\x12\x0f\n\x07\x61\x63\x63ount\x18\x06 \x01(\t\x12\x19\n\x0cmax_requests\x18\x07 \x01(\x04H\x00\x88\x01\x01\x12\x15\n\rused_requests\x18\x08 \x01(\x04\x12\x17\n\nmax_tokens\x18\t \x01(\x04H\x01\x88\x01\x01\x12\x13\n\x0bused_tokens\x18\n \x01(\x04\x12\"\n\x15rate_limit_per_minute\x18\x0b \x01(\rH\x02\x88\x01\x01\x42\x0f\n\r_max_requestsB\r\n\x0b_max_tokensB\x18\n\x16_rate_limit_per_minute\"\xeb\x01\n\x11IssueTokenRequest\x12\x16\n\tttl_hours\x18\x01 \x01(\rH\x00\x88\x01\x01\x12\r\n\x05label\x18\x02 \x01(\t\x12\x0f\n\x07\x61\x63\x63ount\x18\x03 \x01(\t\x12\x19\n\x0cmax_requests\x18\x04 \x01(\x04H\x01\x88\x01\x01\x12\x17\n\nmax_tokens\x18\x05 \x01(\x04H\x02\x88\x01\x01\x12\"\n\x15rate_limit_per_minute\x18\x06 \x01(\rH\x03\x88\x01\x01\x42\x0c\n\n_ttl_hoursB\x0f\n\r_max_requestsB\r\n\x0b_max_tokensB\x18\n\x16_rate_limit_per_minute\"V\n\x12IssueTokenResponse\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x33\n\x05token\x18\x02 \x01(\x0b\x32$.linkassistant.router.admin.v1.Token\"\x13\n\x11ListTokensRequest\"J\n\x12ListTokensResponse\x12\x34\n\x06tokens\x18\x01 \x03(\x0b\x32$.linkassistant.router.admin.v1.Token\"\x1d\n\x0fGetTokenRequest\x12\n\n\x02id\x18\x01 \x01(\t\" \n\x12RevokeTokenRequest\x12\n\n\x02id\x18\x01 \x01(\t\" \n\x12\x45xpireTokenRequest\x12\n\n\x02id\x18\x01 \x01(\t2\xa6\x04\n\x0cTokenService\x12q\n\nIssueToken\x12\x30.linkassistant.router.admin.v1.IssueTokenRequest\x1a\x31.linkassistant.router.admin.v1.IssueTokenResponse\x12q\n\nListTokens\x12\x30.linkassistant.router.admin.v1.ListTokensRequest\x1a\x31.linkassistant.router.admin.v1.ListTokensResponse\x12`\n\x08GetToken\x12..linkassistant.router.admin.v1.GetTokenRequest\x1a$.linkassistant.router.admin.v1.Token\x12\x66\n\x0bRevokeToken\x12\x31.linkassistant.router.admin.v1.RevokeTokenRequest\x1a$.linkassistant.router.admin.v1.Token\x12\x66\n\x0b\x45xpireToken\x12\x31.linkassistant.router.admin.v1.ExpireTokenRequest\x1a$.linkassistant.router.admin.v1.Tokenb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,19 +35,19 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TOKEN']._serialized_start=111
   _globals['_TOKEN']._serialized_end=464
   _globals['_ISSUETOKENREQUEST']._serialized_start=467
-  _globals['_ISSUETOKENREQUEST']._serialized_end=683
-  _globals['_ISSUETOKENRESPONSE']._serialized_start=685
-  _globals['_ISSUETOKENRESPONSE']._serialized_end=771
-  _globals['_LISTTOKENSREQUEST']._serialized_start=773
-  _globals['_LISTTOKENSREQUEST']._serialized_end=818
-  _globals['_LISTTOKENSRESPONSE']._serialized_start=820
-  _globals['_LISTTOKENSRESPONSE']._serialized_end=894
-  _globals['_GETTOKENREQUEST']._serialized_start=896
-  _globals['_GETTOKENREQUEST']._serialized_end=925
-  _globals['_REVOKETOKENREQUEST']._serialized_start=927
-  _globals['_REVOKETOKENREQUEST']._serialized_end=959
-  _globals['_EXPIRETOKENREQUEST']._serialized_start=961
-  _globals['_EXPIRETOKENREQUEST']._serialized_end=993
-  _globals['_TOKENSERVICE']._serialized_start=996
-  _globals['_TOKENSERVICE']._serialized_end=1546
+  _globals['_ISSUETOKENREQUEST']._serialized_end=702
+  _globals['_ISSUETOKENRESPONSE']._serialized_start=704
+  _globals['_ISSUETOKENRESPONSE']._serialized_end=790
+  _globals['_LISTTOKENSREQUEST']._serialized_start=792
+  _globals['_LISTTOKENSREQUEST']._serialized_end=811
+  _globals['_LISTTOKENSRESPONSE']._serialized_start=813
+  _globals['_LISTTOKENSRESPONSE']._serialized_end=887
+  _globals['_GETTOKENREQUEST']._serialized_start=889
+  _globals['_GETTOKENREQUEST']._serialized_end=918
+  _globals['_REVOKETOKENREQUEST']._serialized_start=920
+  _globals['_REVOKETOKENREQUEST']._serialized_end=952
+  _globals['_EXPIRETOKENREQUEST']._serialized_start=954
+  _globals['_EXPIRETOKENREQUEST']._serialized_end=986
+  _globals['_TOKENSERVICE']._serialized_start=989
+  _globals['_TOKENSERVICE']._serialized_end=1539
 # @@protoc_insertion_point(module_scope)

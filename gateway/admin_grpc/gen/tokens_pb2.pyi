@@ -60,10 +60,8 @@ class IssueTokenResponse(_message.Message):
     def __init__(self, key: _Optional[str] = ..., token: _Optional[_Union[Token, _Mapping]] = ...) -> None: ...
 
 class ListTokensRequest(_message.Message):
-    __slots__ = ("include_inactive",)
-    INCLUDE_INACTIVE_FIELD_NUMBER: _ClassVar[int]
-    include_inactive: bool
-    def __init__(self, include_inactive: _Optional[bool] = ...) -> None: ...
+    __slots__ = ()
+    def __init__(self) -> None: ...
 
 class ListTokensResponse(_message.Message):
     __slots__ = ("tokens",)

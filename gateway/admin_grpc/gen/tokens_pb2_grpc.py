@@ -72,7 +72,7 @@ class TokenServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListTokens(self, request, context):
-        """Every token record (never the signed key), newest first.
+        """Every token record (never the signed key), oldest first.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

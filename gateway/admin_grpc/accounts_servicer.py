@@ -1,0 +1,92 @@
+"""AccountService over gRPC: a thin layer on the live `gateway.accounts.pool.AccountPool`.
+
+The pool is the one the proxy routes with and `/v1/accounts` shows, so a drain here takes the
+account out of rotation at once and is visible there. Entries come from the pool's own
+`snapshot()` (the /v1/accounts rendering), never from credentials.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeAlias
+
+from gateway.admin_grpc.gen import accounts_pb2 as pb
+from gateway.admin_grpc.gen import accounts_pb2_grpc
+from gateway.admin_grpc.status import invalid, not_found, unavailable
+from gateway.context import GatewayContext
+
+Context: TypeAlias = Any  # grpc.aio.ServicerContext (grpcio ships no type stubs)
+
+_STATES = {
+    "healthy": pb.ACCOUNT_STATE_HEALTHY,
+    "busy": pb.ACCOUNT_STATE_BUSY,
+    "cooling_down": pb.ACCOUNT_STATE_COOLING_DOWN,
+    "quota_exhausted": pb.ACCOUNT_STATE_QUOTA_EXHAUSTED,
+    "unhealthy": pb.ACCOUNT_STATE_UNHEALTHY,
+    "drained": pb.ACCOUNT_STATE_DRAINED,
+}
+
+
+def account_message(entry: Mapping[str, Any]) -> pb.Account:
+    """One /v1/accounts entry as the proto message (unknown or missing fields take defaults)."""
+    return pb.Account(
+        name=str(entry.get("name") or ""),
+        state=_STATES.get(str(entry.get("state") or ""), pb.ACCOUNT_STATE_UNSPECIFIED),
+        healthy=bool(entry.get("healthy")),
+        used=int(entry.get("used") or 0),
+        last_error=str(entry.get("last_error") or ""),
+        cooldown_remaining_seconds=float(entry.get("cooldown_remaining_seconds") or 0),
+        credential_kind=str(entry.get("credential") or ""),
+        home=str(entry.get("home") or ""),
+        cooldown_reason=str(entry.get("cooldown_reason") or ""),
+        in_flight=int(entry.get("in_flight") or 0),
+    )
+
+
+class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
+    def __init__(self, ctx: GatewayContext) -> None:
+        self._ctx = ctx
+
+    async def _pool(self, context: Context) -> Any:
+        pool = self._ctx.pool
+        if pool is None:
+            await unavailable(context, "the account pool is not running")
+        return pool
+
+    async def _entry(self, name: str, context: Context) -> pb.Account:
+        pool = await self._pool(context)
+        for entry in pool.snapshot():
+            if entry.get("name") == name:
+                return account_message(entry)
+        await not_found(context, "account", name)
+
+    async def _act(self, operation: str, name: str, context: Context) -> pb.Account:
+        if not name:
+            await invalid(context, "name is required (see ListAccounts)")
+        pool = await self._pool(context)
+        action = getattr(pool, operation, None)
+        if action is None:
+            await unavailable(context, f"this account pool does not support {operation}")
+        try:
+            action(name)
+        except KeyError:
+            await not_found(context, "account", name)
+        return await self._entry(name, context)
+
+    async def ListAccounts(
+        self, request: pb.ListAccountsRequest, context: Context
+    ) -> pb.ListAccountsResponse:
+        pool = await self._pool(context)
+        return pb.ListAccountsResponse(accounts=[account_message(e) for e in pool.snapshot()])
+
+    async def GetAccount(self, request: pb.GetAccountRequest, context: Context) -> pb.Account:
+        return await self._entry(request.name, context)
+
+    async def DrainAccount(self, request: pb.DrainAccountRequest, context: Context) -> pb.Account:
+        return await self._act("drain", request.name, context)
+
+    async def ResumeAccount(self, request: pb.ResumeAccountRequest, context: Context) -> pb.Account:
+        return await self._act("resume", request.name, context)
+
+    async def ResetCooldown(self, request: pb.ResetCooldownRequest, context: Context) -> pb.Account:
+        return await self._act("reset_cooldown", request.name, context)

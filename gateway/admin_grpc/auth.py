@@ -1,0 +1,90 @@
+"""The admin-key interceptor: every admin RPC passes `gateway.adminauth.check_admin` first.
+
+Same rule as the HTTP admin API: with an admin key, `authorization: Bearer <key>` metadata is
+required (UNAUTHENTICATED otherwise); without one, only loopback peers are served
+(PERMISSION_DENIED otherwise). The peer is only known inside the call, so the interceptor wraps
+each method handler rather than deciding from the call details alone. Health checking and
+reflection stay open: probes carry no key, and the schema is public in proto/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
+from grpc import aio
+
+from gateway.admin_grpc.status import abort_for
+from gateway.adminauth import check_admin
+from gateway.errors import GatewayError
+
+OPEN_SERVICES = (
+    "/grpc.health.v1.Health/",
+    "/grpc.reflection.v1alpha.ServerReflection/",
+    "/grpc.reflection.v1.ServerReflection/",
+)
+
+
+def peer_host(peer: str) -> str | None:
+    """`ipv4:127.0.0.1:5000` → `127.0.0.1`; `ipv6:[::1]:5000` → `::1`; other transports → None."""
+    kind, _, rest = peer.partition(":")
+    if kind == "ipv4":
+        return rest.rsplit(":", 1)[0]
+    if kind == "ipv6":
+        host = rest.rsplit(":", 1)[0]
+        return host[1:-1] if host.startswith("[") else host
+    return None
+
+
+def _authorization(metadata: Any) -> str | None:
+    for key, value in metadata or ():
+        if key == "authorization":
+            return value if isinstance(value, str) else value.decode("utf-8", "replace")
+    return None
+
+
+class AdminAuthInterceptor(aio.ServerInterceptor):  # type: ignore[misc]
+    def __init__(self, admin_key: str | None) -> None:
+        self._key = admin_key
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        method: str = handler_call_details.method
+        if handler is None or method.startswith(OPEN_SERVICES):
+            return handler
+        authorization = _authorization(handler_call_details.invocation_metadata)
+        key = self._key
+
+        async def check(context: aio.ServicerContext[Any, Any]) -> None:
+            try:
+                check_admin(authorization, peer_host(context.peer()), key)
+            except GatewayError as exc:
+                await abort_for(context, exc)
+
+        if handler.unary_unary is not None:
+            inner_unary = handler.unary_unary
+
+            async def unary(request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
+                await check(context)
+                return await inner_unary(request, context)
+
+            return grpc.unary_unary_rpc_method_handler(
+                unary, handler.request_deserializer, handler.response_serializer
+            )
+        if handler.unary_stream is not None:
+            inner_stream = handler.unary_stream
+
+            async def stream(request: Any, context: aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
+                await check(context)
+                async for item in inner_stream(request, context):
+                    yield item
+
+            return grpc.unary_stream_rpc_method_handler(
+                stream, handler.request_deserializer, handler.response_serializer
+            )
+        return handler  # the admin API has no client-streaming methods

@@ -1,0 +1,107 @@
+"""The admin gRPC server: grpc.aio on the gateway's own event loop, on its own port.
+
+`start_admin_server` builds the server with every admin servicer, the admin-key interceptor,
+standard health checking (SERVING) and server reflection, binds `host:port` (port 0 picks a free
+one) and returns it with the real port. `admin_grpc_ctx` is the aiohttp cleanup_ctx that runs it
+for the life of the app when `server.admin_grpc_port` is set (None turns it off).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import web
+from grpc import aio
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from gateway.admin_grpc.accounts_servicer import AccountServicer
+from gateway.admin_grpc.auth import AdminAuthInterceptor
+from gateway.admin_grpc.config_servicer import ConfigServicer
+from gateway.admin_grpc.gen import (
+    accounts_pb2,
+    accounts_pb2_grpc,
+    config_pb2,
+    config_pb2_grpc,
+    providers_pb2,
+    providers_pb2_grpc,
+    tokens_pb2,
+    tokens_pb2_grpc,
+    usage_pb2,
+    usage_pb2_grpc,
+)
+from gateway.admin_grpc.providers_servicer import ProviderServicer
+from gateway.admin_grpc.tokens_servicer import TokenServicer
+from gateway.admin_grpc.usage_servicer import UsageServicer
+from gateway.adminauth import admin_key
+from gateway.context import GATEWAY, GatewayContext
+
+log = logging.getLogger(__name__)
+
+ADMIN_GRPC_PORT = "admin_grpc_port"
+"""Key in `GatewayContext.extras` holding the bound port while the server runs."""
+SERVICE_NAMES = tuple(
+    module.DESCRIPTOR.services_by_name[name].full_name
+    for module, name in (
+        (tokens_pb2, "TokenService"),
+        (accounts_pb2, "AccountService"),
+        (providers_pb2, "ProviderService"),
+        (usage_pb2, "UsageService"),
+        (config_pb2, "ConfigService"),
+    )
+)
+
+
+class AdminServerError(RuntimeError):
+    """The admin gRPC server could not start (e.g. its port is taken)."""
+
+
+async def start_admin_server(ctx: GatewayContext, host: str, port: int) -> tuple[aio.Server, int]:
+    server = aio.server(interceptors=[AdminAuthInterceptor(admin_key(ctx.config, ctx.environ))])
+    registrations: tuple[tuple[Any, type], ...] = (
+        (tokens_pb2_grpc.add_TokenServiceServicer_to_server, TokenServicer),
+        (accounts_pb2_grpc.add_AccountServiceServicer_to_server, AccountServicer),
+        (providers_pb2_grpc.add_ProviderServiceServicer_to_server, ProviderServicer),
+        (usage_pb2_grpc.add_UsageServiceServicer_to_server, UsageServicer),
+        (config_pb2_grpc.add_ConfigServiceServicer_to_server, ConfigServicer),
+    )
+    for register, servicer in registrations:
+        register(servicer(ctx), server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+        server,
+    )
+    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    try:
+        bound = server.add_insecure_port(address)
+    except RuntimeError as exc:
+        raise AdminServerError(f"cannot listen for admin gRPC on {address}: {exc}") from None
+    if bound == 0:
+        raise AdminServerError(f"cannot listen for admin gRPC on {address}")
+    await server.start()
+    await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    for name in SERVICE_NAMES:
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return server, bound
+
+
+async def admin_grpc_ctx(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: serve admin gRPC while the app runs; stop it (1 s grace) on shutdown."""
+
+    ctx = app[GATEWAY]
+    port = ctx.config.server.admin_grpc_port
+    if port is None:
+        yield
+        return
+    server, bound = await start_admin_server(ctx, ctx.config.server.admin_grpc_host, port)
+    ctx.extras[ADMIN_GRPC_PORT] = bound
+    log.info("admin gRPC listening on %s:%d", ctx.config.server.admin_grpc_host, bound)
+    try:
+        yield
+    finally:
+        ctx.extras.pop(ADMIN_GRPC_PORT, None)
+        await server.stop(grace=1.0)

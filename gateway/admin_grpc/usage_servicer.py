@@ -1,0 +1,75 @@
+"""UsageService over gRPC: the /v1/usage counters and a live stream of per-request usage events.
+
+Reads the app's `GatewayMetrics` (the same object behind /metrics and /v1/usage). When metrics
+are disabled the service answers FAILED_PRECONDITION rather than pretending everything is zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, TypeAlias
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from gateway.admin_grpc.gen import usage_pb2 as pb
+from gateway.admin_grpc.gen import usage_pb2_grpc
+from gateway.context import GatewayContext
+from gateway.telemetry.metrics import GatewayMetrics
+from gateway.telemetry.usage import UsageEvent
+
+Context: TypeAlias = Any  # grpc.aio.ServicerContext (grpcio ships no type stubs)
+_DISABLED = "metrics are disabled on this gateway (features.metrics off / --disable-metrics)"
+
+
+def snapshot_message(snapshot: dict[str, Any]) -> pb.UsageSnapshot:
+    plain = {k: v for k, v in snapshot.items() if isinstance(v, int)}
+    return pb.UsageSnapshot(
+        **plain,
+        status_counts=snapshot["status_counts"],
+        account_calls=snapshot["account_calls"],
+        token_usage=snapshot["token_usage"],
+    )
+
+
+def event_message(event: UsageEvent, dropped: int) -> pb.UsageEvent:
+    when = Timestamp()
+    when.FromNanoseconds(int(event.time * 1e9))
+    return pb.UsageEvent(
+        time=when,
+        request_id=event.request_id,
+        route=event.route,
+        status=event.status,
+        account=event.account,
+        model=event.model,
+        duration_seconds=event.duration_seconds,
+        input_tokens=event.input_tokens,
+        output_tokens=event.output_tokens,
+        cache_read_tokens=event.cache_read_tokens,
+        cache_write_tokens=event.cache_write_tokens,
+        dropped=dropped,
+    )
+
+
+class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
+    def __init__(self, ctx: GatewayContext) -> None:
+        self._ctx = ctx
+
+    async def _metrics(self, context: Context) -> GatewayMetrics:
+        metrics = self._ctx.metrics
+        if not isinstance(metrics, GatewayMetrics):
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, _DISABLED)
+            raise AssertionError("unreachable: context.abort raises")
+        return metrics
+
+    async def GetUsage(self, request: pb.GetUsageRequest, context: Context) -> pb.UsageSnapshot:
+        metrics = await self._metrics(context)
+        return snapshot_message(metrics.usage.snapshot())
+
+    async def WatchUsage(
+        self, request: pb.WatchUsageRequest, context: Context
+    ) -> AsyncIterator[pb.UsageEvent]:
+        metrics = await self._metrics(context)
+        # Runs until the client cancels (grpc cancels this generator) or the server stops.
+        async for event, dropped in metrics.feed.watch():
+            yield event_message(event, dropped)
