@@ -7,6 +7,14 @@ parses back to the same links.
 
 from dsl.lino.formatter import FormatOptions, format_link, format_links
 from dsl.lino.link import Link
-from dsl.lino.parser import DEFAULT_MAX_DEPTH, parse
+from dsl.lino.parser import DEFAULT_MAX_CHARS, DEFAULT_MAX_DEPTH, parse
 
-__all__ = ["DEFAULT_MAX_DEPTH", "FormatOptions", "Link", "format_link", "format_links", "parse"]
+__all__ = [
+    "DEFAULT_MAX_CHARS",
+    "DEFAULT_MAX_DEPTH",
+    "FormatOptions",
+    "Link",
+    "format_link",
+    "format_links",
+    "parse",
+]

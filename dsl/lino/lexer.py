@@ -23,8 +23,6 @@ from lark import Token
 from dsl.errors import DslSyntaxError, Problem
 from dsl.lino.quotes import scan_delimited
 
-MAX_INPUT_CHARS = 10 * 1024 * 1024
-
 
 @dataclass(frozen=True)
 class Source:
@@ -46,16 +44,42 @@ class _Context:
     open_line: bool = False
 
 
+@dataclass(frozen=True)
+class _Patterns:
+    master: re.Pattern[str]
+    simple: re.Pattern[str]
+    forbidden: re.Pattern[str]
+    literal: re.Pattern[str]
+    colon_after: re.Pattern[str]
+    special: re.Pattern[str]
+    words: re.Pattern[str]
+    lead: re.Pattern[str]
+
+
 @cache
-def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
-    master = re.compile(
-        r"(?P<ws>[ \t]+)|(?P<nl>\r\n?|\n)|(?P<lpar>\()|(?P<rpar>\))|(?P<colon>:)"
-        r"|(?P<quote>[\"'`])|(?P<ref>[^ \t\r\n():]+)"
+def _patterns() -> _Patterns:
+    return _Patterns(
+        master=re.compile(
+            r"(?P<ws>[ \t]+)|(?P<nl>\r\n?|\n)|(?P<lpar>\()|(?P<rpar>\))|(?P<colon>:)"
+            r"|(?P<quote>[\"'`])|(?P<ref>[^ \t\r\n():]+)"
+        ),
+        simple=re.compile(r"[^ \t\r\n():]+"),
+        forbidden=re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]"),
+        literal=re.compile(r"~[0-9]+\{"),
+        colon_after=re.compile(r"[ \t]*:"),
+        special=re.compile("[\r\"'`()]"),
+        # A word, optionally followed by its ':' (an ID), or a ':' on its own.
+        words=re.compile(r"([^ \t:]+)([ \t]*:)?|:"),
+        lead=re.compile(r"[ \t]*"),
     )
-    simple = re.compile(r"[^ \t\r\n():]+")
-    forbidden = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-    literal = re.compile(r"~[0-9]+\{")
-    return master, simple, forbidden, literal
+
+
+def new_token(kind: str, value: str, offset: int, line: int, column: int) -> Token:
+    """A Lark token, built directly: Lark's own constructor costs twice as much, per token."""
+    token = str.__new__(Token, value)
+    token.type, token.value, token.start_pos, token.line, token.column = kind, value, offset, line, column
+    token.end_line = token.end_column = token.end_pos = None
+    return token
 
 
 def locate(text: str, offset: int) -> tuple[int, int]:
@@ -74,10 +98,7 @@ def syntax_error(
 
 
 def _check_characters(source: Source) -> None:
-    if len(source.text) > MAX_INPUT_CHARS:
-        limit = MAX_INPUT_CHARS // (1024 * 1024)
-        raise DslSyntaxError([Problem(f"document is larger than the {limit} MiB limit", source.name)])
-    bad = _patterns()[2].search(source.text)
+    bad = _patterns().forbidden.search(source.text)
     if bad is not None:
         code = ord(bad.group())
         what = "an unpaired surrogate" if 0xD800 <= code <= 0xDFFF else "a control character"
@@ -120,22 +141,22 @@ class _Scanner:
         self.depth = 0
 
     def _token(self, kind: str, value: str, offset: int) -> Token:
-        return Token(kind, value, offset, self.line_no, offset - self.line_start + 1)
+        return new_token(kind, value, offset, self.line_no, offset - self.line_start + 1)
 
     def _deeper(self, offset: int) -> None:
         self.depth += 1
         if self.depth > self.source.max_depth:
             raise _too_deep(self.source, offset)
 
-    def _indentation(self, after_paren: bool) -> Iterator[Token]:
-        """Read a line's leading whitespace; yield _INDENT/_DEDENT if it holds something."""
-        text, size = self.text, len(self.text)
-        lead_end = self.pos
-        while lead_end < size and text[lead_end] in " \t":
-            lead_end += 1
-        lead, self.pos = text[self.pos : lead_end], lead_end
-        if lead_end >= size or text[lead_end] in "\r\n)":
-            return  # a blank line, or a ')' that closes the context: no indentation to judge
+    def _indentation(self, after_paren: bool) -> list[Token]:
+        """Read a line's leading whitespace; the _INDENT/_DEDENT tokens it means, if it holds something."""
+        text = self.text
+        lead_match = _patterns().lead.match(text, self.pos)
+        assert lead_match is not None  # the pattern matches the empty string
+        lead, lead_end = lead_match.group(), lead_match.end()
+        self.pos = lead_end
+        if lead_end >= len(text) or text[lead_end] in "\r\n)":
+            return []  # a blank line, or a ')' that closes the context: no indentation to judge
         if after_paren:  # text right after '(' is the first line of a fresh context
             width = len(lead) - len(lead.lstrip(" "))
         elif "\t" in lead:
@@ -146,24 +167,28 @@ class _Scanner:
         ctx = self.contexts[-1]
         if ctx.base is None:
             ctx.base = width
-        indent = max(0, width - ctx.base)
-        if indent > ctx.levels[-1]:
+        indent = width - ctx.base if width > ctx.base else 0
+        levels = ctx.levels
+        if indent == levels[-1]:
+            return []
+        if indent > levels[-1]:
             self._deeper(lead_end)
-            ctx.levels.append(indent)
-            yield self._token("_INDENT", lead, lead_end)
-            return
-        enclosing = [level + ctx.base for level in ctx.levels]
-        while ctx.levels[-1] > indent:
-            ctx.levels.pop()
+            levels.append(indent)
+            return [self._token("_INDENT", lead, lead_end)]
+        enclosing = [level + ctx.base for level in levels]
+        dedents = []
+        while levels[-1] > indent:
+            levels.pop()
             self.depth -= 1
-            yield self._token("_DEDENT", "", lead_end)
-        if ctx.levels[-1] != indent:
+            dedents.append(self._token("_DEDENT", "", lead_end))
+        if levels[-1] != indent:
             raise syntax_error(
                 self.source,
                 lead_end,
                 "this line's indentation matches no enclosing block",
                 expected=" or ".join(str(width) for width in enclosing) + " spaces",
             )
+        return dedents
 
     def _close(self) -> Iterator[Token]:
         """A ')': end the group's last line and its blocks, and return to the enclosing context."""
@@ -180,21 +205,60 @@ class _Scanner:
 
     def _quoted(self, scanned: tuple[str, int]) -> Token:
         value, end = scanned
-        token = self._token("REF", value, self.pos)
-        span = self.text[self.pos : end]
+        start = self.pos
+        token = self._word("REF", value, start, end)
+        span = self.text[start:end]
         breaks = span.count("\n") + span.count("\r") - span.count("\r\n")
         if breaks:  # a delimited reference may span lines; later tokens need the right line
             self.line_no += breaks
-            self.line_start = self.pos + max(span.rfind("\n"), span.rfind("\r")) + 1
-        self.pos = end
+            self.line_start = start + max(span.rfind("\n"), span.rfind("\r")) + 1
         return token
 
+    def _word(self, kind: str, value: str, offset: int, end: int) -> Token:
+        """A reference token; with a ':' right after it (spaces allowed) it is an ID token instead."""
+        colon = _patterns().colon_after.match(self.text, end)
+        if colon is not None:
+            end = colon.end()
+            kind = "ID"
+        self.pos = end
+        return self._token(kind, value, offset)
+
+    def _fast_words(self, end: int) -> list[Token]:
+        """The common case: the rest of a line holds only words, colons and blanks."""
+        patterns = _patterns()
+        literal, line_no, base = patterns.literal, self.line_no, self.line_start - 1
+        found: list[Token] = []
+        for match in patterns.words.finditer(self.text, self.pos, end):
+            offset = match.start()
+            value, colon = match.groups()
+            if value is None:
+                found.append(new_token("_COLON", ":", offset, line_no, offset - base))
+                continue
+            if value[0] == "~" and literal.match(value):
+                value = decode_literal(self.source, offset, value)
+            found.append(new_token("REF" if colon is None else "ID", value, offset, line_no, offset - base))
+        if found:
+            self.contexts[-1].open_line = True
+        self.pos = end
+        return found
+
     def tokens(self) -> Iterator[Token]:
-        master, simple, _, literal = _patterns()
+        patterns = _patterns()
+        master, special = patterns.master, patterns.special
         text, size = self.text, len(self.text)
         yield from self._indentation(after_paren=False)
+        line_end = -1
         while self.pos < size:
             pos = self.pos
+            if pos > line_end:  # entering a line: take it in one step if nothing in it is special
+                found = text.find("\n", pos)
+                line_end = size if found < 0 else found
+                words_end = line_end - 1 if line_end > pos and text[line_end - 1] == "\r" else line_end
+                if special.search(text, pos, words_end) is None:
+                    yield from self._fast_words(words_end)
+                    if self.pos >= size:
+                        break
+                    pos = self.pos
             ctx = self.contexts[-1]
             match = master.match(text, pos)
             assert match is not None  # the alternatives cover every character
@@ -210,21 +274,19 @@ class _Scanner:
                 yield from self._indentation(after_paren=False)
             elif kind == "ref":
                 value = match.group()
-                if value[0] == "~" and literal.match(value):
+                if value[0] == "~" and patterns.literal.match(value):
                     value = decode_literal(self.source, pos, value)
                 ctx.open_line = True
-                yield self._token("REF", value, pos)
-                self.pos = match.end()
+                yield self._word("REF", value, pos, match.end())
             elif kind == "quote":
                 ctx.open_line = True
                 scanned = scan_delimited(text, pos)
                 if scanned is not None:
                     yield self._quoted(scanned)
                 else:  # an unterminated quote is plain reference text, as in the PEG grammar
-                    plain = simple.match(text, pos)
+                    plain = patterns.simple.match(text, pos)
                     assert plain is not None
-                    yield self._token("REF", plain.group(), pos)
-                    self.pos = plain.end()
+                    yield self._word("REF", plain.group(), pos, plain.end())
             elif kind == "colon":
                 ctx.open_line = True
                 yield self._token("_COLON", ":", pos)

@@ -26,9 +26,16 @@ from dsl.lino.link import Link
 from dsl.lino.transform import LinoTransformer
 
 DEFAULT_MAX_DEPTH = 64
+# Deeper nesting than this is refused whatever the caller asks, so that no document can exhaust
+# Python's recursion (flattening and comparing links recurse once per level).
+DEPTH_CEILING = 256
+# Lark's LALR loop costs a few microseconds per token, so a dense 10 MB document would take tens of
+# seconds; a router config is ~200 KB at 1,000 providers. Bigger documents are refused up front.
+DEFAULT_MAX_CHARS = 1024 * 1024
 
 _TERMINAL_NAMES = {
     "REF": "a reference",
+    "ID": "an id (a reference and ':')",
     "LPAR": "'('",
     "_RPAR": "')'",
     "_COLON": "':'",
@@ -60,18 +67,27 @@ def _parser() -> Lark:
 
 
 def parse(
-    text: str, *, source: str = "<string>", max_depth: int = DEFAULT_MAX_DEPTH, comments: bool = True
+    text: str,
+    *,
+    source: str = "<string>",
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    comments: bool = True,
+    max_chars: int = DEFAULT_MAX_CHARS,
 ) -> list[Link]:
     """Parse a Links Notation document.
 
     `source` names the document in error messages. `max_depth` bounds parentheses plus
-    indentation levels (links-notation's default is 64). With `comments=False`, `#` is an ordinary
-    character. Raises `DslSyntaxError` for anything that is not valid Links Notation.
+    indentation levels (links-notation's default is 64; at most `DEPTH_CEILING`). With
+    `comments=False`, `#` is an ordinary character. Documents longer than `max_chars` characters
+    are refused. Raises `DslSyntaxError` for anything that is not valid Links Notation.
     """
     if not isinstance(text, str):
         raise DslSyntaxError([Problem(f"expected text, got {type(text).__name__}", source)])
+    if len(text) > max_chars:
+        limit = f"{max_chars // 1024} KiB" if max_chars >= 1024 else f"{max_chars} characters"
+        raise DslSyntaxError([Problem(f"document is larger than the {limit} limit", source)])
     prepared = blank_comments(text) if comments else text
-    request = Source(prepared, source, max_depth)
+    request = Source(prepared, source, max(0, min(max_depth, DEPTH_CEILING)))
     try:
         result = _parser().parse(request)  # Lark hands a non-str input to the lexer untouched
     except UnexpectedInput as exc:
@@ -87,7 +103,7 @@ def _problem(exc: UnexpectedInput, source: str) -> DslSyntaxError:
     if isinstance(exc, UnexpectedToken):
         token = exc.token
         what = _describe(token)
-        if token.type == "_COLON":
+        if token.type in ("_COLON", "ID"):
             hint = (
                 "a ':' may only follow the single reference that starts a line or group; "
                 "quote references that contain ':' (URLs, host:port, times), e.g. 'http://x'"
@@ -110,6 +126,8 @@ def _problem(exc: UnexpectedInput, source: str) -> DslSyntaxError:
 def _describe(token: Token) -> str:
     if token.type == "REF":
         return f"reference {str(token)[:40]!r}"
+    if token.type == "ID":
+        return f"':' after {str(token)[:40]!r}"
     return _TERMINAL_NAMES.get(token.type, token.type)
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from lark import Token, Transformer
 
@@ -56,42 +57,47 @@ def _value(value: Token | Group) -> Link:
 class LinoTransformer(Transformer[Token, list[Link]]):
     """Callbacks for grammar.lark; stateless, so one instance serves every parse."""
 
-    def start(self, lines: list[Line]) -> list[Link]:
-        return flatten(lines)
+    def start(self, items: list[list[Line]]) -> list[Link]:
+        return flatten(items[0]) if items else []
 
-    def line(self, items: list[Line | tuple[Line, ...]]) -> Line:
-        head = items[0]
-        assert isinstance(head, Line)
+    def lines(self, items: list[Any]) -> list[Line]:
+        if len(items) == 1:
+            return [items[0]]
+        items[0].append(items[1])  # LALR reduces each list once, left to right: safe to grow it
+        return items[0]  # type: ignore[no-any-return]
+
+    def values(self, items: list[Any]) -> list[Token | Group]:
+        if len(items) == 1:
+            return [items[0]]
+        items[0].append(items[1])
+        return items[0]  # type: ignore[no-any-return]
+
+    def line(self, items: list[Any]) -> Line:
+        head: Line = items[0]
         if len(items) == 1:
             return head
-        block = items[1]
-        assert isinstance(block, tuple)
-        return Line(head.kind, head.link, block)
+        return Line(head.kind, head.link, tuple(items[1]))
 
-    def block(self, lines: list[Line]) -> tuple[Line, ...]:
-        return tuple(lines)
-
-    def id_head(self, items: list[Token | Group]) -> Line:
-        name = items[0]
-        assert isinstance(name, Token)
+    def id_head(self, items: list[Any]) -> Line:
+        name: Token = items[0]
         line, column = name.line or 0, name.column or 0
         if len(items) == 1:
             return Line(LineKind.INDENTED_ID, Link(str(name), (), line, column))
-        values = tuple(_value(v) for v in items[1:])
+        values = tuple(_value(v) for v in items[1])
         return Line(LineKind.ID, Link(str(name), values, line, column))
 
-    def values_head(self, items: list[Token | Group]) -> Line:
-        first = items[0]
-        if len(items) == 1 and isinstance(first, Group):
+    def values_head(self, items: list[list[Token | Group]]) -> Line:
+        found = items[0]
+        first = found[0]
+        if len(found) == 1 and isinstance(first, Group):
             return Line(LineKind.GROUP, first.link)
-        values = tuple(_value(v) for v in items)
+        values = tuple(_value(v) for v in found)
         head = values[0]
         return Line(LineKind.VALUES, Link(None, values, head.line, head.column))
 
-    def group(self, items: list[Token | Line]) -> Group:
-        opening = items[0]
-        assert isinstance(opening, Token)
-        lines = [item for item in items[1:] if isinstance(item, Line)]
+    def group(self, items: list[Any]) -> Group:
+        opening: Token = items[0]
+        lines: list[Line] = items[1] if len(items) > 1 else []
         links = flatten(lines)
         if len(links) == 1 and not (len(lines) == 1 and lines[0].kind is LineKind.GROUP):
             return Group(links[0])
