@@ -120,7 +120,7 @@ class _Builder:
             )
             return
         seen[entry.key] = entry
-        if entry.args and not entry.is_block():
+        if entry.has_inline_values():
             self.problem(
                 entry,
                 f"`{entry.key}:` takes indented entries, not a value on its line",
@@ -166,7 +166,7 @@ class _Builder:
                 self.problem(entry, f"duplicate {spec.name} name `{name}` (first at line {seen[name].line})")
                 continue
             seen[name] = entry
-            if entry.args and not entry.is_block():
+            if entry.has_inline_values():
                 self.problem(
                     entry,
                     f"{spec.name} `{name}` takes indented `key value` lines",
@@ -233,7 +233,7 @@ class _Builder:
 
     def value(self, entry: Entry, spec_field: FieldSpec, variant: str, path: str) -> Any:
         if spec_field.section is not None:
-            if not entry.is_block():
+            if not entry.args or entry.has_inline_values():
                 self.problem(
                     entry,
                     f"`{entry.key}` takes an indented block",

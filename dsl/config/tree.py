@@ -49,6 +49,19 @@ class Entry:
         """True when every argument is a nested entry (and there is at least one)."""
         return bool(self.args) and not any(is_ref(a) for a in self.args)
 
+    def has_inline_values(self) -> bool:
+        """True when a plain value sits on the key's own line (`server: 8080`), so it is no block.
+
+        A one-word line indented below the key (`model-aliases:` / `  gpt-4o`) is an entry of the
+        block, not an inline value; links without positions count every plain value as inline.
+        """
+        for arg in self.args:
+            if is_ref(arg):
+                line, _ = position(arg)
+                if line is None or self.line is None or line == self.line:
+                    return True
+        return False
+
     def scalars(self) -> list[str] | None:
         """The arguments as plain strings, or None if any argument is a nested link."""
         if any(not is_ref(a) for a in self.args):

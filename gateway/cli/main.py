@@ -16,8 +16,13 @@ from dsl.errors import DslError
 from dsl.settings import add_global_flags
 
 # Each owner adds one line here for its subcommand module.
-COMMAND_MODULES: tuple[str, ...] = ("gateway.cli.config_cmd", "gateway.cli.tokens_cmd", "gateway.cli.serve_cmd",
-                                    "gateway.cli.doctor_cmd")
+COMMAND_MODULES: tuple[str, ...] = (
+    "gateway.cli.config_cmd",
+    "gateway.cli.tokens_cmd",
+    "gateway.cli.serve_cmd",
+    "gateway.cli.doctor_cmd",
+    "gateway.cli.controller_cmd",
+)
 DEFAULT_COMMAND = "serve"
 
 

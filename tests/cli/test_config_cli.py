@@ -1,0 +1,131 @@
+"""`link-assistant-router config …` run as a real process: exit codes, stdout/stderr a user sees."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dsl.config import load_config
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted((ROOT / "examples").glob("*.lino"))
+
+
+def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "PYTHONPATH")}
+    environ.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "gateway.cli.main", *args],
+        cwd=cwd,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_examples_exist_and_are_valid() -> None:
+    names = {p.name for p in EXAMPLES}
+    assert {"dev.lino", "minimal.lino", "multi-account.lino", "litellm.lino", "kubernetes.lino"} <= names
+    done = run("config", "validate", *map(str, EXAMPLES), cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    for path in EXAMPLES:
+        assert f"{path}: valid" in done.stdout
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_example_loads_in_process(path: Path) -> None:
+    load_config(path.read_text(encoding="utf-8"), str(path))
+
+
+def test_validate_lists_every_problem_and_exits_1(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.lino"
+    bad.write_text("server:\n  prot 1\n  port x\naccounts:\n  a:\n    api-key sk-SECRET\n", encoding="utf-8")
+    done = run("config", "validate", "bad.lino", cwd=tmp_path)
+    assert done.returncode == 1
+    lines = done.stderr.splitlines()
+    assert lines[0].startswith("bad.lino:2:3: unknown key `prot`")
+    assert lines[1].startswith("bad.lino:3:3: invalid value 'x' for `port`")
+    assert lines[2].startswith("bad.lino:6:5: `api-key` must not be written inline")
+    assert "sk-SECRET" not in done.stderr + done.stdout
+    assert "bad.lino: invalid (3 problems)" in done.stdout
+
+
+def test_validate_missing_file_is_a_usage_error(tmp_path: Path) -> None:
+    done = run("config", "validate", "absent.lino", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "cannot read absent.lino" in done.stderr
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    assert run("config", cwd=tmp_path).returncode == 2
+    assert run("config", "render", "x.lino", "--target", "nomad", cwd=tmp_path).returncode == 2
+
+
+def test_fmt_prints_canonical_text_and_write_is_idempotent(tmp_path: Path) -> None:
+    messy = tmp_path / "r.lino"
+    original = "# head\nserver:   # the listener\n      port   8080\nfeatures: (metrics off)\n"
+    messy.write_text(original, encoding="utf-8")
+    printed = run("config", "fmt", "r.lino", cwd=tmp_path)
+    assert printed.returncode == 0
+    expected = "# head\n# the listener\nserver:\n  port 8080\n\nfeatures:\n  metrics off\n"
+    assert printed.stdout == expected
+    assert messy.read_text(encoding="utf-8") == original  # printing never touches the file
+    assert run("config", "fmt", "--check", "r.lino", cwd=tmp_path).returncode == 1
+    assert run("config", "fmt", "--write", "r.lino", cwd=tmp_path).returncode == 0
+    assert messy.read_text(encoding="utf-8") == expected
+    assert run("config", "fmt", "--check", "r.lino", cwd=tmp_path).returncode == 0
+    assert load_config(expected) == load_config(original)
+
+
+def test_fmt_syntax_error_exits_1_with_position(tmp_path: Path) -> None:
+    (tmp_path / "s.lino").write_text("server:\n  port (8080\n", encoding="utf-8")
+    done = run("config", "fmt", "s.lino", cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.startswith("s.lino:")
+
+
+def test_show_prints_effective_values_with_sources_and_redacts_secrets(tmp_path: Path) -> None:
+    (tmp_path / "r.lino").write_text(
+        "server:\n  port 7000\naccounts:\n  a:\n    api-key-env ACCOUNT_KEY\n", encoding="utf-8"
+    )
+    (tmp_path / ".lenv").write_text("ROUTER_HOST: 127.0.0.7\n", encoding="utf-8")
+    env = {"TOKEN_SECRET": "very-secret-value", "ACCOUNT_KEY": "sk-ant-hidden", "ROUTING_MODE": "hybrid"}
+    done = run(
+        "config", "show", "r.lino", "--verbose", "--admin-key", "literal-admin-key", cwd=tmp_path, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    rows = {line.split(" = ")[0]: line for line in done.stdout.splitlines()}
+    assert rows["server.port"].split("#")[1].strip() == "config r.lino:2:3"
+    assert "7000" in rows["server.port"]
+    assert rows["server.host"].endswith("# .lenv ROUTER_HOST")
+    assert rows["server.verbose"].endswith("# flag --verbose")
+    assert rows["routing.mode"].endswith("# env ROUTING_MODE")
+    assert rows["admin.token_secret"].startswith("admin.token_secret = env:TOKEN_SECRET")
+    assert rows["admin.admin_key"].startswith("admin.admin_key = <redacted>")
+    assert rows["accounts.a.api_key"].startswith("accounts.a.api_key = env:ACCOUNT_KEY")
+    for secret in ("very-secret-value", "sk-ant-hidden", "literal-admin-key"):
+        assert secret not in done.stdout + done.stderr
+
+
+def test_show_reports_bad_environment_values(tmp_path: Path) -> None:
+    done = run("config", "show", cwd=tmp_path, env={"ROUTER_PORT": "http"})
+    assert done.returncode == 1
+    assert "environment: invalid value 'http' for ROUTER_PORT" in done.stderr
+
+
+def test_render_without_the_controller_renderer_is_a_clear_error_or_renders(tmp_path: Path) -> None:
+    done = run("config", "render", str(ROOT / "examples" / "kubernetes.lino"), "--target", "kubernetes",
+               cwd=tmp_path)  # fmt: skip
+    if (ROOT / "controller" / "render_cli.py").exists():
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip()
+    else:
+        assert done.returncode == 1
+        assert "controller.render_cli" in done.stderr
+        assert "Traceback" not in done.stderr

@@ -1,0 +1,224 @@
+"""Settings precedence: CLI flag > environment > .lenv > .env > config file > default, with sources."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from dsl.config import load_config_traced
+from dsl.config.flags import SETTINGS, Kind
+from dsl.errors import DslValidationError
+from dsl.model import RoutingMode, SecretRef, StoragePolicy, UpstreamProvider
+from dsl.settings import add_global_flags, config_path_from, resolve, settings_from_args
+
+CONFIG = "server:\n  port 7000\n  host 10.0.0.1\nrouting:\n  mode cli\n"
+
+
+def _resolve(**layers: object) -> tuple[int, str]:
+    loaded = load_config_traced(CONFIG, "router.lino")
+    result = resolve(
+        layers.get("argv", {}),  # type: ignore[arg-type]
+        layers.get("environ", {}),  # type: ignore[arg-type]
+        str(layers.get("lenv", "")),
+        str(layers.get("dotenv", "")),
+        loaded.config,
+        loaded.origins,
+        "router.lino",
+    )
+    return result.config.server.port, result.sources["server.port"]
+
+
+def test_each_layer_beats_the_next() -> None:
+    everything = {
+        "argv": {"port": "1001"},
+        "environ": {"ROUTER_PORT": "1002"},
+        "lenv": "ROUTER_PORT: 1003\n",
+        "dotenv": "ROUTER_PORT=1004\n",
+    }
+    assert _resolve(**everything) == (1001, "flag --port")
+    everything.pop("argv")
+    assert _resolve(**everything) == (1002, "env ROUTER_PORT")
+    everything.pop("environ")
+    assert _resolve(**everything) == (1003, ".lenv ROUTER_PORT")
+    everything.pop("lenv")
+    assert _resolve(**everything) == (1004, ".env ROUTER_PORT")
+    everything.pop("dotenv")
+    assert _resolve(**everything) == (7000, "config router.lino:2:3")
+
+
+def test_default_when_no_layer_sets_a_value() -> None:
+    result = resolve({}, {})
+    assert result.config.server.port == 8080
+    assert result.sources["server.port"] == "default"
+    assert result.sources["server.verbose"] == "default"
+
+
+def test_lenv_never_overrides_the_real_environment() -> None:
+    result = resolve({}, {"ROUTING_MODE": "hybrid"}, lenv_text="ROUTING_MODE: direct\n")
+    assert result.config.routing.mode is RoutingMode.HYBRID
+    assert result.sources["routing.mode"] == "env ROUTING_MODE"
+
+
+def test_empty_environment_variable_counts_as_unset() -> None:
+    result = resolve({}, {"ROUTER_HOST": ""}, lenv_text="ROUTER_HOST: 127.0.0.9\n")
+    assert result.config.server.host == "127.0.0.9"
+
+
+@pytest.mark.parametrize(("word", "value"), [(w, True) for w in ("true", "1", "yes", "on", "TRUE")]
+                         + [(w, False) for w in ("false", "0", "no", "off")])  # fmt: skip
+def test_booleans_accept_every_seed_spelling(word: str, value: bool) -> None:
+    config = resolve({}, {"VERBOSE": word, "DISABLE_METRICS": word}).config
+    assert config.server.verbose is value
+    assert config.features.metrics is (not value)  # DISABLE_* switches the feature off
+
+
+def test_secrets_become_references_never_values_from_the_environment() -> None:
+    env = {"TOKEN_SECRET": "s3cr3t-from-env", "TOKEN_ADMIN_KEY": "adm1n", "REDIS_URL": "redis://:pw@h/0"}
+    result = resolve({}, env)
+    assert result.config.admin.token_secret == SecretRef(env="TOKEN_SECRET")
+    assert result.config.admin.token_secret.value is None
+    assert result.config.admin.admin_key == SecretRef(env="TOKEN_ADMIN_KEY")
+    assert result.config.redis.url == SecretRef(env="REDIS_URL")
+    assert "s3cr3t" not in repr(result) and "adm1n" not in repr(result)
+
+
+def test_secret_from_a_flag_is_a_literal_that_is_never_printed() -> None:
+    result = resolve({"token_secret": "flag-secret-xyz"}, {})
+    ref = result.config.admin.token_secret
+    assert ref.value == "flag-secret-xyz"
+    assert ref.describe() == "<redacted>"
+    assert "flag-secret-xyz" not in repr(result.config)
+
+
+def test_openai_compatible_inline_key_beats_the_env_name_like_the_seed() -> None:
+    only_name = resolve({}, {"OPENAI_COMPATIBLE_API_KEY_ENV": "LITELLM_MASTER_KEY"}).config
+    assert only_name.openai_compatible.api_key == SecretRef(env="LITELLM_MASTER_KEY")
+    both = resolve(
+        {}, {"OPENAI_COMPATIBLE_API_KEY_ENV": "LITELLM_MASTER_KEY", "OPENAI_COMPATIBLE_API_KEY": "k"}
+    ).config
+    assert both.openai_compatible.api_key == SecretRef(env="OPENAI_COMPATIBLE_API_KEY")
+
+
+def test_seed_synonyms_and_lists() -> None:
+    env = {
+        "STORAGE_POLICY": "dual",
+        "ROUTING_MODE": "subprocess",
+        "UPSTREAM_PROVIDER": "openai-compatible",
+        "ADDITIONAL_ACCOUNT_DIRS": "/a, /b,,",
+        "OPENAI_COMPATIBLE_MODELS": "claude-sonnet,gpt-4o",
+        "ADMIN_GRPC_PORT": "off",
+        "CRATER_POLL_INTERVAL_MS": "250",
+    }
+    config = resolve({}, env).config
+    assert config.storage.policy is StoragePolicy.BOTH
+    assert config.routing.mode is RoutingMode.CLI
+    assert config.upstream.provider is UpstreamProvider.OPENAI_COMPATIBLE
+    assert config.upstream.additional_account_dirs == ("/a", "/b")
+    assert config.openai_compatible.models == ("claude-sonnet", "gpt-4o")
+    assert config.server.admin_grpc_port is None
+    assert config.crater.poll_interval_ms == 250
+
+
+def test_bad_values_from_every_layer_are_all_reported() -> None:
+    env = {"ROUTER_PORT": "eighty", "ROUTING_MODE": "warp", "VERBOSE": "loud"}
+    with pytest.raises(DslValidationError) as caught:
+        resolve({"upstream_base_url": "ftp://x"}, env, lenv_text="STORAGE_POLICY: cloud\n")
+    rendered = [p.render() for p in caught.value.problems]
+    assert len(rendered) == 5
+    assert any(
+        r.startswith("environment: invalid value 'eighty' for ROUTER_PORT; expected a port") for r in rendered
+    )
+    assert any(
+        r.startswith("command line: invalid value 'ftp://x' for --upstream-base-url") for r in rendered
+    )
+    assert any(r.startswith(".lenv: invalid value 'cloud' for STORAGE_POLICY") for r in rendered)
+
+
+def test_cross_checks_run_after_the_layers_are_applied() -> None:
+    with pytest.raises(DslValidationError) as caught:
+        resolve({}, {"UPSTREAM_PROVIDER": "gonka"})
+    assert "gonka needs a Gonka private key (set by UPSTREAM_PROVIDER)" in str(caught.value)
+    ok = resolve({}, {"UPSTREAM_PROVIDER": "gonka", "GONKA_PRIVATE_KEY": "k"}).config
+    assert ok.gonka.private_key == SecretRef(env="GONKA_PRIVATE_KEY")
+
+
+def test_config_path_precedence() -> None:
+    assert config_path_from({"config": "a.lino"}, {"ROUTER_CONFIG": "b.lino"}) == "a.lino"
+    assert config_path_from({}, {"ROUTER_CONFIG": "b.lino"}, "ROUTER_CONFIG: c.lino\n") == "b.lino"
+    assert config_path_from({}, {}, "ROUTER_CONFIG: c.lino\n", "ROUTER_CONFIG=d.lino\n") == "c.lino"
+    assert config_path_from({}, {}, "", "ROUTER_CONFIG=d.lino\n") == "d.lino"
+    assert config_path_from({}, {}) is None
+
+
+def test_every_seed_flag_has_its_env_alias() -> None:
+    pairs = {(s.flag, s.env) for s in SETTINGS}
+    for pair in [
+        ("--host", "ROUTER_HOST"), ("--port", "ROUTER_PORT"), ("--token-secret", "TOKEN_SECRET"),
+        ("--claude-code-home", "CLAUDE_CODE_HOME"), ("--upstream-base-url", "UPSTREAM_BASE_URL"),
+        ("--upstream-provider", "UPSTREAM_PROVIDER"), ("--api-format", "UPSTREAM_API_FORMAT"),
+        ("--routing-mode", "ROUTING_MODE"), ("--storage-policy", "STORAGE_POLICY"),
+        ("--data-dir", "DATA_DIR"),
+        ("--claude-cli-bin", "CLAUDE_CLI_BIN"), ("--gonka-private-key", "GONKA_PRIVATE_KEY"),
+        ("--crater-forgefed-inbox", "CRATER_FORGEFED_INBOX"), ("--disable-openai-api", "DISABLE_OPENAI_API"),
+        ("--disable-anthropic-api", "DISABLE_ANTHROPIC_API"), ("--disable-metrics", "DISABLE_METRICS"),
+        ("--additional-account-dirs", "ADDITIONAL_ACCOUNT_DIRS"), ("--admin-key", "TOKEN_ADMIN_KEY"),
+        ("--experimental-compatibility", "EXPERIMENTAL_COMPATIBILITY"), ("--verbose", "VERBOSE"),
+        ("--mpp-enable", "MPP_ENABLE"), ("--activitypub-actor-base-url", "ACTIVITYPUB_ACTOR_BASE_URL"),
+        ("--openai-compatible-base-url", "OPENAI_COMPATIBLE_BASE_URL"), ("--config", "ROUTER_CONFIG"),
+        ("--admin-grpc-port", "ADMIN_GRPC_PORT"), ("--json-logs", "JSON_LOGS"), ("--redis-url", "REDIS_URL"),
+    ]:  # fmt: skip
+        assert pair in pairs
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="t")
+    sub = parser.add_subparsers(dest="command")
+    tokens = sub.add_parser("tokens").add_subparsers(dest="action")
+    issue = tokens.add_parser("issue")
+    issue.add_argument("--label", default="")
+    add_global_flags(parser)
+    return parser
+
+
+def test_flags_are_accepted_before_and_after_nested_subcommands(tmp_path: Path) -> None:
+    parser = _parser()
+    args = parser.parse_args(
+        ["--port", "9001", "tokens", "issue", "--label", "x", "--verbose", "--host", "h"]
+    )
+    settings = settings_from_args(args, environ={}, cwd=tmp_path)
+    assert (settings.config.server.port, settings.config.server.host) == (9001, "h")
+    assert settings.config.server.verbose is True
+    absent = parser.parse_args(["tokens", "issue"])
+    assert not hasattr(absent, "port")  # absent flags leave room for env/.lenv/.env/config
+
+
+def test_settings_from_args_reads_dotfiles_and_the_config_file(tmp_path: Path) -> None:
+    (tmp_path / "router.lino").write_text(CONFIG, encoding="utf-8")
+    (tmp_path / ".lenv").write_text("ROUTER_CONFIG: router.lino\nROUTER_HOST: 127.0.0.5\n", encoding="utf-8")
+    (tmp_path / ".env").write_text("ROUTER_HOST=127.0.0.6\nDATA_DIR=/from/dotenv\n", encoding="utf-8")
+    args = _parser().parse_args([])
+    settings = settings_from_args(args, environ={"ROUTING_MODE": "direct"}, cwd=tmp_path)
+    assert settings.config_path == "router.lino"
+    assert settings.config.server.port == 7000
+    assert settings.config.server.host == "127.0.0.5"
+    assert settings.config.storage.data_dir == "/from/dotenv"
+    assert settings.config.routing.mode is RoutingMode.DIRECT
+    assert settings.sources["routing.mode"] == "env ROUTING_MODE"
+
+
+def test_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
+    args = _parser().parse_args(["--config", "nope.lino"])
+    with pytest.raises(DslValidationError) as caught:
+        settings_from_args(args, environ={}, cwd=tmp_path)
+    assert (
+        caught.value.problems[0].render() == "nope.lino: cannot read config file: No such file or directory"
+    )
+
+
+def test_switch_kinds_are_store_true_flags() -> None:
+    parser = _parser()
+    for setting in SETTINGS:
+        if setting.kind in (Kind.BOOL, Kind.DISABLE):
+            assert getattr(parser.parse_args([setting.flag]), setting.dest) is True
