@@ -51,20 +51,29 @@ def chat_conversation() -> dict[str, Any]:
             {
                 "id": f"call_{turn}_{k}",
                 "type": "function",
-                "function": {"name": TOOLS[(turn + k) % 5]["function"]["name"], "arguments": json.dumps(
-                    {"path": f"src/module_{turn}_{k}.py", "limit": 200})},
+                "function": {
+                    "name": TOOLS[(turn + k) % 5]["function"]["name"],
+                    "arguments": json.dumps({"path": f"src/module_{turn}_{k}.py", "limit": 200}),
+                },
             }
             for k in range(1 + turn % 2)
-        ]  # fmt: skip
+        ]
         step = f"Step {turn}: looking around."
         messages.append({"role": "assistant", "content": step, "tool_calls": calls})
         for call in calls:
             messages.append({"role": "tool", "tool_call_id": call["id"], "content": "line of code\n" * 40})
         turn += 1
     messages.append({"role": "user", "content": [{"type": "text", "text": "Good, continue."}]})
-    return {"model": "gpt-4o", "messages": messages[:20], "tools": TOOLS, "tool_choice": "auto",
-            "max_completion_tokens": 2048, "temperature": 0.2, "stream": True,
-            "stream_options": {"include_usage": True}}  # fmt: skip
+    return {
+        "model": "gpt-4o",
+        "messages": messages[:20],
+        "tools": TOOLS,
+        "tool_choice": "auto",
+        "max_completion_tokens": 2048,
+        "temperature": 0.2,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
 
 
 def responses_conversation(chat: dict[str, Any]) -> dict[str, Any]:
@@ -77,8 +86,14 @@ def responses_conversation(chat: dict[str, Any]) -> dict[str, Any]:
         items.append({"role": m["role"], "content": m["content"]})
         for call in m.get("tool_calls", ()):
             fn = call["function"]
-            items.append({"type": "function_call", "call_id": call["id"], "name": fn["name"],
-                          "arguments": fn["arguments"]})  # fmt: skip
+            items.append(
+                {
+                    "type": "function_call",
+                    "call_id": call["id"],
+                    "name": fn["name"],
+                    "arguments": fn["arguments"],
+                }
+            )
     tools = [{"type": "function", **t["function"]} for t in TOOLS]
     return {"model": "gpt-4o", "instructions": chat["messages"][0]["content"], "input": items, "tools": tools}
 
@@ -89,18 +104,44 @@ def anthropic_stream(chunks: int) -> list[bytes]:
     def frame(name: str, data: dict[str, Any]) -> bytes:
         return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
 
-    reads = [frame("message_start", {"type": "message_start", "message": {
-        "id": "msg_01", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5", "content": [],
-        "stop_reason": None, "usage": {"input_tokens": 900, "output_tokens": 1}}})]  # fmt: skip
-    reads.append(frame("content_block_start", {"type": "content_block_start", "index": 0,
-                                               "content_block": {"type": "text", "text": ""}}))  # fmt: skip
+    reads = [
+        frame(
+            "message_start",
+            {
+                "type": "message_start",
+                "message": {
+                    "id": "msg_01",
+                    "type": "message",
+                    "role": "assistant",
+                    "model": "claude-sonnet-4-5",
+                    "content": [],
+                    "stop_reason": None,
+                    "usage": {"input_tokens": 900, "output_tokens": 1},
+                },
+            },
+        )
+    ]
+    reads.append(
+        frame(
+            "content_block_start",
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        )
+    )
     for i in range(chunks):
         delta = {"type": "text_delta", "text": f"token{i} and some more "}
         event = {"type": "content_block_delta", "index": 0, "delta": delta}
         reads.append(frame("content_block_delta", event))
     reads.append(frame("content_block_stop", {"type": "content_block_stop", "index": 0}))
-    reads.append(frame("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"},
-                                         "usage": {"output_tokens": chunks}}))  # fmt: skip
+    reads.append(
+        frame(
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "end_turn"},
+                "usage": {"output_tokens": chunks},
+            },
+        )
+    )
     reads.append(frame("message_stop", {"type": "message_stop"}))
     return reads
 
@@ -136,14 +177,22 @@ def main() -> int:
     responses = responses_conversation(chat)
     figures = {
         "chat request (20 messages, 5 tools)": (
-            per_call_us(lambda: translate_chat_request(chat, aliases), 2000), REQUEST_TARGET_US),
+            per_call_us(lambda: translate_chat_request(chat, aliases), 2000),
+            REQUEST_TARGET_US,
+        ),
         "responses request (same conversation)": (
-            per_call_us(lambda: translate_responses_request(responses, aliases), 2000), REQUEST_TARGET_US),
+            per_call_us(lambda: translate_responses_request(responses, aliases), 2000),
+            REQUEST_TARGET_US,
+        ),
         "chat stream, per chunk (decode+translate+encode)": (
-            stream_us_per_chunk(lambda: ChatStreamTranslator(0, include_usage=True)), CHUNK_TARGET_US),
+            stream_us_per_chunk(lambda: ChatStreamTranslator(0, include_usage=True)),
+            CHUNK_TARGET_US,
+        ),
         "responses stream, per chunk (decode+translate+encode)": (
-            stream_us_per_chunk(lambda: ResponsesStreamTranslator(0)), CHUNK_TARGET_US),
-    }  # fmt: skip
+            stream_us_per_chunk(lambda: ResponsesStreamTranslator(0)),
+            CHUNK_TARGET_US,
+        ),
+    }
     failed = False
     for name, (value, target) in figures.items():
         ok = value < target

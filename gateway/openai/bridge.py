@@ -1,0 +1,131 @@
+"""OpenAI request → Anthropic upstream → OpenAI answer: the thin I/O around the pure translators.
+
+Sends the translated body through the proxy's forwarding loop (`open_upstream`: account choice,
+credential swap, retry on the next account before the first byte), then either translates the
+JSON answer or relays the SSE stream through a per-request state machine. Upstream errors become
+`GatewayError`s, which the error middleware renders in OpenAI's shape on these routes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from gateway.context import GatewayContext
+from gateway.errors import GatewayError, bad_gateway
+from gateway.openai.common import upstream_error
+from gateway.openai.streaming import StreamTranslator, relay_translated
+from gateway.proxy.forward import UpstreamRequest, open_upstream
+from gateway.telemetry.request_info import RequestInfo
+
+MAX_UPSTREAM_BODY = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Translation:
+    """How one OpenAI route maps onto the Messages API."""
+
+    to_anthropic: Callable[[Any], dict[str, Any]]
+    to_openai: Callable[[Mapping[str, Any], int], dict[str, Any]]
+    stream_translator: Callable[[int], StreamTranslator]
+
+
+async def read_upstream_json(response: aiohttp.ClientResponse) -> Any:
+    try:
+        raw = await response.content.read(MAX_UPSTREAM_BODY)
+    except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
+        raise bad_gateway("Upstream response was interrupted") from exc
+    finally:
+        response.release()
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise bad_gateway("upstream returned non-JSON") from None
+
+
+async def upstream_failure(response: aiohttp.ClientResponse) -> GatewayError:
+    """An Anthropic error answer as an error for the OpenAI client (status kept, retry-after too)."""
+    try:
+        body = await read_upstream_json(response)
+        error = upstream_error(body.get("error") if isinstance(body, dict) else None)
+    except GatewayError:
+        error = upstream_error(None)
+    error.status = response.status
+    retry_after = response.headers.get("retry-after")
+    if retry_after:
+        error.headers["retry-after"] = retry_after
+    return error
+
+
+async def answer_via_anthropic(
+    request: web.Request,
+    ctx: GatewayContext,
+    record: Any,
+    body: Any,
+    stream: bool,
+    translation: Translation,
+    info: RequestInfo,
+) -> web.StreamResponse:
+    anthropic_body = translation.to_anthropic(body)
+    if stream:
+        anthropic_body["stream"] = True
+    else:
+        anthropic_body.pop("stream", None)
+    accept = "text/event-stream" if stream else "application/json"
+    headers = [("content-type", "application/json"), ("accept", accept)]
+    beta = request.headers.get("anthropic-beta")
+    if beta:
+        headers.append(("anthropic-beta", beta))
+    upstream = UpstreamRequest(
+        method="POST",
+        path="/v1/messages",
+        query="",
+        headers=tuple(headers),
+        body=json.dumps(anthropic_body, ensure_ascii=False).encode(),
+        model=anthropic_body["model"],
+        session_key=request.headers.get("x-claude-code-session-id"),
+        pinned_account=getattr(record, "account", None),
+    )
+    info.model = anthropic_body["model"]
+    info.streaming = stream
+    answer = await open_upstream(ctx, upstream)
+    info.account = answer.account
+    response = answer.response
+    if response.status >= 300:
+        raise await upstream_failure(response)
+    created = int(time.time())
+    if stream and "text/event-stream" in response.headers.get("content-type", ""):
+        translator = translation.stream_translator(created)
+        idle = ctx.config.upstream.timeouts.idle
+        result = await relay_translated(request, response, translator, idle, info)
+        await record_usage(ctx, record, translator.usage)
+        return result
+    message = await read_upstream_json(response)
+    if not isinstance(message, dict) or message.get("type") == "error":
+        raise upstream_error(message.get("error") if isinstance(message, dict) else None)
+    usage = message.get("usage") or {}
+    info.note_usage(usage)
+    await record_usage(ctx, record, usage)
+    return web.json_response(translation.to_openai(message, created), dumps=_dumps)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+async def record_usage(ctx: GatewayContext, record: Any, usage: Mapping[str, Any]) -> None:
+    """Charge the key's token budget with what the upstream reported (cache tokens are input)."""
+    token_id = getattr(record, "id", None)
+    if not token_id:
+        return
+    inputs = sum(int(usage.get(k) or 0) for k in ("input_tokens", "cache_read_input_tokens",
+                                                    "cache_creation_input_tokens"))  # fmt: skip
+    outputs = int(usage.get("output_tokens") or 0)
+    if inputs or outputs:
+        await ctx.token_authority().record_usage(token_id, inputs, outputs)

@@ -1,0 +1,111 @@
+"""The OpenAI-compatible HTTP surface: `/v1/chat/completions`, `/v1/responses`, `/v1/models`.
+
+Handlers are thin: authorize the la_sk_ key, read the JSON body, then either translate to the
+Anthropic upstream (`bridge`) or, with `UPSTREAM_PROVIDER=openai-compatible`, forward unchanged to
+the configured provider (`gateway.providers.forward`). Errors are raised as `GatewayError` and
+rendered in OpenAI's shape by the error middleware (the path family is OPENAI).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from dsl.model import UpstreamProvider
+from gateway.context import GATEWAY
+from gateway.errors import bad_request
+from gateway.openai import models
+from gateway.openai.bridge import Translation, answer_via_anthropic
+from gateway.openai.chat_request import translate_chat_request
+from gateway.openai.chat_response import translate_chat_response
+from gateway.openai.chat_stream import ChatStreamTranslator
+from gateway.openai.responses_request import translate_responses_request
+from gateway.openai.responses_response import translate_responses_response
+from gateway.openai.responses_stream import ResponsesStreamTranslator
+from gateway.providers.forward import current_provider, forward_to_provider
+from gateway.proxy.routes import read_body
+from gateway.telemetry.request_info import info_of
+
+
+@dataclass(frozen=True)
+class OpenAISurface:
+    aliases: models.AliasTable
+
+
+OPENAI = web.AppKey("openai_surface", OpenAISurface)
+
+
+async def read_json(request: web.Request) -> Any:
+    raw = await read_body(request)
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise bad_request("the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise bad_request("the request body must be a JSON object")
+    return body
+
+
+def chat_translation(aliases: models.AliasTable, body: dict[str, Any]) -> Translation:
+    options = body.get("stream_options")
+    include_usage = isinstance(options, dict) and options.get("include_usage") is True
+    return Translation(
+        to_anthropic=lambda b: translate_chat_request(b, aliases),
+        to_openai=translate_chat_response,
+        stream_translator=lambda created: ChatStreamTranslator(created, include_usage=include_usage),
+    )
+
+
+def responses_translation(aliases: models.AliasTable, body: dict[str, Any]) -> Translation:
+    return Translation(
+        to_anthropic=lambda b: translate_responses_request(b, aliases),
+        to_openai=lambda message, created: translate_responses_response(message, created, body),
+        stream_translator=lambda created: ResponsesStreamTranslator(created, echo=body),
+    )
+
+
+async def chat_completions(request: web.Request) -> web.StreamResponse:
+    return await _handle(request, "/v1/chat/completions", chat_translation)
+
+
+async def responses(request: web.Request) -> web.StreamResponse:
+    return await _handle(request, "/v1/responses", responses_translation)
+
+
+async def _handle(request: web.Request, path: str, make: Any) -> web.StreamResponse:
+    ctx = request.app[GATEWAY]
+    info = info_of(request)
+    record = await ctx.token_authority().authorize(request.headers)
+    body = await read_json(request)
+    if path == "/v1/chat/completions" and request.query.get("stream") in ("true", "1"):
+        body = {**body, "stream": True}  # the seed's `?stream=true` on chat completions
+    if ctx.config.upstream.provider is UpstreamProvider.OPENAI_COMPATIBLE:
+        return await forward_to_provider(request, ctx, path, body, info)
+    translation = make(request.app[OPENAI].aliases, body)
+    stream = body.get("stream") is True
+    return await answer_via_anthropic(request, ctx, record, body, stream, translation, info)
+
+
+async def list_models(request: web.Request) -> web.Response:
+    ctx = request.app[GATEWAY]
+    created = int(time.time())
+    if ctx.config.upstream.provider is UpstreamProvider.OPENAI_COMPATIBLE:
+        provider = await current_provider(ctx)
+        listing = models.provider_models_list(provider.name, provider.models, provider.default_model, created)
+    else:
+        listing = models.anthropic_models_list(request.app[OPENAI].aliases, created)
+    return web.json_response(listing)
+
+
+def add_openai_routes(app: web.Application) -> None:
+    config = app[GATEWAY].config
+    if not config.features.openai_api:
+        return
+    app[OPENAI] = OpenAISurface(models.build_alias_table(config.model_aliases))
+    app.router.add_post("/v1/chat/completions", chat_completions)
+    app.router.add_post("/v1/responses", responses)
+    app.router.add_get("/v1/models", list_models)

@@ -1,0 +1,90 @@
+"""Relay a translated stream: upstream Anthropic SSE bytes → state machine → client SSE frames.
+
+The only I/O around the pure codec and translators: read a chunk (bounded by the idle timeout),
+feed it, write what comes out, flush. A broken or stalled upstream ends the client stream with the
+translator's in-band error frame (headers are already sent); a client that goes away closes the
+upstream connection, which cancels the upstream request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Protocol
+
+import aiohttp
+from aiohttp import web
+
+from gateway.openai.sse import SseDecoder, SseEvent, encode_all
+from gateway.telemetry.request_info import RequestInfo
+
+log = logging.getLogger(__name__)
+
+SSE_HEADERS = {
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-cache",
+    "x-accel-buffering": "no",
+}
+
+
+class StreamTranslator(Protocol):
+    usage: dict[str, object]
+
+    def feed(self, event: SseEvent) -> list[SseEvent]: ...
+
+    def finish(self) -> list[SseEvent]: ...
+
+
+async def relay_translated(
+    request: web.Request,
+    upstream: aiohttp.ClientResponse,
+    translator: StreamTranslator,
+    idle_timeout: float,
+    info: RequestInfo,
+) -> web.StreamResponse:
+    response = web.StreamResponse(status=200, headers=SSE_HEADERS)
+    request_id = upstream.headers.get("request-id")
+    if request_id:
+        response.headers["x-upstream-request-id"] = request_id
+    decoder = SseDecoder()
+    completed = False
+    try:
+        await response.prepare(request)
+        content = upstream.content
+        while True:
+            try:
+                async with asyncio.timeout(idle_timeout):
+                    chunk = await content.readany()
+            except TimeoutError:
+                log.warning("upstream stream idle for %.1fs; closing it", idle_timeout)
+                break
+            except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
+                log.warning("upstream stream broke: %s", type(exc).__name__)
+                break
+            if not chunk:
+                for event in decoder.finish():
+                    await _write(response, translator.feed(event), info)
+                break
+            frames: list[SseEvent] = []
+            for event in decoder.feed(chunk):
+                frames += translator.feed(event)
+            await _write(response, frames, info)
+        # After a clean end this only closes what is open; after a break it reports the cut.
+        await _write(response, translator.finish(), info)
+        info.note_usage(translator.usage)
+        await response.write_eof()
+        completed = True
+    except (ConnectionResetError, aiohttp.ClientConnectionResetError):
+        log.info("client went away; cancelling the upstream request")
+    finally:
+        if completed:
+            upstream.release()
+        else:
+            upstream.close()
+    return response
+
+
+async def _write(response: web.StreamResponse, frames: list[SseEvent], info: RequestInfo) -> None:
+    if frames:
+        info.mark_first_token()
+        await response.write(encode_all(frames))

@@ -1,0 +1,86 @@
+"""Forward an OpenAI-format request to the active OpenAI-compatible provider (LiteLLM, vLLM, ...).
+
+Only the credential changes: the client's la_sk_ key is replaced by the provider's key (or no
+Authorization at all when it has none); no client header is forwarded. A missing `model` gets the
+provider's default. The answer (JSON or SSE) is relayed chunk by chunk, unchanged; error answers
+that are not OpenAI-shaped JSON are wrapped so OpenAI clients can read them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from gateway.context import GatewayContext
+from gateway.errors import GatewayError, bad_gateway
+from gateway.providers.active import ActiveProvider, active_provider, provider_url
+from gateway.providers.store import ProviderStore
+from gateway.proxy.stream import relay
+from gateway.telemetry.request_info import RequestInfo
+
+log = logging.getLogger(__name__)
+MAX_ERROR_BODY = 1024 * 1024
+
+
+def provider_store(ctx: GatewayContext) -> ProviderStore:
+    """The data dir's provider store; created on first use and kept on the context."""
+    if not isinstance(ctx.providers, ProviderStore):
+        ctx.providers = ProviderStore(ctx.data_dir, ctx.token_secret)
+    store: ProviderStore = ctx.providers
+    return store
+
+
+async def current_provider(ctx: GatewayContext) -> ActiveProvider:
+    stored = await asyncio.to_thread(provider_store(ctx).records)
+    return active_provider(ctx.config, ctx.environ, stored, ctx.token_secret)
+
+
+def with_default_model(body: dict[str, Any], provider: ActiveProvider) -> dict[str, Any]:
+    if (not isinstance(body.get("model"), str) or not body.get("model")) and provider.default_model:
+        return {**body, "model": provider.default_model}
+    return body
+
+
+async def forward_to_provider(
+    request: web.Request, ctx: GatewayContext, path: str, body: dict[str, Any], info: RequestInfo
+) -> web.StreamResponse:
+    provider = await current_provider(ctx)
+    payload = with_default_model(body, provider)
+    headers = {"content-type": "application/json"}
+    if payload.get("stream") is True:
+        headers["accept"] = "text/event-stream"
+    if provider.api_key:
+        headers["authorization"] = f"Bearer {provider.api_key}"
+    info.account = provider.name
+    info.model = payload.get("model") if isinstance(payload.get("model"), str) else None
+    info.streaming = payload.get("stream") is True
+    timeouts = ctx.config.upstream.timeouts
+    try:
+        async with asyncio.timeout(timeouts.first_byte):
+            upstream = await ctx.session().post(
+                provider_url(provider.base_url, path),
+                data=json.dumps(payload).encode(),
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=timeouts.connect),
+                allow_redirects=False,
+            )
+    except TimeoutError:
+        info.note_upstream_error(provider.name, "timeout")
+        raise GatewayError(504, "api_error", "OpenAI-compatible upstream did not answer in time") from None
+    except aiohttp.ClientError as exc:
+        info.note_upstream_error(provider.name, "connection")
+        raise bad_gateway(f"OpenAI-compatible upstream request failed: {type(exc).__name__}") from exc
+    if upstream.status >= 400 and "application/json" not in upstream.headers.get("content-type", ""):
+        try:
+            text = (await upstream.content.read(MAX_ERROR_BODY)).decode("utf-8", "replace").strip()
+        finally:
+            upstream.release()
+        message = text[:500] or f"OpenAI-compatible upstream answered {upstream.status}"
+        kind = "api_error" if upstream.status >= 500 else "invalid_request_error"
+        raise GatewayError(upstream.status, kind, message)
+    return await relay(request, upstream, timeouts.idle)
