@@ -54,12 +54,13 @@ async def show_provider(request: web.Request) -> web.Response:
 async def delete_provider(request: web.Request) -> web.Response:
     store = _admin_store(request)
     name = request.match_info["name"]
-    if not await asyncio.to_thread(store.delete, name):
+    if not await asyncio.to_thread(store.remove, name):
         raise not_found("provider not found")
     return web.json_response({"deleted": name})
 
 
 def add_provider_routes(app: web.Application) -> None:
+    provider_store(app[GATEWAY])  # also serves the gRPC admin API, which expects it on the context
     app.router.add_get("/api/providers", list_providers)
     app.router.add_post("/api/providers", upsert_provider)
     app.router.add_get("/api/providers/{name}", show_provider)

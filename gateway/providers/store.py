@@ -8,6 +8,7 @@ leaves half a store. `render_store`/`parse_store` are pure.
 
 from __future__ import annotations
 
+import builtins
 import fcntl
 import json
 import os
@@ -73,8 +74,12 @@ class ProviderStore:
 
         return self._modify(change)
 
-    def delete(self, name: str) -> bool:
+    def remove(self, name: str) -> bool:
         return self._modify(lambda current: current.pop(name, None) is not None)
+
+    def list(self) -> builtins.list[ProviderRecord]:
+        """Same as `records()` (the name the gRPC servicer uses)."""
+        return self.records()
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
