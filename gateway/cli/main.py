@@ -19,6 +19,7 @@ from dsl.settings import add_global_flags
 COMMAND_MODULES: tuple[str, ...] = (
     "gateway.cli.config_cmd",
     "gateway.cli.tokens_cmd",
+    "gateway.cli.providers_cmd",
     "gateway.cli.serve_cmd",
     "gateway.cli.doctor_cmd",
     "gateway.cli.controller_cmd",
