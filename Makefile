@@ -31,6 +31,7 @@ fmt: install
 
 bench: install
 	$(BIN)/python bench/translate.py
+	$(BIN)/python bench/dsl_parse.py
 
 proto: install
 	$(BIN)/python -m gateway.admin_grpc.codegen

@@ -20,8 +20,6 @@ from dsl.config.schema import (
     TOP_LEVEL_KEYS,
     FieldSpec,
     SectionSpec,
-    canonical_keys,
-    key_table,
 )
 from dsl.config.tree import Entry, LinkLike, entries_of, first_position, is_ref, to_entry
 from dsl.errors import DslValidationError, Problem
@@ -207,13 +205,13 @@ class _Builder:
 
     # -- fields ----------------------------------------------------------------------------
     def section(self, entries: list[Entry], spec: SectionSpec, path: str, where: str) -> dict[str, Any]:
-        table = key_table(spec)
+        table = spec.key_table
         kwargs: dict[str, Any] = {}
         seen: dict[str, Entry] = {}
         for entry in entries:
             hit = table.get(entry.key)
             if hit is None:
-                self.unknown(entry, canonical_keys(spec), where)
+                self.unknown(entry, spec.canonical_keys, where)
                 continue
             spec_field, variant = hit
             if spec_field.attr in seen:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from dsl.config import convert as c
@@ -55,6 +56,14 @@ class SectionSpec:
     name: str
     cls: type
     fields: tuple[FieldSpec, ...]
+
+    @cached_property
+    def key_table(self) -> dict[str, tuple[FieldSpec, str]]:
+        return key_table(self)
+
+    @cached_property
+    def canonical_keys(self) -> tuple[str, ...]:
+        return canonical_keys(self)
 
 
 def _amount(text: str) -> str:
@@ -300,7 +309,7 @@ def key_table(spec: SectionSpec) -> dict[str, tuple[FieldSpec, str]]:
     return table
 
 
-def canonical_keys(spec: SectionSpec) -> list[str]:
+def canonical_keys(spec: SectionSpec) -> tuple[str, ...]:
     """The keys to suggest and document (no seed aliases, secrets only in -env/-file form)."""
     keys: list[str] = []
     for field in spec.fields:
@@ -310,4 +319,4 @@ def canonical_keys(spec: SectionSpec) -> list[str]:
                 keys.append(field.key)
         else:
             keys.append(field.key)
-    return keys
+    return tuple(keys)
