@@ -120,7 +120,7 @@ async def test_slow_first_byte_is_a_504_in_anthropic_shape(
 async def test_stalled_stream_ends_with_an_sse_error_event(
     fake: FakeAnthropic, claude_home: Path, tmp_path: Path
 ) -> None:
-    fake.then(Step.stall(after_events=3, seconds=3.0))
+    fake.then(Step.stall(after_events=4, seconds=3.0))  # after the first delta: the stream is committed
     timeouts = TimeoutConfig(connect=1.0, first_byte=5.0, idle=0.3)
     async with running_gateway(
         gateway_config(fake.url, tmp_path / "d", claude_home, timeouts=timeouts)
@@ -156,7 +156,7 @@ async def test_unreachable_upstream_is_a_502(claude_home: Path, tmp_path: Path) 
 async def test_client_disconnect_cancels_the_upstream_request(
     fake: FakeAnthropic, claude_home: Path, tmp_path: Path
 ) -> None:
-    fake.then(Step.stall(after_events=3, seconds=5.0))
+    fake.then(Step.stall(after_events=4, seconds=5.0))
     async with running_gateway(gateway_config(fake.url, tmp_path / "d", claude_home)) as gw:
         key = await gw.issue_key()
         async with aiohttp.ClientSession() as http:
