@@ -217,11 +217,11 @@ class _Scanner:
     def _word(self, kind: str, value: str, offset: int, end: int) -> Token:
         """A reference token; with a ':' right after it (spaces allowed) it is an ID token instead."""
         colon = _patterns().colon_after.match(self.text, end)
+        self.pos = end if colon is None else colon.end()
+        token = self._token(kind if colon is None else "ID", value, offset)
         if colon is not None:
-            end = colon.end()
-            kind = "ID"
-        self.pos = end
-        return self._token(kind, value, offset)
+            token.end_pos = colon.end() - 1  # where the ':' is, for error messages
+        return token
 
     def _fast_words(self, end: int) -> list[Token]:
         """The common case: the rest of a line holds only words, colons and blanks."""
@@ -236,7 +236,10 @@ class _Scanner:
                 continue
             if value[0] == "~" and literal.match(value):
                 value = decode_literal(self.source, offset, value)
-            found.append(new_token("REF" if colon is None else "ID", value, offset, line_no, offset - base))
+            token = new_token("REF" if colon is None else "ID", value, offset, line_no, offset - base)
+            if colon is not None:
+                token.end_pos = match.end() - 1  # where the ':' is, for error messages
+            found.append(token)
         if found:
             self.contexts[-1].open_line = True
         self.pos = end

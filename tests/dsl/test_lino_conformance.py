@@ -14,6 +14,7 @@ import pytest
 
 from dsl.errors import DslSyntaxError
 from dsl.lino import FormatOptions, Link, format_link, format_links, parse
+from tests.support.lino import compact, render
 
 CASES_FILE = Path(__file__).parent / "data" / "lino-conformance" / "cases.jsonl"
 
@@ -25,22 +26,6 @@ def _load_current() -> list[dict[str, Any]]:
 
 
 CURRENT = _load_current()
-
-
-def compact(link: Link) -> Any:
-    """The corpus's compact structure: "ref", [values…] or {"id", "values"}."""
-    if not link.values:
-        return [] if link.id is None else link.id
-    values = [compact(v) for v in link.values]
-    return values if link.id is None else {"id": link.id, "values": values}
-
-
-def render(link: Link) -> str:
-    """The unambiguous rendering of the newer upstream tests: <ref>, (v1 v2), (<id>: v1 v2)."""
-    if not link.values:
-        return "()" if link.id is None else f"<{link.id}>"
-    values = " ".join(render(v) for v in link.values)
-    return f"({values})" if link.id is None else f"(<{link.id}>: {values})"
 
 
 def format_options(options: Any) -> FormatOptions:
