@@ -62,6 +62,7 @@ class FileTokenStore(TokenState):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._urgent = False
+        self._closing = False
         self._task: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------ lifecycle (event loop)
@@ -100,9 +101,11 @@ class FileTokenStore(TokenState):
 
     async def close(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # Ask the loop to stop rather than cancel it: wait_for may swallow a cancellation.
+            self._closing = True
+            assert self._wake is not None
+            self._wake.set()
+            await self._task
             self._task = None
         if self._executor is None:
             return
@@ -123,9 +126,11 @@ class FileTokenStore(TokenState):
 
     async def _background(self) -> None:
         assert self._wake is not None
-        while True:
+        while not self._closing:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+            if self._closing:
+                return
             if self._wake.is_set() and not self._urgent:
                 await asyncio.sleep(self.commit_interval)  # let more usage join this batch
             self._wake.clear()

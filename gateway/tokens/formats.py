@@ -70,7 +70,7 @@ def encode_text(records: Iterable[TokenRecord]) -> str:
 
 def decode_text(text: str) -> list[TokenRecord]:
     records = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(text.split("\n"), start=1):  # not splitlines: labels may hold \x0c, \u2028
         line = raw.strip()
         if not line or line.startswith("#"):
             continue

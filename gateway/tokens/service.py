@@ -21,6 +21,7 @@ from typing import TypeVar
 
 from dsl.model import RouterConfig, StoragePolicy, TokenDefaults
 from gateway.errors import GatewayError, rate_limited, unauthorized
+from gateway.telemetry.request_info import note_rejection
 from gateway.tokens import jwt_codec
 from gateway.tokens.filestore import FileTokenStore
 from gateway.tokens.jwt_codec import Claims, TokenFormatError
@@ -80,7 +81,10 @@ class TokenService:
         recent = len(window) if window is not None else 0
         record, denial = self.store.consume(claims.sub, lambda r: admission(r, claims.exp, now, recent))
         if denial is not None:
-            raise self._denial_error(denial, window, now)
+            error = self._denial_error(denial, window, now)
+            if error.status == 429:
+                note_rejection(denial.value)  # the budget-rejection metric and access log
+            raise error
         if window is not None:
             window.append(now)
         return record if record is not None else _record_from_claims(claims)
