@@ -68,8 +68,8 @@ def _handler(action: Action) -> Callable[[argparse.Namespace], int]:
         config = settings.config
         secret = resolve_secret(config.admin.token_secret, os.environ)
         if not secret:
-            print(f"error: TOKEN_SECRET is required ({config.admin.token_secret.describe()} is unset or empty)",
-                  file=sys.stderr)
+            where = config.admin.token_secret.describe()
+            print(f"error: TOKEN_SECRET is required ({where} is unset or empty)", file=sys.stderr)
             return 2
         from gateway.app import resolve_data_dir  # the one definition of the seed's data-dir default
 
