@@ -1,0 +1,130 @@
+"""`/api/providers` (admin) and UPSTREAM_PROVIDER=openai-compatible forwarding, over real HTTP."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import openai
+import pytest
+
+from dsl.model import AdminConfig, OpenAICompatibleDefaults, SecretRef, UpstreamProvider
+from tests.openai.conftest import config_for
+from tests.openai.fake_openai import STREAM_BODY, FakeOpenAI
+from tests.support.gateway import RunningGateway, running_gateway
+
+ADMIN = "admin-key-for-tests"
+PROVIDER_KEY = "sk-provider-upstream-secret"
+
+
+@pytest.fixture
+async def fake_openai() -> AsyncIterator[FakeOpenAI]:
+    async with FakeOpenAI() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def compat_gateway(fake_openai: FakeOpenAI, tmp_path: Path) -> AsyncIterator[RunningGateway]:
+    config = config_for("http://127.0.0.1:9", tmp_path)
+    config = dataclasses.replace(
+        config,
+        upstream=dataclasses.replace(config.upstream, provider=UpstreamProvider.OPENAI_COMPATIBLE),
+        admin=AdminConfig(token_secret=SecretRef(env="TOKEN_SECRET"), admin_key=SecretRef(env="ADMIN_KEY")),
+        openai_compatible=OpenAICompatibleDefaults(provider_name="litellm"),
+    )
+    async with running_gateway(config, {"ADMIN_KEY": ADMIN}) as gw:
+        yield gw
+
+
+async def admin(session: aiohttp.ClientSession, method: str, url: str, **kwargs: object) -> tuple[int, dict]:
+    headers = {"authorization": f"Bearer {ADMIN}"}
+    async with session.request(method, url, headers=headers, **kwargs) as response:  # type: ignore[arg-type]
+        return response.status, await response.json()
+
+
+async def test_provider_crud_is_admin_only_and_never_shows_keys(compat_gateway: RunningGateway) -> None:
+    base = f"{compat_gateway.url}/api/providers"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(base) as response:
+            assert response.status == 401
+            assert (await response.json())["error"]["type"] == "authentication_error"
+        async with http.get(base, headers={"authorization": "Bearer wrong"}) as response:
+            assert response.status == 401
+        record = {"name": "litellm", "base_url": "http://x/v1", "models": ["a", "b"], "api_key": PROVIDER_KEY}
+        status, body = await admin(http, "POST", base, json=record)
+        assert status == 200 and body["has_encrypted_api_key"] is True and PROVIDER_KEY not in str(body)
+        status, body = await admin(http, "GET", base)
+        assert (
+            status == 200
+            and [p["name"] for p in body["data"]] == ["litellm"]
+            and PROVIDER_KEY not in str(body)
+        )
+        status, body = await admin(http, "GET", f"{base}/litellm")
+        assert status == 200 and body["models"] == ["a", "b"]
+        status, body = await admin(http, "POST", base, json={"name": "bad name"})
+        assert status == 400 and body["error"]["type"] == "invalid_request_error"
+        status, body = await admin(http, "DELETE", f"{base}/litellm")
+        assert (status, body) == (200, {"deleted": "litellm"})
+        status, body = await admin(http, "GET", f"{base}/litellm")
+        assert status == 404 and body["error"]["message"] == "provider not found"
+    assert PROVIDER_KEY not in (compat_gateway.ctx.data_dir / "providers.lenv").read_text()
+
+
+async def register(gateway: RunningGateway, fake: FakeOpenAI, **extra: object) -> None:
+    async with aiohttp.ClientSession() as http:
+        record = {"name": "litellm", "base_url": f"{fake.url}/v1", "api_key": PROVIDER_KEY, **extra}
+        status, _ = await admin(http, "POST", f"{gateway.url}/api/providers", json=record)
+        assert status == 200
+
+
+async def test_forwarding_swaps_only_the_key_and_injects_the_default_model(
+    compat_gateway: RunningGateway, fake_openai: FakeOpenAI
+) -> None:
+    await register(
+        compat_gateway, fake_openai, default_model="claude-sonnet", models=["claude-sonnet", "gpt-4o"]
+    )
+    key = await compat_gateway.issue_key(label="compat")
+    async with openai.AsyncOpenAI(base_url=f"{compat_gateway.url}/v1", api_key=key, max_retries=0) as sdk:
+        completion = await sdk.chat.completions.create(model="", messages=[{"role": "user", "content": "Hi"}])
+        assert completion.choices[0].message.content == "Hi from upstream"
+        listed = [m.id async for m in sdk.models.list()]
+    assert listed == ["claude-sonnet", "gpt-4o"]
+    path, headers, body = fake_openai.requests[-1]
+    assert path == "/v1/chat/completions"
+    assert headers["Authorization"] == f"Bearer {PROVIDER_KEY}"
+    assert key not in str(headers)
+    assert body == {"model": "claude-sonnet", "messages": [{"role": "user", "content": "Hi"}]}
+
+
+async def test_streams_pass_through_byte_for_byte(
+    compat_gateway: RunningGateway, fake_openai: FakeOpenAI
+) -> None:
+    await register(compat_gateway, fake_openai)
+    key = await compat_gateway.issue_key(label="compat")
+    async with aiohttp.ClientSession() as http:
+        url = f"{compat_gateway.url}/v1/chat/completions"
+        payload = {"model": "m", "messages": [{"role": "user", "content": "Hi"}], "stream": True}
+        async with http.post(url, json=payload, headers={"x-api-key": key}) as response:
+            assert response.status == 200
+            assert response.headers["content-type"].startswith("text/event-stream")
+            assert await response.read() == STREAM_BODY
+
+
+async def test_provider_errors_reach_the_client_and_unreachable_is_502(
+    compat_gateway: RunningGateway, fake_openai: FakeOpenAI
+) -> None:
+    await register(compat_gateway, fake_openai)
+    key = await compat_gateway.issue_key(label="compat")
+    fake_openai.status = 422
+    async with openai.AsyncOpenAI(base_url=f"{compat_gateway.url}/v1", api_key=key, max_retries=0) as sdk:
+        with pytest.raises(openai.UnprocessableEntityError) as caught:
+            await sdk.chat.completions.create(model="m", messages=[{"role": "user", "content": "Hi"}])
+        assert caught.value.body["message"] == "upstream says no"  # type: ignore[index]
+        await register(compat_gateway, FakeOpenAI(url="http://127.0.0.1:9"))
+        with pytest.raises(openai.APIStatusError) as failed:
+            await sdk.chat.completions.create(model="m", messages=[{"role": "user", "content": "Hi"}])
+    assert failed.value.status_code == 502
+    assert failed.value.body["type"] == "api_error"  # type: ignore[index]
+    assert PROVIDER_KEY not in str(failed.value.body)
