@@ -15,16 +15,17 @@ import aiohttp
 from aiohttp import web
 
 from dsl.model import RouterConfig
+from gateway.accounts.build import build_account_pool
 from gateway.admin_grpc.server import admin_grpc_ctx
 from gateway.context import GATEWAY, GatewayContext
-from gateway.credentials.build import build_pool_accounts, expand_home
+from gateway.credentials.build import expand_home
 from gateway.credentials.secrets import resolve_secret
+from gateway.http.accounts_routes import add_accounts_routes
 from gateway.http.health import add_health_routes
 from gateway.http.middleware import error_middleware
 from gateway.http.token_routes import add_token_routes
 from gateway.openai.routes import add_openai_routes
 from gateway.providers.routes import add_provider_routes
-from gateway.proxy.pool import SimplePool
 from gateway.proxy.routes import add_anthropic_routes, add_fallback_route
 from gateway.telemetry.setup import setup_telemetry
 from gateway.tokens.service import build_token_service
@@ -86,7 +87,7 @@ async def _token_service(app: web.Application) -> AsyncIterator[None]:
 async def _account_pool(app: web.Application) -> AsyncIterator[None]:
     ctx = app[GATEWAY]
     if ctx.pool is None:
-        ctx.pool = SimplePool(build_pool_accounts(ctx.config, ctx.environ, ctx.data_dir, ctx.session))
+        ctx.pool = build_account_pool(ctx.config, ctx.environ, ctx.data_dir, ctx.session)
     yield
 
 
@@ -101,6 +102,7 @@ def build_app(config: RouterConfig, environ: Mapping[str, str] | None = None) ->
     app.cleanup_ctx.append(admin_grpc_ctx)
     setup_telemetry(app)
     add_health_routes(app)
+    add_accounts_routes(app)
     add_anthropic_routes(app)
     add_token_routes(app)
     add_openai_routes(app)

@@ -12,7 +12,7 @@ is over (response fully sent, or abandoned); `report()` may be called any number
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -21,13 +21,19 @@ from gateway.accounts import machine
 from gateway.accounts.classify import (
     Verdict,
     classify_connection_failure,
+    classify_credential_failure,
     classify_response,
     classify_stream_error,
 )
 from gateway.accounts.select import Choice, Request, Turn, charge, select
 from gateway.accounts.state import AccountState, Clock, Policy, SystemClock
 from gateway.accounts.view import account_entry
-from gateway.proxy.pool import CredentialSource, NoAccountAvailable, UpstreamOutcome
+from gateway.proxy.pool import (
+    CREDENTIAL_UNAVAILABLE,
+    CredentialSource,
+    NoAccountAvailable,
+    UpstreamOutcome,
+)
 from gateway.telemetry.request_info import note_upstream_error
 
 MAX_AFFINITY_ENTRIES = 10_000
@@ -142,20 +148,21 @@ class AccountPool:
 
     # -- reporting ---------------------------------------------------------------------------------
     def verdict_for(self, outcome: UpstreamOutcome) -> Verdict:
-        stream_error: str | None = getattr(outcome, "stream_error", None)
+        if outcome.connection_error == CREDENTIAL_UNAVAILABLE:
+            return classify_credential_failure()
         if outcome.connection_error is not None or outcome.status is None:
             return classify_connection_failure(outcome.connection_error or "no response")
-        if stream_error is not None:
-            return classify_stream_error(stream_error)
+        if outcome.stream_error is not None:
+            return classify_stream_error(outcome.stream_error)
         return classify_response(outcome.status, outcome.headers, self._clock.wall())
 
-    def report(self, account_name: str, outcome: UpstreamOutcome) -> Verdict:
-        """Feed one observation into the state machine; returns the verdict for the retry decision."""
+    def report(self, account_name: str, outcome: UpstreamOutcome) -> bool:
+        """Feed one observation into the state machine; True when the account failed (try another)."""
         verdict = self.verdict_for(outcome)
         self.apply(account_name, verdict)
         if verdict.account_failed:
             note_upstream_error(account_name, str(verdict.kind))  # per-request metrics and access log
-        return verdict
+        return verdict.account_failed
 
     def apply(self, account_name: str, verdict: Verdict) -> None:
         state = self._states[self._position(account_name)]
@@ -181,17 +188,3 @@ class AccountPool:
         now = self._clock.monotonic()
         waits = [r for s in self._states if (r := s.remaining(now)) is not None]
         return min(waits) if waits else None
-
-
-def session_key_of(headers: Mapping[str, str], body: Any) -> str | None:
-    """The conversation a request belongs to: Claude Code's session header, else `metadata.user_id`."""
-    for key, value in headers.items():
-        if key.lower() == "x-claude-code-session-id" and value.strip():
-            return "session:" + value.strip()
-    if isinstance(body, dict):
-        metadata = body.get("metadata")
-        if isinstance(metadata, dict):
-            user = metadata.get("user_id")
-            if isinstance(user, str) and user.strip():
-                return "user:" + user.strip()
-    return None

@@ -10,23 +10,33 @@ this too, with their own body, instead of making their own upstream call.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
-from collections.abc import Iterable
+import math
+import warnings
+import weakref
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import aiohttp
 from yarl import URL
 
+from gateway.accounts.streamhead import HeadDecision, StreamHead
 from gateway.context import GatewayContext
 from gateway.credentials.oauth import CredentialUnavailable
 from gateway.errors import GatewayError, bad_gateway
-from gateway.proxy.headers import upstream_request_headers
+from gateway.proxy.headers import is_event_stream, upstream_request_headers
 from gateway.proxy.identity import inject_identity
-from gateway.proxy.pool import NoAccountAvailable, UpstreamOutcome
+from gateway.proxy.pool import (
+    CREDENTIAL_UNAVAILABLE,
+    Account,
+    AccountPool,
+    NoAccountAvailable,
+    UpstreamOutcome,
+)
 
 log = logging.getLogger(__name__)
 
-RETRYABLE = frozenset({408, 429, 500, 502, 503, 504, 529})
 IDENTITY_PATHS = frozenset({"/v1/messages"})
 
 
@@ -44,8 +54,14 @@ class UpstreamRequest:
 
 @dataclass(frozen=True)
 class UpstreamAnswer:
+    """An upstream response with its headers in. The caller relays it, then calls `finish()`."""
+
     response: aiohttp.ClientResponse
     account: str
+    finish: Callable[[], None] = lambda: None
+    """Releases the response and gives the account's concurrency slot back (idempotent)."""
+    extra_headers: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """Headers to set on the client response over the upstream's (e.g. `retry-after`)."""
 
 
 def upstream_url(base_url: str, path: str, query: str) -> URL:
@@ -75,28 +91,31 @@ async def open_upstream(ctx: GatewayContext, req: UpstreamRequest) -> UpstreamAn
     refreshed: set[str] = set()
     pending: UpstreamAnswer | None = None  # last retryable answer, relayed if nobody else can serve
     failure: GatewayError | None = None
+    again: Account | None = None  # the account to resend to after refreshing its token
     tries = 0
     while tries < attempts:
-        try:
-            account = pool.choose(req.model, req.session_key, req.pinned_account, frozenset(exclude))
-        except NoAccountAvailable as exc:
-            if pending is not None:
-                return pending
-            if failure is not None:
-                raise failure from exc
-            raise bad_gateway("Upstream authentication unavailable") from exc
+        if again is not None:
+            account, again = again, None
+        else:
+            try:
+                account = pool.choose(req.model, req.session_key, req.pinned_account, frozenset(exclude))
+            except NoAccountAvailable as exc:
+                return _nobody_left(pending, failure, exc)
         tries += 1
         credential = account.credential
         try:
             auth = await credential.auth_headers()
         except CredentialUnavailable:
             log.warning("account %s has no usable credential", account.name)
-            pool.report(account.name, UpstreamOutcome(None, {}, "credential unavailable"))
+            pool.report(account.name, UpstreamOutcome(None, {}, CREDENTIAL_UNAVAILABLE))
+            pool.release(account.name)
             exclude.add(account.name)
             failure = failure or bad_gateway("Upstream authentication unavailable")
             continue
         headers = upstream_request_headers(req.headers, auth, credential.is_oauth)
-        url = upstream_url(ctx.config.upstream.base_url, req.path, req.query)
+        base_url = getattr(account, "base_url", None) or ctx.config.upstream.base_url
+        url = upstream_url(base_url, req.path, req.query)
+        stream_error: str | None = None
         try:
             async with asyncio.timeout(timeouts.first_byte):
                 response = await session.request(
@@ -107,22 +126,26 @@ async def open_upstream(ctx: GatewayContext, req: UpstreamRequest) -> UpstreamAn
                     timeout=aiohttp.ClientTimeout(total=None, sock_connect=timeouts.connect),
                     allow_redirects=False,
                 )
+                if response.status < 300 and is_event_stream(response.headers):
+                    stream_error = await _hold_stream_head(response)
         except TimeoutError:
             log.warning("account %s: upstream did not answer in time", account.name)
             pool.report(account.name, UpstreamOutcome(None, {}, "timeout"))
+            pool.release(account.name)
             exclude.add(account.name)
             failure = GatewayError(504, "api_error", "Upstream did not answer in time")
             continue
         except aiohttp.ClientError as exc:
             log.warning("account %s: upstream request failed: %s", account.name, type(exc).__name__)
             pool.report(account.name, UpstreamOutcome(None, {}, type(exc).__name__))
+            pool.release(account.name)
             exclude.add(account.name)
             failure = bad_gateway("Upstream request failed: could not reach the upstream API")
             continue
         if pending is not None:
-            pending.response.release()
+            pending.finish()
             pending = None
-        answer = UpstreamAnswer(response, account.name)
+        answer = UpstreamAnswer(response, account.name, _releaser(pool, account.name, response))
         status = response.status
         if status == 401 and credential.is_oauth and account.name not in refreshed:
             refreshed.add(account.name)
@@ -130,15 +153,18 @@ async def open_upstream(ctx: GatewayContext, req: UpstreamRequest) -> UpstreamAn
             try:
                 await credential.refresh()
             except CredentialUnavailable:
+                pool.record_refresh(account.name, False)
                 pool.report(account.name, UpstreamOutcome(status, response.headers))
                 exclude.add(account.name)
                 pending = answer
                 continue
+            pool.record_refresh(account.name, True)
             response.release()
-            tries -= 1  # the same account again, with the fresh token; not a new attempt
+            again = account  # keep its slot: the same account again, with the fresh token
+            tries -= 1  # not a new attempt
             continue
-        pool.report(account.name, UpstreamOutcome(status, response.headers))
-        if status in RETRYABLE and tries < attempts:
+        outcome = UpstreamOutcome(status, response.headers, stream_error=stream_error)
+        if pool.report(account.name, outcome) and tries < attempts:
             exclude.add(account.name)
             pending = answer
             continue
@@ -146,3 +172,50 @@ async def open_upstream(ctx: GatewayContext, req: UpstreamRequest) -> UpstreamAn
     if pending is not None:
         return pending
     raise failure or bad_gateway("Upstream request failed")
+
+
+def _nobody_left(
+    pending: UpstreamAnswer | None, failure: GatewayError | None, exc: NoAccountAvailable
+) -> UpstreamAnswer:
+    """No account can take the request: relay the last upstream failure, else our own error, either
+    way with `retry-after` set to when the earliest account recovers."""
+    retry_after = {} if exc.retry_after is None else {"retry-after": str(max(1, math.ceil(exc.retry_after)))}
+    if pending is not None:
+        return dataclasses.replace(pending, extra_headers=retry_after)
+    if failure is not None:
+        failure.headers.update(retry_after)
+        raise failure from exc
+    raise GatewayError(502, "api_error", f"Upstream authentication unavailable: {exc}", retry_after) from exc
+
+
+async def _hold_stream_head(response: aiohttp.ClientResponse) -> str | None:
+    """Read the opening frames of an SSE answer; the `error.type` if the stream failed in them.
+
+    The bytes read are pushed back, so whoever relays the response sees the stream from its start.
+    A stream cut in its opening frames raises `ClientPayloadError` like a failed connection.
+    """
+    head = StreamHead()
+    while head.decision is HeadDecision.PENDING:
+        chunk = await response.content.readany()
+        if not chunk:
+            if head.buffered and head.error_type is None:
+                break  # a complete short stream: let it through as it is
+            raise aiohttp.ClientPayloadError("upstream stream ended before it started")
+        head.feed(chunk)
+    with warnings.catch_warnings():
+        # aiohttp deprecates unread_data, but it is the one way to hand an untouched stream on.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        response.content.unread_data(head.buffered)
+    return head.error_type
+
+
+def _releaser(pool: AccountPool, name: str, response: aiohttp.ClientResponse) -> Callable[[], None]:
+    """Give the account's concurrency slot back exactly once: on `finish()`, or when the response
+    object is collected if a caller forgot."""
+    finalizer = weakref.finalize(response, pool.release, name)
+
+    def finish() -> None:
+        response.release()
+        finalizer()
+
+    return finish

@@ -45,6 +45,15 @@ class UpstreamOutcome:
     status: int | None
     headers: Mapping[str, str] = field(default_factory=dict)
     connection_error: str | None = None
+    stream_error: str | None = None
+    """`error.type` of an error event in the opening frames of a 200 stream (e.g. overloaded_error)."""
+
+
+CREDENTIAL_UNAVAILABLE = "credential unavailable"
+"""`connection_error` value for an account whose credential could not be read or refreshed."""
+
+# Statuses SimplePool treats as the account's failure (the accounts package classifies properly).
+RETRYABLE = frozenset({408, 429, 500, 502, 503, 504, 529})
 
 
 class NoAccountAvailable(Exception):
@@ -64,7 +73,15 @@ class AccountPool(Protocol):
         exclude: frozenset[str],
     ) -> Account: ...
 
-    def report(self, account_name: str, outcome: UpstreamOutcome) -> None: ...
+    def report(self, account_name: str, outcome: UpstreamOutcome) -> bool:
+        """Record what happened; True when it was this account's failure (another one may succeed)."""
+        ...
+
+    def release(self, account_name: str) -> None:
+        """Give back the slot `choose` took; called exactly once per `choose`."""
+        ...
+
+    def record_refresh(self, account_name: str, ok: bool) -> None: ...
 
     def snapshot(self) -> list[dict[str, Any]]: ...
 
@@ -104,7 +121,18 @@ class SimplePool:
         self._used[chosen.name] += 1
         return chosen
 
-    def report(self, account_name: str, outcome: UpstreamOutcome) -> None:
+    def report(self, account_name: str, outcome: UpstreamOutcome) -> bool:
+        return (
+            outcome.status is None
+            or outcome.stream_error is not None
+            or outcome.status in RETRYABLE
+            or outcome.status == 401
+        )
+
+    def release(self, account_name: str) -> None:
+        return None
+
+    def record_refresh(self, account_name: str, ok: bool) -> None:
         return None
 
     def snapshot(self) -> list[dict[str, Any]]:

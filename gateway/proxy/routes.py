@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway.accounts.affinity import session_key_of
 from gateway.context import GATEWAY
 from gateway.errors import GatewayError, bad_request, not_found
 from gateway.http.families import Family, family_of, is_enabled, strip_anthropic_prefix
@@ -46,19 +47,23 @@ async def proxy_handler(request: web.Request) -> web.StreamResponse:
         headers=tuple(request.headers.items()),
         body=body,
         model=sniff_model(body) if body else None,
-        session_key=request.headers.get("x-claude-code-session-id"),
+        session_key=session_key_of(request.headers, body),
         pinned_account=getattr(record, "account", None),
     )
     answer = await open_upstream(ctx, upstream)
     info = info_of(request)
     info.model, info.account = upstream.model, answer.account
     sniffer = UsageSniffer() if answer.response.status < 300 else None
-    response = await relay(
-        request,
-        answer.response,
-        ctx.config.upstream.timeouts.idle,
-        info.chunk_observer(sniffer.feed) if sniffer is not None else None,
-    )
+    try:
+        response = await relay(
+            request,
+            answer.response,
+            ctx.config.upstream.timeouts.idle,
+            info.chunk_observer(sniffer.feed) if sniffer is not None else None,
+            answer.extra_headers,
+        )
+    finally:
+        answer.finish()
     if sniffer is not None:
         info.note_sniffed(sniffer)
     token_id = getattr(record, "id", None)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import aiohttp
 from aiohttp import web
@@ -31,8 +31,10 @@ async def relay(
     upstream: aiohttp.ClientResponse,
     idle_timeout: float,
     on_chunk: Callable[[bytes], None] | None = None,
+    extra_headers: Mapping[str, str] | None = None,
 ) -> web.StreamResponse:
     headers = client_response_headers(upstream.headers.items())
+    headers.update(extra_headers or {})
     response = web.StreamResponse(status=upstream.status, reason=upstream.reason, headers=headers)
     sse = is_event_stream(upstream.headers)
     completed = False

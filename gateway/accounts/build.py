@@ -1,0 +1,70 @@
+"""Build the account pool from the typed config: who the accounts are and how each may be used.
+
+Credential sources come from `gateway.credentials.build` (explicit `accounts:` in the config, else
+the seed's `primary` + `account-1`, ... from ADDITIONAL_ACCOUNT_DIRS); this module adds each account's
+priority, weight, allowed models, concurrency limit and base-URL override, and the routing policy.
+Reads no credential file: sources read lazily on first use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import aiohttp
+
+from dsl.model import AccountConfig, RouterConfig, RoutingConfig
+from gateway.accounts.pool import AccountPool, PooledAccount
+from gateway.accounts.state import AccountState, Clock, Policy
+from gateway.credentials.build import build_pool_accounts
+
+# A 401 that survived a refresh parks the account this long (or the cooldown, if longer) before
+# it is tried again: long enough not to hammer a dead credential, short enough to notice a re-login.
+AUTH_COOLDOWN_SECONDS = 300.0
+
+
+def policy_of(routing: RoutingConfig) -> Policy:
+    cooldown = max(0.0, routing.cooldown_seconds)
+    return Policy(cooldown=cooldown, auth_cooldown=max(cooldown, AUTH_COOLDOWN_SECONDS))
+
+
+def initial_state(name: str, spec: AccountConfig | None) -> AccountState:
+    if spec is None:
+        return AccountState(name)
+    return AccountState(
+        name,
+        priority=spec.priority,
+        weight=spec.weight,
+        models=tuple(spec.models),
+        max_concurrent=spec.max_concurrent if spec.max_concurrent and spec.max_concurrent > 0 else None,
+    )
+
+
+def build_account_pool(
+    config: RouterConfig,
+    environ: Mapping[str, str],
+    data_dir: Path,
+    session: Callable[[], aiohttp.ClientSession],
+    clock: Clock | None = None,
+) -> AccountPool:
+    specs = {a.name: a for a in config.accounts}
+    accounts: list[PooledAccount] = []
+    states: list[AccountState] = []
+    for found in build_pool_accounts(config, environ, data_dir, session):
+        spec = specs.get(found.name)
+        accounts.append(PooledAccount(found.name, found.credential, found.home,
+                                      spec.base_url if spec is not None else None))
+        states.append(initial_state(found.name, spec))
+    return AccountPool(
+        accounts,
+        states,
+        strategy=config.routing.strategy,
+        policy=policy_of(config.routing),
+        session_affinity=config.routing.session_affinity,
+        clock=clock,
+    )
+
+
+def is_single_account(config: RouterConfig) -> bool:
+    """The seed's single-account mode: no `accounts:` and no ADDITIONAL_ACCOUNT_DIRS."""
+    return not config.accounts and not any(d.strip() for d in config.upstream.additional_account_dirs)
