@@ -114,6 +114,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Upstream Anthropic API URL (default https://api.anthropic.com)",
     ),
     S(
+        "--oauth-token-url",
+        "CLAUDE_OAUTH_TOKEN_URL",
+        "upstream.oauth_token_url",
+        K.URL,
+        "Claude OAuth token endpoint used to refresh subscription tokens",
+    ),
+    S(
         "--api-format",
         "UPSTREAM_API_FORMAT",
         "upstream.api_format",
