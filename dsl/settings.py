@@ -37,6 +37,10 @@ class ResolvedSettings:
     """Model path (`server.port`) -> `flag --port`, `env ROUTER_PORT`, `.lenv ROUTER_PORT`,
     `.env ROUTER_PORT`, `config router.lino:3:3` or `default`."""
     config_path: str | None = None
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    """The environment as the seed's processes see it: real variables, then ./.lenv, then ./.env
+    (dotfiles never override). Resolve `SecretRef(env=…)` against this, not os.environ, so a key
+    named in the config (`api-key-env LITELLM_MASTER_KEY`) may live in ./.lenv as with the seed."""
 
 
 def resolve(
@@ -49,11 +53,12 @@ def resolve(
     config_path: str | None = None,
 ) -> ResolvedSettings:
     """Apply the layers over the config file's values; raises DslValidationError listing every bad one."""
+    lenv, dotenv = parse_lenv(lenv_text), parse_dotenv(dotenv_text)
     layers: list[tuple[str, Mapping[str, object]]] = [
         ("flag", argv_values),
         ("env", environ),
-        (".lenv", parse_lenv(lenv_text)),
-        (".env", parse_dotenv(dotenv_text)),
+        (".lenv", lenv),
+        (".env", dotenv),
     ]
     effective = config or RouterConfig()
     overrides: dict[str, str] = {}
@@ -77,7 +82,7 @@ def resolve(
         problems.append(_located(path, message, expected, sources, config_origins or {}, config_path))
     if problems:
         raise DslValidationError(problems)
-    return ResolvedSettings(effective, sources, config_path)
+    return ResolvedSettings(effective, sources, config_path, {**dotenv, **lenv, **environ})
 
 
 def _first_layer(

@@ -222,3 +222,16 @@ def test_switch_kinds_are_store_true_flags() -> None:
     for setting in SETTINGS:
         if setting.kind in (Kind.BOOL, Kind.DISABLE):
             assert getattr(parser.parse_args([setting.flag]), setting.dest) is True
+
+
+def test_merged_environ_lets_config_refs_live_in_dotfiles_without_overriding_real_variables() -> None:
+    result = resolve(
+        {},
+        {"SHARED": "from-env"},
+        lenv_text="LITELLM_MASTER_KEY: sk-from-lenv\nSHARED: from-lenv\n",
+        dotenv_text="ONLY_DOTENV=d\nLITELLM_MASTER_KEY=sk-from-dotenv\n",
+    )
+    assert result.environ["LITELLM_MASTER_KEY"] == "sk-from-lenv"
+    assert result.environ["SHARED"] == "from-env"
+    assert result.environ["ONLY_DOTENV"] == "d"
+    assert "sk-from-lenv" not in repr(result)
