@@ -1,0 +1,133 @@
+"""The official `openai` SDK's Responses API and model list through the gateway."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import openai
+
+from dsl.model import ModelAlias
+from tests.openai.conftest import ACCOUNT_KEY, config_for
+from tests.openai.upstream import ScriptedAnthropic
+from tests.support.gateway import running_gateway
+
+WEATHER = {
+    "type": "function",
+    "name": "get_weather",
+    "description": "Weather for a city",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+}
+
+
+async def test_responses_create(client: openai.AsyncOpenAI, upstream: ScriptedAnthropic) -> None:
+    response = await client.responses.create(model="gpt-4o", instructions="Be brief.", input="Hi")
+    assert response.output_text == "Hello from the fake upstream"
+    assert response.status == "completed"
+    assert (
+        response.usage is not None and response.usage.input_tokens == 12 and response.usage.output_tokens == 7
+    )
+    body = upstream.messages_requests()[-1].json()
+    assert body["system"] == [{"type": "text", "text": "Be brief."}]
+    assert body["messages"] == [{"role": "user", "content": "Hi"}]
+
+
+async def test_responses_stream_event_sequence(client: openai.AsyncOpenAI) -> None:
+    async with client.responses.stream(model="gpt-4o", input="Hi") as stream:
+        events = [event async for event in stream]
+        final = await stream.get_final_response()
+    kinds = [e.type for e in events]
+    assert kinds[:4] == [
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.content_part.added",
+    ]
+    assert kinds[-4:] == [
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "response.completed",
+    ]
+    deltas = [e.delta for e in events if e.type == "response.output_text.delta"]
+    assert "".join(deltas) == "Hello from the fake upstream" and len(deltas) > 1
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    assert final.output_text == "Hello from the fake upstream"
+
+
+async def test_responses_function_call_round_trip_streamed_and_not(
+    client: openai.AsyncOpenAI, upstream: ScriptedAnthropic
+) -> None:
+    call_reply = [
+        {"type": "tool_use", "id": "toolu_01Paris", "name": "get_weather", "input": {"city": "Paris"}}
+    ]
+    upstream.reply(call_reply, "tool_use").reply(call_reply, "tool_use")
+    upstream.reply([{"type": "text", "text": "It is 18C in Paris."}])
+    first = await client.responses.create(model="gpt-4o", input="Weather in Paris?", tools=[WEATHER])
+    calls = [item for item in first.output if item.type == "function_call"]
+    assert [(c.call_id, c.name, json.loads(c.arguments)) for c in calls] == [
+        ("toolu_01Paris", "get_weather", {"city": "Paris"})
+    ]
+    async with client.responses.stream(model="gpt-4o", input="Weather in Paris?", tools=[WEATHER]) as stream:
+        events = [event async for event in stream]
+        streamed = await stream.get_final_response()
+    assert [e.type for e in events if "function_call_arguments" in e.type][
+        -1
+    ] == "response.function_call_arguments.done"
+    streamed_calls = [item for item in streamed.output if item.type == "function_call"]
+    assert [(c.call_id, json.loads(c.arguments)) for c in streamed_calls] == [
+        ("toolu_01Paris", {"city": "Paris"})
+    ]
+
+    follow_up = [
+        {"role": "user", "content": "Weather in Paris?"},
+        *[c.model_dump(exclude_none=True) for c in streamed_calls],
+        {"type": "function_call_output", "call_id": "toolu_01Paris", "output": "18C"},
+    ]
+    final = await client.responses.create(model="gpt-4o", input=follow_up, tools=[WEATHER])  # type: ignore[arg-type]
+    assert final.output_text == "It is 18C in Paris."
+    last = upstream.messages_requests()[-1].json()
+    assert last["messages"][1]["content"] == [
+        {"type": "tool_use", "id": "toolu_01Paris", "name": "get_weather", "input": {"city": "Paris"}}
+    ]
+    assert last["messages"][2]["content"] == [
+        {"type": "tool_result", "tool_use_id": "toolu_01Paris", "content": "18C"}
+    ]
+
+
+async def test_responses_refuses_server_side_state(client: openai.AsyncOpenAI) -> None:
+    try:
+        await client.responses.create(model="gpt-4o", input="x", previous_response_id="resp_123")
+    except openai.BadRequestError as exc:
+        assert "previous_response_id is not supported" in exc.message
+    else:
+        raise AssertionError("previous_response_id must be refused")
+
+
+async def test_models_list_and_config_aliases(upstream: ScriptedAnthropic, tmp_path: Path) -> None:
+    config = config_for(
+        upstream.url,
+        tmp_path,
+        model_aliases=(
+            ModelAlias("fast", "claude-haiku-4-5-20251001"),
+            ModelAlias("gpt-4o", "claude-opus-4-7"),
+        ),
+    )
+    async with running_gateway(config, {"ACCOUNT_KEY": ACCOUNT_KEY}) as gw:
+        key = await gw.issue_key(label="aliases")
+        async with openai.AsyncOpenAI(base_url=f"{gw.url}/v1", api_key=key, max_retries=0) as sdk:
+            ids = [m.id async for m in sdk.models.list()]
+            await sdk.chat.completions.create(model="fast", messages=[{"role": "user", "content": "x"}])
+            await sdk.chat.completions.create(model="GPT-4o", messages=[{"role": "user", "content": "x"}])
+            await sdk.chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}]
+            )
+    assert {
+        "claude-opus-4-7",
+        "claude-sonnet-4-5-20250929",
+        "claude-haiku-4-5-20251001",
+        "fast",
+        "gpt-4o",
+    } <= set(ids)
+    models = [r.json()["model"] for r in upstream.messages_requests()]
+    assert models == ["claude-haiku-4-5-20251001", "claude-opus-4-7", "claude-haiku-4-5-20251001"]
