@@ -100,6 +100,13 @@ def note_upstream_error(account: str, kind: str) -> None:
         info.note_upstream_error(account, kind)
 
 
+def note_rejection(reason: str) -> None:
+    """The current request was refused by its key's budget (`reason` from a small fixed set)."""
+    info = CURRENT_REQUEST.get()
+    if info is not None:
+        info.rejection = reason
+
+
 def info_of(request: web.Request) -> RequestInfo:
     """The request's telemetry record; a detached one if the telemetry middleware is not installed."""
     info = request.get(REQUEST_INFO)
