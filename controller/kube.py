@@ -78,10 +78,9 @@ class KubeClient:
             header_params=headers,
             auth_settings=["BearerToken"],
         )
-        payload = json.dumps(body).encode() if body is not None else None
-        try:
+        try:  # the REST layer serialises dict bodies as JSON (valid YAML for apply patches too)
             response = self._api.call_api(
-                method, url, header_params=headers, body=payload, _request_timeout=timeout or self._timeout
+                method, url, header_params=headers, body=body, _request_timeout=timeout or self._timeout
             )
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise KubeApiError(0, "Unreachable", type(exc).__name__) from exc
@@ -160,7 +159,7 @@ class KubeClient:
         if resource_version:
             query.append(("resourceVersion", resource_version))
             query.append(("allowWatchBookmarks", "true"))
-        response = self._send("GET", path, query=query, timeout=(10, timeout_seconds + 5))
+        response = self._send("GET", path, query=query, timeout=(10, timeout_seconds + 2))
         if not 200 <= response.status < 300:
             self._json(response)
         buffer = b""

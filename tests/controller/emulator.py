@@ -1,0 +1,144 @@
+"""kmock's in-memory Kubernetes, taught the few server behaviours the controller relies on.
+
+kmock (by kopf's author) speaks the real HTTP API but merges dicts naively. On top of it this adds, for
+tests only: server-side apply creating absent objects, uid/resourceVersion/generation stamping (generation
+moves only when spec changes), ownerReference garbage collection on delete, and injectable failures
+(e.g. a 409 Conflict) that happen *instead of* the write, like on a real server.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import uuid
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp.web
+import attrs
+import kmock
+from kmock._internal import dicts, enums
+
+RESOURCES = {
+    "router.link-assistant.dev/v1alpha1/routerconfigs": ("RouterConfig", True),
+    "v1/configmaps": ("ConfigMap", True),
+    "v1/services": ("Service", True),
+    "v1/events": ("Event", True),
+    "apps/v1/deployments": ("Deployment", True),
+    "monitoring.coreos.com/v1/servicemonitors": ("ServiceMonitor", True),
+}
+
+
+@attrs.define(kw_only=True)
+class ClusterEmulator(kmock.KubernetesEmulator):
+    _versions: Any = attrs.field(factory=lambda: itertools.count(1), init=False)
+    failures: dict[tuple[str, str], list[int]] = attrs.field(factory=lambda: defaultdict(list), init=False)
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        for name, (kind, namespaced) in RESOURCES.items():
+            self.resources[name] = kmock.ResourceInfo(kind=kind, namespaced=namespaced)
+
+    def fail(self, method: str, plural: str, *statuses: int) -> None:
+        """Answer the next `method` requests on `plural` with these statuses, writing nothing."""
+        self.failures[(method.upper(), plural)].extend(statuses)
+
+    def _key(self, request: kmock.Request) -> Any:
+        return (request.resource, request.namespace, request.name)
+
+    def _stamp(self, request: kmock.Request) -> kmock.Request:
+        data = request.data if isinstance(request.data, dict) else None
+        if data is None:
+            return request
+        meta = data.setdefault("metadata", {})
+        if request.action == enums.action.CREATE:
+            meta["resourceVersion"] = str(next(self._versions))
+            meta.setdefault("uid", str(uuid.uuid4()))
+            meta.setdefault("generation", 1)
+            meta.setdefault("creationTimestamp", datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+            if request.namespace:
+                meta.setdefault("namespace", request.namespace)
+        elif request.action == enums.action.UPDATE:
+            current = self._objects[self._key(request)].raw
+            merged = dicts.patch_dict(copy.deepcopy(current), data)
+            old_gen = int((current.get("metadata") or {}).get("generation") or 1)
+            spec_changed = request.subresource is None and merged.get("spec") != current.get("spec")
+            meta["generation"] = old_gen + 1 if spec_changed else old_gen
+            meta.pop("uid", None)  # identity never changes on update
+            merged.setdefault("metadata", {}).pop("resourceVersion", None)
+            unchanged = {**current, "metadata": {**current.get("metadata", {}), "resourceVersion": None}}
+            merged["metadata"]["resourceVersion"] = None
+            # Like a real server, a write that changes nothing keeps the resourceVersion.
+            meta["resourceVersion"] = (
+                current["metadata"].get("resourceVersion") if merged == unchanged else str(next(self._versions))
+            )
+        return request
+
+    async def _apply_create(self, request: kmock.Request) -> aiohttp.web.StreamResponse:
+        """Server-side apply of an absent object creates it."""
+        request = self._stamp(request)
+        key = self._key(request)
+        async with self._lock:
+            if key in self._objects:
+                self._objects[key].create(request.data)
+            else:
+                self._objects[key] = request.data
+            raw = self._objects[key].raw
+            assert request.resource is not None
+            await self._buses[request.resource].put({"type": "ADDED", "object": raw})
+            await self._collect_garbage()
+        return aiohttp.web.json_response(raw, status=201)
+
+    async def _collect_garbage(self) -> None:
+        """Like the garbage collector: delete objects whose owners are all gone (repeat for chains)."""
+        for _ in range(5):
+            alive = {
+                (o.raw.get("metadata") or {}).get("uid") for o in self._objects.values() if not o.deleted
+            }
+            doomed = [
+                (resource, obj)
+                for (resource, _ns, _name), obj in self._objects.items()
+                if not obj.deleted
+                and (owners := (obj.raw.get("metadata") or {}).get("ownerReferences") or [])
+                and not any(o.get("uid") in alive for o in owners)
+            ]
+            if not doomed:
+                return
+            for resource, obj in doomed:
+                raw = obj.raw
+                obj.delete()
+                await self._buses[resource].put({"type": "DELETED", "object": raw})
+
+    async def _handle(self, request: kmock.Request) -> aiohttp.web.StreamResponse:
+        if request.resource is not None:
+            plural = str(request.resource.plural)
+            queued = self.failures.get((enums.method(request.method).value, plural))
+            if queued:
+                status = queued.pop(0)
+                body = {"apiVersion": "v1", "kind": "Status", "status": "Failure", "code": status,
+                        "reason": "Conflict" if status == 409 else "InternalError",
+                        "message": "injected failure: the object has been modified; please apply again"}
+                return aiohttp.web.Response(status=status, text=json.dumps(body), content_type="application/json")
+            exists = self._key(request) in self._objects and not self._objects[self._key(request)].deleted
+            if request.action == enums.action.UPDATE and not exists and request.subresource is None:
+                if "apply-patch" in request.headers.get("Content-Type", ""):
+                    return await self._apply_create(attrs.evolve(request, action=enums.action.CREATE))
+            if request.action in (enums.action.CREATE, enums.action.UPDATE):
+                request = self._stamp(request)
+        response = await super()._handle(request)
+        if request.action in (enums.action.CREATE, enums.action.UPDATE, enums.action.DELETE):
+            async with self._lock:
+                await self._collect_garbage()
+        return response
+
+    def live(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+        """The current object, or None if absent/deleted."""
+        for (resource, ns, obj_name), obj in self._objects.items():
+            if resource.plural == plural and ns == namespace and obj_name == name and not obj.deleted:
+                return dict(obj.raw)
+        return None
+
+    def all(self, plural: str) -> list[dict[str, Any]]:
+        return [dict(o.raw) for (r, _, _), o in self._objects.items() if r.plural == plural and not o.deleted]

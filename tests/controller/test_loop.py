@@ -1,0 +1,207 @@
+"""The controller loop end to end against kmock's Kubernetes emulator: create, update (pods roll),
+invalid config (status + Event, Deployment untouched), delete, resync after a missed event, 409 retried."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from typing import Any
+
+from controller.runner import Controller
+from tests.controller.conftest import Cluster
+
+RC_PATH = "/apis/router.link-assistant.dev/v1alpha1/namespaces/default/routerconfigs"
+GOOD = "server:\n  port 8080\n  admin-grpc-port 9090\nfeatures:\n  metrics on\n"
+GOOD_V2 = "server:\n  port 8081\n  admin-grpc-port 9090\nfeatures:\n  metrics on\n"
+BAD = "server:\n  port abc\n"
+HASH = "router.link-assistant.dev/config-hash"
+
+
+def router_config(config: str = GOOD, name: str = "team") -> dict[str, Any]:
+    return {
+        "apiVersion": "router.link-assistant.dev/v1alpha1",
+        "kind": "RouterConfig",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {"config": config, "replicas": 2, "image": "example.test/router:1"},
+    }
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def condition(obj: dict[str, Any] | None, kind: str) -> dict[str, Any]:
+    for cond in ((obj or {}).get("status") or {}).get("conditions") or []:
+        if cond["type"] == kind:
+            return dict(cond)
+    return {}
+
+
+async def create(cluster: Cluster, body: dict[str, Any]) -> dict[str, Any]:
+    async with cluster.emulator.post(RC_PATH, json=body) as resp:
+        assert resp.status in (200, 201), await resp.text()
+        return dict(await resp.json())
+
+
+async def patch_spec(cluster: Cluster, name: str, spec: dict[str, Any]) -> None:
+    headers = {"Content-Type": "application/merge-patch+json"}
+    async with cluster.emulator.patch(f"{RC_PATH}/{name}", json={"spec": spec}, headers=headers) as resp:
+        assert resp.status == 200, await resp.text()
+
+
+def live(cluster: Cluster, plural: str, name: str = "team") -> dict[str, Any] | None:
+    return cluster.emulator.live(plural, "default", name)
+
+
+async def test_create_renders_owned_children_and_status(cluster: Cluster, running: Controller) -> None:
+    rc = await create(cluster, router_config())
+    uid = rc["metadata"]["uid"]
+    deployment = await cluster.eventually(lambda: live(cluster, "deployments"), what="the Deployment")
+    config_map = await cluster.eventually(lambda: live(cluster, "configmaps", "team-config"), what="the ConfigMap")
+    service = await cluster.eventually(lambda: live(cluster, "services"), what="the Service")
+    for child in (deployment, config_map, service):
+        owner = child["metadata"]["ownerReferences"][0]
+        assert (owner["kind"], owner["name"], owner["uid"], owner["controller"]) == ("RouterConfig", "team", uid, True)
+    assert config_map["data"]["router.lino"] == GOOD
+    pod = deployment["spec"]["template"]
+    assert deployment["spec"]["replicas"] == 2
+    assert pod["metadata"]["annotations"]["router.link-assistant.dev/config-hash"] == sha(GOOD)
+    container = pod["spec"]["containers"][0]
+    assert container["image"] == "example.test/router:1"
+    assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"http": 8080, "grpc-admin": 9090}
+    assert container["readinessProbe"]["httpGet"]["path"] == "/health"
+    assert {p["name"] for p in service["spec"]["ports"]} == {"http", "grpc-admin", "metrics"}
+
+    status = await cluster.eventually(
+        lambda: condition(live(cluster, "routerconfigs"), "ConfigValid").get("status") == "True"
+        and live(cluster, "routerconfigs"),
+        what="ConfigValid=True",
+    )
+    assert status["status"]["configHash"] == sha(GOOD)
+    assert status["status"]["observedGeneration"] == 1
+    assert condition(status, "Ready")["status"] == "False"  # no pod is ready yet
+    events = cluster.emulator.all("events")
+    assert any(e["reason"] == "ConfigApplied" and e["involvedObject"]["uid"] == uid for e in events)
+
+    # kube-controller-manager would report ready pods in the Deployment's status; the controller mirrors it.
+    async with cluster.emulator.patch(
+        "/apis/apps/v1/namespaces/default/deployments/team/status",
+        json={"status": {"readyReplicas": 2, "replicas": 2}},
+        headers={"Content-Type": "application/merge-patch+json"},
+    ) as resp:
+        assert resp.status == 200
+    ready = await cluster.eventually(
+        lambda: condition(live(cluster, "routerconfigs"), "Ready").get("status") == "True"
+        and live(cluster, "routerconfigs"),
+        what="Ready=True",
+    )
+    assert ready["status"]["readyReplicas"] == 2
+
+
+async def test_config_change_rolls_the_pods(cluster: Cluster, running: Controller) -> None:
+    await create(cluster, router_config())
+    await cluster.eventually(lambda: live(cluster, "deployments"), what="the Deployment")
+    await patch_spec(cluster, "team", {"config": GOOD_V2})
+
+    def rolled() -> dict[str, Any] | None:
+        d = live(cluster, "deployments")
+        annotations = (d or {})["spec"]["template"]["metadata"]["annotations"] if d else {}
+        return d if annotations.get("router.link-assistant.dev/config-hash") == sha(GOOD_V2) else None
+
+    deployment = await cluster.eventually(rolled, what="a new config hash on the pod template")
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"] == 8081
+    assert (live(cluster, "configmaps", "team-config") or {})["data"]["router.lino"] == GOOD_V2
+    status = await cluster.eventually(
+        lambda: (live(cluster, "routerconfigs") or {}).get("status", {}).get("configHash") == sha(GOOD_V2)
+        and live(cluster, "routerconfigs"),
+        what="status.configHash of the new config",
+    )
+    assert status["status"]["observedGeneration"] == 2
+
+
+async def test_invalid_config_reports_line_and_column_and_keeps_the_pods(
+    cluster: Cluster, running: Controller
+) -> None:
+    await create(cluster, router_config())
+    await cluster.eventually(
+        lambda: condition(live(cluster, "routerconfigs"), "ConfigValid").get("status") == "True", what="valid"
+    )
+    await patch_spec(cluster, "team", {"config": BAD})
+    invalid = await cluster.eventually(
+        lambda: condition(live(cluster, "routerconfigs"), "ConfigValid").get("status") == "False"
+        and condition(live(cluster, "routerconfigs"), "ConfigValid"),
+        what="ConfigValid=False",
+    )
+    assert invalid["reason"] == "InvalidConfig"
+    assert ":2:3:" in invalid["message"] and "port" in invalid["message"]  # line 2, column 3
+    events = await cluster.eventually(
+        lambda: [e for e in cluster.emulator.all("events") if e["reason"] == "InvalidConfig"], what="an Event"
+    )
+    assert events[0]["type"] == "Warning" and ":2:3:" in events[0]["message"]
+    status = (live(cluster, "routerconfigs") or {})["status"]
+    assert status["configHash"] == sha(GOOD)  # the pods still run the last good config
+
+    deployment = copy.deepcopy(live(cluster, "deployments"))
+    assert deployment is not None
+    assert deployment["spec"]["template"]["metadata"]["annotations"][HASH] == sha(GOOD)
+    assert (live(cluster, "configmaps", "team-config") or {})["data"]["router.lino"] == GOOD
+    writes = len(cluster.emulator["patch"]["/apis/apps/v1/namespaces/default/deployments/team"])
+    seen = running.reconciled
+    await cluster.eventually(lambda: running.reconciled >= seen + 2, what="two more resyncs")
+    assert live(cluster, "deployments") == deployment
+    assert (live(cluster, "configmaps", "team-config") or {})["data"]["router.lino"] == GOOD
+    assert len(cluster.emulator["patch"]["/apis/apps/v1/namespaces/default/deployments/team"]) == writes
+    assert len([e for e in cluster.emulator.all("events") if e["reason"] == "InvalidConfig"]) == 1  # no spam
+
+
+async def test_invalid_config_from_the_start_creates_nothing(cluster: Cluster, running: Controller) -> None:
+    await create(cluster, router_config(BAD))
+    await cluster.eventually(
+        lambda: condition(live(cluster, "routerconfigs"), "ConfigValid").get("status") == "False", what="invalid"
+    )
+    ready = condition(live(cluster, "routerconfigs"), "Ready")
+    assert (ready["status"], ready["reason"]) == ("False", "NoDeployment")
+    assert live(cluster, "deployments") is None and live(cluster, "configmaps", "team-config") is None
+
+
+async def test_delete_removes_children_and_they_stay_gone(cluster: Cluster, running: Controller) -> None:
+    await create(cluster, router_config())
+    await cluster.eventually(lambda: live(cluster, "services"), what="the Service")
+    async with cluster.emulator.delete(f"{RC_PATH}/team") as resp:
+        assert resp.status == 200
+    await cluster.eventually(
+        lambda: not any(live(cluster, p, n) for p, n in
+                        (("deployments", "team"), ("services", "team"), ("configmaps", "team-config"))),
+        what="children garbage-collected",
+    )
+    seen = running.reconciled
+    await cluster.eventually(lambda: running.reconciled >= seen + 1, what="another reconcile")
+    assert live(cluster, "deployments") is None  # the controller does not resurrect them
+
+
+async def test_resync_repairs_a_missed_event(cluster: Cluster, running: Controller) -> None:
+    # Written straight into the store: no watch event is ever sent for it.
+    body = router_config(name="quiet")
+    body["metadata"].update({"uid": "11111111-2222-3333-4444-555555555555", "generation": 1})
+    cluster.emulator.objects["router.link-assistant.dev/v1alpha1/routerconfigs", "default", "quiet"] = body
+    deployment = await cluster.eventually(lambda: live(cluster, "deployments", "quiet"), what="resync")
+    assert deployment["metadata"]["ownerReferences"][0]["uid"] == body["metadata"]["uid"]
+
+    # A child deleted behind the controller's back (again without an event) comes back.
+    cluster.emulator.objects["apps/v1/deployments", "default", "quiet"].delete()
+    await cluster.eventually(lambda: live(cluster, "deployments", "quiet"), what="the Deployment recreated")
+
+
+async def test_conflicts_are_retried_with_backoff(cluster: Cluster, running: Controller) -> None:
+    cluster.emulator.fail("PATCH", "deployments", 409, 409)
+    cluster.emulator.fail("PATCH", "routerconfigs", 409)
+    await create(cluster, router_config())
+    await cluster.eventually(lambda: live(cluster, "deployments"), what="the Deployment after two conflicts")
+    await cluster.eventually(
+        lambda: condition(live(cluster, "routerconfigs"), "ConfigValid").get("status") == "True",
+        what="status after a conflicting status write",
+    )
+    applies = cluster.emulator["patch"]["/apis/apps/v1/namespaces/default/deployments/team"]
+    assert len(applies) >= 3
+    assert cluster.emulator.failures[("PATCH", "deployments")] == []
+
