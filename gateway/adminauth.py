@@ -36,9 +36,11 @@ def is_loopback(peer: str | None) -> bool:
         return False
     host = peer.split("%", 1)[0]  # drop an IPv6 zone id
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1 on a dual-stack socket
+    return bool(address.is_loopback or (mapped is not None and mapped.is_loopback))
 
 
 def bearer(authorization: str | None) -> str | None:
