@@ -46,7 +46,9 @@ class Cluster:
         self.kubeconfig = kubeconfig
         self.kube = KubeClient(api_client(str(kubeconfig)), timeout=5)
 
-    async def eventually(self, check: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
+    async def eventually(
+        self, check: Callable[[], Any], timeout: float = 10.0, what: str = "condition"
+    ) -> Any:
         """Wait (serving the emulator meanwhile) until `check()` is truthy; bounded by `timeout`."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout

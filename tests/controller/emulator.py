@@ -72,7 +72,9 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             merged["metadata"]["resourceVersion"] = None
             # Like a real server, a write that changes nothing keeps the resourceVersion.
             meta["resourceVersion"] = (
-                current["metadata"].get("resourceVersion") if merged == unchanged else str(next(self._versions))
+                current["metadata"].get("resourceVersion")
+                if merged == unchanged
+                else str(next(self._versions))
             )
         return request
 
@@ -117,14 +119,21 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             queued = self.failures.get((enums.method(request.method).value, plural))
             if queued:
                 status = queued.pop(0)
-                body = {"apiVersion": "v1", "kind": "Status", "status": "Failure", "code": status,
-                        "reason": "Conflict" if status == 409 else "InternalError",
-                        "message": "injected failure: the object has been modified; please apply again"}
-                return aiohttp.web.Response(status=status, text=json.dumps(body), content_type="application/json")
+                body = {
+                    "apiVersion": "v1",
+                    "kind": "Status",
+                    "status": "Failure",
+                    "code": status,
+                    "reason": "Conflict" if status == 409 else "InternalError",
+                    "message": "injected failure: the object has been modified; please apply again",
+                }
+                return aiohttp.web.Response(
+                    status=status, text=json.dumps(body), content_type="application/json"
+                )
             exists = self._key(request) in self._objects and not self._objects[self._key(request)].deleted
-            if request.action == enums.action.UPDATE and not exists and request.subresource is None:
-                if "apply-patch" in request.headers.get("Content-Type", ""):
-                    return await self._apply_create(attrs.evolve(request, action=enums.action.CREATE))
+            applying = "apply-patch" in request.headers.get("Content-Type", "")
+            if request.action == enums.action.UPDATE and applying and not exists and not request.subresource:
+                return await self._apply_create(attrs.evolve(request, action=enums.action.CREATE))
             if request.action in (enums.action.CREATE, enums.action.UPDATE):
                 request = self._stamp(request)
         response = await super()._handle(request)

@@ -45,21 +45,32 @@ def _write_certs(folder: Path) -> None:
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test-ca")])
     ca = (
-        x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(ca_key, hashes.SHA256())
     )
     key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:masters"),
-        x509.NameAttribute(NameOID.COMMON_NAME, "admin"),
-    ])
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:masters"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "admin"),
+        ]
+    )
     cert = (
-        x509.CertificateBuilder().subject_name(subject).issuer_name(ca_name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1)).sign(ca_key, hashes.SHA256())
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(ca_key, hashes.SHA256())
     )
     pem = serialization.Encoding.PEM
     folder.joinpath("ca.crt").write_bytes(ca.public_bytes(pem))
@@ -71,12 +82,18 @@ def _write_certs(folder: Path) -> None:
 
 def _kubeconfig(server: str, cert: Path | None = None, key: Path | None = None) -> str:
     user = {"client-certificate": str(cert), "client-key": str(key)} if cert and key else {}
-    return json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": "test",
-        "clusters": [{"name": "test", "cluster": {"server": server, "insecure-skip-tls-verify": True}}],
-        "users": [{"name": "test", "user": user}],
-        "contexts": [{"name": "test", "context": {"cluster": "test", "user": "test", "namespace": "default"}}],
-    })
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "current-context": "test",
+            "clusters": [{"name": "test", "cluster": {"server": server, "insecure-skip-tls-verify": True}}],
+            "users": [{"name": "test", "user": user}],
+            "contexts": [
+                {"name": "test", "context": {"cluster": "test", "user": "test", "namespace": "default"}}
+            ],
+        }
+    )
 
 
 @dataclass
@@ -101,30 +118,57 @@ class _Shim:
         session: ClientSession = request.app["session"]
         path = request.path
         if path in ("/api", "/api/"):
-            return web.json_response({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
-                {"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]})
+            return web.json_response(
+                {
+                    "kind": "APIVersions",
+                    "versions": ["v1"],
+                    "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}],
+                }
+            )
         if path == "/api/v1":
-            return web.json_response({"kind": "APIResourceList", "groupVersion": "v1", "resources": [
-                {"name": "namespaces", "singularName": "namespace", "namespaced": False, "kind": "Namespace",
-                 "verbs": ["get", "list", "watch"]}]})
+            return web.json_response(
+                {
+                    "kind": "APIResourceList",
+                    "groupVersion": "v1",
+                    "resources": [
+                        {
+                            "name": "namespaces",
+                            "singularName": "namespace",
+                            "namespaced": False,
+                            "kind": "Namespace",
+                            "verbs": ["get", "list", "watch"],
+                        }
+                    ],
+                }
+            )
         if path in ("/apis", "/apis/"):
-            async with session.get(f"{self.upstream}/apis/apiextensions.k8s.io/v1/customresourcedefinitions") as r:
+            async with session.get(
+                f"{self.upstream}/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+            ) as r:
                 crds = (await r.json()).get("items", [])
-            groups = [{"name": "apiextensions.k8s.io", "versions": [
-                {"groupVersion": "apiextensions.k8s.io/v1", "version": "v1"}],
-                "preferredVersion": {"groupVersion": "apiextensions.k8s.io/v1", "version": "v1"}}]
+            groups = [
+                {
+                    "name": "apiextensions.k8s.io",
+                    "versions": [{"groupVersion": "apiextensions.k8s.io/v1", "version": "v1"}],
+                    "preferredVersion": {"groupVersion": "apiextensions.k8s.io/v1", "version": "v1"},
+                }
+            ]
             for crd in crds:
                 group = crd["spec"]["group"]
-                versions = [{"groupVersion": f"{group}/{v['name']}", "version": v["name"]}
-                            for v in crd["spec"]["versions"] if v.get("served")]
+                versions = [
+                    {"groupVersion": f"{group}/{v['name']}", "version": v["name"]}
+                    for v in crd["spec"]["versions"]
+                    if v.get("served")
+                ]
                 if versions:
                     groups.append({"name": group, "versions": versions, "preferredVersion": versions[0]})
             return web.json_response({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
         drop = {"host", "content-length", "transfer-encoding", "connection", "accept-encoding"}
         headers = {k: v for k, v in request.headers.items() if k.lower() not in drop}
         body = await request.read()  # an empty body must stay absent: a typed empty one gets a 406
-        async with session.request(request.method, f"{self.upstream}{request.rel_url}", headers=headers,
-                                   data=body or None) as upstream:
+        async with session.request(
+            request.method, f"{self.upstream}{request.rel_url}", headers=headers, data=body or None
+        ) as upstream:
             response = web.StreamResponse(status=upstream.status)
             for k, v in upstream.headers.items():
                 if k.lower() not in drop:
@@ -172,10 +216,10 @@ def _wait_live(url: str, ctx: ssl.SSLContext, proc: subprocess.Popen[bytes], lim
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise ToolUnavailable(f"apiextensions-apiserver exited with {proc.returncode}")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(f"{url}/livez", context=ctx, timeout=1) as resp:
-                if resp.status == 200:
-                    return
+        probe = f"{url}/livez"
+        with contextlib.suppress(OSError), urllib.request.urlopen(probe, context=ctx, timeout=1) as r:
+            if r.status == 200:
+                return
         time.sleep(0.1)
     raise ToolUnavailable(f"apiextensions-apiserver not live after {limit:.0f}s")
 
@@ -206,24 +250,45 @@ def real_api_server() -> Iterator[RealApiServer]:
         client_port, peer_port, api_port, shim_port = (free_port() for _ in range(4))
         etcd_url = f"http://127.0.0.1:{client_port}"
         etcd_proc = subprocess.Popen(
-            [etcd, "--data-dir", str(folder / "etcd"), "--listen-client-urls", etcd_url,
-             "--advertise-client-urls", etcd_url, "--listen-peer-urls", f"http://127.0.0.1:{peer_port}",
-             "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer_port}",
-             "--initial-cluster", f"default=http://127.0.0.1:{peer_port}"],
-            stdout=subprocess.DEVNULL, stderr=(folder / "etcd.log").open("wb"),
+            [
+                etcd,
+                "--data-dir",
+                str(folder / "etcd"),
+                "--listen-client-urls",
+                etcd_url,
+                "--advertise-client-urls",
+                etcd_url,
+                "--listen-peer-urls",
+                f"http://127.0.0.1:{peer_port}",
+                "--initial-advertise-peer-urls",
+                f"http://127.0.0.1:{peer_port}",
+                "--initial-cluster",
+                f"default=http://127.0.0.1:{peer_port}",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=(folder / "etcd.log").open("wb"),
         )
         https_url = f"https://127.0.0.1:{api_port}"
         kubeconfig = folder / "admin.kubeconfig"
         kubeconfig.write_text(_kubeconfig(https_url, folder / "admin.crt", folder / "admin.key"))
         api_proc = subprocess.Popen(
-            [str(binary), f"--etcd-servers={etcd_url}", "--bind-address=127.0.0.1", f"--secure-port={api_port}",
-             f"--cert-dir={folder / 'certs'}", f"--client-ca-file={folder / 'ca.crt'}",
-             "--authentication-skip-lookup", f"--kubeconfig={kubeconfig}",
-             f"--authentication-kubeconfig={kubeconfig}", f"--authorization-kubeconfig={kubeconfig}",
-             "--enable-priority-and-fairness=false",
-             "--disable-admission-plugins=NamespaceLifecycle,MutatingAdmissionWebhook,ValidatingAdmissionWebhook,"
-             "ValidatingAdmissionPolicy,MutatingAdmissionPolicy"],
-            stdout=subprocess.DEVNULL, stderr=(folder / "apiserver.log").open("wb"),
+            [
+                str(binary),
+                f"--etcd-servers={etcd_url}",
+                "--bind-address=127.0.0.1",
+                f"--secure-port={api_port}",
+                f"--cert-dir={folder / 'certs'}",
+                f"--client-ca-file={folder / 'ca.crt'}",
+                "--authentication-skip-lookup",
+                f"--kubeconfig={kubeconfig}",
+                f"--authentication-kubeconfig={kubeconfig}",
+                f"--authorization-kubeconfig={kubeconfig}",
+                "--enable-priority-and-fairness=false",
+                "--disable-admission-plugins=NamespaceLifecycle,MutatingAdmissionWebhook,ValidatingAdmissionWebhook,"
+                "ValidatingAdmissionPolicy,MutatingAdmissionPolicy",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=(folder / "apiserver.log").open("wb"),
         )
         ctx = ssl.create_default_context()
         ctx.check_hostname = False

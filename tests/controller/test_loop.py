@@ -57,11 +57,18 @@ async def test_create_renders_owned_children_and_status(cluster: Cluster, runnin
     rc = await create(cluster, router_config())
     uid = rc["metadata"]["uid"]
     deployment = await cluster.eventually(lambda: live(cluster, "deployments"), what="the Deployment")
-    config_map = await cluster.eventually(lambda: live(cluster, "configmaps", "team-config"), what="the ConfigMap")
+    config_map = await cluster.eventually(
+        lambda: live(cluster, "configmaps", "team-config"), what="the ConfigMap"
+    )
     service = await cluster.eventually(lambda: live(cluster, "services"), what="the Service")
     for child in (deployment, config_map, service):
         owner = child["metadata"]["ownerReferences"][0]
-        assert (owner["kind"], owner["name"], owner["uid"], owner["controller"]) == ("RouterConfig", "team", uid, True)
+        assert (owner["kind"], owner["name"], owner["uid"], owner["controller"]) == (
+            "RouterConfig",
+            "team",
+            uid,
+            True,
+        )
     assert config_map["data"]["router.lino"] == GOOD
     pod = deployment["spec"]["template"]
     assert deployment["spec"]["replicas"] == 2
@@ -73,8 +80,10 @@ async def test_create_renders_owned_children_and_status(cluster: Cluster, runnin
     assert {p["name"] for p in service["spec"]["ports"]} == {"http", "grpc-admin", "metrics"}
 
     status = await cluster.eventually(
-        lambda: condition(live(cluster, "routerconfigs"), "ConfigValid").get("status") == "True"
-        and live(cluster, "routerconfigs"),
+        lambda: (
+            condition(live(cluster, "routerconfigs"), "ConfigValid").get("status") == "True"
+            and live(cluster, "routerconfigs")
+        ),
         what="ConfigValid=True",
     )
     assert status["status"]["configHash"] == sha(GOOD)
@@ -91,8 +100,10 @@ async def test_create_renders_owned_children_and_status(cluster: Cluster, runnin
     ) as resp:
         assert resp.status == 200
     ready = await cluster.eventually(
-        lambda: condition(live(cluster, "routerconfigs"), "Ready").get("status") == "True"
-        and live(cluster, "routerconfigs"),
+        lambda: (
+            condition(live(cluster, "routerconfigs"), "Ready").get("status") == "True"
+            and live(cluster, "routerconfigs")
+        ),
         what="Ready=True",
     )
     assert ready["status"]["readyReplicas"] == 2
@@ -112,8 +123,10 @@ async def test_config_change_rolls_the_pods(cluster: Cluster, running: Controlle
     assert deployment["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"] == 8081
     assert (live(cluster, "configmaps", "team-config") or {})["data"]["router.lino"] == GOOD_V2
     status = await cluster.eventually(
-        lambda: (live(cluster, "routerconfigs") or {}).get("status", {}).get("configHash") == sha(GOOD_V2)
-        and live(cluster, "routerconfigs"),
+        lambda: (
+            (live(cluster, "routerconfigs") or {}).get("status", {}).get("configHash") == sha(GOOD_V2)
+            and live(cluster, "routerconfigs")
+        ),
         what="status.configHash of the new config",
     )
     assert status["status"]["observedGeneration"] == 2
@@ -128,8 +141,10 @@ async def test_invalid_config_reports_line_and_column_and_keeps_the_pods(
     )
     await patch_spec(cluster, "team", {"config": BAD})
     invalid = await cluster.eventually(
-        lambda: condition(live(cluster, "routerconfigs"), "ConfigValid").get("status") == "False"
-        and condition(live(cluster, "routerconfigs"), "ConfigValid"),
+        lambda: (
+            condition(live(cluster, "routerconfigs"), "ConfigValid").get("status") == "False"
+            and condition(live(cluster, "routerconfigs"), "ConfigValid")
+        ),
         what="ConfigValid=False",
     )
     assert invalid["reason"] == "InvalidConfig"
@@ -157,7 +172,8 @@ async def test_invalid_config_reports_line_and_column_and_keeps_the_pods(
 async def test_invalid_config_from_the_start_creates_nothing(cluster: Cluster, running: Controller) -> None:
     await create(cluster, router_config(BAD))
     await cluster.eventually(
-        lambda: condition(live(cluster, "routerconfigs"), "ConfigValid").get("status") == "False", what="invalid"
+        lambda: condition(live(cluster, "routerconfigs"), "ConfigValid").get("status") == "False",
+        what="invalid",
     )
     ready = condition(live(cluster, "routerconfigs"), "Ready")
     assert (ready["status"], ready["reason"]) == ("False", "NoDeployment")
@@ -170,8 +186,12 @@ async def test_delete_removes_children_and_they_stay_gone(cluster: Cluster, runn
     async with cluster.emulator.delete(f"{RC_PATH}/team") as resp:
         assert resp.status == 200
     await cluster.eventually(
-        lambda: not any(live(cluster, p, n) for p, n in
-                        (("deployments", "team"), ("services", "team"), ("configmaps", "team-config"))),
+        lambda: (
+            not any(
+                live(cluster, p, n)
+                for p, n in (("deployments", "team"), ("services", "team"), ("configmaps", "team-config"))
+            )
+        ),
         what="children garbage-collected",
     )
     seen = running.reconciled
@@ -204,4 +224,3 @@ async def test_conflicts_are_retried_with_backoff(cluster: Cluster, running: Con
     applies = cluster.emulator["patch"]["/apis/apps/v1/namespaces/default/deployments/team"]
     assert len(applies) >= 3
     assert cluster.emulator.failures[("PATCH", "deployments")] == []
-

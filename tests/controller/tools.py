@@ -80,7 +80,10 @@ def akash_validator_dir() -> Path:
     target.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
         [npm, "install", "--no-audit", "--no-fund", "--ignore-scripts", "--prefix", str(target), AKASHJS],
-        capture_output=True, text=True, timeout=300, check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     if result.returncode != 0:
         raise ToolUnavailable(f"npm install {AKASHJS} failed: {result.stderr.strip()[-300:]}")
