@@ -91,8 +91,8 @@ def _first_layer(
     for layer, values in layers:
         key = setting.dest if layer == "flag" else setting.env
         raw = values.get(key)
-        if raw is None or (layer != "flag" and raw == ""):
-            continue  # an empty variable counts as unset, as in the seed
+        if raw is None or raw == "":
+            continue  # an empty value counts as unset, as in the seed (e.g. TOKEN_ADMIN_KEY="")
         return layer, raw
     return None
 
@@ -261,7 +261,7 @@ def settings_from_args(
         except (OSError, UnicodeDecodeError) as err:
             reason = getattr(err, "strerror", None) or "not readable as UTF-8 text"
             raise DslValidationError([Problem(f"cannot read config file: {reason}", path)]) from None
-        loaded = load_config_traced(text, source=path)
+        loaded = load_config_traced(text, source=path, cross_checks=False)  # resolve() runs them
     return resolve(
         argv_values,
         env,

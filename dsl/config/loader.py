@@ -43,22 +43,29 @@ def load_config(text: str, source: str = "<string>") -> RouterConfig:
     return load_config_traced(text, source).config
 
 
-def load_config_traced(text: str, source: str = "<string>") -> LoadedConfig:
+def load_config_traced(text: str, source: str = "<string>", *, cross_checks: bool = True) -> LoadedConfig:
+    """`load_config` plus where each value was set.
+
+    `cross_checks=False` skips the rules that other settings layers may satisfy (a gonka upstream's
+    key from GONKA_PRIVATE_KEY, …); the settings resolver runs them on the effective config instead.
+    """
     from dsl.lino import parse  # the parser package; imported here to keep this module light
 
     try:
         links = parse(text, source=source)
-        return load_links(links, source)
+        return load_links(links, source, cross_checks=cross_checks)
     except RecursionError:
         raise DslValidationError([Problem("the document is nested too deeply", source)]) from None
 
 
-def load_links(links: Sequence[LinkLike], source: str = "<string>") -> LoadedConfig:
+def load_links(
+    links: Sequence[LinkLike], source: str = "<string>", *, cross_checks: bool = True
+) -> LoadedConfig:
     """Build the config from already-parsed links (the parser's output, or hand-built trees)."""
     builder = _Builder(source)
     config = builder.document(links)
     located = dict(builder.origins)
-    for path, message, expected in checks.cross_check(config):
+    for path, message, expected in checks.cross_check(config) if cross_checks else []:
         line, column = located.get(path, (None, None))
         builder.problems.append(Problem(message, source, line, column, expected=expected))
     if builder.problems:

@@ -46,7 +46,10 @@ def register(subparsers: Any) -> None:
         "validate",
         help="check config files; list every problem as file:line:col",
         description="Parse and validate each FILE. Prints `FILE: valid`, or every problem as "
-        "`file:line:col: message`. Exit 0 when all are valid, 1 otherwise.",
+        "`file:line:col: message`. Exit 0 when all are valid, 1 otherwise. Each file is checked on "
+        "its own: a rule such as 'a gonka upstream needs a private key' must be met inside the file "
+        "(`private-key-env NAME`), whereas `config show` and the server also count flags and the "
+        "environment.",
     )
     validate.add_argument("files", nargs="+", metavar="FILE")
     validate.set_defaults(handler=run_validate)

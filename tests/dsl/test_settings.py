@@ -235,3 +235,17 @@ def test_merged_environ_lets_config_refs_live_in_dotfiles_without_overriding_rea
     assert result.environ["SHARED"] == "from-env"
     assert result.environ["ONLY_DOTENV"] == "d"
     assert "sk-from-lenv" not in repr(result)
+
+
+def test_file_rules_other_layers_satisfy_are_checked_on_the_effective_config(tmp_path: Path) -> None:
+    (tmp_path / "g.lino").write_text("upstream:\n  provider gonka\n", encoding="utf-8")
+    args = _parser().parse_args(["--config", "g.lino"])
+    settings = settings_from_args(args, environ={"GONKA_PRIVATE_KEY": "k"}, cwd=tmp_path)
+    assert settings.config.gonka.private_key == SecretRef(env="GONKA_PRIVATE_KEY")
+    with pytest.raises(DslValidationError) as caught:
+        settings_from_args(args, environ={}, cwd=tmp_path)
+    assert caught.value.problems[0].render().startswith("g.lino:2:3: upstream provider gonka needs")
+
+
+def test_empty_flag_value_counts_as_unset() -> None:
+    assert resolve({"admin_key": ""}, {}).config.admin.admin_key is None
