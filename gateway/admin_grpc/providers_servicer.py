@@ -1,21 +1,26 @@
-"""ProviderService over gRPC: a thin layer on the gateway's provider store (`ctx.providers`).
+"""ProviderService over gRPC: a thin layer on the gateway's provider store (`providers.lenv`).
 
 The same store backs `/api/providers` and the `providers` CLI. Input is validated by the pure
 `gateway.providers.records.provider_input`, exactly as the HTTP API does; keys are write-only.
+Store calls take a file lock and fsync, so they run in a worker thread, off the event loop.
 """
 
 from __future__ import annotations
 
-import inspect
-from typing import Any, TypeAlias
+import asyncio
+from collections.abc import Callable
+from typing import Any, TypeAlias, TypeVar
 
 from gateway.admin_grpc.gen import providers_pb2 as pb
 from gateway.admin_grpc.gen import providers_pb2_grpc
-from gateway.admin_grpc.status import abort_for, invalid, not_found, unavailable
+from gateway.admin_grpc.status import abort_for, invalid, not_found
 from gateway.context import GatewayContext
 from gateway.errors import GatewayError
+from gateway.providers.forward import provider_store
 from gateway.providers.records import ProviderRecord, provider_input
+from gateway.providers.store import ProviderStore
 
+T = TypeVar("T")
 Context: TypeAlias = Any  # grpc.aio.ServicerContext (grpcio ships no type stubs)
 
 
@@ -46,30 +51,26 @@ def upsert_body(request: pb.UpsertProviderRequest) -> dict[str, Any]:
     }
 
 
-async def _call(method: Any, *args: Any) -> Any:
-    result = method(*args)
-    return await result if inspect.isawaitable(result) else result
+async def _call(method: Callable[..., T], *args: Any) -> T:
+    return await asyncio.to_thread(method, *args)
 
 
 class ProviderServicer(providers_pb2_grpc.ProviderServiceServicer):
     def __init__(self, ctx: GatewayContext) -> None:
         self._ctx = ctx
 
-    async def _store(self, context: Context) -> Any:
-        store = self._ctx.providers
-        if store is None:
-            await unavailable(context, "the provider store is not running")
-        return store
+    def _store(self) -> ProviderStore:
+        return provider_store(self._ctx)
 
     async def ListProviders(
         self, request: pb.ListProvidersRequest, context: Context
     ) -> pb.ListProvidersResponse:
-        store = await self._store(context)
+        store = self._store()
         records = await _call(store.list)
         return pb.ListProvidersResponse(providers=[provider_message(r) for r in records])
 
     async def GetProvider(self, request: pb.GetProviderRequest, context: Context) -> pb.Provider:
-        store = await self._store(context)
+        store = self._store()
         if not request.name:
             await invalid(context, "name is required")
         record = await _call(store.get, request.name)
@@ -78,7 +79,7 @@ class ProviderServicer(providers_pb2_grpc.ProviderServiceServicer):
         return provider_message(record)
 
     async def UpsertProvider(self, request: pb.UpsertProviderRequest, context: Context) -> pb.Provider:
-        store = await self._store(context)
+        store = self._store()
         try:
             record = await _call(store.upsert, provider_input(upsert_body(request)))
         except GatewayError as exc:
@@ -88,7 +89,7 @@ class ProviderServicer(providers_pb2_grpc.ProviderServiceServicer):
     async def DeleteProvider(
         self, request: pb.DeleteProviderRequest, context: Context
     ) -> pb.DeleteProviderResponse:
-        store = await self._store(context)
+        store = self._store()
         if not request.name:
             await invalid(context, "name is required")
         removed = await _call(store.remove, request.name)
