@@ -45,10 +45,6 @@ class Entry:
     column: int | None
     node: LinkLike
 
-    def is_block(self) -> bool:
-        """True when every argument is a nested entry (and there is at least one)."""
-        return bool(self.args) and not any(is_ref(a) for a in self.args)
-
     def has_inline_values(self) -> bool:
         """True when a plain value sits on the key's own line (`server: 8080`), so it is no block.
 

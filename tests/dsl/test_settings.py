@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dsl.config import load_config_traced
 from dsl.config.flags import SETTINGS, Kind
@@ -249,3 +251,27 @@ def test_file_rules_other_layers_satisfy_are_checked_on_the_effective_config(tmp
 
 def test_empty_flag_value_counts_as_unset() -> None:
     assert resolve({"admin_key": ""}, {}).config.admin.admin_key is None
+
+
+_env_names = st.sampled_from([s.env for s in SETTINGS])
+_env_values = st.one_of(
+    st.text(max_size=20), st.sampled_from(["0", "1", "on", "off", "http://x", "gonka", "-1"])
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(_env_names, _env_values, max_size=8), st.text(max_size=80), st.text(max_size=80))
+def test_any_environment_and_dotfiles_resolve_or_raise_a_dsl_error(
+    environ: dict[str, str], lenv: str, dotenv: str
+) -> None:
+    try:
+        result = resolve({}, environ, lenv, dotenv)
+    except DslValidationError as err:
+        assert err.problems
+        return
+    assert result.sources["server.port"] in (
+        "default",
+        "env ROUTER_PORT",
+        ".lenv ROUTER_PORT",
+        ".env ROUTER_PORT",
+    )
