@@ -1,0 +1,151 @@
+"""Pure pieces of the controller: spec parsing, status conditions, the work queue's backoff, events, and
+`config render` on arbitrary text (never a traceback)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from controller.configcheck import ConfigCheck, check_resource, config_hash
+from controller.events import build_event
+from controller.render_cli import Target, render_text
+from controller.spec import RouterConfigResource, SpecError, parse_resource
+from controller.status import compute_status
+from controller.workqueue import WorkQueue
+from dsl.errors import Problem
+from dsl.model import RouterConfig
+
+
+def obj(spec: dict[str, Any]) -> dict[str, Any]:
+    return {"metadata": {"name": "r", "namespace": "ns", "uid": "u", "generation": 3}, "spec": spec}
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({}, "spec.config must be a non-empty string"),
+        ({"config": ""}, "spec.config must be a non-empty string"),
+        ({"config": "x", "replicas": -1}, "spec.replicas must be an integer >= 0"),
+        ({"config": "x", "replicas": "two"}, "spec.replicas must be an integer >= 0"),
+        (
+            {"config": "x", "tokenSecretRef": {"name": "s"}},
+            "spec.tokenSecretRef.key must be a non-empty string",
+        ),
+        (
+            {"config": "x", "providerKeyRefs": [{"env": "K"}]},
+            "spec.providerKeyRefs[0].secretKeyRef is required",
+        ),
+        ({"config": "x", "resources": {"limits": "lots"}}, "spec.resources.limits must be an object"),
+    ],
+)
+def test_malformed_specs_are_refused_with_the_field_named(spec: dict[str, Any], message: str) -> None:
+    with pytest.raises(SpecError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        parse_resource(obj(spec))
+
+
+def test_spec_defaults() -> None:
+    resource = parse_resource(obj({"config": "server:\n  port 1\n"}), default_image="img:1")
+    assert (resource.replicas, resource.image, resource.default_secret) == (1, "img:1", "r-secrets")
+    assert (resource.generation, resource.uid, resource.service_type) == (3, "u", "ClusterIP")
+
+
+def test_credential_ref_to_an_undeclared_account_is_a_problem() -> None:
+    resource = parse_resource(
+        obj(
+            {
+                "config": "accounts:\n  main:\n    oauth-home /data/claude/main\n",
+                "accountCredentialRefs": [{"account": "mian", "secretName": "s"}],
+            }
+        )
+    )
+    check = check_resource(resource)
+    assert not check.valid
+    assert "account 'mian' is not declared" in check.message() and "main" in check.message()
+
+
+def test_dsl_errors_keep_line_and_column() -> None:
+    check = check_resource(RouterConfigResource(name="r", namespace="ns", config="server:\n  port abc\n"))
+    assert not check.valid
+    assert check.problems[0].line == 2 and check.problems[0].column == 3
+    assert check.message().startswith("ns/r/spec.config:2:3:")
+
+
+NOW, LATER = "2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z"
+
+
+def test_conditions_keep_their_transition_time_until_the_status_flips() -> None:
+    resource = RouterConfigResource(name="r", namespace="ns", config="x", replicas=2, generation=4)
+    valid = ConfigCheck(config=RouterConfig())
+    first = compute_status(resource, valid, {"status": {"readyReplicas": 1}}, {}, NOW)
+    assert [(c["type"], c["status"], c["reason"]) for c in first["conditions"]] == [
+        ("ConfigValid", "True", "Valid"),
+        ("Ready", "False", "ReplicasNotReady"),
+    ]
+    assert first["configHash"] == config_hash("x") and first["observedGeneration"] == 4
+    same = compute_status(resource, valid, {"status": {"readyReplicas": 1}}, first, LATER)
+    assert same == first  # nothing changed: identical status, no write needed
+    ready = compute_status(resource, valid, {"status": {"readyReplicas": 2}}, first, LATER)
+    assert ready["conditions"][0]["lastTransitionTime"] == NOW
+    assert ready["conditions"][1] | {"lastTransitionTime": None} == {
+        "type": "Ready",
+        "status": "True",
+        "reason": "ReplicasReady",
+        "message": "2/2 gateway replicas ready",
+        "observedGeneration": 4,
+        "lastTransitionTime": None,
+    }
+    assert ready["conditions"][1]["lastTransitionTime"] == LATER
+
+
+def test_invalid_config_keeps_the_running_hash() -> None:
+    resource = RouterConfigResource(name="r", namespace="ns", config="bad")
+    check = ConfigCheck(config=None, problems=(Problem("boom", file="f", line=1, column=2),))
+    status = compute_status(resource, check, None, {"configHash": "old"}, NOW)
+    assert status["configHash"] == "old"
+    assert status["conditions"][0]["message"] == "f:1:2: boom"
+    assert status["conditions"][1]["reason"] == "NoDeployment"
+
+
+def test_work_queue_deduplicates_and_backs_off() -> None:
+    now = [100.0]
+    queue = WorkQueue(base_delay=1.0, max_delay=4.0, clock=lambda: now[0])
+    queue.add(("ns", "a"))
+    queue.add(("ns", "a"))
+    assert len(queue) == 1
+    assert queue.get(0) == ("ns", "a") and queue.get(0) is None
+    assert [queue.retry(("ns", "a")) for _ in range(4)] == [1.0, 2.0, 4.0, 4.0]
+    assert queue.get(0) is None  # not due yet
+    now[0] += 1.0
+    assert queue.get(0) == ("ns", "a")
+    queue.forget(("ns", "a"))
+    assert queue.retry(("ns", "a")) == 1.0
+
+
+def test_events_point_at_the_router_config() -> None:
+    resource = RouterConfigResource(name="r", namespace="ns", config="x", uid="u")
+    event = build_event(resource, "Warning", "InvalidConfig", "f:1:2: boom", NOW)
+    assert event["involvedObject"] == {
+        "apiVersion": "router.link-assistant.dev/v1alpha1",
+        "kind": "RouterConfig",
+        "name": "r",
+        "namespace": "ns",
+        "uid": "u",
+    }
+    assert event["metadata"]["name"].startswith("r.") and event["type"] == "Warning"
+    assert (
+        build_event(resource, "Warning", "InvalidConfig", "other", NOW)["metadata"]["name"]
+        != event["metadata"]["name"]
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=st.text(max_size=200), target=st.sampled_from(list(Target)))
+def test_render_of_any_text_ends_in_output_or_problems(text: str, target: Target) -> None:
+    code, out = render_text("fuzz", text or "x", "fuzz.lino", target)
+    assert code in (0, 1)
+    assert out.endswith("\n")
+    if code == 1:
+        assert "fuzz.lino" in out
