@@ -129,3 +129,18 @@ def test_render_without_the_controller_renderer_is_a_clear_error_or_renders(tmp_
         assert done.returncode == 1
         assert "controller.render_cli" in done.stderr
         assert "Traceback" not in done.stderr
+
+
+def test_no_subcommand_means_serve_and_its_flags_go_through_the_settings_layers(tmp_path: Path) -> None:
+    done = run("--port", "notaport", cwd=tmp_path, env={"TOKEN_SECRET": "x"})
+    assert done.returncode == 2
+    assert "command line: invalid value 'notaport' for --port" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_global_flags_work_after_the_subcommand(tmp_path: Path) -> None:
+    (tmp_path / "r.lino").write_text("server:\n  port 7000\n", encoding="utf-8")
+    done = run("config", "show", "--port", "7100", "--config", "r.lino", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "server.port = 7100" in done.stdout
+    assert "# flag --port" in done.stdout
