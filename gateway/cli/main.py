@@ -12,6 +12,7 @@ import argparse
 import importlib
 import sys
 
+from dsl.config.flags import SETTINGS
 from dsl.errors import DslError
 from dsl.settings import add_global_flags
 
@@ -27,8 +28,8 @@ COMMAND_MODULES: tuple[str, ...] = (
 DEFAULT_COMMAND = "serve"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser, with every subcommand registered."""
+def build_parser(modules: tuple[str, ...] = COMMAND_MODULES) -> argparse.ArgumentParser:
+    """The argument parser with the subcommands of `modules` (all of them by default)."""
     parser = argparse.ArgumentParser(
         prog="link-assistant-router",
         description="LLM API gateway: Anthropic- and OpenAI-compatible proxy with per-user la_sk_ keys. "
@@ -36,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--config file, then defaults.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in modules:
         importlib.import_module(name).register(sub)
     add_global_flags(parser)
     return parser
@@ -44,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args_list = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser()
+    parser = build_parser(_modules_for(args_list))
     args = parser.parse_args(args_list)
     handler = getattr(args, "handler", None)
     if handler is None and getattr(args, "command", None) is None and _has_command(parser, DEFAULT_COMMAND):
@@ -60,6 +61,23 @@ def main(argv: list[str] | None = None) -> int:
         for problem in err.problems:
             print(f"error: {problem.render()}", file=sys.stderr)
         return 2
+
+
+def _modules_for(args_list: list[str]) -> tuple[str, ...]:
+    """Only the module of the named subcommand (`config` -> gateway.cli.config_cmd), so that, say,
+    `config validate` does not import the whole server; every module for help or anything unclear."""
+    valued = {s.flag for s in SETTINGS if not s.is_switch}
+    index = 0
+    while index < len(args_list):
+        token = args_list[index]
+        if token in ("-h", "--help") or token == "--":
+            return COMMAND_MODULES
+        if token.startswith("-"):
+            index += 2 if token in valued else 1
+            continue
+        module = f"gateway.cli.{token.replace('-', '_')}_cmd"
+        return (module,) if module in COMMAND_MODULES else COMMAND_MODULES
+    return COMMAND_MODULES
 
 
 def _has_command(parser: argparse.ArgumentParser, name: str) -> bool:

@@ -144,3 +144,20 @@ def test_global_flags_work_after_the_subcommand(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "server.port = 7100" in done.stdout
     assert "# flag --port" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("argv", "only"),
+    [
+        (["config", "validate", "x"], "gateway.cli.config_cmd"),
+        (["--port", "9000", "--verbose", "config", "show"], "gateway.cli.config_cmd"),
+        (["--port=9000", "tokens", "list"], "gateway.cli.tokens_cmd"),
+        (["--port", "config"], None),  # `config` is the value of --port here: load everything
+        (["--help"], None),
+        ([], None),
+    ],
+)
+def test_only_the_named_subcommand_module_is_loaded(argv: list[str], only: str | None) -> None:
+    from gateway.cli.main import COMMAND_MODULES, _modules_for
+
+    assert _modules_for(argv) == ((only,) if only else COMMAND_MODULES)
