@@ -25,7 +25,7 @@ from gateway.accounts.classify import (
     classify_response,
     classify_stream_error,
 )
-from gateway.accounts.select import Choice, Request, Turn, charge, select
+from gateway.accounts.select import Choice, Request, Turn, charge, recovery_wait, select
 from gateway.accounts.state import AccountState, Clock, Policy, SystemClock
 from gateway.accounts.view import account_entry
 from gateway.proxy.pool import (
@@ -184,7 +184,6 @@ class AccountPool:
     def reset_cooldown(self, name: str) -> None:
         self._update(name, machine.reset_cooldown(self._states[self._position(name)]))
 
-    def earliest_recovery(self) -> float | None:
-        now = self._clock.monotonic()
-        waits = [r for s in self._states if (r := s.remaining(now)) is not None]
-        return min(waits) if waits else None
+    def recovery_wait(self, model: str | None, pinned: str | None) -> float | None:
+        """Seconds until an account could take such a request (0: one can now; None: none ever can)."""
+        return recovery_wait(self._states, Request(model, pinned), self._clock.monotonic())

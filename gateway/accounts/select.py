@@ -142,3 +142,11 @@ def _nothing(states: Sequence[AccountState], req: Request, now: float) -> NoChoi
             waits.append(BUSY_RETRY_SECONDS)
     retry = max(1.0, math.ceil(min(waits))) if waits else BUSY_RETRY_SECONDS
     return NoChoice("no healthy accounts available", retry)
+
+
+def recovery_wait(states: Sequence[AccountState], req: Request, now: float) -> float | None:
+    """Seconds until some account could take this request (0 if one can now, None if none ever can)."""
+    open_req = Request(req.model, req.pinned)
+    if any(is_eligible(s, open_req, now) for s in states):
+        return 0.0
+    return _nothing(states, open_req, now).retry_after

@@ -164,14 +164,24 @@ async def open_upstream(ctx: GatewayContext, req: UpstreamRequest) -> UpstreamAn
             tries -= 1  # not a new attempt
             continue
         outcome = UpstreamOutcome(status, response.headers, stream_error=stream_error)
-        if pool.report(account.name, outcome) and tries < attempts:
-            exclude.add(account.name)
-            pending = answer
-            continue
+        if pool.report(account.name, outcome):
+            if tries < attempts:
+                exclude.add(account.name)
+                pending = answer
+                continue
+            return _with_recovery(pool, req, answer)
         return answer
     if pending is not None:
-        return pending
+        return _with_recovery(pool, req, pending)
     raise failure or bad_gateway("Upstream request failed")
+
+
+def _with_recovery(pool: AccountPool, req: UpstreamRequest, answer: UpstreamAnswer) -> UpstreamAnswer:
+    """Retries are spent on a failure: if every account is down, say when the first one is back."""
+    wait = pool.recovery_wait(req.model, req.pinned_account)
+    if not wait:
+        return answer
+    return dataclasses.replace(answer, extra_headers={"retry-after": str(max(1, math.ceil(wait)))})
 
 
 def _nobody_left(

@@ -83,6 +83,10 @@ class AccountPool(Protocol):
 
     def record_refresh(self, account_name: str, ok: bool) -> None: ...
 
+    def recovery_wait(self, model: str | None, pinned: str | None) -> float | None:
+        """Seconds until an account could take such a request (0: one can now; None: none ever can)."""
+        ...
+
     def snapshot(self) -> list[dict[str, Any]]: ...
 
 
@@ -134,6 +138,9 @@ class SimplePool:
 
     def record_refresh(self, account_name: str, ok: bool) -> None:
         return None
+
+    def recovery_wait(self, model: str | None, pinned: str | None) -> float | None:
+        return 0.0
 
     def snapshot(self) -> list[dict[str, Any]]:
         return [

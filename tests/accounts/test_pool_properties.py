@@ -81,7 +81,7 @@ def test_never_sends_to_an_account_in_cooldown(n: int, strategy: RoutingStrategy
             chosen = before[account.name]
             assert not chosen.cooling(clock.now), "chose an account in cooldown"
             assert not chosen.at_capacity(), "chose an account at its concurrency limit"
-            pool.report(account.name, OUTCOMES[outcome_index])  # type: ignore[index]
+            pool.report(account.name, OUTCOMES[int(outcome_index)])  # type: ignore[call-overload]
             if keep:
                 held.append(account.name)
             else:

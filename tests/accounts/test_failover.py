@@ -1,0 +1,200 @@
+"""Failover across three real upstream stand-ins, driven through the gateway by the Anthropic SDK.
+
+Every test asserts which account served each request, that the client saw no error while an
+account was healthy, and when cooldowns end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import anthropic
+import pytest
+
+from dsl.model import RoutingStrategy
+from tests.accounts.trio import HI, MODEL, trio
+from tests.support.fake_anthropic import Step
+from tests.support.gateway import write_credentials
+
+U = "anthropic-ratelimit-unified-"
+
+
+async def test_round_robin_spreads_requests_over_the_three_accounts(tmp_path: Path) -> None:
+    async with trio(tmp_path) as t:
+        texts = [(await t.ask()).content[0].text for _ in range(6)]  # type: ignore[union-attr]
+        assert t.served() == {"a": 2, "b": 2, "c": 2}
+        assert sorted(set(texts)) == ["served by a", "served by b", "served by c"]
+
+
+async def test_429_cools_the_account_for_retry_after_and_the_client_never_notices(tmp_path: Path) -> None:
+    async with trio(tmp_path, strategy=RoutingStrategy.PRIORITY) as t:
+        t.fakes["a"].then(Step.rate_limited(retry_after=1))
+        first = await t.ask()
+        assert first.content[0].text == "served by b"  # type: ignore[union-attr]
+        assert t.served() == {"a": 1, "b": 1, "c": 0}
+        accounts = await t.accounts()
+        assert accounts["a"]["state"] == "cooling_down"
+        assert accounts["a"]["cooldown_reason"] == "rate_limit"
+        assert accounts["a"]["healthy"] is False
+        assert accounts["a"]["last_error"] == "upstream returned 429"
+        for _ in range(3):
+            await t.ask()
+        assert t.served() == {"a": 1, "b": 4, "c": 0}  # a is skipped while cooling
+        await asyncio.sleep(1.05)
+        back = await t.ask()
+        assert back.content[0].text == "served by a"  # type: ignore[union-attr]
+        assert (await t.accounts())["a"]["state"] == "healthy"
+
+
+async def test_exhausted_5h_window_is_a_quota_cooldown_until_its_reset(tmp_path: Path) -> None:
+    reset = int(time.time()) + 2
+    quota = {f"{U}status": "rejected", f"{U}5h-status": "rejected", f"{U}5h-reset": str(reset),
+             f"{U}7d-status": "allowed", f"{U}representative-claim": "five_hour"}
+    async with trio(tmp_path, strategy=RoutingStrategy.PRIORITY) as t:
+        t.fakes["a"].then(Step.rate_limited(retry_after=0, headers=quota))
+        assert (await t.ask()).content[0].text == "served by b"  # type: ignore[union-attr]
+        entry = (await t.accounts())["a"]
+        assert entry["state"] == "quota_exhausted"
+        assert entry["cooldown_reason"] == "quota_5h"
+        assert entry["quota_reset_at"] is not None
+        assert 1 <= entry["cooldown_remaining_seconds"] <= 2
+        await t.ask()
+        assert t.served()["a"] == 1
+        await asyncio.sleep(max(0.0, reset - time.time()) + 0.05)
+        assert (await t.ask()).content[0].text == "served by a"  # type: ignore[union-attr]
+
+
+async def test_529_then_cut_stream_then_success_streams_cleanly(tmp_path: Path) -> None:
+    async with trio(tmp_path, strategy=RoutingStrategy.PRIORITY) as t:
+        t.fakes["a"].then(Step.overloaded())
+        t.fakes["b"].then(Step.cut_stream(after_events=2))  # cut in the opening frames
+        async with t.client.messages.stream(model=MODEL, max_tokens=5, messages=HI) as stream:
+            text = "".join([chunk async for chunk in stream.text_stream])
+        assert text == "served by c"
+        assert t.served() == {"a": 1, "b": 1, "c": 1}
+        accounts = await t.accounts()
+        assert accounts["a"]["cooldown_reason"] == "overloaded"
+        assert accounts["b"]["cooldown_reason"] == "connection"
+        assert accounts["c"]["state"] == "healthy"
+
+
+async def test_overloaded_error_inside_the_opening_frames_is_retried_elsewhere(tmp_path: Path) -> None:
+    async with trio(tmp_path, strategy=RoutingStrategy.PRIORITY) as t:
+        t.fakes["a"].then(Step.stream_error(after_events=1))
+        async with t.client.messages.stream(model=MODEL, max_tokens=5, messages=HI) as stream:
+            message = await stream.get_final_message()
+        assert message.content[0].text == "served by b"  # type: ignore[union-attr]
+        assert t.served() == {"a": 1, "b": 1, "c": 0}
+        assert (await t.accounts())["a"]["cooldown_reason"] == "overloaded"
+
+
+async def test_retries_are_bounded_by_retry_before_first_byte(tmp_path: Path) -> None:
+    async with trio(tmp_path, strategy=RoutingStrategy.PRIORITY, retry_before_first_byte=1) as t:
+        t.fakes["a"].then(Step.overloaded())
+        t.fakes["b"].then(Step.overloaded())
+        with pytest.raises(anthropic.APIStatusError) as caught:
+            await t.ask()
+        assert caught.value.status_code == 529
+        assert t.served() == {"a": 1, "b": 1, "c": 0}  # two attempts, c never asked
+
+
+async def test_when_every_account_fails_the_client_gets_retry_after_of_the_earliest_recovery(
+    tmp_path: Path,
+) -> None:
+    async with trio(tmp_path) as t:
+        t.fakes["a"].then(Step.rate_limited(retry_after=40))
+        t.fakes["b"].then(Step.rate_limited(retry_after=7))
+        t.fakes["c"].then(Step.rate_limited(retry_after=90))
+        with pytest.raises(anthropic.RateLimitError) as caught:
+            await t.ask()
+        assert caught.value.response.headers["retry-after"] == "7"
+        # Nothing is healthy now: the gateway answers itself, without calling any upstream.
+        with pytest.raises(anthropic.APIStatusError) as again:
+            await t.ask()
+        assert again.value.status_code == 502
+        assert again.value.body["error"]["type"] == "api_error"  # type: ignore[index]
+        assert "Upstream authentication unavailable" in again.value.message
+        assert again.value.response.headers["retry-after"] == "7"
+        assert t.served() == {"a": 1, "b": 1, "c": 1}
+
+
+async def test_a_pinned_key_is_served_only_by_its_account(tmp_path: Path) -> None:
+    async with trio(tmp_path, key_kwargs={"account": "b"}) as t:
+        for _ in range(4):
+            assert (await t.ask()).content[0].text == "served by b"  # type: ignore[union-attr]
+        t.fakes["b"].then(Step.rate_limited(retry_after=30))
+        with pytest.raises(anthropic.RateLimitError) as caught:
+            await t.ask()
+        assert caught.value.response.headers["retry-after"] == "30"
+        assert t.served() == {"a": 0, "b": 5, "c": 0}
+
+
+async def test_a_key_pinned_to_an_unknown_account_gets_a_clear_502(tmp_path: Path) -> None:
+    async with trio(tmp_path, key_kwargs={"account": "ghost"}) as t:
+        with pytest.raises(anthropic.APIStatusError) as caught:
+            await t.ask()
+        assert caught.value.status_code == 502
+        assert "ghost" in caught.value.message
+        assert t.served() == {"a": 0, "b": 0, "c": 0}
+
+
+async def test_a_conversation_sticks_to_its_account_while_it_is_healthy(tmp_path: Path) -> None:
+    async with trio(tmp_path) as t:
+        session = {"x-claude-code-session-id": "5b1f6c9e-conversation"}
+        home = (await t.ask(extra_headers=session)).content[0].text  # type: ignore[union-attr]
+        for _ in range(4):
+            await t.ask()  # other traffic rotates
+            assert (await t.ask(extra_headers=session)).content[0].text == home  # type: ignore[union-attr]
+        by_user = (await t.ask(metadata={"user_id": "user-42"})).content[0].text  # type: ignore[union-attr]
+        for _ in range(3):
+            assert (await t.ask(metadata={"user_id": "user-42"})).content[0].text == by_user  # type: ignore[union-attr]
+        name = home.removeprefix("served by ")
+        t.fakes[name].then(Step.overloaded())
+        moved = (await t.ask(extra_headers=session)).content[0].text  # type: ignore[union-attr]
+        assert moved != home
+        assert (await t.ask(extra_headers=session)).content[0].text == moved  # type: ignore[union-attr]
+
+
+async def test_401_on_an_oauth_account_refreshes_once_and_resends_to_it(tmp_path: Path) -> None:
+    home = tmp_path / "claude-a"
+    write_credentials(home, "sk-ant-oat01-revoked-early", "sk-ant-ort01-a-1", expires_at_ms=4_102_444_800_000)
+    async with trio(tmp_path, oauth_home_a=home, strategy=RoutingStrategy.PRIORITY) as t:
+        t.fakes["a"].accepted = set()  # the API refuses the current token before its expiry
+        t.fakes["a"].grant_refresh("sk-ant-ort01-a-1", "a")
+        assert (await t.ask()).content[0].text == "served by a"  # type: ignore[union-attr]
+        seen = [r.credential() for r in t.fakes["a"].messages_requests()]
+        assert seen == ["sk-ant-oat01-revoked-early", "sk-ant-oat01-a-rotated-1"]
+        assert t.served() == {"a": 2, "b": 0, "c": 0}
+        entry = (await t.accounts())["a"]
+        assert entry["state"] == "healthy" and entry["credential"] == "oauth"
+        assert entry["refresh"] == {"last_ok": True, "failures": 0}
+
+
+async def test_oauth_account_whose_refresh_fails_is_marked_unhealthy_and_others_serve(tmp_path: Path) -> None:
+    home = tmp_path / "claude-a"
+    write_credentials(home, "sk-ant-oat01-dead", "sk-ant-ort01-unknown", expires_at_ms=4_102_444_800_000)
+    async with trio(tmp_path, oauth_home_a=home, strategy=RoutingStrategy.PRIORITY) as t:
+        t.fakes["a"].accepted = set()
+        for _ in range(3):
+            assert (await t.ask()).content[0].text == "served by b"  # type: ignore[union-attr]
+        assert t.served() == {"a": 1, "b": 3, "c": 0}  # a was tried once, then left alone
+        entry = (await t.accounts())["a"]
+        assert entry["state"] == "unhealthy"
+        assert entry["cooldown_reason"] == "auth"
+        assert entry["refresh"]["last_ok"] is False
+        assert "sk-ant" not in str(entry)
+
+
+async def test_concurrency_limit_sends_overflow_elsewhere_and_slots_come_back(tmp_path: Path) -> None:
+    async with trio(tmp_path, max_concurrent_a=1, strategy=RoutingStrategy.PRIORITY) as t:
+        t.fakes["a"].then(Step.slow_first_byte(0.4))
+        first, second = await asyncio.gather(t.ask(), t.ask())
+        texts = sorted([first.content[0].text, second.content[0].text])  # type: ignore[union-attr]
+        assert texts == ["served by a", "served by b"]
+        async with t.client.messages.stream(model=MODEL, max_tokens=5, messages=HI) as stream:
+            assert "".join([c async for c in stream.text_stream]) == "served by a"
+        entries = await t.accounts()
+        assert [entries[n]["in_flight"] for n in "abc"] == [0, 0, 0]
+        assert entries["a"]["max_concurrent"] == 1
