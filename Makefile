@@ -32,6 +32,7 @@ fmt: install
 bench: install
 	$(BIN)/python bench/translate.py
 	$(BIN)/python bench/dsl_parse.py
+	$(BIN)/python bench/proxy.py
 
 proto: install
 	$(BIN)/python -m gateway.admin_grpc.codegen
