@@ -20,7 +20,8 @@ from aiohttp import web
 from gateway.context import GatewayContext
 from gateway.errors import GatewayError, bad_gateway
 from gateway.openai.common import upstream_error
-from gateway.openai.streaming import StreamTranslator, relay_translated
+from gateway.openai.replay import message_events
+from gateway.openai.streaming import StreamTranslator, relay_translated, respond_with_frames
 from gateway.proxy.forward import UpstreamRequest, open_upstream
 from gateway.telemetry.request_info import RequestInfo
 
@@ -112,6 +113,11 @@ async def answer_via_anthropic(
     usage = message.get("usage") or {}
     info.note_usage(usage)
     await record_usage(ctx, record, usage)
+    if stream:
+        # The upstream answered JSON to a stream request: replay it as the stream it would have been.
+        translator = translation.stream_translator(created)
+        frames = [frame for event in message_events(message) for frame in translator.feed(event)]
+        return await respond_with_frames(request, frames + translator.finish(), info)
     return web.json_response(translation.to_openai(message, created), dumps=_dumps)
 
 

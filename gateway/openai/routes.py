@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
 from dsl.model import UpstreamProvider
-from gateway.context import GATEWAY
-from gateway.errors import bad_request
+from gateway.context import GATEWAY, GatewayContext
+from gateway.errors import GatewayError, bad_request
 from gateway.openai import models
 from gateway.openai.bridge import Translation, answer_via_anthropic
 from gateway.openai.chat_request import translate_chat_request
@@ -28,12 +29,21 @@ from gateway.openai.responses_response import translate_responses_response
 from gateway.openai.responses_stream import ResponsesStreamTranslator
 from gateway.providers.forward import current_provider, forward_to_provider
 from gateway.proxy.routes import read_body
-from gateway.telemetry.request_info import info_of
+from gateway.telemetry.request_info import RequestInfo, info_of
+
+Forwarder = Callable[
+    [web.Request, GatewayContext, str, dict[str, Any], RequestInfo], Awaitable[web.StreamResponse]
+]
 
 
 @dataclass(frozen=True)
 class OpenAISurface:
+    """Per-app settings of the surface. `forwarders` maps an UPSTREAM_PROVIDER other than
+    `anthropic` to the function that serves OpenAI requests for it; modules for further providers
+    (Gonka, Crater) register theirs here while the app is built."""
+
     aliases: models.AliasTable
+    forwarders: dict[UpstreamProvider, Forwarder] = field(default_factory=dict)
 
 
 OPENAI = web.AppKey("openai_surface", OpenAISurface)
@@ -83,9 +93,17 @@ async def _handle(request: web.Request, path: str, make: Any) -> web.StreamRespo
     body = await read_json(request)
     if path == "/v1/chat/completions" and request.query.get("stream") in ("true", "1"):
         body = {**body, "stream": True}  # the seed's `?stream=true` on chat completions
-    if ctx.config.upstream.provider is UpstreamProvider.OPENAI_COMPATIBLE:
-        return await forward_to_provider(request, ctx, path, body, info)
-    translation = make(request.app[OPENAI].aliases, body)
+    surface = request.app[OPENAI]
+    provider = ctx.config.upstream.provider
+    if provider is not UpstreamProvider.ANTHROPIC:
+        forwarder = surface.forwarders.get(provider)
+        if forwarder is None:
+            message = (
+                f"UPSTREAM_PROVIDER={provider.value} is not available on the OpenAI routes of this build"
+            )
+            raise GatewayError(501, "api_error", message)
+        return await forwarder(request, ctx, path, body, info)
+    translation = make(surface.aliases, body)
     stream = body.get("stream") is True
     return await answer_via_anthropic(request, ctx, record, body, stream, translation, info)
 
@@ -105,7 +123,9 @@ def add_openai_routes(app: web.Application) -> None:
     config = app[GATEWAY].config
     if not config.features.openai_api:
         return
-    app[OPENAI] = OpenAISurface(models.build_alias_table(config.model_aliases))
+    surface = OpenAISurface(models.build_alias_table(config.model_aliases))
+    surface.forwarders[UpstreamProvider.OPENAI_COMPATIBLE] = forward_to_provider
+    app[OPENAI] = surface
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_post("/v1/responses", responses)
     app.router.add_get("/v1/models", list_models)

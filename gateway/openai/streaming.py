@@ -43,9 +43,6 @@ async def relay_translated(
     info: RequestInfo,
 ) -> web.StreamResponse:
     response = web.StreamResponse(status=200, headers=SSE_HEADERS)
-    request_id = upstream.headers.get("request-id")
-    if request_id:
-        response.headers["x-upstream-request-id"] = request_id
     decoder = SseDecoder()
     completed = False
     try:
@@ -81,6 +78,17 @@ async def relay_translated(
             upstream.release()
         else:
             upstream.close()
+    return response
+
+
+async def respond_with_frames(
+    request: web.Request, frames: list[SseEvent], info: RequestInfo
+) -> web.StreamResponse:
+    """A whole translated stream at once (the upstream answered a stream request with JSON)."""
+    response = web.StreamResponse(status=200, headers=SSE_HEADERS)
+    await response.prepare(request)
+    await _write(response, frames, info)
+    await response.write_eof()
     return response
 
 
