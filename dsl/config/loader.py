@@ -152,7 +152,7 @@ class _Builder:
         guess = difflib.get_close_matches(entry.key, known, n=1, cutoff=0.6)
         self.problem(
             entry,
-            f"unknown {what} `{entry.key}` in {where}",
+            f"unknown {what} `{_brief(entry.key)}` in {where}",
             expected="one of: " + ", ".join(known),
             hint=f"did you mean `{guess[0]}`?" if guess else None,
         )
@@ -197,7 +197,7 @@ class _Builder:
             if values is None or len(values) != 1 or not values[0].strip():
                 self.problem(
                     entry,
-                    f"model alias `{entry.key}` needs exactly one target model",
+                    f"model alias `{_brief(entry.key)}` needs exactly one target model",
                     expected="`alias target`, e.g. `gpt-4o claude-sonnet-4-5`",
                 )
                 continue
@@ -338,6 +338,11 @@ def _path_link_head(link: LinkLike) -> LinkLike | None:
     return None
 
 
+def _brief(text: str) -> str:
+    """A user-written key, shortened for an error message."""
+    return text if len(text) <= _SHOWN_VALUE_MAX else text[:_SHOWN_VALUE_MAX] + "…"
+
+
 def _shown(text: str) -> str:
     """A non-secret value, quoted and shortened, for an error message."""
-    return repr(text if len(text) <= _SHOWN_VALUE_MAX else text[:_SHOWN_VALUE_MAX] + "…")
+    return repr(_brief(text))

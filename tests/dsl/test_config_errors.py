@@ -180,3 +180,11 @@ def test_any_text_ends_in_a_config_or_a_dsl_error(text: str) -> None:
         assert err.problems
         assert all(p.file == "fuzz.lino" for p in err.problems)
     assert time.perf_counter() - started < 2.0
+
+
+def test_huge_user_text_is_shortened_in_messages() -> None:
+    with pytest.raises(DslValidationError) as caught:
+        load_config("x" * 100_000 + ":\n  a 1\nserver:\n  port " + "9" * 5000 + "\n", "big.lino")
+    rendered = str(caught.value)
+    assert len(rendered) < 2000
+    assert [(p.line, p.column) for p in caught.value.problems] == [(1, 1), (4, 3)]
