@@ -23,7 +23,7 @@ _SKIPPED_REAL_API: list[str] = []
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    for reason in _SKIPPED_REAL_API:
+    for reason in dict.fromkeys(_SKIPPED_REAL_API):
         terminalreporter.write_line(f"SKIPPED: real CRD API server unavailable: {reason}", yellow=True)
 
 

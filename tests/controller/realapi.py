@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import ipaddress
 import json
 import shutil
 import signal
@@ -32,6 +33,8 @@ from cryptography.x509.oid import NameOID
 
 from tests.controller.tools import ToolUnavailable, apiserver_binary
 
+SESSION = web.AppKey("session", ClientSession)
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -39,55 +42,70 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _write_certs(folder: Path) -> None:
-    """A CA and an admin client certificate in group system:masters."""
+def _cert(
+    ca_key: ec.EllipticCurvePrivateKey,
+    issuer: x509.Name,
+    subject: x509.Name,
+    ca: bool = False,
+    san: x509.SubjectAlternativeName | None = None,
+    key: ec.EllipticCurvePrivateKey | None = None,
+) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    key = key or ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.now(datetime.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test-ca")])
-    ca = (
+    builder = (
         x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(ca_key, hashes.SHA256())
     )
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name(
+    if ca:
+        builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+    if san is not None:
+        builder = builder.add_extension(san, critical=False)
+    return builder.sign(ca_key, hashes.SHA256()), key
+
+
+def _write_certs(folder: Path) -> None:
+    """A CA, an admin client certificate in group system:masters, and the server's certificate."""
+    pem = serialization.Encoding.PEM
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test-ca")])
+    ca, _ = _cert(ca_key, ca_name, ca_name, ca=True, key=ca_key)
+    folder.joinpath("ca.crt").write_bytes(ca.public_bytes(pem))
+    admin = x509.Name(
         [
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:masters"),
             x509.NameAttribute(NameOID.COMMON_NAME, "admin"),
         ]
     )
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(ca_key, hashes.SHA256())
-    )
-    pem = serialization.Encoding.PEM
-    folder.joinpath("ca.crt").write_bytes(ca.public_bytes(pem))
-    folder.joinpath("admin.crt").write_bytes(cert.public_bytes(pem))
-    folder.joinpath("admin.key").write_bytes(
-        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
+    serving = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    loopback = x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
+    for name, (cert, key) in (
+        ("admin", _cert(ca_key, ca_name, admin)),
+        ("serving", _cert(ca_key, ca_name, serving, san=loopback)),
+    ):
+        folder.joinpath(f"{name}.crt").write_bytes(cert.public_bytes(pem))
+        folder.joinpath(f"{name}.key").write_bytes(
+            key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        )
 
 
-def _kubeconfig(server: str, cert: Path | None = None, key: Path | None = None) -> str:
+def _kubeconfig(
+    server: str, cert: Path | None = None, key: Path | None = None, ca: Path | None = None
+) -> str:
     user = {"client-certificate": str(cert), "client-key": str(key)} if cert and key else {}
+    cluster: dict[str, object] = {"server": server}
+    if ca is not None:
+        cluster["certificate-authority"] = str(ca)
     return json.dumps(
         {
             "apiVersion": "v1",
             "kind": "Config",
             "current-context": "test",
-            "clusters": [{"name": "test", "cluster": {"server": server, "insecure-skip-tls-verify": True}}],
+            "clusters": [{"name": "test", "cluster": cluster}],
             "users": [{"name": "test", "user": user}],
             "contexts": [
                 {"name": "test", "context": {"cluster": "test", "user": "test", "namespace": "default"}}
@@ -115,7 +133,7 @@ class _Shim:
         self.thread = threading.Thread(target=self._run, daemon=True, name="discovery-shim")
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        session: ClientSession = request.app["session"]
+        session = request.app[SESSION]
         path = request.path
         if path in ("/api", "/api/"):
             return web.json_response(
@@ -184,7 +202,7 @@ class _Shim:
 
         async def start() -> web.AppRunner:
             app = web.Application()
-            app["session"] = ClientSession(connector=TCPConnector(ssl=self.ssl_ctx))
+            app[SESSION] = ClientSession(connector=TCPConnector(ssl=self.ssl_ctx))
             app.router.add_route("*", "/{tail:.*}", self._handle)
             runner = web.AppRunner(app, shutdown_timeout=0.5)
             await runner.setup()
@@ -201,7 +219,7 @@ class _Shim:
 
     def stop(self) -> None:
         async def close() -> None:
-            await self.runner.app["session"].close()
+            await self.runner.app[SESSION].close()
             await self.runner.cleanup()
 
         fut = asyncio.run_coroutine_threadsafe(close(), self.loop)
@@ -270,14 +288,17 @@ def real_api_server() -> Iterator[RealApiServer]:
         )
         https_url = f"https://127.0.0.1:{api_port}"
         kubeconfig = folder / "admin.kubeconfig"
-        kubeconfig.write_text(_kubeconfig(https_url, folder / "admin.crt", folder / "admin.key"))
+        kubeconfig.write_text(
+            _kubeconfig(https_url, folder / "admin.crt", folder / "admin.key", folder / "ca.crt")
+        )
         api_proc = subprocess.Popen(
             [
                 str(binary),
                 f"--etcd-servers={etcd_url}",
                 "--bind-address=127.0.0.1",
                 f"--secure-port={api_port}",
-                f"--cert-dir={folder / 'certs'}",
+                f"--tls-cert-file={folder / 'serving.crt'}",
+                f"--tls-private-key-file={folder / 'serving.key'}",
                 f"--client-ca-file={folder / 'ca.crt'}",
                 "--authentication-skip-lookup",
                 f"--kubeconfig={kubeconfig}",
@@ -290,9 +311,7 @@ def real_api_server() -> Iterator[RealApiServer]:
             stdout=subprocess.DEVNULL,
             stderr=(folder / "apiserver.log").open("wb"),
         )
-        ctx = ssl.create_default_context()
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
+        ctx = ssl.create_default_context(cafile=str(folder / "ca.crt"))
         ctx.load_cert_chain(folder / "admin.crt", folder / "admin.key")
         _wait_live(https_url, ctx, api_proc, 60)
         shim = _Shim(https_url, ctx, shim_port)
