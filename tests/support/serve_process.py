@@ -28,6 +28,7 @@ class ServeProcess:
     process: asyncio.subprocess.Process
     url: str = ""
     stderr_lines: list[str] = field(default_factory=list)
+    stdout_lines: list[str] = field(default_factory=list)
 
     @property
     def stderr(self) -> str:
@@ -49,40 +50,46 @@ def serve_env(extra: Mapping[str, str]) -> dict[str, str]:
     return {**base, "ROUTER_HOST": "127.0.0.1", "ROUTER_PORT": "0", "ADMIN_GRPC_PORT": "off", **extra}
 
 
-async def _drain(stream: asyncio.StreamReader, sink: list[str], ready: asyncio.Future[str]) -> None:
+async def _drain(stream: asyncio.StreamReader, sink: list[str], ready: asyncio.Future[str] | None) -> None:
     while True:
         line = await stream.readline()
         if not line:
-            if not ready.done():
+            if ready is not None and not ready.done():
                 ready.set_exception(RuntimeError("gateway exited before listening"))
             return
         text = line.decode("utf-8", "replace").rstrip("\n")
         sink.append(text)
         match = LISTENING.search(text)
-        if match and not ready.done():
+        if match and ready is not None and not ready.done():
             ready.set_result(f"http://{match.group(1)}:{match.group(2)}")
 
 
 @asynccontextmanager
 async def serve_process(
-    env: Mapping[str, str], cwd: Path, args: tuple[str, ...] = (), startup_timeout: float = 20.0
+    env: Mapping[str, str],
+    cwd: Path,
+    args: tuple[str, ...] = (),
+    startup_timeout: float = 20.0,
+    command: tuple[str, ...] = ("gateway.cli.main", "serve"),
 ) -> AsyncIterator[ServeProcess]:
+    """`command` is the module to run and its leading args (`("gateway.devrun",)` for `make run`)."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "gateway.cli.main",
-        "serve",
+        *command,
         *args,
         env=serve_env(env),
         cwd=cwd,
         stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
     proc = ServeProcess(process)
     ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
     assert process.stderr is not None
+    assert process.stdout is not None
     drainer = asyncio.create_task(_drain(process.stderr, proc.stderr_lines, ready))
+    out_drainer = asyncio.create_task(_drain(process.stdout, proc.stdout_lines, None))
     try:
         try:
             proc.url = await asyncio.wait_for(ready, startup_timeout)
@@ -92,4 +99,4 @@ async def serve_process(
     finally:
         await proc.stop()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(drainer, 5)
+            await asyncio.wait_for(asyncio.gather(drainer, out_drainer), 5)
