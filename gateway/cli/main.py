@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "gateway.cli.serve_cmd",
     "gateway.cli.doctor_cmd",
     "gateway.cli.controller_cmd",
+    "gateway.cli.accounts_cmd",
 )
 DEFAULT_COMMAND = "serve"
 
