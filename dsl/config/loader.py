@@ -97,7 +97,8 @@ class _Builder:
         for link in links:
             head = _path_link_head(link)
             if head is not None:
-                if head.id not in colonless:
+                # An unknown head was already reported (with a suggestion) on its own line.
+                if head.id not in colonless and head.id in TOP_LEVEL_KEYS:
                     colonless.add(head.id or "")
                     self.problem(
                         head,
@@ -114,7 +115,14 @@ class _Builder:
 
     def top_entry(self, entry: Entry, seen: dict[str, Entry], kwargs: dict[str, Any]) -> None:
         if entry.key not in TOP_LEVEL_KEYS:
-            self.unknown(entry, TOP_LEVEL_KEYS, "this file", "block")
+            self.unknown(
+                entry,
+                TOP_LEVEL_KEYS,
+                "this file",
+                "block",
+                fallback="named records go inside a block: providers under `providers:`, "
+                "accounts under `accounts:`",
+            )
             return
         if entry.key in seen:
             first = seen[entry.key]
@@ -148,13 +156,15 @@ class _Builder:
         self.problems += problems
         return entries
 
-    def unknown(self, entry: Entry, known: Sequence[str], where: str, what: str = "key") -> None:
+    def unknown(
+        self, entry: Entry, known: Sequence[str], where: str, what: str = "key", fallback: str | None = None
+    ) -> None:
         guess = difflib.get_close_matches(entry.key, known, n=1, cutoff=0.6)
         self.problem(
             entry,
             f"unknown {what} `{_brief(entry.key)}` in {where}",
             expected="one of: " + ", ".join(known),
-            hint=f"did you mean `{guess[0]}`?" if guess else None,
+            hint=f"did you mean `{guess[0]}`?" if guess else fallback,
         )
 
     # -- records ---------------------------------------------------------------------------

@@ -188,3 +188,11 @@ def test_huge_user_text_is_shortened_in_messages() -> None:
     rendered = str(caught.value)
     assert len(rendered) < 2000
     assert [(p.line, p.column) for p in caught.value.problems] == [(1, 1), (4, 3)]
+
+
+def test_a_seed_provider_record_at_the_top_level_is_one_clear_error() -> None:
+    with pytest.raises(DslValidationError) as caught:
+        load_config('litellm\n  kind "openai-compatible"\n  base-url "http://l:4000/v1"\n', "p.lino")
+    (problem,) = caught.value.problems
+    assert problem.render().startswith("p.lino:1:1: unknown block `litellm`")
+    assert "providers under `providers:`" in problem.render()
