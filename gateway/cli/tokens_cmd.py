@@ -110,8 +110,13 @@ def render_list(records: list[TokenRecord]) -> str:
     for record in records:
         lines.append(LIST_ROW.format(record.id, record.issued_at, record.expires_at,
                                      "true" if record.revoked else "false", record.requests_display(),
-                                     record.label))
+                                     _one_line(record.label)))
     return "\n".join(lines)
+
+
+def _one_line(label: str) -> str:
+    # A label with a newline would break the table; show it escaped as in tokens.lino.
+    return label.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
 
 
 async def _list(service: TokenService, args: argparse.Namespace) -> int:

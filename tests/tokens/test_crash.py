@@ -1,0 +1,131 @@
+"""Crash safety with real processes: `kill -9` a store writer, and a running `serve`, then reload."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+import anthropic
+
+from dsl.model import StoragePolicy
+from gateway.tokens.filestore import FileTokenStore
+from tests.support.fake_anthropic import FakeAnthropic
+from tests.support.gateway import write_credentials
+
+from .conftest import OAUTH_ACCESS
+from .helpers import REPO, cli_env
+
+# The documented window is one commit interval (50 ms) plus one fsync; allow generous noise for
+# two shared cores, while still far below "lost everything since the last snapshot".
+USAGE_WINDOW_SECONDS = 0.5
+
+
+async def load(data_dir: Path) -> dict[str, object]:
+    store = FileTokenStore(data_dir, StoragePolicy.BOTH, compact_on_close=False)
+    await store.open()
+    try:
+        return {record.id: record for record in store.records()}
+    finally:
+        await store.close()
+
+
+async def test_kill_9_of_a_busy_writer_loses_no_issue_or_revoke_and_usage_only_within_the_window(
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "data"
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.tokens.crash_child", str(data_dir),
+        cwd=REPO, stdout=asyncio.subprocess.PIPE,
+    )
+    assert child.stdout is not None
+    lines: list[str] = []
+    try:
+        deadline = time.monotonic() + 60
+        while sum(line.startswith("issued") for line in lines) < 40:
+            assert time.monotonic() < deadline, "the writer made too little progress"
+            raw = await asyncio.wait_for(child.stdout.readline(), timeout=30)
+            assert raw, "the writer exited early"
+            lines.append(raw.decode().strip())
+    finally:
+        child.send_signal(signal.SIGKILL)
+        killed_at = time.monotonic()
+        lines += (await child.stdout.read()).decode().split("\n")  # printed before it died
+        await child.wait()
+
+    records = await load(data_dir)
+    issued = [line.split()[1] for line in lines if line.startswith("issued ")]
+    revoked = [line.split()[1] for line in lines if line.startswith("revoked ")]
+    used = [(int(parts[2]), float(parts[3])) for parts in (line.split() for line in lines)
+            if parts and parts[0] == "used"]
+    assert len(revoked) >= 10
+    assert set(issued) <= set(records), "an issued token was lost"
+    assert all(records[token_id].revoked for token_id in revoked), "a revocation was lost"  # type: ignore[attr-defined]
+    busy = records[issued[0]]
+    settled = [count for count, at in used if at <= killed_at - USAGE_WINDOW_SECONDS]
+    assert busy.used_requests >= max(settled, default=0)  # type: ignore[attr-defined]
+    assert busy.used_requests <= max(count for count, _ in used) + 20  # type: ignore[attr-defined]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_kill_9_of_the_real_server_after_100_concurrent_requests(tmp_path: Path) -> None:
+    data_dir, port = tmp_path / "data", free_port()
+    async with FakeAnthropic() as fake:
+        write_credentials(tmp_path / "claude", OAUTH_ACCESS, expires_at_ms=4_102_444_800_000)
+        env = cli_env(data_dir, UPSTREAM_BASE_URL=fake.url, CLAUDE_CODE_HOME=str(tmp_path / "claude"),
+                      ROUTER_HOST="127.0.0.1", ROUTER_PORT=str(port), HOME=str(tmp_path))
+        log = tmp_path / "serve.log"
+        with log.open("wb") as sink:
+            server = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "gateway.cli.main", "serve", cwd=tmp_path, env=env,
+                stdout=sink, stderr=sink,
+            )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            async with aiohttp.ClientSession() as http:
+                await _wait_healthy(http, base, server, log)
+                async with http.post(f"{base}/api/tokens", json={"label": "load", "max_requests": 1000}) as r:
+                    assert r.status == 200, await r.text()
+                    key = (await r.json())["token"]
+                async with http.post(f"{base}/api/tokens", json={"label": "to revoke"}) as r:
+                    doomed = (await r.json())["id"]
+                async with anthropic.AsyncAnthropic(base_url=base, api_key=key, max_retries=0) as client:
+                    counted = await asyncio.gather(*(client.messages.count_tokens(
+                        model="claude-test-1", messages=[{"role": "user", "content": "hi"}])
+                        for _ in range(100)))
+                    assert all(result.input_tokens > 0 for result in counted)
+                await asyncio.sleep(USAGE_WINDOW_SECONDS)  # past the usage window
+                async with http.post(f"{base}/api/tokens/revoke", json={"id": doomed}) as r:
+                    assert r.status == 200
+        finally:
+            server.send_signal(signal.SIGKILL)  # right after the revoke returned
+            await server.wait()
+    records = await load(data_dir)
+    by_label = {record.label: record for record in records.values()}  # type: ignore[attr-defined]
+    assert by_label["load"].used_requests == 100
+    assert records[doomed].revoked  # type: ignore[attr-defined]
+
+
+async def _wait_healthy(
+    http: aiohttp.ClientSession, base: str, server: asyncio.subprocess.Process, log: Path
+) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.returncode is not None:
+            raise AssertionError(f"serve exited: {log.read_text()[-2000:]}")
+        with contextlib.suppress(aiohttp.ClientError):
+            async with http.get(f"{base}/health") as r:
+                if r.status == 200:
+                    return
+        await asyncio.sleep(0.1)
+    raise AssertionError("serve did not become healthy")
