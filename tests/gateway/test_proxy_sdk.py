@@ -35,7 +35,7 @@ async def test_messages_create(
     async with running_gateway(gateway_config(fake.url, tmp_path / "data", claude_home)) as gw:
         key = await gw.issue_key(label="alice")
         auth = {"auth_token": key, "api_key": None} if as_auth_token else {"api_key": key}
-        client = anthropic.AsyncAnthropic(base_url=gw.url, max_retries=0, **auth)  # type: ignore[arg-type]
+        client = anthropic.AsyncAnthropic(base_url=gw.url, max_retries=0, **auth)
         message = await client.messages.create(
             model=MODEL, max_tokens=64, messages=[{"role": "user", "content": "Hi"}]
         )
