@@ -303,3 +303,26 @@ def test_origins_point_at_the_lines_that_set_values() -> None:
     assert loaded.origins["server.port"] == (4, 3)
     assert loaded.origins["accounts.main.priority"] == (24, 5)
     assert loaded.origins["providers.litellm.models"] == (45, 5)
+
+
+def test_every_seed_provider_spelling() -> None:
+    text = (
+        "providers:\n"
+        "  a\n    base_url 'http://a/v1'\n    default_model m1\n    api_key_env KEY_A\n    enabled yes\n"
+        "  b\n    api_base 'http://b/v1'\n    default-model m2\n    api_key_file /run/b\n    kind litellm\n"
+        "  c\n    api-base 'http://c/v1'\n    kind openai_like\n    enabled 0\n    models 'x, y'\n"
+    )
+    a, b, c = load_config(text).providers
+    assert (a.base_url, a.model, a.api_key, a.enabled) == ("http://a/v1", "m1", SecretRef(env="KEY_A"), True)
+    assert (b.base_url, b.model, b.api_key, b.kind) == (
+        "http://b/v1",
+        "m2",
+        SecretRef(file="/run/b"),
+        "openai-compatible",
+    )
+    assert (c.base_url, c.kind, c.enabled, c.models) == (
+        "http://c/v1",
+        "openai-compatible",
+        False,
+        ("x", "y"),
+    )
