@@ -48,8 +48,9 @@ class StoragePolicy(StrEnum):
 class SecretRef:
     """Where a secret comes from: an environment variable or a file, never the DSL text.
 
-    `value` is only ever set from a CLI flag or the environment (the seed's `--token-secret`);
-    it is excluded from repr so that printing a config never shows it.
+    `value` is only ever set from a CLI flag, a `.lenv`/`.env` file (the seed's `--token-secret`,
+    `TOKEN_SECRET: …`) or a Redis URL without a password; it is excluded from repr so that
+    printing a config never shows it.
     """
 
     env: str | None = None
