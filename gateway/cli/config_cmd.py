@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -147,9 +148,24 @@ def run_fmt(args: argparse.Namespace) -> int:
         print(f"error: {args.file}: its layout cannot keep the comments; not rewritten", file=sys.stderr)
         return EXIT_INVALID
     if formatted.text != text:
-        Path(args.file).write_text(formatted.text, encoding="utf-8")
+        try:
+            _replace_atomically(Path(args.file), formatted.text)
+        except OSError as err:
+            print(f"error: cannot write {args.file}: {err.strerror}", file=sys.stderr)
+            return EXIT_USAGE
         print(f"{args.file}: reformatted", file=sys.stderr)
     return EXIT_OK
+
+
+def _replace_atomically(path: Path, text: str) -> None:
+    """Write beside the file, keep its permissions, then rename over it: a crash never leaves half a file."""
+    temp = path.with_name(f".{path.name}.fmt-tmp")
+    try:
+        temp.write_text(text, encoding="utf-8")
+        os.chmod(temp, path.stat().st_mode & 0o7777)
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
 
 
 def run_show(args: argparse.Namespace) -> int:

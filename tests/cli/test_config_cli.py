@@ -161,3 +161,13 @@ def test_only_the_named_subcommand_module_is_loaded(argv: list[str], only: str |
     from gateway.cli.main import COMMAND_MODULES, _modules_for
 
     assert _modules_for(argv) == ((only,) if only else COMMAND_MODULES)
+
+
+def test_fmt_write_keeps_the_file_mode_and_leaves_no_temp_file(tmp_path: Path) -> None:
+    target = tmp_path / "m.lino"
+    target.write_text("server:\n      port 1\n", encoding="utf-8")
+    target.chmod(0o640)
+    assert run("config", "fmt", "-w", "m.lino", cwd=tmp_path).returncode == 0
+    assert target.read_text(encoding="utf-8") == "server:\n  port 1\n"
+    assert target.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.lino"]
