@@ -8,7 +8,6 @@ import subprocess
 from typing import Any
 
 import pytest
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.telemetry.labels import Surface
@@ -16,8 +15,9 @@ from gateway.telemetry.metrics import AccountSample, GatewayMetrics
 from gateway.telemetry.request_info import RequestInfo
 
 
-def points(reader: InMemoryMetricReader) -> dict[str, list[Any]]:
-    data = reader.get_metrics_data()
+def points(metrics: GatewayMetrics) -> dict[str, list[Any]]:
+    assert metrics.memory_reader is not None
+    data = metrics.memory_reader.get_metrics_data()
     assert data is not None
     return {
         metric.name: list(metric.data.data_points)
@@ -43,14 +43,13 @@ def samples(metrics: GatewayMetrics) -> dict[tuple[str, tuple[tuple[str, str], .
 
 
 def test_seed_counters_and_usage_snapshot() -> None:
-    reader = InMemoryMetricReader()
-    metrics = GatewayMetrics(readers=[reader])
+    metrics = GatewayMetrics(in_memory=True)
     metrics.observe(request(account="primary"), 200, 20, 100)
     metrics.observe(request("/v1/chat/completions", Surface.OPENAI_CHAT), 200, 5, 5)
     metrics.observe(request("/v1/responses", Surface.OPENAI_RESPONSES, account="account-1"), 500, 0, 0)
     metrics.observe(request("/health", None), 200, 0, 2)  # not an API surface: no seed counters
     metrics.token_issued()
-    got = points(reader)
+    got = points(metrics)
     assert got["link_assistant_requests"][0].value == 3
     assert got["link_assistant_errors"][0].value == 1
     assert got["link_assistant_tokens_issued"][0].value == 1
@@ -93,15 +92,14 @@ def test_prometheus_names_keep_the_seed_contract() -> None:
 
 
 def test_duration_ttft_and_tokens_by_type() -> None:
-    reader = InMemoryMetricReader()
-    metrics = GatewayMetrics(readers=[reader])
+    metrics = GatewayMetrics(in_memory=True)
     info = request(account="primary", model="claude-sonnet-4-5", streaming=True)
     info.note_usage({"input_tokens": 11, "cache_read_input_tokens": 7, "cache_creation_input_tokens": 3})
     info.note_usage({"output_tokens": 2})
     info.note_usage({"output_tokens": 9})  # message_delta carries the cumulative count
     info.first_token_s = 0.05
     metrics.observe(info, 200, 0, 0)
-    got = points(reader)
+    got = points(metrics)
     (duration,) = got["gen_ai.server.request.duration"]
     assert duration.count == 1
     assert dict(duration.attributes) == {
@@ -118,10 +116,9 @@ def test_duration_ttft_and_tokens_by_type() -> None:
 
 
 def test_non_streaming_requests_have_no_ttft() -> None:
-    reader = InMemoryMetricReader()
-    metrics = GatewayMetrics(readers=[reader])
+    metrics = GatewayMetrics(in_memory=True)
     metrics.observe(request(headers_s=0.01), 200, 0, 0)
-    assert "gen_ai.server.time_to_first_token" not in points(reader)
+    assert "gen_ai.server.time_to_first_token" not in points(metrics)
 
 
 def test_upstream_errors_rejections_streams_and_accounts() -> None:
