@@ -33,6 +33,7 @@ bench: install
 	$(BIN)/python bench/translate.py
 	$(BIN)/python bench/dsl_parse.py
 	$(BIN)/python bench/proxy.py
+	$(BIN)/python bench/store.py
 
 proto: install
 	$(BIN)/python -m gateway.admin_grpc.codegen

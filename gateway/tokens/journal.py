@@ -101,5 +101,4 @@ def apply(entry: Entry, current: TokenRecord | None) -> TokenRecord | None:
         return current if current.revoked else replace(current, revoked=True)
     if isinstance(entry, Expire):
         return replace(current, expires_at=entry.expires_at)
-    return replace(current, used_requests=entry.used_requests, used_input_tokens=entry.used_input_tokens,
-                   used_output_tokens=entry.used_output_tokens)
+    return current.with_usage(entry.used_requests, entry.used_input_tokens, entry.used_output_tokens)

@@ -39,6 +39,12 @@ class TokenRecord:
     def used_tokens(self) -> int:
         return self.used_input_tokens + self.used_output_tokens
 
+    def with_usage(self, requests: int, input_tokens: int, output_tokens: int) -> TokenRecord:
+        """This record with absolute usage counters (hot path: avoids `dataclasses.replace`)."""
+        return TokenRecord(self.id, self.label, self.issued_at, self.expires_at, self.revoked, self.account,
+                           self.max_requests, requests, self.max_tokens, input_tokens, output_tokens,
+                           self.rate_limit_per_minute)
+
     def requests_display(self) -> str:
         """The seed's `tokens list` column: `used/max` or `used/-`."""
         cap = "-" if self.max_requests is None else str(self.max_requests)

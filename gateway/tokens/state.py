@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Protocol
 
 from gateway.tokens import journal
@@ -79,7 +78,8 @@ class TokenState:
             denial = decide(record)
             if denial is not None:
                 return record, denial
-            record = replace(record, used_requests=record.used_requests + 1)
+            record = record.with_usage(record.used_requests + 1, record.used_input_tokens,
+                                       record.used_output_tokens)
             self._records[token_id] = record
             self._add_pending(token_id, 1, 0, 0)
         self._usage_changed()
@@ -91,8 +91,8 @@ class TokenState:
             record = self._records.get(token_id)
             if record is None or (input_tokens == 0 and output_tokens == 0):
                 return record
-            record = replace(record, used_input_tokens=record.used_input_tokens + input_tokens,
-                             used_output_tokens=record.used_output_tokens + output_tokens)
+            record = record.with_usage(record.used_requests, record.used_input_tokens + input_tokens,
+                                       record.used_output_tokens + output_tokens)
             self._records[token_id] = record
             self._add_pending(token_id, 0, input_tokens, output_tokens)
         self._usage_changed()
@@ -143,9 +143,8 @@ def with_delta(record: TokenRecord, delta: list[int] | None) -> TokenRecord:
     """`record` (as read from disk) plus this process's not yet persisted usage."""
     if not delta:
         return record
-    return replace(record, used_requests=record.used_requests + delta[0],
-                   used_input_tokens=record.used_input_tokens + delta[1],
-                   used_output_tokens=record.used_output_tokens + delta[2])
+    return record.with_usage(record.used_requests + delta[0], record.used_input_tokens + delta[1],
+                             record.used_output_tokens + delta[2])
 
 
 def _entry_id(entry: journal.Entry) -> str:
