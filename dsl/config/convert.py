@@ -156,20 +156,24 @@ def _compound_seconds(word: str) -> float:
 
 def to_whole_unit(text: str, unit_seconds: int, unit_name: str) -> int:
     """A duration expressed as a whole number of `unit_name` (bare numbers are in that unit)."""
+    expected = f"a whole number of {unit_name} (e.g. 24h), or a bare number of {unit_name}"
     word = text.strip()
-    if re.fullmatch(r"\d+", word):
-        return int(word)
-    seconds = to_seconds(word)
-    units = seconds / unit_seconds
-    if units != int(units):
-        raise ConversionError(f"a whole number of {unit_name} (e.g. 24h), or a bare number of {unit_name}")
+    if word.isascii() and word.isdigit():
+        try:
+            return to_int(word, minimum=0, maximum=2**53)
+        except ConversionError:
+            raise ConversionError(expected) from None
+    units = to_seconds(word) / unit_seconds
+    if units != int(units) or units > 2**53:
+        raise ConversionError(expected)
     return int(units)
 
 
 def to_size(text: str) -> int:
+    expected = "a size such as 1048576, 512KiB, 32MiB or 1GB"
     match = _SIZE.fullmatch(text.strip())
-    if match is None:
-        raise ConversionError("a size such as 1048576, 512KiB, 32MiB or 1GB")
+    if match is None or len(match.group(1)) > 18:  # 10**18 bytes is already absurd for a body limit
+        raise ConversionError(expected)
     return int(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()]
 
 
