@@ -60,7 +60,17 @@ def check_resource(resource: RouterConfigResource) -> ConfigCheck:
     except RecursionError:
         return ConfigCheck(None, (Problem("config is nested too deeply", file=source),))
     known = {a.name for a in config.accounts} | {"default"}
-    problems = tuple(
+    problems: tuple[Problem, ...] = ()
+    if config.server.host in ("localhost", "::1") or config.server.host.startswith("127."):
+        problems += (
+            Problem(
+                f"server host {config.server.host} only accepts connections from inside the container, so "
+                "the Service and the health probes could not reach the gateway",
+                file=source,
+                hint="use 0.0.0.0 (the default) or drop the host line for a deployment",
+            ),
+        )
+    problems += tuple(
         Problem(
             f"account {ref.account!r} is not declared in spec.config",
             file="spec.accountCredentialRefs",

@@ -10,7 +10,7 @@ from typing import Any
 
 from controller import names
 from controller.podspec import data_dir, pod_wiring
-from controller.render import METRICS_SERVICE_PORT
+from controller.render import METRICS_SERVICE_PORT, serves_grpc_admin
 from controller.spec import RouterConfigResource
 from dsl.model import RouterConfig
 
@@ -25,7 +25,11 @@ def render_values(resource: RouterConfigResource, config: RouterConfig) -> dict[
         "imagePullPolicy": resource.image_pull_policy,
         "replicas": resource.replicas,
         "config": resource.config,
-        "ports": {"http": config.server.port, "grpcAdmin": config.server.admin_grpc_port},
+        "ports": {
+            "http": config.server.port,
+            "grpcAdmin": config.server.admin_grpc_port if serves_grpc_admin(config) else None,
+        },
+        "workingDir": names.GATEWAY_HOME,
         "metrics": {"enabled": config.features.metrics, "servicePort": METRICS_SERVICE_PORT},
         "dataDir": data_dir(config),
         "configPath": names.CONFIG_PATH,

@@ -37,10 +37,11 @@ def dns_label(text: str) -> str:
 
 
 def container_path(path: str) -> str:
-    """A DSL path as seen inside the gateway container (`~` is the image user's home)."""
+    """A DSL path as an absolute path inside the gateway container (`~` is the image user's home)."""
     if path == "~" or path.startswith("~/"):
         path = names.GATEWAY_HOME + path[1:]
-    return posixpath.normpath(path)
+    # Relative paths are relative to the process's working directory, which the pod pins to the home.
+    return posixpath.normpath(posixpath.join(names.GATEWAY_HOME, path))
 
 
 def claude_home(config: RouterConfig) -> str:

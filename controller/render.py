@@ -59,9 +59,18 @@ def config_map(resource: RouterConfigResource) -> Manifest:
     }
 
 
+def is_loopback(host: str) -> bool:
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def serves_grpc_admin(config: RouterConfig) -> bool:
+    """A loopback-only admin listener is deliberately private: no port, no Service entry."""
+    return config.server.admin_grpc_port is not None and not is_loopback(config.server.admin_grpc_host)
+
+
 def _ports(config: RouterConfig) -> list[Manifest]:
     ports: list[Manifest] = [{"name": "http", "containerPort": config.server.port, "protocol": "TCP"}]
-    if config.server.admin_grpc_port is not None:
+    if serves_grpc_admin(config):
         ports.append(
             {"name": "grpc-admin", "containerPort": config.server.admin_grpc_port, "protocol": "TCP"}
         )
@@ -85,6 +94,7 @@ def gateway_container(resource: RouterConfigResource, config: RouterConfig) -> M
         "image": resource.image,
         "imagePullPolicy": resource.image_pull_policy,
         "args": ["serve", "--config", names.CONFIG_PATH],
+        "workingDir": names.GATEWAY_HOME,
         "ports": _ports(config),
         "env": list(wiring.env),
         "volumeMounts": list(wiring.mounts),
@@ -137,7 +147,7 @@ def service(resource: RouterConfigResource, config: RouterConfig) -> Manifest:
     ports: list[Manifest] = [
         {"name": "http", "port": config.server.port, "targetPort": "http", "protocol": "TCP"}
     ]
-    if config.server.admin_grpc_port is not None:
+    if serves_grpc_admin(config):
         ports.append(
             {
                 "name": "grpc-admin",

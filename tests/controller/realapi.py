@@ -221,6 +221,10 @@ class _Shim:
         async def close() -> None:
             await self.runner.app[SESSION].close()
             await self.runner.cleanup()
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in others:  # e.g. a watch kubectl left open
+                task.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
 
         fut = asyncio.run_coroutine_threadsafe(close(), self.loop)
         with contextlib.suppress(Exception):
