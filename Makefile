@@ -34,6 +34,7 @@ bench: install
 	$(BIN)/python bench/dsl_parse.py
 	$(BIN)/python bench/proxy.py
 	$(BIN)/python bench/store.py
+	$(BIN)/python bench/metrics_overhead.py
 
 proto: install
 	$(BIN)/python -m gateway.admin_grpc.codegen
