@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dsl.config.layout import extract_comments, format_config
+from dsl.errors import DslError
 from dsl.lino import parse
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.lino"))
@@ -85,3 +86,20 @@ def test_fmt_round_trips_and_is_idempotent(text: str) -> None:
     assert format_config(out.text).text == out.text
     if out.comments_kept:
         assert len(extract_comments(out.text)) == len(extract_comments(text))
+
+
+_lino_chars = st.lists(st.sampled_from([*"ab:() \n\"'#`~1{}", "  ", "\n  "]), max_size=40).map("".join)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(_lino_chars, st.text(max_size=60)))
+def test_fmt_of_any_text_is_a_syntax_error_or_an_equivalent_document(text: str) -> None:
+    try:
+        before = parse(text)
+    except DslError:
+        with pytest.raises(DslError):
+            format_config(text)
+        return
+    out = format_config(text)
+    assert parse(out.text) == before
+    assert format_config(out.text).text == out.text
