@@ -196,3 +196,24 @@ def test_a_seed_provider_record_at_the_top_level_is_one_clear_error() -> None:
     (problem,) = caught.value.problems
     assert problem.render().startswith("p.lino:1:1: unknown block `litellm`")
     assert "providers under `providers:`" in problem.render()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        bytes(range(256)).decode("latin-1") * 20,  # binary junk
+        "server:\n  host x\n" + "# padding\n" * 1_100_000,  # a ~10 MB file
+        "(" * 10_000 + ")" * 10_000,
+        "a:\n" + "".join("  " * i + f"k{i}:\n" for i in range(1, 5_000)),  # deep indentation
+        "server:\n\tport 1\n",
+        "server:\n  host 'unterminated\n  port x\n",
+        "\x00\x01\x02",
+    ],
+    ids=["binary", "10MB", "parens", "indentation", "tabs", "quote", "nul"],
+)
+def test_hostile_input_ends_in_a_dsl_error_quickly(text: str) -> None:
+    started = time.perf_counter()
+    with pytest.raises(DslError) as caught:
+        load_config(text, "hostile.lino")
+    assert caught.value.problems and caught.value.problems[0].file == "hostile.lino"
+    assert time.perf_counter() - started < 5.0
