@@ -65,7 +65,9 @@ class _LinoLexer(Lexer):
 @cache
 def _parser() -> Lark:
     grammar = (Path(__file__).parent / "grammar.lark").read_text(encoding="utf-8")
-    return Lark(grammar, parser="lalr", lexer=_LinoLexer, transformer=LinoTransformer())
+    return Lark(
+        grammar, parser="lalr", lexer=_LinoLexer, transformer=LinoTransformer(), maybe_placeholders=True
+    )
 
 
 def parse(

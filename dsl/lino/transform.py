@@ -72,28 +72,25 @@ class LinoTransformer(Transformer[Token, list[Link]]):
         items[0].append(items[1])
         return items[0]  # type: ignore[no-any-return]
 
-    def line(self, items: list[Any]) -> Line:
-        head: Line = items[0]
-        if len(items) == 1:
-            return head
-        return Line(head.kind, head.link, tuple(items[1]))
-
-    def id_head(self, items: list[Any]) -> Line:
+    def id_line(self, items: list[Any]) -> Line:
         name: Token = items[0]
+        found: list[Token | Group] | None = items[1]
+        children = () if items[2] is None else tuple(items[2])
         line, column = name.line or 0, name.column or 0
-        if len(items) == 1:
-            return Line(LineKind.INDENTED_ID, Link(str(name), (), line, column))
-        values = tuple(_value(v) for v in items[1])
-        return Line(LineKind.ID, Link(str(name), values, line, column))
+        if found is None:
+            return Line(LineKind.INDENTED_ID, Link(str(name), (), line, column), children)
+        values = tuple(_value(v) for v in found)
+        return Line(LineKind.ID, Link(str(name), values, line, column), children)
 
-    def values_head(self, items: list[list[Token | Group]]) -> Line:
-        found = items[0]
+    def values_line(self, items: list[Any]) -> Line:
+        found: list[Token | Group] = items[0]
+        children = () if items[1] is None else tuple(items[1])
         first = found[0]
         if len(found) == 1 and isinstance(first, Group):
-            return Line(LineKind.GROUP, first.link)
+            return Line(LineKind.GROUP, first.link, children)
         values = tuple(_value(v) for v in found)
         head = values[0]
-        return Line(LineKind.VALUES, Link(None, values, head.line, head.column))
+        return Line(LineKind.VALUES, Link(None, values, head.line, head.column), children)
 
     def group(self, items: list[Any]) -> Group:
         opening: Token = items[0]
