@@ -1,0 +1,133 @@
+"""The controller as users start it (`link-assistant-router controller`, a real process) and
+`config render` from the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import urllib.request
+from pathlib import Path
+
+import yaml
+
+from tests.controller.conftest import Cluster
+from tests.controller.realapi import free_port
+from tests.controller.test_loop import RC_PATH, live, router_config
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI = [sys.executable, "-m", "gateway.cli.main"]
+
+
+def _health(port: int) -> int:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as resp:
+            return int(resp.status)
+    except OSError:
+        return 0
+
+
+async def test_controller_subcommand_reconciles_serves_healthz_and_stops_on_sigterm(cluster: Cluster) -> None:
+    health = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        *CLI,
+        "controller",
+        "--kubeconfig",
+        str(cluster.kubeconfig),
+        "--namespace",
+        "default",
+        "--resync-seconds",
+        "1",
+        "--health-port",
+        str(health),
+        "--gateway-image",
+        "example.test/gw:2",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        cwd=ROOT,
+    )
+    try:
+        body = router_config()
+        del body["spec"]["image"]  # so the controller's --gateway-image applies
+        async with cluster.emulator.post(RC_PATH, json=body) as resp:
+            assert resp.status in (200, 201)
+        deployment = await cluster.eventually(
+            lambda: live(cluster, "deployments"), timeout=20, what="reconcile"
+        )
+        assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "example.test/gw:2"
+        loop = asyncio.get_running_loop()
+        assert await loop.run_in_executor(None, _health, health) == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(proc.wait(), 10)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            raise AssertionError("controller did not stop within 10 s of SIGTERM") from None
+    output = (await proc.stdout.read()).decode() if proc.stdout else ""
+    assert proc.returncode == 0, output
+    assert "reconciled default/team" in output
+
+
+async def test_controller_without_a_cluster_is_a_clear_error(tmp_path: Path) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        *CLI,
+        "controller",
+        "--kubeconfig",
+        str(tmp_path / "missing"),
+        "--health-port",
+        "0",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=tmp_path,
+        env={**os.environ, "KUBERNETES_SERVICE_HOST": ""},
+    )
+    _out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 2
+    assert err.decode().startswith("error: cannot load Kubernetes credentials")
+    assert "Traceback" not in err.decode()
+
+
+async def test_config_render_targets_from_the_command_line(tmp_path: Path) -> None:
+    source = ROOT / "akash" / "router.lino"
+    outputs = {}
+    for target in ("kubernetes", "helm-values", "akash"):
+        proc = await asyncio.create_subprocess_exec(
+            *CLI,
+            "config",
+            "render",
+            str(source),
+            "--target",
+            target,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            cwd=ROOT,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 30)
+        assert proc.returncode == 0, err.decode()
+        outputs[target] = [d for d in yaml.safe_load_all(out.decode()) if d]
+    assert [d["kind"] for d in outputs["kubernetes"]] == ["ConfigMap", "Deployment", "Service"]
+    assert outputs["helm-values"][0]["config"] == source.read_text()
+    assert outputs["akash"][0]["version"] == "2.0"
+    assert outputs["akash"] == [
+        yaml.safe_load((ROOT / "akash" / "deploy.yaml").read_text().split("---\n", 1)[1])
+    ]
+
+    bad = tmp_path / "bad.lino"
+    bad.write_text("server:\n  port abc\n")
+    proc = await asyncio.create_subprocess_exec(
+        *CLI,
+        "config",
+        "render",
+        str(bad),
+        "--target",
+        "kubernetes",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 1
+    assert f"{bad}:2:3:" in (out + err).decode()
