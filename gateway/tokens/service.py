@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,6 @@ from typing import TypeVar
 
 from dsl.model import RouterConfig, StoragePolicy, TokenDefaults
 from gateway.errors import GatewayError, rate_limited, unauthorized
-from gateway.telemetry.request_info import note_rejection
 from gateway.tokens import jwt_codec
 from gateway.tokens.filestore import FileTokenStore
 from gateway.tokens.jwt_codec import Claims, TokenFormatError
@@ -29,7 +27,6 @@ from gateway.tokens.records import DENIAL_MESSAGES, Denial, TokenRecord, admissi
 from gateway.tokens.state import MemoryTokenStore, StoreError, TokenStore
 
 VERIFIED_CACHE_SIZE = 4096
-RATE_WINDOW_SECONDS = 60.0
 T = TypeVar("T")
 
 
@@ -51,7 +48,6 @@ class TokenService:
         self._clock = clock
         # Signature checks are pure in (token, secret): cache them; expiry is still checked per call.
         self._verified: dict[str, Claims] = {}
-        self._windows: dict[str, deque[float]] = {}
 
     # ------------------------------------------------------------------ authorization
 
@@ -74,54 +70,27 @@ class TokenService:
         """Verify the client's key and count one request against its budget."""
         now = self._clock()
         claims = self.verify(headers, now)
-        record = self.store.get(claims.sub)
-        if record is None:
+        outcome = await self.store.admit(claims.sub, claims.exp, now)
+        if outcome.record is None:
             return _record_from_claims(claims)  # seed: a token without a record is accepted
-        window = self._window(record, now)
-        recent = len(window) if window is not None else 0
-        record, denial = self.store.consume(claims.sub, lambda r: admission(r, claims.exp, now, recent))
-        if denial is not None:
-            error = self._denial_error(denial, window, now)
-            if error.status == 429:
-                note_rejection(denial.value)  # the budget-rejection metric and access log
-            raise error
-        if window is not None:
-            window.append(now)
-        return record if record is not None else _record_from_claims(claims)
+        if outcome.denial is not None:
+            raise _denial_error(outcome.denial, outcome.retry_after)
+        return outcome.record
 
     async def introspect(self, headers: Mapping[str, str]) -> TokenRecord:
         """The caller's own record, verified like `authorize` but without spending its budget."""
         now = self._clock()
         claims = self.verify(headers, now)
-        record = self.store.get(claims.sub)
+        record = await self.store.fetch(claims.sub)
         if record is None:
             return _record_from_claims(claims)
         denial = admission(record, claims.exp, now)
         if denial in (Denial.REVOKED, Denial.EXPIRED):
-            raise self._denial_error(denial, None, now)
+            raise _denial_error(denial, None)
         return record
 
-    def _window(self, record: TokenRecord, now: float) -> deque[float] | None:
-        if record.rate_limit_per_minute is None:
-            return None
-        window = self._windows.setdefault(record.id, deque())
-        while window and window[0] <= now - RATE_WINDOW_SECONDS:
-            window.popleft()
-        return window
-
-    @staticmethod
-    def _denial_error(denial: Denial, window: deque[float] | None, now: float) -> GatewayError:
-        message = DENIAL_MESSAGES[denial]
-        if denial is Denial.REVOKED:
-            return GatewayError(403, "authentication_error", message)
-        if denial is Denial.EXPIRED:
-            return unauthorized(message)
-        if denial is Denial.RATE_LIMIT and window:
-            return rate_limited(message, retry_after=window[0] + RATE_WINDOW_SECONDS - now)
-        return rate_limited(message)
-
     async def record_usage(self, token_id: str, input_tokens: int, output_tokens: int) -> None:
-        self.store.add_tokens(token_id, input_tokens, output_tokens)
+        await self.store.add_tokens(token_id, input_tokens, output_tokens)
 
     # ------------------------------------------------------------------ administration
 
@@ -154,7 +123,7 @@ class TokenService:
 
     async def expire(self, token_id: str) -> TokenRecord | None:
         """Really expire it: `expires_at` becomes now (not an alias of revoke as in the seed)."""
-        record = self.store.get(token_id)
+        record = await self.store.fetch(token_id)
         if record is None:
             return None
         now = int(self._clock())
@@ -171,6 +140,15 @@ class TokenService:
 
     async def close(self) -> None:
         await self.store.close()
+
+
+def _denial_error(denial: Denial, retry_after: float | None) -> GatewayError:
+    message = DENIAL_MESSAGES[denial]
+    if denial is Denial.REVOKED:
+        return GatewayError(403, "authentication_error", message)
+    if denial is Denial.EXPIRED:
+        return unauthorized(message)
+    return rate_limited(message, retry_after=retry_after)
 
 
 def _record_from_claims(claims: Claims) -> TokenRecord:

@@ -1,28 +1,38 @@
 """The in-memory view of all token records, and the store seam (`TokenStore`) the service uses.
 
-`TokenState` holds the records and does the one thing that must be atomic: check a token's budget
-and count the request, under one lock hold with no await in between. It is also the whole
-`memory` storage policy. File- and Redis-backed stores extend it with persistence; they learn
-about usage changes through `_usage_changed` and batch them (see `filestore`).
+`TokenState` holds the records and does the one thing that must be atomic: decide whether a token
+may make one more request (revoked, expired, request/token budget, requests per minute) and count
+it, in one step with no await inside. It is also the whole `memory` storage policy. The file store
+extends it with persistence and learns about usage through `_usage_changed`; the Redis store
+replaces `admit` with a server-side script so the budget is shared by every replica.
 
-The lock is a `threading.Lock`, not an asyncio one: handlers call `consume` synchronously on the
-event loop, and the file store's I/O thread merges other processes' changes in under the same lock.
+The lock is a `threading.Lock`, not an asyncio one: handlers run on the event loop, and the file
+store's I/O thread merges other processes' changes in under the same lock.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from typing import Protocol
+from collections import deque
+from typing import NamedTuple, Protocol
 
 from gateway.tokens import journal
-from gateway.tokens.records import Denial, TokenRecord
+from gateway.tokens.records import Denial, TokenRecord, admission
 
-Decide = Callable[[TokenRecord], Denial | None]
+RATE_WINDOW_SECONDS = 60.0
 
 
 class StoreError(Exception):
     """Persisting or loading token records failed; the message names the file, never a secret."""
+
+
+class Admission(NamedTuple):
+    """The outcome of `admit`: no record (accepted, uncounted), a denial, or the counted record.
+    (A NamedTuple: built once per request, and cheaper than a frozen dataclass.)"""
+
+    record: TokenRecord | None
+    denial: Denial | None = None
+    retry_after: float | None = None
 
 
 class TokenStore(Protocol):
@@ -30,9 +40,12 @@ class TokenStore(Protocol):
 
     def records(self) -> list[TokenRecord]: ...
 
-    def consume(self, token_id: str, decide: Decide) -> tuple[TokenRecord | None, Denial | None]: ...
+    async def fetch(self, token_id: str) -> TokenRecord | None: ...
 
-    def add_tokens(self, token_id: str, input_tokens: int, output_tokens: int) -> TokenRecord | None: ...
+    async def admit(self, token_id: str, jwt_exp: int, now: float) -> Admission: ...
+
+    async def add_tokens(self, token_id: str, input_tokens: int,
+                         output_tokens: int) -> TokenRecord | None: ...
 
     async def put(self, record: TokenRecord) -> None: ...
 
@@ -54,6 +67,7 @@ class TokenState:
         self._lock = threading.Lock()
         self._records: dict[str, TokenRecord] = {}
         self._pending: dict[str, list[int]] = {}
+        self._windows: dict[str, deque[float]] = {}
 
     # ---- reads
 
@@ -66,26 +80,45 @@ class TokenState:
 
     # ---- usage (synchronous, atomic)
 
-    def consume(self, token_id: str, decide: Decide) -> tuple[TokenRecord | None, Denial | None]:
-        """Check `decide(record)` and count one request if admitted, atomically.
+    async def fetch(self, token_id: str) -> TokenRecord | None:
+        return self._records.get(token_id)
 
-        A token without a record is admitted and not counted (the seed's behaviour).
-        """
+    async def admit(self, token_id: str, jwt_exp: int, now: float) -> Admission:
+        return self.consume(token_id, jwt_exp, now)
+
+    def consume(self, token_id: str, jwt_exp: int, now: float) -> Admission:
+        """Check and count one request, atomically. A token without a record is admitted and not
+        counted (the seed's behaviour); a refused request counts nowhere."""
         with self._lock:
             record = self._records.get(token_id)
             if record is None:
-                return None, None
-            denial = decide(record)
+                return Admission(None)
+            window = self._window(record, now)
+            denial = admission(record, jwt_exp, now, len(window) if window is not None else 0)
             if denial is not None:
-                return record, denial
+                retry = None
+                if denial is Denial.RATE_LIMIT and window:
+                    retry = window[0] + RATE_WINDOW_SECONDS - now
+                return Admission(record, denial, retry)
             record = record.with_usage(record.used_requests + 1, record.used_input_tokens,
                                        record.used_output_tokens)
             self._records[token_id] = record
+            if window is not None:
+                window.append(now)
             self._add_pending(token_id, 1, 0, 0)
         self._usage_changed()
-        return record, None
+        return Admission(record)
 
-    def add_tokens(self, token_id: str, input_tokens: int, output_tokens: int) -> TokenRecord | None:
+    def _window(self, record: TokenRecord, now: float) -> deque[float] | None:
+        """This process's request times in the last minute, for tokens with a rate limit."""
+        if record.rate_limit_per_minute is None:
+            return None
+        window = self._windows.setdefault(record.id, deque())
+        while window and window[0] <= now - RATE_WINDOW_SECONDS:
+            window.popleft()
+        return window
+
+    async def add_tokens(self, token_id: str, input_tokens: int, output_tokens: int) -> TokenRecord | None:
         input_tokens, output_tokens = max(0, input_tokens), max(0, output_tokens)
         with self._lock:
             record = self._records.get(token_id)
