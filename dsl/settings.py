@@ -27,7 +27,12 @@ from dsl.errors import DslValidationError, Problem
 from dsl.lenv import parse_dotenv, parse_lenv
 from dsl.model import RouterConfig, SecretRef
 
-LAYER_FILES = {"flag": "command line", "env": "environment", ".lenv": ".lenv", ".env": ".env"}
+LAYER_FILES: Mapping[str, str] = {
+    "flag": "command line",
+    "env": "environment",
+    ".lenv": ".lenv",
+    ".env": ".env",
+}
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ them with the seed's precedence; `add_global_flags` turns them into argparse opt
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -287,7 +288,7 @@ SETTINGS: tuple[Setting, ...] = (
     S("--mpp-method", "MPP_METHOD", "mpp.method", K.TEXT, "MPP payment method identifier"),
 )
 
-CHOICE_TABLES = {
+CHOICE_TABLES: Mapping[str, Mapping[str, StrEnum]] = {
     "provider": c.PROVIDER_SYNONYMS,
     "api_format": c.API_FORMAT_SYNONYMS,
     "routing_mode": c.ROUTING_MODE_SYNONYMS,

@@ -8,7 +8,7 @@ The loader (`dsl.config.loader`) walks these tables; `config fmt --help` and the
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -272,7 +272,7 @@ ACTIVITYPUB = SectionSpec(
 )
 
 # Top-level blocks that hold one record each; attr is the RouterConfig field.
-SECTIONS: dict[str, tuple[str, SectionSpec]] = {
+SECTIONS: Mapping[str, tuple[str, SectionSpec]] = {
     "server": ("server", SERVER),
     "upstream": ("upstream", UPSTREAM),
     "routing": ("routing", ROUTING),
@@ -288,7 +288,7 @@ SECTIONS: dict[str, tuple[str, SectionSpec]] = {
     "activitypub": ("activitypub", ACTIVITYPUB),
 }
 # Top-level blocks that hold named records.
-LISTS: dict[str, tuple[str, SectionSpec]] = {
+LISTS: Mapping[str, tuple[str, SectionSpec]] = {
     "accounts": ("accounts", ACCOUNT),
     "providers": ("providers", PROVIDER),
 }
