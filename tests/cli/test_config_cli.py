@@ -171,3 +171,15 @@ def test_fmt_write_keeps_the_file_mode_and_leaves_no_temp_file(tmp_path: Path) -
     assert target.read_text(encoding="utf-8") == "server:\n  port 1\n"
     assert target.stat().st_mode & 0o777 == 0o640
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.lino"]
+
+
+def test_the_installed_console_script_validates_too(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "link-assistant-router"
+    if not script.exists():
+        pytest.skip("the console script is not installed next to this interpreter")
+    (tmp_path / "ok.lino").write_text("server:\n  port 8081\n", encoding="utf-8")
+    done = subprocess.run(
+        [str(script), "config", "validate", "ok.lino"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert (done.returncode, done.stdout) == (0, "ok.lino: valid\n")
