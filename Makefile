@@ -36,6 +36,15 @@ bench: install
 	$(BIN)/python bench/store.py
 	$(BIN)/python bench/metrics_overhead.py
 
+# Regenerate akash/deploy.yaml from akash/router.lino, then lint and template both Helm charts.
+charts: install
+	$(BIN)/link-assistant-router config render akash/router.lino --target akash > akash/deploy.yaml.tmp
+	mv akash/deploy.yaml.tmp akash/deploy.yaml
+	HELM=$$($(BIN)/python -m tests.controller.tools helm) && \
+	  $$HELM lint --strict charts/link-assistant-router charts/link-assistant-router-gateway && \
+	  $$HELM template lar charts/link-assistant-router --include-crds >/dev/null && \
+	  $$HELM template router charts/link-assistant-router-gateway >/dev/null
+
 proto: install
 	$(BIN)/python -m gateway.admin_grpc.codegen
 

@@ -10,6 +10,7 @@ import importlib.metadata
 import os
 import shutil
 import subprocess
+import sys
 import tarfile
 import zipfile
 from pathlib import Path
@@ -107,3 +108,26 @@ def apiserver_binary() -> Path:
         tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
         raise ToolUnavailable("building apiextensions-apiserver failed: " + " | ".join(tail))
     return binary
+
+
+def main(argv: list[str]) -> int:
+    """`python -m tests.controller.tools helm|kubectl|akashjs|apiserver`: prepare the tool, print its path."""
+    getters = {
+        "helm": helm,
+        "kubectl": kubectl,
+        "akashjs": lambda: str(akash_validator_dir()),
+        "apiserver": lambda: str(apiserver_binary()),
+    }
+    if len(argv) != 1 or argv[0] not in getters:
+        print(f"usage: python -m tests.controller.tools {'|'.join(getters)}", file=sys.stderr)
+        return 2
+    try:
+        print(getters[argv[0]]())
+    except ToolUnavailable as exc:
+        print(f"unavailable: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
