@@ -8,6 +8,11 @@ The nesting limit is enforced here, while tokenizing, so nothing downstream ever
 `max_depth` levels of parentheses plus indentation: 10,000 open parentheses cost one error, not a
 recursion. Errors are raised as `DslSyntaxError` with the file, line and column.
 
+Tokens: REF (a reference, decoded), ID (a reference with the ':' after it, joined here to spare the
+parser a token per line), _COLON (a ':' after nothing, always an error), LPAR, _RPAR, and _NL,
+_INDENT, _DEDENT for the line structure. Lines with no quotes or parentheses, the bulk of a config,
+take a fast path: one regex pass for the whole line.
+
 Pure: text in, tokens out.
 """
 
@@ -22,15 +27,7 @@ from lark import Token
 
 from dsl.errors import DslSyntaxError, Problem
 from dsl.lino.quotes import scan_delimited
-
-
-@dataclass(frozen=True)
-class Source:
-    """One document to tokenize, with the options that shape its tokens."""
-
-    text: str
-    name: str = "<string>"
-    max_depth: int = 64
+from dsl.lino.source import Source, check_characters, decode_literal, syntax_error
 
 
 @dataclass
@@ -48,7 +45,6 @@ class _Context:
 class _Patterns:
     master: re.Pattern[str]
     simple: re.Pattern[str]
-    forbidden: re.Pattern[str]
     literal: re.Pattern[str]
     colon_after: re.Pattern[str]
     special: re.Pattern[str]
@@ -64,7 +60,6 @@ def _patterns() -> _Patterns:
             r"|(?P<quote>[\"'`])|(?P<ref>[^ \t\r\n():]+)"
         ),
         simple=re.compile(r"[^ \t\r\n():]+"),
-        forbidden=re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]"),
         literal=re.compile(r"~[0-9]+\{"),
         colon_after=re.compile(r"[ \t]*:"),
         special=re.compile("[\r\"'`()]"),
@@ -82,50 +77,9 @@ def new_token(kind: str, value: str, offset: int, line: int, column: int) -> Tok
     return token
 
 
-def locate(text: str, offset: int) -> tuple[int, int]:
-    """1-based line and column of `offset`; CRLF, LF and a lone CR each end a line."""
-    head = text[:offset]
-    line = 1 + head.count("\n") + head.count("\r") - head.count("\r\n")
-    start = max(head.rfind("\n"), head.rfind("\r")) + 1
-    return line, offset - start + 1
-
-
-def syntax_error(
-    source: Source, offset: int, message: str, *, expected: str | None = None, hint: str | None = None
-) -> DslSyntaxError:
-    line, column = locate(source.text, offset)
-    return DslSyntaxError([Problem(message, source.name, line, column, expected, hint)])
-
-
-def _check_characters(source: Source) -> None:
-    bad = _patterns().forbidden.search(source.text)
-    if bad is not None:
-        code = ord(bad.group())
-        what = "an unpaired surrogate" if 0xD800 <= code <= 0xDFFF else "a control character"
-        raise syntax_error(
-            source,
-            bad.start(),
-            f"{what} (U+{code:04X}) is not allowed in Links Notation text",
-            hint="write it as a reference literal such as ~1{00}" if code < 0xD800 else None,
-        )
-
-
-def decode_literal(source: Source, offset: int, text: str) -> str:
-    """Decode a `~1{HEX}` reference literal: the UTF-8 bytes of the reference, in hex."""
-    body = text[3:-1] if text.startswith("~1{") and text.endswith("}") else None
-    if body is not None and len(body) % 2 == 0 and all(c in "0123456789abcdefABCDEF" for c in body):
-        try:
-            return bytes.fromhex(body).decode("utf-8")
-        except UnicodeDecodeError:
-            pass
-    raise syntax_error(
-        source, offset, f"invalid reference literal {text[:40]!r}", expected="~1{ followed by UTF-8 hex and }"
-    )
-
-
 def tokenize(source: Source) -> Iterator[Token]:
     """Yield Lark tokens for `source.text`, or raise `DslSyntaxError` at the first bad character."""
-    _check_characters(source)
+    check_characters(source)
     return _Scanner(source).tokens()
 
 

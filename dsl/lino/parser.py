@@ -23,8 +23,9 @@ from lark.lexer import Lexer, LexerState
 
 from dsl.errors import DslSyntaxError, Problem
 from dsl.lino.comments import blank_comments
-from dsl.lino.lexer import Source, locate, tokenize
+from dsl.lino.lexer import tokenize
 from dsl.lino.link import Link
+from dsl.lino.source import Source, locate
 from dsl.lino.transform import LinoTransformer
 
 DEFAULT_MAX_DEPTH = 64
