@@ -1,16 +1,15 @@
-"""The per-request JSON access-log line and the request-id rules.
+"""The per-request access-log record and the request-id rules.
 
-Pure: builds strings from a finished `RequestInfo`; never touches aiohttp or logging handlers.
-The line carries bounded, non-secret facts only: no query strings (they may hold keys), no headers,
-no prompt text, no token ids.
+Pure: builds plain data from a finished `RequestInfo`; never touches aiohttp or logging handlers.
+The record carries bounded, non-secret facts only: no query strings (they may hold keys), no
+headers, no prompt text, no token ids. The process's JSON log formatter (`gateway.logging`) adds
+the timestamp, level and logger name and writes one JSON object per line.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
-import time
 from collections.abc import Mapping
 
 from gateway.telemetry.request_info import RequestInfo
@@ -41,10 +40,9 @@ def upstream_request_id(headers: Mapping[str, str]) -> str | None:
     return None
 
 
-def access_line(info: RequestInfo, method: str, status: int, duration_s: float) -> str:
-    """One JSON object (one line) describing a finished request."""
+def access_record(info: RequestInfo, method: str, status: int, duration_s: float) -> dict[str, object]:
+    """The fields of one access-log line for a finished request."""
     record: dict[str, object] = {
-        "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + "Z",
         "request_id": info.request_id,
         "method": method,
         "route": info.route,
@@ -64,4 +62,4 @@ def access_line(info: RequestInfo, method: str, status: int, duration_s: float) 
         record["upstream_errors"] = [kind for _account, kind in info.upstream_errors]
     if info.rejection:
         record["rejection"] = info.rejection
-    return json.dumps(record, separators=(",", ":"))
+    return record

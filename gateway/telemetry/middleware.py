@@ -3,26 +3,26 @@
 Installed outermost by `install_telemetry`, so it sees the final status of every request,
 including errors rendered by inner middlewares. The response-prepare hook stamps the request id
 header (the upstream's own id when it sent one) and marks streaming responses, which is the only
-moment headers can still change for a stream.
+moment headers can still change for a stream. Access records go to the `link_assistant_router.access`
+logger as structured fields; the process's JSON formatter (`gateway.logging`, set up by `serve`
+with --json-logs) renders each as one JSON line through the secret-redacting handler.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 from collections.abc import Awaitable, Callable
-from typing import TextIO
 
 from aiohttp import web
 
-from gateway.telemetry.access_log import access_line, incoming_request_id, upstream_request_id
+from gateway.telemetry.access_log import access_record, incoming_request_id, upstream_request_id
 from gateway.telemetry.labels import classify_path
 from gateway.telemetry.metrics import GatewayMetrics
 from gateway.telemetry.request_info import CURRENT_REQUEST, REQUEST_INFO, RequestInfo
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Sink = Callable[[str], None]
+Sink = Callable[[dict[str, object]], None]
 ACCESS_LOGGER = "link_assistant_router.access"
 STREAM_TYPES = frozenset({"text/event-stream", "application/vnd.amazon.eventstream"})
 _CLIENT_CLOSED = 499  # nginx's convention for "client went away before the answer"
@@ -32,8 +32,8 @@ def install_telemetry(
     app: web.Application, metrics: GatewayMetrics | None, json_logs: bool, sink: Sink | None = None
 ) -> None:
     """Add the outermost middleware and the prepare hook. `metrics=None` turns metrics off;
-    `sink` receives each JSON access line (default: the access logger) when `json_logs` is on."""
-    write: Sink | None = (sink or logging.getLogger(ACCESS_LOGGER).info) if json_logs else None
+    `sink` receives each access record (default: the access logger) when `json_logs` is on."""
+    write: Sink | None = (sink or _log_record) if json_logs else None
 
     @web.middleware
     async def telemetry(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -87,7 +87,7 @@ def _finish(
             metrics.stream_finished()
         metrics.observe(info, status, request.content_length or 0, _bytes_out(response))
     if write is not None:
-        write(access_line(info, request.method, status, info.elapsed()))
+        write(access_record(info, request.method, status, info.elapsed()))
 
 
 def _bytes_out(response: web.StreamResponse | None) -> int:
@@ -98,14 +98,5 @@ def _bytes_out(response: web.StreamResponse | None) -> int:
     return response.content_length or 0
 
 
-def configure_access_log(stream: TextIO | None = None) -> None:
-    """Send access lines, bare (the line is the JSON), to `stream` (stdout by default). Idempotent."""
-    logger = logging.getLogger(ACCESS_LOGGER)
-    if any(getattr(h, "_lar_access", False) for h in logger.handlers):
-        return
-    handler = logging.StreamHandler(stream or sys.stdout)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    handler._lar_access = True  # type: ignore[attr-defined]
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
+def _log_record(record: dict[str, object]) -> None:
+    logging.getLogger(ACCESS_LOGGER).info("request", extra={"fields": record})

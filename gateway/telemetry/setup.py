@@ -15,7 +15,7 @@ from aiohttp import web
 from gateway.context import GATEWAY
 from gateway.http.metrics_routes import add_metrics_routes
 from gateway.telemetry.metrics import AccountSample, GatewayMetrics
-from gateway.telemetry.middleware import Sink, configure_access_log, install_telemetry
+from gateway.telemetry.middleware import Sink, install_telemetry
 
 
 def setup_telemetry(app: web.Application, sink: Sink | None = None) -> None:
@@ -25,8 +25,6 @@ def setup_telemetry(app: web.Application, sink: Sink | None = None) -> None:
     models += tuple(a.alias for a in config.model_aliases)
     metrics = GatewayMetrics(preload_models=models) if config.features.metrics else None
     ctx.metrics = metrics
-    if config.server.json_logs and sink is None:
-        configure_access_log()
     install_telemetry(app, metrics, config.server.json_logs, sink)
     add_metrics_routes(app)
 

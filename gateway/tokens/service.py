@@ -20,6 +20,7 @@ from typing import TypeVar
 
 from dsl.model import RouterConfig, StoragePolicy, TokenDefaults
 from gateway.errors import GatewayError, rate_limited, unauthorized
+from gateway.telemetry.request_info import note_rejection
 from gateway.tokens import jwt_codec
 from gateway.tokens.filestore import FileTokenStore
 from gateway.tokens.jwt_codec import Claims, TokenFormatError
@@ -74,7 +75,10 @@ class TokenService:
         if outcome.record is None:
             return _record_from_claims(claims)  # seed: a token without a record is accepted
         if outcome.denial is not None:
-            raise _denial_error(outcome.denial, outcome.retry_after)
+            error = _denial_error(outcome.denial, outcome.retry_after)
+            if error.status == 429:
+                note_rejection(outcome.denial.value)  # the budget-rejection metric and access log
+            raise error
         return outcome.record
 
     async def introspect(self, headers: Mapping[str, str]) -> TokenRecord:

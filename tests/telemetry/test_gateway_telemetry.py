@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import logging
 import shutil
@@ -14,6 +15,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from dsl.model import RouterConfig
+from gateway.logging import JsonFormatter, RedactionFilter
 from gateway.telemetry.middleware import ACCESS_LOGGER
 from tests.support.fake_anthropic import FakeAnthropic, Step
 from tests.support.gateway import running_gateway
@@ -139,14 +141,17 @@ async def test_request_id_is_returned_and_the_upstream_one_passes_through(config
                 assert health.headers["x-request-id"].startswith("req_")
 
 
+def json_log_handler(stream: io.StringIO) -> logging.Handler:
+    """The handler `serve --json-logs` installs (gateway.logging), writing into `stream`."""
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactionFilter())
+    handler.setFormatter(JsonFormatter())
+    return handler
+
+
 async def test_json_access_log_one_line_per_request(config: RouterConfig) -> None:
-    lines: list[str] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            lines.append(record.getMessage())
-
-    handler = Collect()
+    stream = io.StringIO()
+    handler = json_log_handler(stream)
     logger = logging.getLogger(ACCESS_LOGGER)
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
@@ -163,30 +168,27 @@ async def test_json_access_log_one_line_per_request(config: RouterConfig) -> Non
                 pass
     finally:
         logger.removeHandler(handler)
+    lines = stream.getvalue().splitlines()
     records = [json.loads(line) for line in lines]
+    assert len(records) == 2  # one line per request, nothing else on this logger
     message = next(r for r in records if r["route"] == "/v1/messages")
-    assert message["request_id"] == raw.headers["x-request-id"]
+    assert message["request_id"] == raw.headers["x-request-id"] and message["level"] == "INFO"
     assert message["status"] == 200 and message["model"] == MODEL and message["account"] in {"alpha", "beta"}
     assert message["input_tokens"] == 12 and message["output_tokens"] == 7 and message["latency_ms"] > 0
-    assert any(r["route"] == "/health" for r in records)
+    assert any(r["route"] == "/health" and r["status"] == 200 for r in records)
     assert all(key not in line and "la_sk_" not in line for line in lines)
 
 
 async def test_json_logs_off_means_no_lines(config: RouterConfig) -> None:
-    lines: list[str] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            lines.append(record.getMessage())
-
-    handler = Collect()
+    stream = io.StringIO()
+    handler = json_log_handler(stream)
     logging.getLogger(ACCESS_LOGGER).addHandler(handler)
     try:
         async with running_gateway(config, ACCOUNT_ENV) as gw:
             await get_text(f"{gw.url}/health")
     finally:
         logging.getLogger(ACCESS_LOGGER).removeHandler(handler)
-    assert lines == []
+    assert stream.getvalue() == ""
 
 
 async def test_disabled_metrics_hide_the_routes(config: RouterConfig) -> None:
