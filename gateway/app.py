@@ -60,10 +60,11 @@ def build_context(config: RouterConfig, environ: Mapping[str, str]) -> GatewayCo
 
 async def _http_session(app: web.Application) -> AsyncIterator[None]:
     ctx = app[GATEWAY]
-    # One shared session; bodies pass through raw (no decompression), so bytes stay identical.
+    # One shared session; bodies pass through raw (no decompression), so bytes stay identical. We
+    # never ask for compression: the upstream answers in plain bytes the usage sniffer can read.
     connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
     ctx.http = aiohttp.ClientSession(
-        connector=connector, auto_decompress=False, skip_auto_headers=("User-Agent",)
+        connector=connector, auto_decompress=False, skip_auto_headers=("User-Agent", "Accept-Encoding")
     )
     try:
         yield

@@ -27,7 +27,8 @@ HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
-STRIPPED_REQUEST = HOP_BY_HOP | {"host", "authorization", "x-api-key", "content-length"}
+# accept-encoding: we relay bytes as they come, and token usage must stay readable in them.
+STRIPPED_REQUEST = HOP_BY_HOP | {"host", "authorization", "x-api-key", "content-length", "accept-encoding"}
 STRIPPED_RESPONSE = HOP_BY_HOP | {"set-cookie", "authorization", "x-api-key", "server", "date"}
 
 

@@ -38,6 +38,7 @@ CLIENT = (
     ("Content-Type", "application/json"),
     ("X-Claude-Code-Session-Id", "sess-1"),
     ("User-Agent", "claude-cli/2.1"),
+    ("Accept-Encoding", "gzip, deflate, br, zstd"),
 )
 
 
@@ -47,7 +48,14 @@ def test_oauth_credential_replaces_client_key_and_adds_version_and_beta() -> Non
     assert "x-api-key" not in out
     assert out["anthropic-version"] == "2023-06-01"
     assert out["anthropic-beta"] == "oauth-2025-04-20"
-    for stripped in ("host", "connection", "keep-alive", "transfer-encoding", "content-length"):
+    for stripped in (
+        "host",
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "content-length",
+        "accept-encoding",
+    ):
         assert stripped not in out
     assert out["x-claude-code-session-id"] == "sess-1"
     assert out["user-agent"] == "claude-cli/2.1"

@@ -44,6 +44,7 @@ async def test_messages_create(
     assert message.usage.input_tokens == 12
     assert_upstream_saw_real_credential(fake, key)
     seen = fake.requests[0]
+    assert "accept-encoding" not in seen.headers  # plain bytes back, so usage stays readable
     assert seen.headers["anthropic-beta"] == "oauth-2025-04-20"
     assert seen.headers["anthropic-version"]  # the SDK's own version, kept as sent
     assert seen.json()["system"] == [{"type": "text", "text": IDENTITY}]
