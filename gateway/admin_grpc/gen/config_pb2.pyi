@@ -41,9 +41,7 @@ class GetEffectiveConfigRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class EffectiveConfig(_message.Message):
-    __slots__ = ("json", "lino")
+    __slots__ = ("json",)
     JSON_FIELD_NUMBER: _ClassVar[int]
-    LINO_FIELD_NUMBER: _ClassVar[int]
     json: str
-    lino: str
-    def __init__(self, json: _Optional[str] = ..., lino: _Optional[str] = ...) -> None: ...
+    def __init__(self, json: _Optional[str] = ...) -> None: ...
