@@ -22,12 +22,12 @@ def translate_chat_response(message: Mapping[str, Any], created: int) -> dict[st
     texts: list[str] = []
     reasoning: list[str] = []
     tool_calls: list[dict[str, Any]] = []
-    for block in message.get("content") or ():
+    for block in common.blocks(message):
         kind = block.get("type")
         if kind == "text":
-            texts.append(block.get("text") or "")
+            texts.append(str(block.get("text") or ""))
         elif kind == "thinking":
-            reasoning.append(block.get("thinking") or "")
+            reasoning.append(str(block.get("thinking") or ""))
         elif kind == "tool_use":
             tool_calls.append({
                 "id": block.get("id"),
@@ -55,6 +55,6 @@ def translate_chat_response(message: Mapping[str, Any], created: int) -> dict[st
             "logprobs": None,
             "finish_reason": common.finish_reason(message.get("stop_reason")),
         }],
-        "usage": common.chat_usage(message.get("usage") or {}),
+        "usage": common.chat_usage(message.get("usage")),
         "system_fingerprint": None,
     }  # fmt: skip

@@ -56,15 +56,15 @@ class ChatStreamTranslator:
         if kind == "content_block_delta":
             return self._delta(payload)
         if kind == "message_start":
-            message = payload.get("message") or {}
+            message = common.obj(payload.get("message"))
             self._set_prefix(completion_id(message.get("id")), message.get("model") or self.model)
             common.merge_usage(self.usage, message.get("usage"))
             return [self._chunk({"role": "assistant", "content": ""})]
         if kind == "content_block_start":
             return self._block_start(payload)
         if kind == "message_delta":
-            delta = payload.get("delta") or {}
-            self.stop_reason = delta.get("stop_reason") or self.stop_reason
+            delta = common.obj(payload.get("delta"))
+            self.stop_reason = common.text_of(delta.get("stop_reason")) or self.stop_reason
             common.merge_usage(self.usage, payload.get("usage"))
             return []
         if kind == "message_stop":
@@ -74,10 +74,10 @@ class ChatStreamTranslator:
         return []  # ping, content_block_stop and event types added to the API later
 
     def _block_start(self, payload: dict[str, Any]) -> list[SseEvent]:
-        block = payload.get("content_block") or {}
+        block = common.obj(payload.get("content_block"))
         kind = block.get("type")
         if kind == "tool_use":
-            number = self._tools[payload.get("index", -1)] = len(self._tools)
+            number = self._tools[common.block_index(payload)] = len(self._tools)
             call = {
                 "index": number,
                 "id": block.get("id"),
@@ -85,25 +85,25 @@ class ChatStreamTranslator:
                 "function": {"name": block.get("name"), "arguments": ""},
             }
             return [self._chunk({"tool_calls": [call]})]
-        if kind == "text" and block.get("text"):
+        if kind == "text" and common.text_of(block.get("text")):
             return [self._chunk({"content": block["text"]})]
-        if kind == "thinking" and block.get("thinking"):
+        if kind == "thinking" and common.text_of(block.get("thinking")):
             return [self._chunk({"reasoning_content": block["thinking"]})]
         return []
 
     def _delta(self, payload: dict[str, Any]) -> list[SseEvent]:
-        delta = payload.get("delta") or {}
+        delta = common.obj(payload.get("delta"))
         kind = delta.get("type")
         if kind == "text_delta":
-            return [self._chunk({"content": delta.get("text", "")})]
+            return [self._chunk({"content": common.text_of(delta.get("text"))})]
         if kind == "input_json_delta":
-            fragment = delta.get("partial_json") or ""
-            number = self._tools.get(payload.get("index", -1))
+            fragment = common.text_of(delta.get("partial_json"))
+            number = self._tools.get(common.block_index(payload))
             if not fragment or number is None:
                 return []
             return [self._chunk({"tool_calls": [{"index": number, "function": {"arguments": fragment}}]})]
         if kind == "thinking_delta":
-            return [self._chunk({"reasoning_content": delta.get("thinking", "")})]
+            return [self._chunk({"reasoning_content": common.text_of(delta.get("thinking"))})]
         return []  # signature and citation deltas have no Chat Completions equivalent
 
     def _finish_frames(self) -> list[SseEvent]:

@@ -43,8 +43,17 @@ ERROR_STATUS: dict[str, int] = {
 IMAGE_MEDIA_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 
 
-def finish_reason(stop_reason: str | None) -> str:
-    return FINISH_REASONS.get(stop_reason or "end_turn", "stop")
+def finish_reason(stop_reason: Any) -> str:
+    return FINISH_REASONS.get(stop_reason, "stop") if isinstance(stop_reason, str) else "stop"
+
+
+def block_index(payload: Mapping[str, Any]) -> int:
+    index = payload.get("index")
+    return index if isinstance(index, int) and not isinstance(index, bool) else -1
+
+
+def text_of(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def upstream_error(error: Mapping[str, Any] | None) -> GatewayError:
@@ -116,7 +125,7 @@ def thinking(effort: Any, max_tokens: int | None) -> tuple[dict[str, Any] | None
     """reasoning_effort → (thinking config, max_tokens); max_tokens must exceed the budget."""
     if effort is None or effort == "none":
         return None, max_tokens or DEFAULT_MAX_TOKENS
-    if effort not in THINKING_BUDGETS:
+    if not isinstance(effort, str) or effort not in THINKING_BUDGETS:
         raise bad_request("reasoning_effort must be one of none, minimal, low, medium, high")
     budget = THINKING_BUDGETS[effort]
     if max_tokens is None:
@@ -161,15 +170,31 @@ def number_in(body: Mapping[str, Any], key: str, low: float, high: float) -> flo
     return value
 
 
-def input_tokens(usage: Mapping[str, Any]) -> tuple[int, int, int]:
+def obj(value: Any) -> dict[str, Any]:
+    """`value` if it is a JSON object, else an empty one: upstream data is read defensively."""
+    return value if isinstance(value, dict) else {}
+
+
+def blocks(message: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The content blocks of an Anthropic message that are objects."""
+    content = message.get("content")
+    return [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
+
+
+def count(usage: Mapping[str, Any], key: str) -> int:
+    value = usage.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def input_tokens(usage: Any) -> tuple[int, int, int]:
     """(total prompt tokens incl. cache, cache-read tokens, output tokens) from an Anthropic usage."""
-    cached = int(usage.get("cache_read_input_tokens") or 0)
-    created = int(usage.get("cache_creation_input_tokens") or 0)
-    prompt = int(usage.get("input_tokens") or 0) + cached + created
-    return prompt, cached, int(usage.get("output_tokens") or 0)
+    usage = obj(usage)
+    cached = count(usage, "cache_read_input_tokens")
+    prompt = count(usage, "input_tokens") + cached + count(usage, "cache_creation_input_tokens")
+    return prompt, cached, count(usage, "output_tokens")
 
 
-def chat_usage(usage: Mapping[str, Any]) -> dict[str, Any]:
+def chat_usage(usage: Any) -> dict[str, Any]:
     prompt, cached, output = input_tokens(usage)
     return {
         "prompt_tokens": prompt,
@@ -179,7 +204,7 @@ def chat_usage(usage: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def responses_usage(usage: Mapping[str, Any]) -> dict[str, Any]:
+def responses_usage(usage: Any) -> dict[str, Any]:
     prompt, cached, output = input_tokens(usage)
     return {
         "input_tokens": prompt,

@@ -101,7 +101,7 @@ def response_object(
     return response
 
 
-def output_items(base: str, content: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def output_items(base: str, content: list[dict[str, Any]]) -> list[dict[str, Any]]:
     output: list[dict[str, Any]] = []
     open_parts: list[dict[str, Any]] | None = None
     for block in content:
@@ -110,10 +110,10 @@ def output_items(base: str, content: list[Mapping[str, Any]]) -> list[dict[str, 
             if open_parts is None:
                 open_parts = []
                 output.append(message_item(base, len(output), open_parts, "completed"))
-            open_parts.append(text_part(block.get("text") or ""))
+            open_parts.append(text_part(str(block.get("text") or "")))
         elif kind == "thinking":
             open_parts = None
-            output.append(reasoning_item(base, len(output), block.get("thinking") or ""))
+            output.append(reasoning_item(base, len(output), str(block.get("thinking") or "")))
         elif kind == "tool_use":
             open_parts = None
             arguments = json.dumps(block.get("input") or {})
@@ -130,8 +130,8 @@ def translate_responses_response(
         base,
         created_at,
         message.get("model"),
-        output_items(base, list(message.get("content") or ())),
-        stop_reason=message.get("stop_reason"),
-        usage=message.get("usage") or {},
+        output_items(base, common.blocks(message)),
+        stop_reason=message.get("stop_reason") if isinstance(message.get("stop_reason"), str) else None,
+        usage=common.obj(message.get("usage")),
         echo=echo,
     )

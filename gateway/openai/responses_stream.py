@@ -75,9 +75,9 @@ class ResponsesStreamTranslator:
         if kind == "content_block_start":
             return self._block_start(payload)
         if kind == "content_block_stop":
-            return self._block_stop(payload.get("index", -1))
+            return self._block_stop(common.block_index(payload))
         if kind == "message_start":
-            message = payload.get("message") or {}
+            message = common.obj(payload.get("message"))
             self.base = rr.base_id(message.get("id"))
             self.model = message.get("model") or self.model
             common.merge_usage(self.usage, message.get("usage"))
@@ -85,7 +85,8 @@ class ResponsesStreamTranslator:
             created = self._event("response.created", {"response": snapshot})
             return [created, self._event("response.in_progress", {"response": self._response("in_progress")})]
         if kind == "message_delta":
-            self.stop_reason = (payload.get("delta") or {}).get("stop_reason") or self.stop_reason
+            reason = common.text_of(common.obj(payload.get("delta")).get("stop_reason"))
+            self.stop_reason = reason or self.stop_reason
             common.merge_usage(self.usage, payload.get("usage"))
             return []
         if kind == "message_stop":
@@ -111,7 +112,7 @@ class ResponsesStreamTranslator:
         return [self._event("response.output_item.done", {"output_index": index, "item": item})]
 
     def _block_start(self, payload: dict[str, Any]) -> list[SseEvent]:
-        block = payload.get("content_block") or {}
+        block = common.obj(payload.get("content_block"))
         kind = block.get("type")
         frames: list[SseEvent] = []
         if kind == "text":
@@ -125,8 +126,8 @@ class ResponsesStreamTranslator:
             item["content"].append(part)
             ids = self._ids(state)
             frames.append(self._event("response.content_part.added", {**ids, "part": dict(part)}))
-            self._blocks[payload.get("index", -1)] = state
-            if block.get("text"):
+            self._blocks[common.block_index(payload)] = state
+            if common.text_of(block.get("text")):
                 frames += self._text(state, block["text"])
             return frames
         if kind not in ("thinking", "tool_use"):
@@ -142,7 +143,7 @@ class ResponsesStreamTranslator:
             call = rr.function_call_item(str(block.get("id")), str(block.get("name")), "", "in_progress")
             output_index, added = self._open_item(call)
             state = _Block("tool_use", output_index, call)
-        self._blocks[payload.get("index", -1)] = state
+        self._blocks[common.block_index(payload)] = state
         return frames + added
 
     @staticmethod
@@ -162,22 +163,22 @@ class ResponsesStreamTranslator:
         return [SseEvent(f'{data}{dumps(text)},"logprobs":[]}}', "response.output_text.delta")]
 
     def _delta(self, payload: dict[str, Any]) -> list[SseEvent]:
-        state = self._blocks.get(payload.get("index", -1))
-        delta = payload.get("delta") or {}
+        state = self._blocks.get(common.block_index(payload))
+        delta = common.obj(payload.get("delta"))
         if state is None:
             return []
         kind = delta.get("type")
         if kind == "text_delta" and state.kind == "text":
-            return self._text(state, delta.get("text", ""))
+            return self._text(state, common.text_of(delta.get("text")))
         ids = {"item_id": state.item["id"], "output_index": state.output_index}
         if kind == "input_json_delta" and state.kind == "tool_use":
-            fragment = delta.get("partial_json") or ""
+            fragment = common.text_of(delta.get("partial_json"))
             if not fragment:
                 return []
             state.text.append(fragment)
             return [self._event("response.function_call_arguments.delta", {**ids, "delta": fragment})]
         if kind == "thinking_delta" and state.kind == "thinking":
-            text = delta.get("thinking", "")
+            text = common.text_of(delta.get("thinking"))
             state.text.append(text)
             ids["summary_index"] = 0
             return [self._event("response.reasoning_summary_text.delta", {**ids, "delta": text})]
