@@ -75,9 +75,7 @@ class TokenServicer(tokens_pb2_grpc.TokenServiceServicer):
             )
         except GatewayError as exc:
             await abort_for(context, exc)
-        hook = getattr(self._ctx.metrics, "token_issued", None)
-        if callable(hook):
-            hook()
+        self._count("token_issued")
         return pb.IssueTokenResponse(key=issued.token, token=token_message(issued.record))
 
     async def ListTokens(self, request: pb.ListTokensRequest, context: Context) -> pb.ListTokensResponse:
@@ -92,27 +90,29 @@ class TokenServicer(tokens_pb2_grpc.TokenServiceServicer):
         return token_message(record)
 
     async def RevokeToken(self, request: pb.RevokeTokenRequest, context: Context) -> pb.Token:
-        service = await self._service(context)
-        try:
-            record = await service.revoke(await _id(request.id, context))
-        except GatewayError as exc:
-            await abort_for(context, exc)
-        if record is None:
-            await not_found(context, "token", request.id)
-        hook = getattr(self._ctx.metrics, "token_revoked", None)
-        if callable(hook):
-            hook()
-        return token_message(record)
+        message = await self._change("revoke", request.id, context)
+        self._count("token_revoked")
+        return message
 
     async def ExpireToken(self, request: pb.ExpireTokenRequest, context: Context) -> pb.Token:
+        return await self._change("expire", request.id, context)
+
+    async def _change(self, operation: str, token_id: str, context: Context) -> pb.Token:
+        """Revoke or expire through the service; NOT_FOUND for an unknown id."""
         service = await self._service(context)
+        change = service.revoke if operation == "revoke" else service.expire
         try:
-            record = await service.expire(await _id(request.id, context))
+            record = await change(await _id(token_id, context))
         except GatewayError as exc:
             await abort_for(context, exc)
         if record is None:
-            await not_found(context, "token", request.id)
+            await not_found(context, "token", token_id)
         return token_message(record)
+
+    def _count(self, event: str) -> None:
+        hook = getattr(self._ctx.metrics, event, None)
+        if callable(hook):
+            hook()
 
 
 async def _id(token_id: str, context: Context) -> str:

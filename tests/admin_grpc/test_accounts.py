@@ -11,9 +11,9 @@ import pytest
 from dsl.model import RouterConfig
 from gateway.admin_grpc.gen import accounts_pb2 as pb
 from gateway.admin_grpc.gen import accounts_pb2_grpc
-from tests.admin_grpc.conftest import ACCOUNT_ENV
 from tests.support.admin_grpc import grpc_gateway
 from tests.support.fake_anthropic import FakeAnthropic, Step
+from tests.support.two_accounts import ACCOUNT_ENV
 
 MODEL = "claude-test-1"
 

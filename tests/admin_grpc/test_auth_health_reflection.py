@@ -19,9 +19,9 @@ from gateway.admin_grpc.gen import tokens_pb2 as pb
 from gateway.admin_grpc.gen import tokens_pb2_grpc
 from gateway.admin_grpc.server import SERVICE_NAMES, AdminServerError, start_admin_server
 from gateway.app import build_context
-from tests.admin_grpc.conftest import ACCOUNT_ENV
 from tests.support.admin_grpc import grpc_gateway, grpc_target
 from tests.support.gateway import TEST_SECRET
+from tests.support.two_accounts import ACCOUNT_ENV
 
 ADMIN_KEY = "admin-key-0123456789"
 GRPCURL = shutil.which("grpcurl") or str(Path(sys.executable).parent / "grpcurl")

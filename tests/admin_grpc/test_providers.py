@@ -11,8 +11,8 @@ import pytest
 from dsl.model import RouterConfig
 from gateway.admin_grpc.gen import providers_pb2 as pb
 from gateway.admin_grpc.gen import providers_pb2_grpc
-from tests.admin_grpc.conftest import ACCOUNT_ENV
 from tests.support.admin_grpc import grpc_gateway
+from tests.support.two_accounts import ACCOUNT_ENV
 
 INLINE_KEY = "sk-litellm-inline-secret-123"
 

@@ -10,8 +10,8 @@ import pytest
 from dsl.model import RouterConfig
 from gateway.admin_grpc.gen import tokens_pb2 as pb
 from gateway.admin_grpc.gen import tokens_pb2_grpc
-from tests.admin_grpc.conftest import ACCOUNT_ENV
 from tests.support.admin_grpc import grpc_gateway
+from tests.support.two_accounts import ACCOUNT_ENV
 
 MODEL = "claude-test-1"
 

@@ -14,8 +14,8 @@ import pytest
 
 from dsl.model import AdminConfig, RouterConfig, SecretRef
 from gateway.admin_grpc.gen import config_pb2, config_pb2_grpc, usage_pb2, usage_pb2_grpc
-from tests.admin_grpc.conftest import ACCOUNT_ENV
 from tests.support.admin_grpc import grpc_gateway
+from tests.support.two_accounts import ACCOUNT_ENV
 
 MODEL = "claude-test-1"
 

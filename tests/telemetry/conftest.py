@@ -9,9 +9,7 @@ import pytest
 
 from dsl.model import RouterConfig
 from tests.support.fake_anthropic import FakeAnthropic
-from tests.support.gateway import api_key_account, gateway_config
-
-ACCOUNT_ENV = {"KEY_A": "sk-ant-api03-ACCOUNT-A", "KEY_B": "sk-ant-api03-ACCOUNT-B"}
+from tests.support.two_accounts import two_account_config
 
 
 @pytest.fixture
@@ -22,5 +20,4 @@ async def fake() -> AsyncIterator[FakeAnthropic]:
 
 @pytest.fixture
 def config(fake: FakeAnthropic, tmp_path: Path) -> RouterConfig:
-    accounts = (api_key_account("alpha", "KEY_A"), api_key_account("beta", "KEY_B"))
-    return gateway_config(fake.url, tmp_path / "data", accounts=accounts)
+    return two_account_config(fake.url, tmp_path / "data")

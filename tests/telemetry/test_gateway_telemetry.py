@@ -19,7 +19,7 @@ from gateway.logging import JsonFormatter, RedactionFilter
 from gateway.telemetry.middleware import ACCESS_LOGGER
 from tests.support.fake_anthropic import FakeAnthropic, Step
 from tests.support.gateway import running_gateway
-from tests.telemetry.conftest import ACCOUNT_ENV
+from tests.support.two_accounts import ACCOUNT_ENV
 
 MODEL = "claude-test-1"
 

@@ -17,7 +17,7 @@ import pytest
 
 from dsl.model import RouterConfig
 from tests.support.gateway import running_gateway
-from tests.telemetry.conftest import ACCOUNT_ENV
+from tests.support.two_accounts import ACCOUNT_ENV
 
 PROMETHEUS = shutil.which("prometheus")
 pytestmark = pytest.mark.skipif(PROMETHEUS is None, reason="Debian prometheus not installed (see .ci/run)")
