@@ -104,10 +104,11 @@ def _quote_in_plain_text(document: str) -> bool:
     except DslSyntaxError:
         return False
     for token in tokens:
-        if token.type not in ("REF", "ID"):
+        start = token.start_pos
+        if token.type not in ("REF", "ID") or start is None:
             continue
-        opens_with_quote = text[token.start_pos] in QUOTES
-        if opens_with_quote and scan_delimited(text, token.start_pos) is None:
+        opens_with_quote = text[start] in QUOTES
+        if opens_with_quote and scan_delimited(text, start) is None:
             return True  # an unterminated quote: plain text
         if not opens_with_quote and any(c in QUOTES for c in token):
             return True  # a quote inside a bare word
