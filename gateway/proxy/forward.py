@@ -105,6 +105,9 @@ async def open_upstream(ctx: GatewayContext, req: UpstreamRequest) -> UpstreamAn
         credential = account.credential
         try:
             auth = await credential.auth_headers()
+        except asyncio.CancelledError:
+            _give_back(pool, account.name, None, pending)
+            raise
         except CredentialUnavailable:
             log.warning("account %s has no usable credential", account.name)
             pool.report(account.name, UpstreamOutcome(None, {}, CREDENTIAL_UNAVAILABLE))
@@ -116,6 +119,7 @@ async def open_upstream(ctx: GatewayContext, req: UpstreamRequest) -> UpstreamAn
         base_url = getattr(account, "base_url", None) or ctx.config.upstream.base_url
         url = upstream_url(base_url, req.path, req.query)
         stream_error: str | None = None
+        response: aiohttp.ClientResponse | None = None
         try:
             async with asyncio.timeout(timeouts.first_byte):
                 response = await session.request(
@@ -128,7 +132,12 @@ async def open_upstream(ctx: GatewayContext, req: UpstreamRequest) -> UpstreamAn
                 )
                 if response.status < 300 and is_event_stream(response.headers):
                     stream_error = await _hold_stream_head(response)
+        except asyncio.CancelledError:  # the client went away: the upstream request is dropped too
+            _give_back(pool, account.name, response, pending)
+            raise
         except TimeoutError:
+            if response is not None:
+                response.close()
             log.warning("account %s: upstream did not answer in time", account.name)
             pool.report(account.name, UpstreamOutcome(None, {}, "timeout"))
             pool.release(account.name)
@@ -136,6 +145,8 @@ async def open_upstream(ctx: GatewayContext, req: UpstreamRequest) -> UpstreamAn
             failure = GatewayError(504, "api_error", "Upstream did not answer in time")
             continue
         except aiohttp.ClientError as exc:
+            if response is not None:
+                response.close()
             log.warning("account %s: upstream request failed: %s", account.name, type(exc).__name__)
             pool.report(account.name, UpstreamOutcome(None, {}, type(exc).__name__))
             pool.release(account.name)
@@ -145,24 +156,28 @@ async def open_upstream(ctx: GatewayContext, req: UpstreamRequest) -> UpstreamAn
         if pending is not None:
             pending.finish()
             pending = None
-        answer = UpstreamAnswer(response, account.name, _releaser(pool, account.name, response))
         status = response.status
         if status == 401 and credential.is_oauth and account.name not in refreshed:
             refreshed.add(account.name)
             credential.invalidate()
             try:
                 await credential.refresh()
+            except asyncio.CancelledError:
+                _give_back(pool, account.name, response, None)
+                raise
             except CredentialUnavailable:
                 pool.record_refresh(account.name, False)
                 pool.report(account.name, UpstreamOutcome(status, response.headers))
                 exclude.add(account.name)
-                pending = answer
+                pending = UpstreamAnswer(response, account.name, _releaser(pool, account.name, response))
                 continue
             pool.record_refresh(account.name, True)
             response.release()
             again = account  # keep its slot: the same account again, with the fresh token
             tries -= 1  # not a new attempt
             continue
+        # Created only now: its finalizer returns the slot, which the 401 retry above keeps.
+        answer = UpstreamAnswer(response, account.name, _releaser(pool, account.name, response))
         outcome = UpstreamOutcome(status, response.headers, stream_error=stream_error)
         if pool.report(account.name, outcome):
             if tries < attempts:
@@ -174,6 +189,17 @@ async def open_upstream(ctx: GatewayContext, req: UpstreamRequest) -> UpstreamAn
     if pending is not None:
         return _with_recovery(pool, req, pending)
     raise failure or bad_gateway("Upstream request failed")
+
+
+def _give_back(
+    pool: AccountPool, name: str, response: aiohttp.ClientResponse | None, pending: UpstreamAnswer | None
+) -> None:
+    """Cancelled mid-attempt: close what is open and return the account slots this request holds."""
+    if response is not None:
+        response.close()
+    pool.release(name)
+    if pending is not None:
+        pending.finish()
 
 
 def _with_recovery(pool: AccountPool, req: UpstreamRequest, answer: UpstreamAnswer) -> UpstreamAnswer:

@@ -9,9 +9,10 @@ import stat
 import time
 from pathlib import Path
 
+import aiohttp
 import anthropic
 
-from tests.support.fake_anthropic import FakeAnthropic
+from tests.support.fake_anthropic import FakeAnthropic, Step
 from tests.support.gateway import gateway_config, running_gateway, write_credentials
 
 MODEL = "claude-test-1"
@@ -115,3 +116,26 @@ async def test_changed_credential_file_is_reread(tmp_path: Path) -> None:
         await asyncio.sleep(1.1)  # files are re-checked at most once a second
         await ask(gw.url, key)
     assert [r.credential() for r in fake.messages_requests()] == [OLD_ACCESS, "sk-ant-oat01-NEW-LOGIN"]
+
+
+async def test_refresh_retry_keeps_the_account_slot_count_exact(tmp_path: Path) -> None:
+    home = tmp_path / "claude"
+    write_credentials(home, OLD_ACCESS, OLD_REFRESH, expires_at_ms=soon_ms(3600))
+    async with FakeAnthropic() as fake:
+        fake.grant_refresh(OLD_REFRESH, "main")
+        fake.then(Step.stall(after_events=4, seconds=1.5), Step.unauthorized(), Step.ok())
+        async with running_gateway(gateway_config(fake.url, tmp_path / "data", home)) as gw:
+            key = await gw.issue_key()
+            async with aiohttp.ClientSession() as http:
+                slow = await http.post(
+                    gw.url + "/v1/messages",
+                    headers={"x-api-key": key},
+                    json={"model": MODEL, "max_tokens": 5, "stream": True, "messages": HI},
+                )
+                await slow.content.readany()  # the stream is in flight on the only account
+                assert await ask(gw.url, key) == fake.text  # 401 → refresh → retry, meanwhile
+                during = [e["in_flight"] for e in gw.ctx.account_pool().snapshot()]
+                await slow.read()
+            after = [e["in_flight"] for e in gw.ctx.account_pool().snapshot()]
+    assert fake.oauth.calls == 1
+    assert (during, after) == ([1], [0])

@@ -172,3 +172,26 @@ async def test_client_disconnect_cancels_the_upstream_request(
                 break
             await asyncio.sleep(0.05)
     assert fake.disconnects == 1
+
+
+async def test_client_leaving_before_the_first_byte_frees_the_account(
+    fake: FakeAnthropic, claude_home: Path, tmp_path: Path
+) -> None:
+    fake.then(Step.slow_first_byte(3.0))
+    async with running_gateway(gateway_config(fake.url, tmp_path / "d", claude_home)) as gw:
+        key = await gw.issue_key()
+        async with aiohttp.ClientSession() as http:
+            with pytest.raises(TimeoutError):
+                await http.post(
+                    gw.url + "/v1/messages",
+                    headers={"x-api-key": key},
+                    json={"model": MODEL, "max_tokens": 5, "messages": HI},
+                    timeout=aiohttp.ClientTimeout(total=0.3),
+                )
+        for _ in range(50):
+            if fake.disconnects:
+                break
+            await asyncio.sleep(0.05)
+        snapshot = gw.ctx.account_pool().snapshot()
+    assert fake.disconnects == 1  # the upstream request was cancelled too
+    assert [entry["in_flight"] for entry in snapshot] == [0]

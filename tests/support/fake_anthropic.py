@@ -274,7 +274,11 @@ class FakeAnthropic:
                 error_json(step.error_type, step.message), status=step.status, headers=dict(step.headers)
             )
         if step.kind is Kind.SLOW_FIRST_BYTE:
-            await asyncio.sleep(step.seconds)
+            try:
+                await asyncio.sleep(step.seconds)
+            except asyncio.CancelledError:
+                self.disconnects += 1  # the caller went away before the answer started
+                raise
         if not payload.get("stream") or step.kind is Kind.JSON_FOR_STREAM:
             return web.json_response(message_json(model, self.text), headers={"request-id": "req_fake"})
         return await self._stream(request, step, model)
