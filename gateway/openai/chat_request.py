@@ -87,11 +87,8 @@ def translate_chat_request(body: Any, aliases: AliasTable) -> dict[str, Any]:
     max_tokens = common.positive_int(body, "max_completion_tokens") or common.positive_int(body, "max_tokens")
     thinking, max_tokens = common.thinking(body.get("reasoning_effort"), max_tokens)
 
-    out: dict[str, Any] = {"model": aliases.resolve(model), "max_tokens": max_tokens}
-    if system:
-        out["system"] = system
-    out["messages"] = messages
-    add_sampling(body, out)
+    tools = convert_tools(body["tools"]) if body.get("tools") is not None else None
+    out = common.messages_request(body, aliases.resolve(model), max_tokens, system, messages, tools, thinking)
     stop = body.get("stop")
     if isinstance(stop, str):
         out["stop_sequences"] = [stop]
@@ -99,32 +96,7 @@ def translate_chat_request(body: Any, aliases: AliasTable) -> dict[str, Any]:
         out["stop_sequences"] = list(stop)
     elif stop is not None:
         raise bad_request("stop must be a string or an array of strings")
-    if body.get("tools") is not None:
-        out["tools"] = convert_tools(body["tools"])
-    choice = common.tool_choice(body.get("tool_choice"), body.get("parallel_tool_calls"))
-    if choice is not None:
-        out["tool_choice"] = choice
-    if thinking is not None:
-        out["thinking"] = thinking
-    user = body.get("safety_identifier") or body.get("user")
-    if isinstance(user, str) and user:
-        out["metadata"] = {"user_id": user}
-    if body.get("stream") is True:
-        out["stream"] = True
     return out
-
-
-def add_sampling(body: Mapping[str, Any], out: dict[str, Any]) -> None:
-    temperature = common.number_in(body, "temperature", 0, 2)
-    if temperature is not None:
-        # OpenAI's range is 0..2, Anthropic's 0..1: clamp rather than fail a working client.
-        out["temperature"] = min(temperature, 1.0)
-    top_p = common.number_in(body, "top_p", 0, 1)
-    if top_p is not None:
-        out["top_p"] = top_p
-    top_k = common.positive_int(body, "top_k")
-    if top_k is not None:
-        out["top_k"] = top_k
 
 
 def convert_tools(tools: Any) -> list[dict[str, Any]]:

@@ -135,6 +135,45 @@ def thinking(effort: Any, max_tokens: int | None) -> tuple[dict[str, Any] | None
     return {"type": "enabled", "budget_tokens": min(budget, max_tokens - 1)}, max_tokens
 
 
+def messages_request(
+    body: Mapping[str, Any],
+    model: str,
+    max_tokens: int,
+    system: list[dict[str, Any]],
+    messages: list[dict[str, Any]],
+    tools: list[dict[str, Any]] | None,
+    thinking_config: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The Messages body from translated parts plus the parameters both OpenAI APIs share."""
+    out: dict[str, Any] = {"model": model, "max_tokens": max_tokens}
+    if system:
+        out["system"] = system
+    out["messages"] = messages
+    temperature = number_in(body, "temperature", 0, 2)
+    if temperature is not None:
+        # OpenAI's range is 0..2, Anthropic's 0..1: clamp rather than fail a working client.
+        out["temperature"] = min(temperature, 1.0)
+    top_p = number_in(body, "top_p", 0, 1)
+    if top_p is not None:
+        out["top_p"] = top_p
+    top_k = positive_int(body, "top_k")
+    if top_k is not None:
+        out["top_k"] = top_k
+    if tools is not None:
+        out["tools"] = tools
+    choice = tool_choice(body.get("tool_choice"), body.get("parallel_tool_calls"))
+    if choice is not None:
+        out["tool_choice"] = choice
+    if thinking_config is not None:
+        out["thinking"] = thinking_config
+    user = body.get("safety_identifier") or body.get("user")
+    if isinstance(user, str) and user:
+        out["metadata"] = {"user_id": user}
+    if body.get("stream") is True:
+        out["stream"] = True
+    return out
+
+
 def tool_arguments(arguments: Any) -> dict[str, Any]:
     """The JSON-string arguments of an assistant tool call as the object Anthropic wants."""
     if isinstance(arguments, Mapping):
@@ -168,6 +207,15 @@ def number_in(body: Mapping[str, Any], key: str, low: float, high: float) -> flo
     if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
         raise bad_request(f"{key} must be a number between {low:g} and {high:g}")
     return value
+
+
+def event_payload(data: str) -> dict[str, Any] | None:
+    """A stream event's JSON object; None when it is not JSON at all, {} when not an object."""
+    try:
+        payload = json.loads(data)
+    except ValueError:
+        return None
+    return obj(payload)
 
 
 def obj(value: Any) -> dict[str, Any]:

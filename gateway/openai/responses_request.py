@@ -13,7 +13,7 @@ from typing import Any
 
 from gateway.errors import bad_request
 from gateway.openai import common
-from gateway.openai.chat_request import NEUTRAL, add_sampling, append, check_parameters, content_blocks
+from gateway.openai.chat_request import NEUTRAL, append, check_parameters, content_blocks
 from gateway.openai.models import AliasTable
 
 SUPPORTED = frozenset({
@@ -59,24 +59,9 @@ def translate_responses_request(body: Any, aliases: AliasTable) -> dict[str, Any
     effort = reasoning.get("effort") if isinstance(reasoning, Mapping) else None
     thinking, max_tokens = common.thinking(effort, common.positive_int(body, "max_output_tokens"))
 
-    out: dict[str, Any] = {"model": aliases.resolve(model), "max_tokens": max_tokens}
-    if system:
-        out["system"] = system
-    out["messages"] = messages
-    add_sampling(body, out)
-    if body.get("tools") is not None:
-        out["tools"] = convert_tools(body["tools"])
-    choice = common.tool_choice(body.get("tool_choice"), body.get("parallel_tool_calls"))
-    if choice is not None:
-        out["tool_choice"] = choice
-    if thinking is not None:
-        out["thinking"] = thinking
-    user = body.get("safety_identifier") or body.get("user")
-    if isinstance(user, str) and user:
-        out["metadata"] = {"user_id": user}
-    if body.get("stream") is True:
-        out["stream"] = True
-    return out
+    tools = convert_tools(body["tools"]) if body.get("tools") is not None else None
+    target = aliases.resolve(model)
+    return common.messages_request(body, target, max_tokens, system, messages, tools, thinking)
 
 
 def convert_tools(tools: Any) -> list[dict[str, Any]]:

@@ -65,11 +65,10 @@ class ResponsesStreamTranslator:
     def feed(self, event: SseEvent) -> list[SseEvent]:
         if self.finished or event.data == DONE:
             return []
-        try:
-            payload = json.loads(event.data)
-        except ValueError:
+        payload = common.event_payload(event.data)
+        if payload is None:
             return self._fail(GatewayError(502, "api_error", "upstream sent an unreadable stream event"))
-        kind = payload.get("type") if isinstance(payload, dict) else None
+        kind = payload.get("type")
         if kind == "content_block_delta":
             return self._delta(payload)
         if kind == "content_block_start":
