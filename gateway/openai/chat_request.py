@@ -144,7 +144,11 @@ def convert_messages(raw: list[Any]) -> tuple[list[dict[str, Any]], list[dict[st
 def append(messages: list[dict[str, Any]], role: str, content: str | list[dict[str, Any]]) -> None:
     if messages and messages[-1]["role"] == role:
         last = messages[-1]
-        last["content"] = as_blocks(last["content"]) + as_blocks(content)
+        merged = as_blocks(last["content"]) + as_blocks(content)
+        # Anthropic wants a turn's tool results before anything else in the following user turn.
+        results = [b for b in merged if b.get("type") == "tool_result"]
+        others = [b for b in merged if b.get("type") != "tool_result"]
+        last["content"] = results + others if results else merged
     else:
         messages.append({"role": role, "content": content})
 
@@ -159,13 +163,17 @@ def user_content(content: Any, index: int) -> str | list[dict[str, Any]]:
     return content_blocks(content, index, images=True)
 
 
-def content_blocks(content: Any, index: int, *, images: bool) -> list[dict[str, Any]]:
+def content_blocks(
+    content: Any, index: int, *, images: bool, field: str = "messages"
+) -> list[dict[str, Any]]:
+    """Text (and, where allowed, image) parts as Anthropic blocks; `cache_control` is kept, so
+    clients that mark prompt-cache breakpoints the way LiteLLM does get Anthropic prompt caching."""
     if content is None:
         return []
     if isinstance(content, str):
         return [{"type": "text", "text": content}]
     if not isinstance(content, list):
-        raise bad_request(f"messages[{index}].content must be a string or an array of parts")
+        raise bad_request(f"{field}[{index}].content must be a string or an array of parts")
     blocks = []
     for part in content:
         if isinstance(part, str):
@@ -173,15 +181,18 @@ def content_blocks(content: Any, index: int, *, images: bool) -> list[dict[str, 
             continue
         kind = part.get("type") if isinstance(part, Mapping) else None
         if kind in ("text", "input_text", "output_text"):
-            blocks.append({"type": "text", "text": str(part.get("text") or "")})
+            block: dict[str, Any] = {"type": "text", "text": str(part.get("text") or "")}
         elif kind == "refusal":
-            blocks.append({"type": "text", "text": str(part.get("refusal") or "")})
+            block = {"type": "text", "text": str(part.get("refusal") or "")}
         elif kind in ("image_url", "input_image") and images:
             # Chat nests the URL (`image_url.url`); Responses gives it directly (`image_url`).
             image = part.get("image_url")
-            blocks.append(common.image_block(image.get("url") if isinstance(image, Mapping) else image))
+            block = common.image_block(image.get("url") if isinstance(image, Mapping) else image)
         else:
-            raise bad_request(f"messages[{index}] content part type {kind!r} is not supported here")
+            raise bad_request(f"{field}[{index}] content part type {kind!r} is not supported here")
+        if isinstance(part, Mapping) and isinstance(part.get("cache_control"), Mapping):
+            block["cache_control"] = dict(part["cache_control"])
+        blocks.append(block)
     return blocks
 
 

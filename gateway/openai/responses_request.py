@@ -97,9 +97,10 @@ def convert_input(raw: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]
             role = item.get("role")
             content = item.get("content")
             if role in ("system", "developer"):
-                system.extend(b for b in content_blocks(content, index, images=False) if b.get("text"))
+                parts = content_blocks(content, index, images=False, field="input")
+                system.extend(b for b in parts if b.get("text"))
             elif role in ("user", "assistant"):
-                blocks = content_blocks(content, index, images=role == "user")
+                blocks = content_blocks(content, index, images=role == "user", field="input")
                 blocks = [b for b in blocks if b.get("type") != "text" or b.get("text")]
                 if blocks:
                     append(messages, role, content if isinstance(content, str) else blocks)
@@ -136,5 +137,5 @@ def function_output(item: Mapping[str, Any], index: int) -> dict[str, Any]:
     if isinstance(output, str):
         result["content"] = output
     elif output is not None:
-        result["content"] = content_blocks(output, index, images=True)
+        result["content"] = content_blocks(output, index, images=True, field="input")
     return result
