@@ -221,3 +221,19 @@ async def test_promtool_accepts_the_gateways_exposition(config: RouterConfig, fa
         ["promtool", "check", "metrics"], input=text.encode(), capture_output=True, timeout=30
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+async def test_active_streams_gauge_while_a_stream_is_open(config: RouterConfig, fake: FakeAnthropic) -> None:
+    fake.then(Step.stall(after_events=5, seconds=1.0))  # the gateway commits after the first delta
+    async with running_gateway(config, ACCOUNT_ENV) as gw:
+        client = anthropic.AsyncAnthropic(base_url=gw.url, api_key=await gw.issue_key(), max_retries=0)
+        async with client.messages.stream(
+            model=MODEL, max_tokens=8, messages=[{"role": "user", "content": "Hi"}]
+        ) as stream:
+            assert stream.response.headers["x-request-id"] == "req_fake"
+            _, _, during = await get_text(f"{gw.url}/metrics")
+            await stream.get_final_message()
+        await client.close()
+        _, _, after = await get_text(f"{gw.url}/metrics")
+    assert series(during)[("link_assistant_active_streams", frozenset())] == 1
+    assert series(after)[("link_assistant_active_streams", frozenset())] == 0
