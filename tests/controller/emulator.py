@@ -35,6 +35,8 @@ RESOURCES = {
 class ClusterEmulator(kmock.KubernetesEmulator):
     _versions: Any = attrs.field(factory=lambda: itertools.count(1), init=False)
     failures: dict[tuple[str, str], list[int]] = attrs.field(factory=lambda: defaultdict(list), init=False)
+    # Off when the owners live in another server (the real CRD API server behind the test shim).
+    garbage_collection: bool = True
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -67,16 +69,15 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             spec_changed = request.subresource is None and merged.get("spec") != current.get("spec")
             meta["generation"] = old_gen + 1 if spec_changed else old_gen
             meta.pop("uid", None)  # identity never changes on update
-            merged.setdefault("metadata", {}).pop("resourceVersion", None)
-            unchanged = {**current, "metadata": {**current.get("metadata", {}), "resourceVersion": None}}
-            merged["metadata"]["resourceVersion"] = None
-            # Like a real server, a write that changes nothing keeps the resourceVersion.
-            meta["resourceVersion"] = (
-                current["metadata"].get("resourceVersion")
-                if merged == unchanged
-                else str(next(self._versions))
-            )
+            meta["resourceVersion"] = str(next(self._versions))
         return request
+
+    def _unchanged(self, request: kmock.Request) -> bool:
+        if not isinstance(request.data, dict):
+            return False
+        current = self._objects[self._key(request)].raw
+        merged = dicts.patch_dict(copy.deepcopy(current), request.data)
+        return bool(merged == current)
 
     async def _apply_create(self, request: kmock.Request) -> aiohttp.web.StreamResponse:
         """Server-side apply of an absent object creates it."""
@@ -95,6 +96,8 @@ class ClusterEmulator(kmock.KubernetesEmulator):
 
     async def _collect_garbage(self) -> None:
         """Like the garbage collector: delete objects whose owners are all gone (repeat for chains)."""
+        if not self.garbage_collection:
+            return
         for _ in range(5):
             alive = {
                 (o.raw.get("metadata") or {}).get("uid") for o in self._objects.values() if not o.deleted
@@ -134,6 +137,9 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             applying = "apply-patch" in request.headers.get("Content-Type", "")
             if request.action == enums.action.UPDATE and applying and not exists and not request.subresource:
                 return await self._apply_create(attrs.evolve(request, action=enums.action.CREATE))
+            if request.action == enums.action.UPDATE and exists and self._unchanged(request):
+                # A real server answers a no-op write without a new resourceVersion or a watch event.
+                return aiohttp.web.json_response(self._objects[self._key(request)].raw)
             if request.action in (enums.action.CREATE, enums.action.UPDATE):
                 request = self._stamp(request)
         response = await super()._handle(request)

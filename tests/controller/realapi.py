@@ -25,12 +25,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import kmock
 from aiohttp import ClientSession, TCPConnector, web
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.controller.emulator import ClusterEmulator
 from tests.controller.tools import ToolUnavailable, apiserver_binary
 
 SESSION = web.AppKey("session", ClientSession)
@@ -120,11 +122,17 @@ class RealApiServer:
     https_url: str
     shim_url: str
     kubeconfig: Path  # TLS with the admin client cert: for the kubernetes client
-    shim_kubeconfig: Path  # plain HTTP through the discovery shim: for kubectl
+    shim_kubeconfig: Path  # plain HTTP through the shim: custom resources real, core/apps types emulated
+    core: ClusterEmulator  # where the shim sends ConfigMaps, Services, Events and Deployments
+
+
+# Types the apiextensions-apiserver does not serve; the shim routes them to a kmock emulator instead.
+CORE_PREFIXES = ("/api/v1/", "/apis/apps/", "/apis/monitoring.coreos.com/")
 
 
 class _Shim:
-    """Discovery shim: serves /api, /api/v1 and /apis, proxies everything else over TLS."""
+    """Discovery shim: serves /api, /api/v1 and /apis, proxies custom resources to the real server over
+    TLS and core/apps types to an in-process kmock emulator, so a whole controller can run against it."""
 
     def __init__(self, upstream: str, ssl_ctx: ssl.SSLContext, port: int) -> None:
         self.upstream, self.ssl_ctx, self.port = upstream, ssl_ctx, port
@@ -182,10 +190,11 @@ class _Shim:
                     groups.append({"name": group, "versions": versions, "preferredVersion": versions[0]})
             return web.json_response({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
         drop = {"host", "content-length", "transfer-encoding", "connection", "accept-encoding"}
+        target = self.core_url if path.startswith(CORE_PREFIXES) else self.upstream
         headers = {k: v for k, v in request.headers.items() if k.lower() not in drop}
         body = await request.read()  # an empty body must stay absent: a typed empty one gets a 406
         async with session.request(
-            request.method, f"{self.upstream}{request.rel_url}", headers=headers, data=body or None
+            request.method, f"{target}{request.rel_url}", headers=headers, data=body or None
         ) as upstream:
             response = web.StreamResponse(status=upstream.status)
             for k, v in upstream.headers.items():
@@ -201,6 +210,11 @@ class _Shim:
         asyncio.set_event_loop(self.loop)
 
         async def start() -> web.AppRunner:
+            self.core = ClusterEmulator(garbage_collection=False)
+            await self.core.__aenter__()
+            self.core_server = kmock.Server(self.core)
+            await self.core_server.__aenter__()
+            self.core_url = str(self.core_server.url).rstrip("/")
             app = web.Application()
             app[SESSION] = ClientSession(connector=TCPConnector(ssl=self.ssl_ctx))
             app.router.add_route("*", "/{tail:.*}", self._handle)
@@ -221,6 +235,8 @@ class _Shim:
         async def close() -> None:
             await self.runner.app[SESSION].close()
             await self.runner.cleanup()
+            await self.core_server.__aexit__(None, None, None)
+            await self.core.__aexit__(None, None, None)
             others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
             for task in others:  # e.g. a watch kubectl left open
                 task.cancel()
@@ -322,7 +338,9 @@ def real_api_server() -> Iterator[RealApiServer]:
         shim.start()
         shim_kubeconfig = folder / "shim.kubeconfig"
         shim_kubeconfig.write_text(_kubeconfig(f"http://127.0.0.1:{shim_port}"))
-        yield RealApiServer(folder, https_url, f"http://127.0.0.1:{shim_port}", kubeconfig, shim_kubeconfig)
+        yield RealApiServer(
+            folder, https_url, f"http://127.0.0.1:{shim_port}", kubeconfig, shim_kubeconfig, shim.core
+        )
     finally:
         if shim is not None:
             shim.stop()

@@ -9,7 +9,9 @@ cannot be built or started here; once it runs, every check counts.
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from controller.configcheck import check_resource
 from controller.kube import KubeApiError, KubeClient, object_path
 from controller.main import api_client
 from controller.reconcile import reconcile
+from controller.runner import Controller
 from controller.spec import parse_resource
 from controller.status import compute_status
 from tests.controller import tools
@@ -30,6 +33,7 @@ CRD = CHART / "crds" / "routerconfigs.router.link-assistant.dev.yaml"
 EXAMPLE = CHART / "examples" / "routerconfig.yaml"
 NS = "default"
 NOW = "2026-01-01T00:00:00Z"
+HASH = "router.link-assistant.dev/config-hash"
 
 
 def kubectl(server: RealApiServer, *args: str) -> subprocess.CompletedProcess[str]:
@@ -173,3 +177,64 @@ def test_kubectl_apply_of_the_example_routerconfig(api: KubeClient, real_api: Re
     assert check_resource(parse_resource(live)).valid  # and the controller would accept its DSL
     again = kubectl(server, "apply", "--validate=false", "-f", str(EXAMPLE))
     assert again.returncode == 0 and "unchanged" in again.stdout
+
+
+def _wait(check: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def test_the_controller_loop_runs_against_the_real_crd_server(
+    real_api: RealApiServer, api: KubeClient, tmp_path: Path
+) -> None:
+    """Custom resources (watch, status subresource) are the real server's; core types go to kmock."""
+    client = KubeClient(api_client(str(real_api.shim_kubeconfig)), timeout=10)
+    controller = Controller(kube=client, namespace=NS, resync_seconds=2)
+    thread = threading.Thread(target=controller.run, daemon=True, name="controller-real-api")
+    thread.start()
+    manifest = tmp_path / "loop.yaml"
+    rc_path = object_path("router.link-assistant.dev/v1alpha1", "RouterConfig", NS, "loop")
+    deployment_path = object_path("apps/v1", "Deployment", NS, "loop")
+    try:
+        good = rc("loop", {"config": "server:\n  port 8080\n", "replicas": 2})
+        manifest.write_text(yaml.safe_dump(good))
+        assert kubectl(real_api, "apply", "--validate=false", "-f", str(manifest)).returncode == 0
+        uid = (api.get(rc_path) or {})["metadata"]["uid"]
+        deployment = _wait(lambda: client.get(deployment_path), "the Deployment")
+        assert deployment["metadata"]["ownerReferences"][0]["uid"] == uid
+        hash_before = deployment["spec"]["template"]["metadata"]["annotations"][HASH]
+
+        def row() -> list[str]:
+            out = kubectl(real_api, "get", "routerconfigs", "loop", "--no-headers").stdout.split()
+            return out[:4]
+
+        _wait(lambda: row() == ["loop", "False", "2", "True"], "CONFIG-VALID True, READY False")
+        # The ready pods a kube-controller-manager would report show up as Ready in the real status.
+        client.request(
+            "PATCH",
+            deployment_path + "/status",
+            body={"status": {"readyReplicas": 2}},
+            content_type="application/merge-patch+json",
+        )
+        _wait(lambda: row() == ["loop", "True", "2", "True"], "READY True")
+
+        bad = rc("loop", {"config": "server:\n  port abc\n", "replicas": 2})
+        manifest.write_text(yaml.safe_dump(bad))
+        assert kubectl(real_api, "apply", "--validate=false", "-f", str(manifest)).returncode == 0
+        _wait(lambda: row() == ["loop", "True", "2", "False"], "CONFIG-VALID False")
+        status = (api.get(rc_path) or {})["status"]
+        valid = next(c for c in status["conditions"] if c["type"] == "ConfigValid")
+        assert ":2:3:" in valid["message"] and status["observedGeneration"] == 2
+        events = [e for e in real_api.core.all("events") if e["involvedObject"]["uid"] == uid]
+        assert any(e["reason"] == "InvalidConfig" for e in events)
+        assert (client.get(deployment_path) or {})["spec"]["template"]["metadata"]["annotations"][
+            HASH
+        ] == hash_before
+    finally:
+        controller.stop.set()
+        thread.join(5)
