@@ -15,6 +15,7 @@ from pathlib import Path
 
 from dsl.errors import DslError
 from dsl.settings import settings_from_args
+from gateway.app import resolve_data_dir
 from gateway.cli.main import build_parser
 from gateway.cli.serve_cmd import serve
 
@@ -37,13 +38,13 @@ def ensure_dev_secret(cwd: Path, environ: dict[str, str]) -> bool:
     return True
 
 
-def instructions(url: str) -> str:
+def instructions(url: str, data_dir: Path) -> str:
     return f"""
 Link.Assistant.Router is running at {url}
 
 Issue a key (admin endpoints answer loopback clients only unless TOKEN_ADMIN_KEY is set):
   curl -s -X POST {url}/api/tokens -H 'Content-Type: application/json' -d '{{"ttl_hours": 24, "label": "me"}}'
-  .venv/bin/link-assistant-router tokens issue --ttl-hours 24 --label me
+  .venv/bin/link-assistant-router tokens issue --data-dir {data_dir} --ttl-hours 24 --label me
 
 Point Claude Code at it:
   export ANTHROPIC_BASE_URL={url}
@@ -70,7 +71,8 @@ def main() -> int:
         for problem in err.problems:
             print(f"error: {problem.render()}", file=sys.stderr)
         return 2
-    return serve(config, os.environ, on_ready=lambda url: print(instructions(url), flush=True))
+    data_dir = resolve_data_dir(config, os.environ).resolve()
+    return serve(config, os.environ, on_ready=lambda url: print(instructions(url, data_dir), flush=True))
 
 
 if __name__ == "__main__":

@@ -3,11 +3,13 @@ once into ./.lenv, tokens live in ./.data, and the start-up text says how to use
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import aiohttp
 
-from tests.support.serve_process import serve_process
+from tests.support.serve_process import serve_env, serve_process
 
 
 async def test_make_run_from_a_fresh_clone(tmp_path: Path) -> None:
@@ -26,19 +28,44 @@ async def test_make_run_from_a_fresh_clone(tmp_path: Path) -> None:
     assert (tmp_path / ".data" / "tokens.lino").is_file()
     printed = "\n".join(proc.stdout_lines)
     assert f"running at {proc.url}" in printed
-    assert "curl -s -X POST" in printed and "tokens issue" in printed
+    assert "curl -s -X POST" in printed
+    assert f"tokens issue --data-dir {(tmp_path / '.data').resolve()}" in printed
     assert f"ANTHROPIC_BASE_URL={proc.url}" in printed
     assert secret_lines[0].split(": ", 1)[1] not in printed + proc.stderr
 
+    # The printed CLI command issues into the same store with the same secret.
+    cli = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gateway.cli.main",
+            "tokens",
+            "issue",
+            "--data-dir",
+            str(tmp_path / ".data"),
+            "--label",
+            "cli",
+        ],
+        env=serve_env(env),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert cli.returncode == 0, cli.stderr
+    cli_key = cli.stdout.strip()
+
     # A second `make run` keeps the same secret, so keys issued before still verify.
+    statuses = []
     async with (
         serve_process(env, tmp_path, command=("gateway.devrun",)) as proc,
         aiohttp.ClientSession() as http,
-        http.post(
-            proc.url + "/v1/messages/count_tokens", headers={"x-api-key": key}, json={"model": "m"}
-        ) as response,
     ):
-        body = await response.json()
+        for each in (key, cli_key):
+            async with http.post(
+                proc.url + "/v1/messages/count_tokens", headers={"x-api-key": each}, json={"model": "m"}
+            ) as response:
+                statuses.append((response.status, (await response.json())["error"]["message"]))
     assert (tmp_path / ".lenv").read_text() == lenv
-    # The key is accepted (no credential is configured, so the gateway answers 502, not 401).
-    assert response.status == 502, body
+    # Both keys are accepted: no upstream credential is configured, so the answer is 502, not 401.
+    assert [status for status, _ in statuses] == [502, 502], statuses
