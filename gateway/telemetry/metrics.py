@@ -26,6 +26,7 @@ from gateway.telemetry.usage import UsageCounters, UsageEvent, UsageFeed, now
 PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # GenAI semantic-convention bucket advice (seconds).
 DURATION_BUCKETS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
+TOKEN_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864)
 TTFT_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
 SCOPE = "link_assistant_router"
 ACCOUNT_STATES = ("healthy", "busy", "cooling_down", "quota_exhausted", "unhealthy", "drained")
@@ -91,7 +92,14 @@ class GatewayMetrics:
         self.memory_reader: InMemoryReader | None = InMemoryReader() if in_memory else None
         if self.memory_reader is not None:
             readers.append(self.memory_reader)
-        histograms = (self._duration, self._ttft)
+        self._token_hist = LocalHistogram(
+            "gen_ai.client.token.usage",
+            "{token}",
+            "Tokens per request by gen_ai.token.type (input, output, cache_read, cache_write)",
+            TOKEN_BUCKETS,
+        )
+        self._token_attrs: dict[tuple[str, str, str], dict[str, str]] = {}
+        histograms = (self._duration, self._ttft, self._token_hist)
         for reader in readers:
             reader.attach(lambda: histograms, resource, SCOPE)
         self._provider = MeterProvider(
@@ -186,6 +194,11 @@ class GatewayMetrics:
             if count:
                 key = (model, account, kind)
                 table[key] = table.get(key, 0) + count
+                attrs = self._token_attrs.get(key)
+                if attrs is None:
+                    attrs = {"model": model, "account": account, "gen_ai.token.type": kind}
+                    self._token_attrs[key] = attrs
+                self._token_hist.record(count, key, attrs)
 
     def stream_started(self) -> None:
         self.usage.active_streams += 1

@@ -112,6 +112,10 @@ def test_duration_ttft_and_tokens_by_type() -> None:
     assert ttft.sum == pytest.approx(0.05)
     tokens = {p.attributes["gen_ai.token.type"]: p.value for p in got["link_assistant_token_usage"]}
     assert tokens == {"input": 11, "output": 9, "cache_read": 7, "cache_write": 3}
+    per_request = {
+        p.attributes["gen_ai.token.type"]: (p.count, p.sum) for p in got["gen_ai.client.token.usage"]
+    }
+    assert per_request == {"input": (1, 11), "output": (1, 9), "cache_read": (1, 7), "cache_write": (1, 3)}
     assert metrics.usage.snapshot()["token_usage"] == tokens
 
 
