@@ -48,7 +48,13 @@ def documents(references: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
         named = st.tuples(references, st.lists(inner, max_size=3)).map(
             lambda p: "(" + p[0] + ": " + " ".join(p[1]) + ")"
         )
-        return st.one_of(single, named)
+        # A group spanning lines is a document of its own: its lines indent from column 0 again.
+        spanning = st.lists(
+            st.tuples(st.integers(0, 100), st.lists(inner, min_size=1, max_size=2).map(" ".join)),
+            min_size=2,
+            max_size=3,
+        ).map(lambda rows: "(" + _layout([(w, body, None) for w, body in rows], 2, 0, "\n", False) + ")")
+        return st.one_of(single, named, spanning)
 
     values = st.recursive(references, group, max_leaves=4)
     comment = st.text(alphabet="ab :()'\"", max_size=6).map(lambda text: "  # " + text)
