@@ -50,7 +50,7 @@ class ChatStreamTranslator:
             return []
         payload = common.event_payload(event.data)
         if payload is None:
-            return self._fail(GatewayError(502, "api_error", "upstream sent an unreadable stream event"))
+            return self.fail(GatewayError(502, "api_error", "upstream sent an unreadable stream event"))
         kind = payload.get("type")
         if kind == "content_block_delta":
             return self._delta(payload)
@@ -69,7 +69,7 @@ class ChatStreamTranslator:
         if kind == "message_stop":
             return self._finish_frames()
         if kind == "error":
-            return self._fail(common.upstream_error(payload.get("error")))
+            return self.fail(common.upstream_error(payload.get("error")))
         return []  # ping, content_block_stop and event types added to the API later
 
     def _block_start(self, payload: dict[str, Any]) -> list[SseEvent]:
@@ -118,7 +118,10 @@ class ChatStreamTranslator:
         frames.append(DONE_EVENT)
         return frames
 
-    def _fail(self, error: GatewayError) -> list[SseEvent]:
+    def fail(self, error: GatewayError) -> list[SseEvent]:
+        """End the stream with `error` in-band (the HTTP status is already sent); [] if already ended."""
+        if self.finished:
+            return []
         self.finished = True
         self.error = error
         body = error.openai_body()
@@ -130,4 +133,4 @@ class ChatStreamTranslator:
         if self.finished:
             return []
         cut = GatewayError(502, "api_error", "upstream stream ended before the message completed")
-        return self._fail(cut)
+        return self.fail(cut)

@@ -67,7 +67,7 @@ class ResponsesStreamTranslator:
             return []
         payload = common.event_payload(event.data)
         if payload is None:
-            return self._fail(GatewayError(502, "api_error", "upstream sent an unreadable stream event"))
+            return self.fail(GatewayError(502, "api_error", "upstream sent an unreadable stream event"))
         kind = payload.get("type")
         if kind == "content_block_delta":
             return self._delta(payload)
@@ -94,7 +94,7 @@ class ResponsesStreamTranslator:
             final = self._response()
             return [*frames, self._event(f"response.{final['status']}", {"response": final})]
         if kind == "error":
-            return self._fail(common.upstream_error(payload.get("error")))
+            return self.fail(common.upstream_error(payload.get("error")))
         return []
 
     def _open_item(self, item: dict[str, Any]) -> tuple[int, list[SseEvent]]:
@@ -215,7 +215,10 @@ class ResponsesStreamTranslator:
             self._event("response.output_item.done", {"output_index": state.output_index, "item": item}),
         ]
 
-    def _fail(self, error: GatewayError) -> list[SseEvent]:
+    def fail(self, error: GatewayError) -> list[SseEvent]:
+        """End the stream with `error` in-band (the HTTP status is already sent); [] if already ended."""
+        if self.finished:
+            return []
         self.finished = True
         self.error = error
         body = error.openai_body()["error"]
@@ -230,4 +233,4 @@ class ResponsesStreamTranslator:
         if self.finished:
             return []
         cut = GatewayError(502, "api_error", "upstream stream ended before the response completed")
-        return self._fail(cut)
+        return self.fail(cut)

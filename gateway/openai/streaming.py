@@ -15,10 +15,13 @@ from typing import Protocol
 import aiohttp
 from aiohttp import web
 
+from gateway.errors import GatewayError
 from gateway.openai.sse import SseDecoder, SseEvent, encode_all
 from gateway.telemetry.request_info import RequestInfo
 
 log = logging.getLogger(__name__)
+TIMED_OUT = (504, "api_error", "Upstream stream timed out")
+INTERRUPTED = (502, "api_error", "Upstream stream interrupted")
 
 SSE_HEADERS = {
     "content-type": "text/event-stream; charset=utf-8",
@@ -33,6 +36,8 @@ class StreamTranslator(Protocol):
     def feed(self, event: SseEvent) -> list[SseEvent]: ...
 
     def finish(self) -> list[SseEvent]: ...
+
+    def fail(self, error: GatewayError) -> list[SseEvent]: ...
 
 
 async def relay_translated(
@@ -54,9 +59,11 @@ async def relay_translated(
                     chunk = await content.readany()
             except TimeoutError:
                 log.warning("upstream stream idle for %.1fs; closing it", idle_timeout)
+                await _write(response, translator.fail(GatewayError(*TIMED_OUT)), info)
                 break
             except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
                 log.warning("upstream stream broke: %s", type(exc).__name__)
+                await _write(response, translator.fail(GatewayError(*INTERRUPTED)), info)
                 break
             if not chunk:
                 for event in decoder.finish():

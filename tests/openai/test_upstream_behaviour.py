@@ -1,0 +1,101 @@
+"""What the proxy's forwarding loop gives the OpenAI surface: OAuth identity, retries, cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import aiohttp
+import openai
+
+from dsl.model import TimeoutConfig
+from tests.openai.conftest import ACCOUNT_KEY
+from tests.openai.upstream import ScriptedAnthropic
+from tests.support.fake_anthropic import Step
+from tests.support.gateway import api_key_account, gateway_config, running_gateway, write_credentials
+
+IDENTITY = "You are Claude Code, Anthropic's official CLI for Claude."
+OAUTH_TOKEN = "sk-ant-oat01-subscription-token-for-tests"
+
+
+async def test_oauth_accounts_get_the_claude_code_identity_for_openai_traffic(
+    upstream: ScriptedAnthropic, tmp_path: Path
+) -> None:
+    home = tmp_path / "claude"
+    write_credentials(home, OAUTH_TOKEN)
+    async with running_gateway(gateway_config(upstream.url, tmp_path / "data", claude_home=home)) as gw:
+        key = await gw.issue_key(label="oauth")
+        async with openai.AsyncOpenAI(base_url=f"{gw.url}/v1", api_key=key, max_retries=0) as sdk:
+            await sdk.chat.completions.create(
+                model="gpt-4o",
+                messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "x"}],
+            )
+    seen = upstream.messages_requests()[-1]
+    assert seen.credential() == OAUTH_TOKEN
+    assert "oauth-2025-04-20" in seen.headers["anthropic-beta"]
+    assert [b["text"] for b in seen.json()["system"]] == [IDENTITY, "Be brief."]
+
+
+async def test_overloaded_account_is_retried_on_the_next_before_the_first_byte(
+    upstream: ScriptedAnthropic, tmp_path: Path
+) -> None:
+    accounts = (api_key_account("one", "KEY_ONE"), api_key_account("two", "KEY_TWO"))
+    config = gateway_config(upstream.url, tmp_path, accounts=accounts)
+    upstream.then(Step.overloaded())
+    async with running_gateway(config, {"KEY_ONE": "sk-ant-api-one", "KEY_TWO": "sk-ant-api-two"}) as gw:
+        key = await gw.issue_key(label="retry")
+        async with openai.AsyncOpenAI(base_url=f"{gw.url}/v1", api_key=key, max_retries=0) as sdk:
+            stream = await sdk.chat.completions.create(
+                model="gpt-4o", messages=[{"role": "user", "content": "x"}], stream=True
+            )
+            text = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+    assert text == "Hello from the fake upstream"
+    credentials = [r.credential() for r in upstream.messages_requests()]
+    assert len(credentials) == 2 and len(set(credentials)) == 2
+
+
+async def test_stalled_upstream_stream_ends_with_a_timeout_error(
+    upstream: ScriptedAnthropic, tmp_path: Path
+) -> None:
+    config = gateway_config(
+        upstream.url,
+        tmp_path,
+        accounts=(api_key_account("main", "ACCOUNT_KEY"),),
+        timeouts=TimeoutConfig(connect=2.0, first_byte=5.0, idle=0.3),
+    )
+    upstream.then(Step.stall(after_events=4, seconds=2.0))
+    async with running_gateway(config, {"ACCOUNT_KEY": ACCOUNT_KEY}) as gw:
+        key = await gw.issue_key(label="stall")
+        async with aiohttp.ClientSession() as http:
+            payload = {"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}], "stream": True}
+            async with http.post(
+                f"{gw.url}/v1/chat/completions", json=payload, headers={"x-api-key": key}
+            ) as r:
+                body = await asyncio.wait_for(r.text(), 5)
+    assert '"content":"Hello"' in body
+    assert (
+        '{"error":{"message":"Upstream stream timed out","type":"api_error","code":"gateway_timeout"}}'
+        in body
+    )
+    assert body.endswith("data: [DONE]\n\n") and 'finish_reason":"stop' not in body
+
+
+async def test_client_going_away_cancels_the_upstream_stream(
+    upstream: ScriptedAnthropic, tmp_path: Path
+) -> None:
+    config = gateway_config(upstream.url, tmp_path, accounts=(api_key_account("main", "ACCOUNT_KEY"),))
+    upstream.then(Step.stall(after_events=4, seconds=1.0))
+    async with running_gateway(config, {"ACCOUNT_KEY": ACCOUNT_KEY}) as gw:
+        key = await gw.issue_key(label="leaver")
+        async with aiohttp.ClientSession() as http:
+            payload = {"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}], "stream": True}
+            response = await http.post(
+                f"{gw.url}/v1/chat/completions", json=payload, headers={"x-api-key": key}
+            )
+            assert b"chat.completion.chunk" in await response.content.readany()
+            response.close()  # the client hangs up mid-stream
+        for _ in range(40):
+            if upstream.disconnects:
+                break
+            await asyncio.sleep(0.1)
+    assert upstream.disconnects == 1
