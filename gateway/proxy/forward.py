@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import aiohttp
 from yarl import URL
 
+from gateway.accounts.retry import no_account_error
 from gateway.accounts.streamhead import HeadDecision, StreamHead
 from gateway.context import GatewayContext
 from gateway.credentials.oauth import CredentialUnavailable
@@ -221,7 +222,7 @@ def _nobody_left(
     if failure is not None:
         failure.headers.update(retry_after)
         raise failure from exc
-    raise GatewayError(502, "api_error", f"Upstream authentication unavailable: {exc}", retry_after) from exc
+    raise no_account_error(exc) from exc
 
 
 async def _hold_stream_head(response: aiohttp.ClientResponse) -> str | None:

@@ -12,10 +12,11 @@ from typing import Any
 from aiohttp import web
 
 from gateway.accounts.affinity import session_key_of
+from gateway.clibackend.serve import open_upstream_or_cli
 from gateway.context import GATEWAY
 from gateway.errors import GatewayError, bad_request, not_found
 from gateway.http.families import Family, family_of, is_enabled, strip_anthropic_prefix
-from gateway.proxy.forward import UpstreamRequest, open_upstream
+from gateway.proxy.forward import UpstreamRequest
 from gateway.proxy.sniff import UsageSniffer, sniff_model
 from gateway.proxy.stream import relay
 from gateway.telemetry.request_info import info_of
@@ -50,7 +51,9 @@ async def proxy_handler(request: web.Request) -> web.StreamResponse:
         session_key=session_key_of(request.headers, body),
         pinned_account=getattr(record, "account", None),
     )
-    answer = await open_upstream(ctx, upstream)
+    answer = await open_upstream_or_cli(request, ctx, record, upstream)
+    if isinstance(answer, web.StreamResponse):
+        return answer  # answered by the claude CLI (routing mode cli/hybrid)
     info = info_of(request)
     info.model, info.account = upstream.model, answer.account
     sniffer = UsageSniffer() if answer.response.status < 300 else None

@@ -7,6 +7,7 @@ Each account `a`, `b`, `c` is an API-key account whose base URL points at its ow
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -68,6 +69,7 @@ async def trio(tmp_path: Path, key_kwargs: dict[str, Any] | None = None,
                  for name in NAMES}
         config = trio_config(fakes, tmp_path / "data", oauth_home_a, max_concurrent_a, **routing)
         env = {f"KEY_{n.upper()}": f"sk-ant-api03-{n}" for n in NAMES}
+        env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")  # the cli routing mode runs `claude`
         gw = await stack.enter_async_context(running_gateway(config, env))
         key = await gw.issue_key(**(key_kwargs or {}))
         client = anthropic.AsyncAnthropic(base_url=gw.url, api_key=key, max_retries=0)
