@@ -77,7 +77,7 @@ async def _token_service(app: web.Application) -> AsyncIterator[None]:
     ctx = app[GATEWAY]
     if ctx.tokens is None:
         ctx.data_dir.mkdir(parents=True, exist_ok=True)
-        ctx.tokens = build_token_service(ctx.config, ctx.token_secret, ctx.data_dir)
+        ctx.tokens = build_token_service(ctx.config, ctx.token_secret, ctx.data_dir, ctx.environ)
     try:
         yield
     finally:

@@ -11,6 +11,8 @@ The service keeps no module state; `build_token_service` wires it from the confi
 
 from __future__ import annotations
 
+import logging
+import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -19,14 +21,17 @@ from pathlib import Path
 from typing import TypeVar
 
 from dsl.model import RouterConfig, StoragePolicy, TokenDefaults
+from gateway.credentials.secrets import resolve_secret
 from gateway.errors import GatewayError, rate_limited, unauthorized
 from gateway.telemetry.request_info import note_rejection
 from gateway.tokens import jwt_codec
 from gateway.tokens.filestore import FileTokenStore
 from gateway.tokens.jwt_codec import Claims, TokenFormatError
 from gateway.tokens.records import DENIAL_MESSAGES, Denial, TokenRecord, admission
+from gateway.tokens.redisstore import RedisTokenStore
 from gateway.tokens.state import MemoryTokenStore, StoreError, TokenStore
 
+log = logging.getLogger(__name__)
 VERIFIED_CACHE_SIZE = 4096
 T = TypeVar("T")
 
@@ -71,7 +76,7 @@ class TokenService:
         """Verify the client's key and count one request against its budget."""
         now = self._clock()
         claims = self.verify(headers, now)
-        outcome = await self.store.admit(claims.sub, claims.exp, now)
+        outcome = await self._persist(self.store.admit(claims.sub, claims.exp, now))
         if outcome.record is None:
             return _record_from_claims(claims)  # seed: a token without a record is accepted
         if outcome.denial is not None:
@@ -85,7 +90,7 @@ class TokenService:
         """The caller's own record, verified like `authorize` but without spending its budget."""
         now = self._clock()
         claims = self.verify(headers, now)
-        record = await self.store.fetch(claims.sub)
+        record = await self._persist(self.store.fetch(claims.sub))
         if record is None:
             return _record_from_claims(claims)
         denial = admission(record, claims.exp, now)
@@ -94,7 +99,11 @@ class TokenService:
         return record
 
     async def record_usage(self, token_id: str, input_tokens: int, output_tokens: int) -> None:
-        await self.store.add_tokens(token_id, input_tokens, output_tokens)
+        """Count tokens after a response; never fails the (already answered) request."""
+        try:
+            await self.store.add_tokens(token_id, input_tokens, output_tokens)
+        except StoreError as exc:
+            log.warning("token usage not recorded: %s", exc)
 
     # ------------------------------------------------------------------ administration
 
@@ -127,7 +136,7 @@ class TokenService:
 
     async def expire(self, token_id: str) -> TokenRecord | None:
         """Really expire it: `expires_at` becomes now (not an alias of revoke as in the seed)."""
-        record = await self.store.fetch(token_id)
+        record = await self._persist(self.store.fetch(token_id))
         if record is None:
             return None
         now = int(self._clock())
@@ -160,16 +169,22 @@ def _record_from_claims(claims: Claims) -> TokenRecord:
                        account=claims.account)
 
 
-def build_store(config: RouterConfig, data_dir: Path, *, server: bool = True) -> TokenStore:
-    """The store the storage policy asks for (not yet opened). `server=False` (the CLI) skips the
+def build_store(config: RouterConfig, data_dir: Path, *, server: bool = True,
+                environ: Mapping[str, str] | None = None) -> TokenStore:
+    """The store the config asks for (not yet opened): Redis when a Redis URL is configured (shared
+    by replicas), else the storage policy's. `server=False` (the CLI) skips the file store's
     compaction at open (it still compacts at close, so the seed-format snapshot stays current)."""
+    redis_url = resolve_secret(config.redis.url, os.environ if environ is None else environ)
+    if redis_url:
+        return RedisTokenStore(redis_url, config.redis.key_prefix)
     if config.storage.policy is StoragePolicy.MEMORY:
         return MemoryTokenStore()
     return FileTokenStore(data_dir, config.storage.policy, compact_on_open=server)
 
 
-def build_token_service(config: RouterConfig, secret: str, data_dir: Path) -> TokenService:
+def build_token_service(config: RouterConfig, secret: str, data_dir: Path,
+                        environ: Mapping[str, str] | None = None) -> TokenService:
     """Build and open the service (call from inside the running event loop, e.g. a cleanup_ctx)."""
-    store = build_store(config, data_dir)
+    store = build_store(config, data_dir, environ=environ)
     store.start()
     return TokenService(store, secret, config.tokens)
