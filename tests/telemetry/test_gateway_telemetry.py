@@ -11,6 +11,7 @@ import subprocess
 
 import aiohttp
 import anthropic
+import openai
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -237,3 +238,27 @@ async def test_active_streams_gauge_while_a_stream_is_open(config: RouterConfig,
         _, _, after = await get_text(f"{gw.url}/metrics")
     assert series(during)[("link_assistant_active_streams", frozenset())] == 1
     assert series(after)[("link_assistant_active_streams", frozenset())] == 0
+
+
+async def test_openai_surfaces_have_their_own_seed_counters(config: RouterConfig) -> None:
+
+    async with running_gateway(config, ACCOUNT_ENV) as gw:
+        client = openai.AsyncOpenAI(base_url=f"{gw.url}/v1", api_key=await gw.issue_key(), max_retries=0)
+        chat = await client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "Hi"}])
+        assert chat.choices[0].message.content
+        response = await client.responses.create(model=MODEL, input="Hi")
+        assert response.output_text
+        await client.close()
+        async with aiohttp.ClientSession() as http, http.get(f"{gw.url}/v1/usage") as answer:
+            usage = await answer.json()
+        _, _, text = await get_text(f"{gw.url}/metrics")
+    assert (usage["openai_chat_completions"], usage["openai_responses"], usage["anthropic_messages"]) == (
+        1,
+        1,
+        0,
+    )
+    assert usage["requests_total"] == 2 and sum(usage["account_calls"].values()) == 2
+    routes = {
+        dict(k[1])["route"] for k in series(text) if k[0] == "gen_ai_server_request_duration_seconds_count"
+    }
+    assert routes == {"/v1/chat/completions", "/v1/responses", "/v1/usage"}
