@@ -104,20 +104,19 @@ class _Scanner:
 
     def _indentation(self, after_paren: bool) -> list[Token]:
         """Read a line's leading whitespace; the _INDENT/_DEDENT tokens it means, if it holds something."""
-        text = self.text
-        lead_match = _patterns().lead.match(text, self.pos)
-        assert lead_match is not None  # the pattern matches the empty string
-        lead, lead_end = lead_match.group(), lead_match.end()
-        self.pos = lead_end
+        text, start = self.text, self.pos
+        lead = _patterns().lead.match(text, start)
+        assert lead is not None  # the pattern matches the empty string
+        lead_end = self.pos = lead.end()
         if lead_end >= len(text) or text[lead_end] in "\r\n)":
             return []  # a blank line, or a ')' that closes the context: no indentation to judge
-        if after_paren:  # text right after '(' is the first line of a fresh context
-            width = len(lead) - len(lead.lstrip(" "))
-        elif "\t" in lead:
-            offset = lead_end - len(lead) + lead.index("\t")
-            raise syntax_error(self.source, offset, "tab in indentation", hint="indent with spaces")
+        tab = text.find("\t", start, lead_end)
+        if tab < 0:
+            width = lead_end - start
+        elif after_paren:  # text right after '(' starts a fresh context: tabs there are just blanks
+            width = tab - start
         else:
-            width = len(lead)
+            raise syntax_error(self.source, tab, "tab in indentation", hint="indent with spaces")
         ctx = self.contexts[-1]
         if ctx.base is None:
             ctx.base = width
@@ -128,7 +127,7 @@ class _Scanner:
         if indent > levels[-1]:
             self._deeper(lead_end)
             levels.append(indent)
-            return [self._token("_INDENT", lead, lead_end)]
+            return [self._token("_INDENT", "", lead_end)]
         enclosing = [level + ctx.base for level in levels]
         dedents = []
         while levels[-1] > indent:
@@ -143,6 +142,18 @@ class _Scanner:
                 expected=" or ".join(str(width) for width in enclosing) + " spaces",
             )
         return dedents
+
+    def _line_break(self, offset: int, width: int) -> list[Token]:
+        """A line break at `offset`: end the line (if it held anything) and read the next one's indent."""
+        ctx = self.contexts[-1]
+        ended = []
+        if ctx.open_line:
+            ctx.open_line = False
+            ended.append(self._token("_NL", "", offset))
+        self.pos = offset + width
+        self.line_no, self.line_start = self.line_no + 1, self.pos
+        indentation = self._indentation(after_paren=False)
+        return ended + indentation if indentation else ended
 
     def _close(self) -> Iterator[Token]:
         """A ')': end the group's last line and its blocks, and return to the enclosing context."""
@@ -213,9 +224,10 @@ class _Scanner:
                 words_end = line_end - 1 if line_end > pos and text[line_end - 1] == "\r" else line_end
                 if special.search(text, pos, words_end) is None:
                     yield from self._fast_words(words_end)
-                    if self.pos >= size:
+                    if words_end >= size:
                         break
-                    pos = self.pos
+                    yield from self._line_break(words_end, 2 if words_end < line_end else 1)
+                    continue
             ctx = self.contexts[-1]
             match = master.match(text, pos)
             assert match is not None  # the alternatives cover every character
@@ -223,12 +235,7 @@ class _Scanner:
             if kind == "ws":
                 self.pos = match.end()
             elif kind == "nl":
-                if ctx.open_line:
-                    ctx.open_line = False
-                    yield self._token("_NL", "", pos)
-                self.pos = match.end()
-                self.line_no, self.line_start = self.line_no + 1, self.pos
-                yield from self._indentation(after_paren=False)
+                yield from self._line_break(pos, match.end() - pos)
             elif kind == "ref":
                 value = match.group()
                 if value[0] == "~" and patterns.literal.match(value):
