@@ -10,6 +10,7 @@ and merged into what the SDK readers export. Exposition uses a per-app prometheu
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -21,7 +22,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from gateway.telemetry.histograms import InMemoryReader, LocalHistogram, PrometheusReader
 from gateway.telemetry.labels import ModelLabels, Surface, status_class
 from gateway.telemetry.request_info import RequestInfo
-from gateway.telemetry.usage import UsageCounters, UsageEvent, UsageFeed, now
+from gateway.telemetry.usage import UsageCounters, UsageEvent, UsageFeed
 
 PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # GenAI semantic-convention bucket advice (seconds).
@@ -273,7 +274,7 @@ class GatewayMetrics:
 
 def _event(info: RequestInfo, status: int, account: str, model: str, duration: float) -> UsageEvent:
     return UsageEvent(
-        time=now(),
+        time=time.time(),
         request_id=info.request_id,
         route=info.route,
         status=status,

@@ -8,7 +8,6 @@ through observable instruments only when it collects. One instance per app, neve
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -112,7 +111,3 @@ class UsageFeed:
                 yield event, dropped
         finally:
             self._subscribers.remove(sub)
-
-
-def now() -> float:
-    return time.time()
