@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
+from pathlib import Path
+
 import aiohttp
 import anthropic
 import grpc
@@ -11,6 +15,7 @@ from dsl.model import RouterConfig
 from gateway.admin_grpc.gen import tokens_pb2 as pb
 from gateway.admin_grpc.gen import tokens_pb2_grpc
 from tests.support.admin_grpc import grpc_gateway
+from tests.support.gateway import TEST_SECRET
 from tests.support.two_accounts import ACCOUNT_ENV
 
 MODEL = "claude-test-1"
@@ -89,3 +94,30 @@ async def test_errors_use_grpc_status_codes(config: RouterConfig) -> None:
             await tokens.IssueToken(pb.IssueTokenRequest(label="x" * 5000))
         assert too_long.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert "label" in (too_long.value.details() or "")
+
+
+async def test_a_key_issued_by_the_cli_is_listed_over_grpc_at_once(
+    config: RouterConfig, tmp_path: Path
+) -> None:
+    async with grpc_gateway(config, ACCOUNT_ENV) as (gw, channel):
+        cli = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "gateway.cli.main",
+            "tokens",
+            "issue",
+            "--label",
+            "from-cli",
+            "--data-dir",
+            str(tmp_path / "data"),
+            env={"TOKEN_SECRET": TEST_SECRET, "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+            cwd=Path(__file__).resolve().parents[2],
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(cli.communicate(), 60)
+        assert cli.returncode == 0, err.decode()
+        key = out.decode().strip()
+        listed = await tokens_pb2_grpc.TokenServiceStub(channel).ListTokens(pb.ListTokensRequest())
+        assert [t.label for t in listed.tokens] == ["from-cli"]
+        assert await ask(gw.url, key) == "Hello from the fake upstream"
