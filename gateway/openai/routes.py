@@ -32,7 +32,7 @@ from gateway.proxy.routes import read_body
 from gateway.telemetry.request_info import RequestInfo, info_of
 
 Forwarder = Callable[
-    [web.Request, GatewayContext, str, dict[str, Any], RequestInfo], Awaitable[web.StreamResponse]
+    [web.Request, GatewayContext, str, dict[str, Any], RequestInfo, Any], Awaitable[web.StreamResponse]
 ]
 
 
@@ -102,7 +102,7 @@ async def _handle(request: web.Request, path: str, make: Any) -> web.StreamRespo
                 f"UPSTREAM_PROVIDER={provider.value} is not available on the OpenAI routes of this build"
             )
             raise GatewayError(501, "api_error", message)
-        return await forwarder(request, ctx, path, body, info)
+        return await forwarder(request, ctx, path, body, info, record)
     translation = make(surface.aliases, body)
     stream = body.get("stream") is True
     return await answer_via_anthropic(request, ctx, record, body, stream, translation, info)

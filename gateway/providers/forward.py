@@ -20,6 +20,7 @@ from gateway.context import GatewayContext
 from gateway.errors import GatewayError, bad_gateway
 from gateway.providers.active import ActiveProvider, active_provider, provider_url
 from gateway.providers.store import ProviderStore
+from gateway.providers.usage import OpenAIUsageSniffer
 from gateway.proxy.stream import relay
 from gateway.telemetry.request_info import RequestInfo
 
@@ -47,8 +48,9 @@ def with_default_model(body: dict[str, Any], provider: ActiveProvider) -> dict[s
 
 
 async def forward_to_provider(
-    request: web.Request, ctx: GatewayContext, path: str, body: dict[str, Any], info: RequestInfo
+    request: web.Request, ctx: GatewayContext, path: str, body: dict[str, Any], info: RequestInfo, record: Any
 ) -> web.StreamResponse:
+    """`record` is the caller's token record: its token budget is charged with the usage seen."""
     provider = await current_provider(ctx)
     payload = with_default_model(body, provider)
     headers = {"content-type": "application/json"}
@@ -83,4 +85,10 @@ async def forward_to_provider(
         message = text[:500] or f"OpenAI-compatible upstream answered {upstream.status}"
         kind = "api_error" if upstream.status >= 500 else "invalid_request_error"
         raise GatewayError(upstream.status, kind, message)
-    return await relay(request, upstream, timeouts.idle)
+    sniffer = OpenAIUsageSniffer()
+    response = await relay(request, upstream, timeouts.idle, sniffer.feed if upstream.status < 300 else None)
+    info.note_usage({"input_tokens": sniffer.input_tokens, "output_tokens": sniffer.output_tokens})
+    token_id = getattr(record, "id", None)
+    if token_id and (sniffer.input_tokens or sniffer.output_tokens):
+        await ctx.token_authority().record_usage(token_id, sniffer.input_tokens, sniffer.output_tokens)
+    return response

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import openai
@@ -128,3 +129,17 @@ async def test_provider_errors_reach_the_client_and_unreachable_is_502(
     assert failed.value.status_code == 502
     assert failed.value.body["type"] == "api_error"  # type: ignore[index]
     assert PROVIDER_KEY not in str(failed.value.body)
+
+
+async def test_provider_usage_is_charged_to_the_key(
+    compat_gateway: RunningGateway, fake_openai: FakeOpenAI
+) -> None:
+    await register(compat_gateway, fake_openai)
+    tokens: Any = compat_gateway.ctx.token_authority()
+    issued = await tokens.issue(label="budget", max_tokens=100)
+    async with openai.AsyncOpenAI(
+        base_url=f"{compat_gateway.url}/v1", api_key=issued.token, max_retries=0
+    ) as sdk:
+        await sdk.chat.completions.create(model="m", messages=[{"role": "user", "content": "Hi"}])
+    record = tokens.get(issued.record.id)
+    assert (record.used_requests, record.used_input_tokens, record.used_output_tokens) == (1, 3, 4)
