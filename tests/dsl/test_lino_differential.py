@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from dsl.errors import DslSyntaxError
-from dsl.lino import parse
+from dsl.lino import format_links, parse
 from dsl.lino.comments import blank_comments
 from dsl.lino.formatter import format_reference
 from dsl.lino.lexer import tokenize
@@ -100,6 +100,7 @@ def _layout(
 def test_structure_equals_the_reference_implementation(document: str) -> None:
     ours = parse(document)  # every generated document is valid: it must parse
     assert ours == [from_reference(link) for link in links_notation.Parser().parse(document)]
+    assert parse(format_links(ours)) == ours  # and the canonical text reads back the same
 
 
 def _quote_in_plain_text(document: str) -> bool:
