@@ -61,7 +61,7 @@ class FileTokenStore(TokenState):
         self._executor: ThreadPoolExecutor | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
-        self._urgent = False
+        self._urgent = asyncio.Event()
         self._closing = False
         self._task: asyncio.Task[None] | None = None
 
@@ -131,10 +131,12 @@ class FileTokenStore(TokenState):
                 await asyncio.wait_for(self._wake.wait(), self.poll_interval)
             if self._closing:
                 return
-            if self._wake.is_set() and not self._urgent:
-                await asyncio.sleep(self.commit_interval)  # let more usage join this batch
+            if self._wake.is_set() and not self._urgent.is_set():
+                # Let more usage join this batch, unless an admin change wants its fsync now.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._urgent.wait(), self.commit_interval)
             self._wake.clear()
-            self._urgent = False
+            self._urgent.clear()
             try:
                 await self._io(self._sync, False, False)
             except Exception:  # keep serving; futures of this batch already carry the error
@@ -156,7 +158,7 @@ class FileTokenStore(TokenState):
                 return None
             self._records[record.id] = record
             self._queue.append((entry, future))
-        self._urgent = True
+        self._urgent.set()
         self._wake.set()
         await future
         return record
