@@ -82,8 +82,14 @@ class Verdict:
         return self.kind in ACCOUNT_FAILURES
 
 
-def _lower(headers: Mapping[str, str]) -> dict[str, str]:
-    return {k.lower(): v for k, v in headers.items()}
+def _lower(headers: Mapping[str, str]) -> Mapping[str, str]:
+    if isinstance(headers, _Lowered):
+        return headers
+    return _Lowered((k.lower(), v) for k, v in headers.items())
+
+
+class _Lowered(dict[str, str]):
+    """Headers already keyed in lower case (so one response is lowered once, not per parser)."""
 
 
 def parse_retry_after(headers: Mapping[str, str], now_wall: float) -> float | None:
@@ -138,6 +144,8 @@ def parse_quota(headers: Mapping[str, str]) -> Quota | None:
     When both windows are exhausted the later reset wins: the account is unusable until both reopen.
     """
     h = _lower(headers)
+    if not any(k.startswith(UNIFIED) for k in h):
+        return None
     exhausted: list[Quota] = []
     for window, prefix in _WINDOW_PREFIXES:
         if h.get(f"{UNIFIED}{prefix}-status", "").strip().lower() == "rejected":
@@ -155,6 +163,7 @@ def parse_quota(headers: Mapping[str, str]) -> Quota | None:
 
 def classify_response(status: int, headers: Mapping[str, str], now_wall: float) -> Verdict:
     """The verdict for an upstream HTTP response (before its body is read)."""
+    headers = _lower(headers)
     retry_after = parse_retry_after(headers, now_wall)
     quota = parse_quota(headers)
     if status < 400:

@@ -48,7 +48,9 @@ def apply(state: AccountState, verdict: Verdict, now: float, now_wall: float, po
     kind = verdict.kind
     detail = verdict.detail or str(kind)
     if kind is OutcomeKind.OK:
-        ok = replace(state, failures=0)
+        if verdict.quota is None and state.failures == 0:
+            return state
+        ok = state.evolve(failures=0)
         if verdict.quota is not None:
             reason = _quota_reason(verdict.quota.window)
             return _cool(ok, now, quota_seconds(verdict, now_wall, policy), reason,

@@ -144,7 +144,7 @@ class AccountPool:
     def release(self, name: str) -> None:
         """Give back the concurrency slot taken by `choose()`."""
         state = self._states[self._position(name)]
-        self._update(name, replace(state, in_flight=max(0, state.in_flight - 1)))
+        self._update(name, state.evolve(in_flight=max(0, state.in_flight - 1)))
 
     # -- reporting ---------------------------------------------------------------------------------
     def verdict_for(self, outcome: UpstreamOutcome) -> Verdict:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from dsl.model import RoutingStrategy
@@ -111,7 +111,7 @@ def select(
         n = len(states)
         start = turn.cursor % n if n else 0
         rotated = sorted(eligible, key=lambda s: (s.index - start) % n)
-        return Choice(rotated[0].name, replace(turn, cursor=turn.cursor + 1))
+        return Choice(rotated[0].name, Turn(turn.cursor + 1, turn.vclock))
     return Choice(min(eligible, key=_order(strategy, turn.vclock)).name, turn)
 
 
@@ -119,8 +119,8 @@ def charge(state: AccountState, strategy: RoutingStrategy, turn: Turn) -> tuple[
     """Account for one request served by `state`: its use count and its virtual finish time."""
     start = _share(state, turn.vclock)
     cost = 1.0 / state.weight if strategy is RoutingStrategy.WEIGHTED and state.weight > 0 else 1.0
-    charged = replace(state, used=state.used + 1, in_flight=state.in_flight + 1, vtime=start + cost)
-    return charged, replace(turn, vclock=start)
+    charged = state.evolve(used=state.used + 1, in_flight=state.in_flight + 1, vtime=start + cost)
+    return charged, Turn(turn.cursor, start)
 
 
 def _nothing(states: Sequence[AccountState], req: Request, now: float) -> NoChoice:

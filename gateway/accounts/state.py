@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Clock(Protocol):
@@ -88,6 +88,12 @@ class AccountState:
     drained: bool = False
     refresh_failures: int = 0
     last_refresh_ok: bool | None = None
+
+    def evolve(self, **changes: Any) -> AccountState:
+        """`dataclasses.replace` without its per-field cost: this runs several times per request."""
+        new = object.__new__(AccountState)
+        new.__dict__.update(self.__dict__, **changes)
+        return new
 
     def cooling(self, now: float) -> bool:
         return self.cooldown_until is not None and self.cooldown_until > now
