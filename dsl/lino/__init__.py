@@ -14,7 +14,7 @@ grammar and the strict JS/Rust/C# suites:
 - a dedent to an indentation that no enclosing block opened is an error, and so is a tab in the
   indentation (upstream silently reads both in ways that differ between implementations);
 - control characters and unpaired surrogates are errors (write them as `~1{HEX}` literals);
-- documents over `DEFAULT_MAX_CHARS` are refused, and nesting is capped at 256 levels whatever
+- documents over `DEFAULT_MAX_CHARS` are refused, and nesting is capped at 100 levels whatever
   `max_depth` asks.
 
 The formatter writes a top-level reference as `(x:)` and an empty link among values as `()`, where

@@ -30,8 +30,9 @@ from dsl.lino.transform import LinoTransformer
 
 DEFAULT_MAX_DEPTH = 64
 # Deeper nesting than this is refused whatever the caller asks, so that no document can exhaust
-# Python's recursion (flattening and comparing links recurse once per level).
-DEPTH_CEILING = 256
+# Python's recursion: comparing, hashing and formatting links recurse a few frames per level, and
+# at 256 levels `==` already hits the default limit of 1,000.
+DEPTH_CEILING = 100
 # Lark's LALR loop costs a few microseconds per token, so a dense 10 MB document would take tens of
 # seconds; a router config is ~200 KB at 1,000 providers. Bigger documents are refused up front.
 DEFAULT_MAX_CHARS = 1024 * 1024

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from dsl.errors import DslSyntaxError, Problem
-from dsl.lino import DEFAULT_MAX_CHARS, parse
+from dsl.lino import DEFAULT_MAX_CHARS, format_links, parse
 
 # (input, line, column, words the message or expectation must hold)
 BAD: list[tuple[str, int, int, tuple[str, ...]]] = [
@@ -116,7 +116,7 @@ def test_deep_indentation_hits_the_nesting_limit() -> None:
 
 def test_the_depth_ceiling_holds_whatever_the_caller_asks() -> None:
     problem = _fails_quickly("(" * 10_000 + ")" * 10_000, 1.0, max_depth=1_000_000)
-    assert "more than 256 levels" in problem.message
+    assert "more than 100 levels" in problem.message
 
 
 @pytest.mark.parametrize("quote", ['"', "'", "`"])
@@ -142,3 +142,14 @@ def test_lone_surrogates_and_nuls_deep_in_a_large_document_are_located() -> None
     text = "a: b\n" * 5000 + "c: \ud83d\n"
     problem = _fails_quickly(text, 1.0)
     assert (problem.line, problem.column) == (5001, 4)
+
+
+def test_links_at_the_depth_ceiling_compare_hash_and_format_without_recursion_errors() -> None:
+    deep = "(" * 100 + "a" + ")" * 100
+    links = parse(deep, max_depth=100)
+    assert links == parse(deep, max_depth=100)
+    assert hash(links[0]) == hash(parse(deep, max_depth=100)[0])
+    assert parse(format_links(links), max_depth=100) == links
+    indented = "\n".join(" " * level + "k" for level in range(100))
+    paths = parse(indented, max_depth=100)
+    assert parse(format_links(paths), max_depth=100) == paths
