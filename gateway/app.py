@@ -7,6 +7,7 @@ add your call in `build_app` before `add_fallback_route`, which matches every pa
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
@@ -29,6 +30,8 @@ from gateway.providers.routes import add_provider_routes
 from gateway.proxy.routes import add_anthropic_routes, add_fallback_route
 from gateway.telemetry.setup import setup_telemetry
 from gateway.tokens.service import build_token_service
+
+log = logging.getLogger(__name__)
 
 
 class ConfigurationError(Exception):
@@ -92,11 +95,20 @@ async def _account_pool(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
+async def _end_streams(app: web.Application) -> None:
+    """Shutdown, after the listeners stopped: let relayed streams finish, then end the rest cleanly."""
+    ctx = app[GATEWAY]
+    cut = await ctx.inflight.drain(ctx.shutdown_grace)
+    if cut:
+        log.warning("shutdown: ended %d stream(s) still open after %.0fs", cut, ctx.shutdown_grace)
+
+
 def build_app(config: RouterConfig, environ: Mapping[str, str] | None = None) -> web.Application:
     env = os.environ if environ is None else environ
     ctx = build_context(config, env)
     app = web.Application(middlewares=[error_middleware], client_max_size=config.server.max_body_bytes)
     app[GATEWAY] = ctx
+    app.on_shutdown.append(_end_streams)
     app.cleanup_ctx.append(_http_session)
     app.cleanup_ctx.append(_token_service)
     app.cleanup_ctx.append(_account_pool)

@@ -17,6 +17,7 @@ import aiohttp
 from aiohttp import web
 
 from dsl.model import RouterConfig
+from gateway.proxy.inflight import InFlight
 
 if TYPE_CHECKING:
     from gateway.proxy.pool import AccountPool
@@ -46,6 +47,9 @@ class GatewayContext:
     metrics: Any = None
     http: aiohttp.ClientSession | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    inflight: InFlight = field(default_factory=InFlight)
+    """Streams being relayed; shutdown waits `shutdown_grace` seconds for them, then ends them."""
+    shutdown_grace: float = 10.0
 
     def session(self) -> aiohttp.ClientSession:
         """The shared upstream ClientSession; only valid while the app runs."""

@@ -58,13 +58,14 @@ async def proxy_handler(request: web.Request) -> web.StreamResponse:
     info.model, info.account = upstream.model, answer.account
     sniffer = UsageSniffer() if answer.response.status < 300 else None
     try:
-        response = await relay(
-            request,
-            answer.response,
-            ctx.config.upstream.timeouts.idle,
-            info.chunk_observer(sniffer.feed) if sniffer is not None else None,
-            answer.extra_headers,
-        )
+        with ctx.inflight.track():
+            response = await relay(
+                request,
+                answer.response,
+                ctx.config.upstream.timeouts.idle,
+                info.chunk_observer(sniffer.feed) if sniffer is not None else None,
+                answer.extra_headers,
+            )
     finally:
         answer.finish()
     if sniffer is not None:

@@ -9,6 +9,7 @@ short one. If the client goes away, the upstream connection is closed, which can
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -47,9 +48,9 @@ async def relay(
     response = _CoalescingResponse(status=upstream.status, reason=upstream.reason, headers=headers)
     sse = is_event_stream(upstream.headers)
     completed = False
+    last = b"\n\n"
     try:
         await response.prepare(request)
-        last = b"\n\n"
         content = upstream.content
         while True:
             try:
@@ -75,6 +76,14 @@ async def relay(
     except (ConnectionResetError, aiohttp.ClientConnectionResetError):
         log.info("client went away; cancelling the upstream request")
         return response
+    except asyncio.CancelledError:
+        # A client that left closed its transport; one still connected is being cut by shutdown
+        # after the grace period: tell an event-stream client why instead of just hanging up.
+        transport = request.transport
+        if sse and response.prepared and transport is not None and not transport.is_closing():
+            with contextlib.suppress(Exception):
+                await _fail(request, response, sse, last, "The gateway is shutting down")
+        raise
     finally:
         if completed:
             upstream.release()

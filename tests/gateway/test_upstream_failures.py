@@ -195,3 +195,24 @@ async def test_client_leaving_before_the_first_byte_frees_the_account(
         snapshot = gw.ctx.account_pool().snapshot()
     assert fake.disconnects == 1  # the upstream request was cancelled too
     assert [entry["in_flight"] for entry in snapshot] == [0]
+
+
+async def test_shutdown_past_the_grace_period_ends_open_streams_with_an_error_event(
+    fake: FakeAnthropic, claude_home: Path, tmp_path: Path
+) -> None:
+    fake.then(Step.stall(after_events=4, seconds=8.0))
+    async with aiohttp.ClientSession() as http:
+        async with running_gateway(gateway_config(fake.url, tmp_path / "d", claude_home)) as gw:
+            gw.ctx.shutdown_grace = 1.0
+            key = await gw.issue_key()
+            response = await http.post(
+                gw.url + "/v1/messages",
+                headers={"x-api-key": key},
+                json={"model": MODEL, "max_tokens": 5, "stream": True, "messages": HI},
+            )
+            first = await response.content.readany()
+            reader = asyncio.create_task(response.content.read())
+        # Leaving the block shuts the gateway down; its grace period (1 s here) is shorter than the stall.
+        rest = await asyncio.wait_for(reader, 10)
+    assert first.startswith(b"event: message_start")
+    assert rest.rstrip().endswith(b'"message": "The gateway is shutting down"}}')
