@@ -224,6 +224,12 @@ class ResponsesStreamTranslator:
         body = error.openai_body()["error"]
         body["code"] = body["code"] or error.error_type
         frames = [self._event("error", {"code": body["code"], "message": body["message"], "param": None})]
+        for state in self._blocks.values():
+            # What did arrive stays visible in the failed response's output.
+            if state.kind == "text":
+                state.item["content"][state.content_index] = rr.text_part("".join(state.text))
+            elif state.kind == "tool_use":
+                state.item["arguments"] = "".join(state.text)
         failed = self._response("failed")
         failed["error"] = {"code": body["code"], "message": body["message"]}
         frames.append(self._event("response.failed", {"response": failed}))

@@ -108,15 +108,25 @@ async def _handle(request: web.Request, path: str, make: Any) -> web.StreamRespo
     return await answer_via_anthropic(request, ctx, record, body, stream, translation, info)
 
 
-async def list_models(request: web.Request) -> web.Response:
+async def model_listing(request: web.Request) -> dict[str, Any]:
     ctx = request.app[GATEWAY]
     created = int(time.time())
     if ctx.config.upstream.provider is UpstreamProvider.OPENAI_COMPATIBLE:
         provider = await current_provider(ctx)
-        listing = models.provider_models_list(provider.name, provider.models, provider.default_model, created)
-    else:
-        listing = models.anthropic_models_list(request.app[OPENAI].aliases, created)
-    return web.json_response(listing)
+        return models.provider_models_list(provider.name, provider.models, provider.default_model, created)
+    return models.anthropic_models_list(request.app[OPENAI].aliases, created)
+
+
+async def list_models(request: web.Request) -> web.Response:
+    return web.json_response(await model_listing(request))
+
+
+async def get_model(request: web.Request) -> web.Response:
+    wanted = request.match_info["model"]
+    entry = next((m for m in (await model_listing(request))["data"] if m["id"] == wanted), None)
+    if entry is None:
+        raise GatewayError(404, "not_found_error", f"The model '{wanted}' does not exist")
+    return web.json_response(entry)
 
 
 def add_openai_routes(app: web.Application) -> None:
@@ -129,3 +139,4 @@ def add_openai_routes(app: web.Application) -> None:
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_post("/v1/responses", responses)
     app.router.add_get("/v1/models", list_models)
+    app.router.add_get("/v1/models/{model}", get_model)

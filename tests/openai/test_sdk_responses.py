@@ -131,3 +131,14 @@ async def test_models_list_and_config_aliases(upstream: ScriptedAnthropic, tmp_p
     } <= set(ids)
     models = [r.json()["model"] for r in upstream.messages_requests()]
     assert models == ["claude-haiku-4-5-20251001", "claude-opus-4-7", "claude-haiku-4-5-20251001"]
+
+
+async def test_models_retrieve(client: openai.AsyncOpenAI) -> None:
+    model = await client.models.retrieve("claude-opus-4-7")
+    assert (model.id, model.owned_by) == ("claude-opus-4-7", "anthropic")
+    try:
+        await client.models.retrieve("no-such-model")
+    except openai.NotFoundError as exc:
+        assert exc.body["type"] == "invalid_request_error"  # type: ignore[index]
+    else:
+        raise AssertionError("an unknown model must be a 404")
