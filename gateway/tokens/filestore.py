@@ -153,7 +153,7 @@ class FileTokenStore(TokenState):
         assert self._loop is not None and self._wake is not None, "store not open"
         future: asyncio.Future[None] = self._loop.create_future()
         with self._lock:
-            record = journal.apply(entry, self._records.get(_entry_id(entry)))
+            record = journal.apply(entry, self._records.get(journal.entry_id(entry)))
             if record is None:
                 return None
             self._records[record.id] = record
@@ -320,13 +320,9 @@ class FileTokenStore(TokenState):
         self._offset = 0
 
 
-def _entry_id(entry: journal.Entry) -> str:
-    return entry.record.id if isinstance(entry, journal.Put) else entry.id
-
-
 def _apply_into(records: dict[str, TokenRecord], entry: journal.Entry,
                 pending: dict[str, list[int]] | None) -> None:
-    record = journal.apply(entry, records.get(_entry_id(entry)))
+    record = journal.apply(entry, records.get(journal.entry_id(entry)))
     if record is None:
         return
     if pending is not None and isinstance(entry, journal.Put | journal.Usage):

@@ -62,6 +62,10 @@ def encode(entry: Entry) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
 
 
+def entry_id(entry: Entry) -> str:
+    return entry.record.id if isinstance(entry, Put) else entry.id
+
+
 def usage_of(record: TokenRecord) -> Usage:
     return Usage(record.id, record.used_requests, record.used_input_tokens, record.used_output_tokens)
 

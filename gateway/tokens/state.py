@@ -148,7 +148,7 @@ class TokenState:
 
     def _apply(self, entry: journal.Entry) -> TokenRecord | None:
         with self._lock:
-            record = journal.apply(entry, self._records.get(_entry_id(entry)))
+            record = journal.apply(entry, self._records.get(journal.entry_id(entry)))
             if record is not None:
                 self._records[record.id] = record
             return record
@@ -178,10 +178,6 @@ def with_delta(record: TokenRecord, delta: list[int] | None) -> TokenRecord:
         return record
     return record.with_usage(record.used_requests + delta[0], record.used_input_tokens + delta[1],
                              record.used_output_tokens + delta[2])
-
-
-def _entry_id(entry: journal.Entry) -> str:
-    return entry.record.id if isinstance(entry, journal.Put) else entry.id
 
 
 MemoryTokenStore = TokenState
