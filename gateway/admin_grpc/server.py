@@ -1,15 +1,17 @@
 """The admin gRPC server: grpc.aio on the gateway's own event loop, on its own port.
 
 `start_admin_server` builds the server with every admin servicer, the admin-key interceptor,
-standard health checking (SERVING) and server reflection, binds `host:port` (port 0 picks a free
-one) and returns it with the real port. `admin_grpc_ctx` is the aiohttp cleanup_ctx that runs it
-for the life of the app when `server.admin_grpc_port` is set (None turns it off).
+standard health checking (SERVING; NOT_SERVING while stopping) and server reflection, binds
+`host:port` (port 0 picks a free one) and returns it with the real port. `admin_grpc_ctx` is the
+aiohttp cleanup_ctx that runs it for the life of the app when `server.admin_grpc_port` is set
+(None turns it off).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -58,7 +60,19 @@ class AdminServerError(RuntimeError):
     """The admin gRPC server could not start (e.g. its port is taken)."""
 
 
-async def start_admin_server(ctx: GatewayContext, host: str, port: int) -> tuple[aio.Server, int]:
+@dataclass(frozen=True)
+class AdminServer:
+    server: aio.Server
+    port: int
+    health: health.aio.HealthServicer
+
+    async def stop(self, grace: float = 1.0) -> None:
+        """Report NOT_SERVING to health watchers first, then stop (in-flight calls get `grace` s)."""
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace=grace)
+
+
+async def start_admin_server(ctx: GatewayContext, host: str, port: int) -> AdminServer:
     server = aio.server(interceptors=[AdminAuthInterceptor(admin_key(ctx.config, ctx.environ))])
     registrations: tuple[tuple[Any, type], ...] = (
         (tokens_pb2_grpc.add_TokenServiceServicer_to_server, TokenServicer),
@@ -86,7 +100,7 @@ async def start_admin_server(ctx: GatewayContext, host: str, port: int) -> tuple
     await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
     for name in SERVICE_NAMES:
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return server, bound
+    return AdminServer(server, bound, health_servicer)
 
 
 async def admin_grpc_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -97,11 +111,11 @@ async def admin_grpc_ctx(app: web.Application) -> AsyncIterator[None]:
     if port is None:
         yield
         return
-    server, bound = await start_admin_server(ctx, ctx.config.server.admin_grpc_host, port)
-    ctx.extras[ADMIN_GRPC_PORT] = bound
-    log.info("admin gRPC listening on %s:%d", ctx.config.server.admin_grpc_host, bound)
+    admin = await start_admin_server(ctx, ctx.config.server.admin_grpc_host, port)
+    ctx.extras[ADMIN_GRPC_PORT] = admin.port
+    log.info("admin gRPC listening on %s:%d", ctx.config.server.admin_grpc_host, admin.port)
     try:
         yield
     finally:
         ctx.extras.pop(ADMIN_GRPC_PORT, None)
-        await server.stop(grace=1.0)
+        await admin.stop()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import shutil
 import socket
 import sys
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -19,8 +21,8 @@ from gateway.admin_grpc.gen import tokens_pb2 as pb
 from gateway.admin_grpc.gen import tokens_pb2_grpc
 from gateway.admin_grpc.server import SERVICE_NAMES, AdminServerError, start_admin_server
 from gateway.app import build_context
-from tests.support.admin_grpc import grpc_gateway, grpc_target
-from tests.support.gateway import TEST_SECRET
+from tests.support.admin_grpc import grpc_gateway, grpc_target, with_admin_grpc
+from tests.support.gateway import TEST_SECRET, running_gateway
 from tests.support.two_accounts import ACCOUNT_ENV
 
 ADMIN_KEY = "admin-key-0123456789"
@@ -129,3 +131,27 @@ async def test_a_taken_port_is_a_clear_error(config: RouterConfig) -> None:
         ctx = build_context(config, {"TOKEN_SECRET": TEST_SECRET})
         with pytest.raises(AdminServerError, match=f"127.0.0.1:{port}"):
             await start_admin_server(ctx, "127.0.0.1", port)
+
+
+async def test_health_watchers_see_not_serving_when_the_gateway_stops(config: RouterConfig) -> None:
+    statuses: list[int] = []
+
+    async def follow(watch: Any) -> None:
+        with contextlib.suppress(grpc.aio.AioRpcError):
+            while (answer := await watch.read()) is not grpc.aio.EOF:
+                statuses.append(answer.status)
+
+    async with running_gateway(with_admin_grpc(config), ACCOUNT_ENV) as gw:
+        channel = grpc.aio.insecure_channel(grpc_target(gw))
+        watch = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest(service=""))
+        follower = asyncio.ensure_future(follow(watch))
+        for _ in range(100):
+            if statuses:
+                break
+            await asyncio.sleep(0.02)
+    try:
+        await asyncio.wait_for(follower, 10)
+    finally:
+        await channel.close()
+    assert statuses[0] == health_pb2.HealthCheckResponse.SERVING
+    assert statuses[-1] == health_pb2.HealthCheckResponse.NOT_SERVING
