@@ -7,7 +7,9 @@ whether retrying can help.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -58,6 +60,8 @@ class KubeClient:
     def __init__(self, api_client: k8s.ApiClient, timeout: float = 30.0) -> None:
         self._api = api_client
         self._timeout = timeout
+        self._watches: set[Any] = set()
+        self._lock = threading.Lock()
 
     def _send(
         self,
@@ -163,6 +167,8 @@ class KubeClient:
         if not 200 <= response.status < 300:
             self._json(response)
         buffer = b""
+        with self._lock:
+            self._watches.add(response.response)
         try:
             for chunk in response.response.stream(amt=None, decode_content=True):
                 buffer += chunk
@@ -173,4 +179,14 @@ class KubeClient:
         except (urllib3.exceptions.HTTPError, OSError, ValueError):
             return  # a quiet or broken stream just ends this watch; the caller lists again
         finally:
+            with self._lock:
+                self._watches.discard(response.response)
             response.response.release_conn()
+
+    def interrupt_watches(self) -> None:
+        """End every open watch now (on shutdown), instead of waiting for its timeout."""
+        with self._lock:
+            streams = list(self._watches)
+        for stream in streams:
+            with contextlib.suppress(OSError, AttributeError, RuntimeError, ValueError):  # already ended
+                stream.shutdown()

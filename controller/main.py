@@ -10,6 +10,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,7 +90,8 @@ def run(options: Options) -> int:
 
     def stop(signum: int, _frame: object) -> None:
         log.info("signal %d: stopping", signum)
-        controller.stop.set()
+        # Not inline: the handler may interrupt the worker while it holds the queue's lock.
+        threading.Thread(target=controller.shutdown, name="shutdown").start()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)

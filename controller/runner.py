@@ -123,6 +123,12 @@ class Controller:
             thread.start()
         return threads
 
+    def shutdown(self) -> None:
+        """Ask `run` to return soon: wakes the worker and ends open watches (thread- and signal-safe)."""
+        self.stop.set()
+        self.queue.close()
+        self.kube.interrupt_watches()
+
     def run(self) -> None:
         """Run until `stop` is set."""
         threads = self.start_watchers()
@@ -130,7 +136,6 @@ class Controller:
             while not self.stop.is_set():
                 self.process_one(timeout=1.0)
         finally:
-            self.stop.set()
-            self.queue.close()
+            self.shutdown()
             for thread in threads:
                 thread.join(timeout=0.1)

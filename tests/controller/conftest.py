@@ -77,7 +77,7 @@ async def running(cluster: Cluster) -> AsyncIterator[Controller]:
     thread = threading.Thread(target=controller.run, daemon=True, name="controller-under-test")
     thread.start()
     yield controller
-    controller.stop.set()
+    controller.shutdown()
     for _ in range(50):  # bounded: the worker wakes at least once a second
         if not thread.is_alive():
             break

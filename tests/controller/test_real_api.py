@@ -236,5 +236,5 @@ def test_the_controller_loop_runs_against_the_real_crd_server(
             HASH
         ] == hash_before
     finally:
-        controller.stop.set()
+        controller.shutdown()
         thread.join(5)
