@@ -188,3 +188,17 @@ def test_without_an_admin_key_only_loopback_peers_are_admitted(peer: str | None,
     with pytest.raises(GatewayError) as info:
         adminauth.check_admin(None, peer, None)
     assert info.value.status == 403 and "TOKEN_ADMIN_KEY" in info.value.message
+
+
+async def test_token_budget_is_spent_by_the_usage_the_upstream_reports(
+    fake: FakeAnthropic, claude_home: Path, tmp_path: Path
+) -> None:
+    async with running_gateway(gateway_config(fake.url, tmp_path / "data", claude_home)) as gw:
+        _, issued = await call(gw, "POST", "/api/tokens", {"max_tokens": 20})
+        await ask(gw, issued["token"])  # the fake reports 12 input + 7 output tokens
+        _, own = await call(gw, "GET", "/api/tokens/self", headers={"x-api-key": issued["token"]})
+        assert (own["used_input_tokens"], own["used_output_tokens"], own["remaining_tokens"]) == (12, 7, 1)
+        await ask(gw, issued["token"])  # 19 < 20: still admitted
+        with pytest.raises(anthropic.RateLimitError) as spent:
+            await ask(gw, issued["token"])
+        assert spent.value.body["error"]["message"] == "Token has reached its token limit"  # type: ignore[index]
