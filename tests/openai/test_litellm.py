@@ -9,6 +9,7 @@ from pathlib import Path
 import openai
 import pytest
 
+from dsl.config.loader import load_config
 from dsl.model import OpenAICompatibleDefaults, SecretRef, UpstreamProvider
 from tests.openai.conftest import config_for
 from tests.openai.litellm_env import MASTER_KEY, MOCK_TEXT, litellm_proxy
@@ -58,3 +59,20 @@ async def test_openai_sdk_through_the_gateway_to_litellm(litellm_url: str, tmp_p
                     model="gpt-4o-mini", messages=[{"role": "user", "content": "Hi"}]
                 )
         assert refused.value.status_code in (400, 401)  # LiteLLM: "No connected db" / invalid key
+
+
+async def test_the_shipped_litellm_example_config_works_end_to_end(litellm_url: str, tmp_path: Path) -> None:
+    example = Path(__file__).parents[2] / "examples" / "litellm.lino"
+    text = example.read_text().replace("http://litellm:4000/v1", f"{litellm_url}/v1")
+    text = text.replace('model "claude-sonnet"', 'model "claude-mock"')
+    loaded = load_config(text, "litellm.lino")
+    config = dataclasses.replace(loaded, storage=config_for("http://127.0.0.1:9", tmp_path).storage)
+    async with running_gateway(config, {"LITELLM_MASTER_KEY": MASTER_KEY}) as gw:
+        key = await gw.issue_key(label="example")
+        async with openai.AsyncOpenAI(base_url=f"{gw.url}/v1", api_key=key, max_retries=0) as sdk:
+            # No model in the request: the provider's default model from the config file is injected.
+            completion = await sdk.chat.completions.create(
+                model="", messages=[{"role": "user", "content": "Hi"}]
+            )
+            assert completion.choices[0].message.content == MOCK_TEXT
+            assert [m.id async for m in sdk.models.list()] == ["claude-sonnet", "gpt-4o"]
