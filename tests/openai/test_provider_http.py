@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,9 +13,10 @@ import openai
 import pytest
 
 from dsl.model import AdminConfig, OpenAICompatibleDefaults, SecretRef, UpstreamProvider
+from gateway.cli.main import main
 from tests.openai.conftest import config_for
 from tests.openai.fake_openai import STREAM_BODY, FakeOpenAI
-from tests.support.gateway import RunningGateway, running_gateway
+from tests.support.gateway import TEST_SECRET, RunningGateway, running_gateway
 
 ADMIN = "admin-key-for-tests"
 PROVIDER_KEY = "sk-provider-upstream-secret"
@@ -143,3 +145,29 @@ async def test_provider_usage_is_charged_to_the_key(
         await sdk.chat.completions.create(model="m", messages=[{"role": "user", "content": "Hi"}])
     record = tokens.get(issued.record.id)
     assert (record.used_requests, record.used_input_tokens, record.used_output_tokens) == (1, 3, 4)
+
+
+async def test_providers_added_with_the_cli_apply_to_a_running_gateway(
+    compat_gateway: RunningGateway, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TOKEN_SECRET", TEST_SECRET)
+    monkeypatch.setenv("DATA_DIR", str(compat_gateway.ctx.data_dir))
+    argv = [
+        "providers",
+        "add",
+        "--name",
+        "litellm",
+        "--base-url",
+        f"{fake_openai.url}/v1",
+        "--api-key",
+        PROVIDER_KEY,
+    ]
+    assert await asyncio.to_thread(main, argv) == 0
+    key = await compat_gateway.issue_key(label="cli")
+    async with openai.AsyncOpenAI(base_url=f"{compat_gateway.url}/v1", api_key=key, max_retries=0) as sdk:
+        completion = await sdk.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "Hi"}]
+        )
+    assert completion.choices[0].message.content == "Hi from upstream"
+    assert fake_openai.requests[-1][1]["Authorization"] == f"Bearer {PROVIDER_KEY}"
