@@ -19,7 +19,7 @@ from aiohttp import web
 
 from gateway.context import GatewayContext
 from gateway.errors import GatewayError, bad_gateway
-from gateway.openai.common import upstream_error
+from gateway.openai.common import input_tokens, obj, upstream_error
 from gateway.openai.replay import message_events
 from gateway.openai.streaming import StreamTranslator, relay_translated, respond_with_frames
 from gateway.proxy.forward import UpstreamRequest, open_upstream
@@ -110,7 +110,7 @@ async def answer_via_anthropic(
     message = await read_upstream_json(response)
     if not isinstance(message, dict) or message.get("type") == "error":
         raise upstream_error(message.get("error") if isinstance(message, dict) else None)
-    usage = message.get("usage") or {}
+    usage = obj(message.get("usage"))
     info.note_usage(usage)
     await record_usage(ctx, record, usage)
     if stream:
@@ -130,8 +130,6 @@ async def record_usage(ctx: GatewayContext, record: Any, usage: Mapping[str, Any
     token_id = getattr(record, "id", None)
     if not token_id:
         return
-    inputs = sum(int(usage.get(k) or 0) for k in ("input_tokens", "cache_read_input_tokens",
-                                                    "cache_creation_input_tokens"))  # fmt: skip
-    outputs = int(usage.get("output_tokens") or 0)
+    inputs, _, outputs = input_tokens(usage)
     if inputs or outputs:
         await ctx.token_authority().record_usage(token_id, inputs, outputs)
