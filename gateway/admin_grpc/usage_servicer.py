@@ -23,7 +23,8 @@ _DISABLED = "metrics are disabled on this gateway (features.metrics off / --disa
 
 
 def snapshot_message(snapshot: dict[str, Any]) -> pb.UsageSnapshot:
-    plain = {k: v for k, v in snapshot.items() if isinstance(v, int)}
+    fields = pb.UsageSnapshot.DESCRIPTOR.fields_by_name
+    plain = {k: v for k, v in snapshot.items() if isinstance(v, int) and k in fields}
     return pb.UsageSnapshot(
         **plain,
         status_counts=snapshot["status_counts"],
