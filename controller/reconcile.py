@@ -17,8 +17,9 @@ from controller.events import NORMAL, WARNING, build_event
 from controller.kube import KubeApiError, KubeClient, object_path
 from controller.render import render_children, wants_service_monitor
 from controller.spec import RouterConfigResource, SpecError, parse_resource
-from controller.status import CONFIG_VALID, compute_status, status_changed
+from controller.status import CONFIG_VALID, MAX_MESSAGE, READY, compute_status, status_changed
 from dsl.errors import Problem
+from dsl.model import RouterConfig
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +37,42 @@ class Outcome:
 def _was_invalid_with(previous: dict[str, Any], message: str) -> bool:
     for cond in previous.get("conditions") or []:
         if cond.get("type") == CONFIG_VALID:
-            return bool(cond.get("status") == "False" and cond.get("message") == message)
+            return bool(cond.get("status") == "False" and cond.get("message") == message[:MAX_MESSAGE])
     return False
+
+
+def _was_failing_with(previous: dict[str, Any], failure: str) -> bool:
+    for cond in previous.get("conditions") or []:
+        if cond.get("type") == READY:
+            return bool(cond.get("reason") == "ApplyFailed" and cond.get("message") == failure[:MAX_MESSAGE])
+    return False
+
+
+def _apply_children(
+    kube: KubeClient, resource: RouterConfigResource, config: RouterConfig
+) -> tuple[dict[str, Any] | None, int, str | None, str]:
+    """Apply every child; (live Deployment, how many applied, a permanent failure, a note for status).
+
+    Retryable API errors propagate (the loop backs off); a rejected object (4xx) is returned as a
+    failure to report in status. A missing ServiceMonitor CRD only costs the monitor.
+    """
+    deployment, applied, note = None, 0, ""
+    for child in render_children(resource, config):
+        try:
+            live = kube.apply(child)
+        except KubeApiError as exc:
+            if exc.retryable:
+                raise
+            if child["kind"] == "ServiceMonitor" and exc.status == 404:
+                note = "; no ServiceMonitor: the monitoring.coreos.com CRD is not installed"
+                continue
+            return deployment, applied, f"{child['kind']} {child['metadata']['name']} rejected: {exc}", note
+        applied += 1
+        if child["kind"] == "Deployment":
+            deployment = live
+    if not wants_service_monitor(resource, config):
+        _drop_service_monitor(kube, resource)
+    return deployment, applied, None, note
 
 
 def _post_event(kube: KubeClient, event: dict[str, Any]) -> None:
@@ -86,17 +121,14 @@ def reconcile(
         check = ConfigCheck(config=None, problems=(Problem(str(exc), file="spec"),))
 
     deployment_path = object_path("apps/v1", "Deployment", namespace, name)
-    applied = 0
+    applied, failure, note = 0, None, ""
     if check.valid and check.config is not None:
-        deployment = None
-        for child in render_children(resource, check.config):
-            live = kube.apply(child)
-            applied += 1
-            if child["kind"] == "Deployment":
-                deployment = live
-        if not wants_service_monitor(resource, check.config):
-            _drop_service_monitor(kube, resource)
-        if previous.get("configHash") != config_hash(resource.config):
+        deployment, applied, failure, note = _apply_children(kube, resource, check.config)
+        if failure is not None:
+            deployment = kube.get(deployment_path)
+            if not _was_failing_with(previous, failure):
+                _post_event(kube, build_event(resource, WARNING, "ApplyFailed", failure, now()))
+        elif previous.get("configHash") != config_hash(resource.config):
             _post_event(kube, build_event(resource, NORMAL, "ConfigApplied", "gateway config applied", now()))
     else:
         # Leave the running Deployment and its ConfigMap exactly as they are: the pods keep serving.
@@ -104,8 +136,10 @@ def reconcile(
         if not _was_invalid_with(previous, check.message()):
             _post_event(kube, build_event(resource, WARNING, "InvalidConfig", check.message(), now()))
 
-    status = compute_status(resource, check, deployment, previous, now())
+    status = compute_status(resource, check, deployment, previous, now(), failure=failure, note=note)
     written = status_changed(previous, status)
     if written:
         kube.patch_status(namespace, name, status)
+    if failure is not None:  # reported; now let the loop retry it with backoff
+        raise KubeApiError(422, "ApplyFailed", failure)
     return Outcome(found=True, valid=check.valid, applied=applied, status_written=written)

@@ -45,8 +45,12 @@ def compute_status(
     deployment: Mapping[str, Any] | None,
     previous: Mapping[str, Any],
     now: str,
+    failure: str | None = None,
+    note: str = "",
 ) -> dict[str, Any]:
-    """The full `.status` for this reconcile. `deployment` is the live child (None if absent)."""
+    """The full `.status` for this reconcile. `deployment` is the live child (None if absent);
+    `failure` says why the API refused a child (Ready=False, reason ApplyFailed); `note` is appended
+    to the Ready message."""
     ready = ready_replicas(deployment)
     if check.valid:
         valid = _condition(
@@ -58,7 +62,9 @@ def compute_status(
             CONFIG_VALID, False, "InvalidConfig", check.message(), resource.generation, previous, now
         )
         applied_hash = str(previous.get("configHash") or "")  # the pods keep running the last good one
-    if deployment is None:
+    if failure is not None:
+        reason, message, ok = "ApplyFailed", failure, False
+    elif deployment is None:
         reason, message, ok = "NoDeployment", "no gateway Deployment yet", False
     elif ready >= resource.replicas:
         reason, message, ok = "ReplicasReady", f"{ready}/{resource.replicas} gateway replicas ready", True
@@ -69,7 +75,10 @@ def compute_status(
         "configHash": applied_hash,
         "replicas": resource.replicas,
         "readyReplicas": ready,
-        "conditions": [valid, _condition(READY, ok, reason, message, resource.generation, previous, now)],
+        "conditions": [
+            valid,
+            _condition(READY, ok, reason, message + note, resource.generation, previous, now),
+        ],
     }
 
 

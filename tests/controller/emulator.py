@@ -21,6 +21,7 @@ import attrs
 import kmock
 from kmock._internal import dicts, enums
 
+REASONS = {404: "NotFound", 409: "Conflict", 422: "Invalid", 500: "InternalError"}
 RESOURCES = {
     "router.link-assistant.dev/v1alpha1/routerconfigs": ("RouterConfig", True),
     "v1/configmaps": ("ConfigMap", True),
@@ -127,8 +128,8 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                     "kind": "Status",
                     "status": "Failure",
                     "code": status,
-                    "reason": "Conflict" if status == 409 else "InternalError",
-                    "message": "injected failure: the object has been modified; please apply again",
+                    "reason": REASONS.get(status, "InternalError"),
+                    "message": f"injected failure {status}",
                 }
                 return aiohttp.web.Response(
                     status=status, text=json.dumps(body), content_type="application/json"

@@ -224,3 +224,57 @@ async def test_conflicts_are_retried_with_backoff(cluster: Cluster, running: Con
     applies = cluster.emulator["patch"]["/apis/apps/v1/namespaces/default/deployments/team"]
     assert len(applies) >= 3
     assert cluster.emulator.failures[("PATCH", "deployments")] == []
+
+
+async def test_a_rejected_child_is_reported_in_status_and_retried(
+    cluster: Cluster, running: Controller
+) -> None:
+    cluster.emulator.fail("PATCH", "deployments", 422)
+    await create(cluster, router_config())
+    ready = await cluster.eventually(
+        lambda: (
+            condition(live(cluster, "routerconfigs"), "Ready").get("reason") == "ApplyFailed"
+            and condition(live(cluster, "routerconfigs"), "Ready")
+        ),
+        what="Ready=False ApplyFailed",
+    )
+    assert ready["message"].startswith("Deployment team rejected: 422")
+    assert any(e["reason"] == "ApplyFailed" for e in cluster.emulator.all("events"))
+    # The loop keeps trying with backoff; once the API accepts the object the status recovers.
+    await cluster.eventually(lambda: live(cluster, "deployments"), what="the Deployment on retry")
+    await cluster.eventually(
+        lambda: condition(live(cluster, "routerconfigs"), "Ready").get("reason") == "ReplicasNotReady",
+        what="Ready reason after recovery",
+    )
+
+
+async def test_a_missing_servicemonitor_crd_costs_only_the_monitor(
+    cluster: Cluster, running: Controller
+) -> None:
+    cluster.emulator.fail("PATCH", "servicemonitors", *([404] * 100))
+    body = router_config()
+    body["spec"]["serviceMonitor"] = {"enabled": True}
+    await create(cluster, body)
+    await cluster.eventually(lambda: live(cluster, "deployments"), what="the Deployment")
+    ready = await cluster.eventually(
+        lambda: (
+            "no ServiceMonitor" in condition(live(cluster, "routerconfigs"), "Ready").get("message", "")
+            and condition(live(cluster, "routerconfigs"), "Ready")
+        ),
+        what="a note about the ServiceMonitor",
+    )
+    assert condition(live(cluster, "routerconfigs"), "ConfigValid")["status"] == "True"
+    assert ready["reason"] == "ReplicasNotReady"
+    assert live(cluster, "servicemonitors") is None
+
+
+async def test_servicemonitor_follows_the_spec(cluster: Cluster, running: Controller) -> None:
+    body = router_config()
+    body["spec"]["serviceMonitor"] = {"enabled": True, "interval": "15s"}
+    await create(cluster, body)
+    monitor = await cluster.eventually(lambda: live(cluster, "servicemonitors"), what="the ServiceMonitor")
+    assert monitor["spec"]["endpoints"] == [{"port": "metrics", "path": "/metrics", "interval": "15s"}]
+    await patch_spec(cluster, "team", {"serviceMonitor": {"enabled": False}})
+    await cluster.eventually(
+        lambda: live(cluster, "servicemonitors") is None, what="the ServiceMonitor removed"
+    )
