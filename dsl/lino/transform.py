@@ -51,7 +51,11 @@ class Line:
 def _value(value: Token | Group) -> Link:
     if isinstance(value, Group):
         return value.link
-    return Link(str(value), (), value.line or 0, value.column or 0)
+    return Link(value.value, (), value.line or 0, value.column or 0)
+
+
+def _values(found: list[Token | Group]) -> tuple[Link, ...]:
+    return tuple([_value(v) for v in found])
 
 
 class LinoTransformer(Transformer[Token, list[Link]]):
@@ -78,9 +82,8 @@ class LinoTransformer(Transformer[Token, list[Link]]):
         children = () if items[2] is None else tuple(items[2])
         line, column = name.line or 0, name.column or 0
         if found is None:
-            return Line(LineKind.INDENTED_ID, Link(str(name), (), line, column), children)
-        values = tuple(_value(v) for v in found)
-        return Line(LineKind.ID, Link(str(name), values, line, column), children)
+            return Line(LineKind.INDENTED_ID, Link(name.value, (), line, column), children)
+        return Line(LineKind.ID, Link(name.value, _values(found), line, column), children)
 
     def values_line(self, items: list[Any]) -> Line:
         found: list[Token | Group] = items[0]
@@ -88,7 +91,7 @@ class LinoTransformer(Transformer[Token, list[Link]]):
         first = found[0]
         if len(found) == 1 and isinstance(first, Group):
             return Line(LineKind.GROUP, first.link, children)
-        values = tuple(_value(v) for v in found)
+        values = _values(found)
         head = values[0]
         return Line(LineKind.VALUES, Link(None, values, head.line, head.column), children)
 
