@@ -26,6 +26,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -117,6 +118,41 @@ def run_upstream(port: int) -> None:
 
     app = web.Application()
     app.router.add_post("/v1/messages", messages)
+    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+
+
+# -- the floor: the smallest aiohttp pass-through (what performance-anchors.md measured) ----------------
+def run_floor(port: int, upstream: str) -> None:
+    import aiohttp
+    from aiohttp import web
+
+    drop_in = {"host", "content-length", "x-api-key", "authorization", "connection", "accept-encoding"}
+    drop_out = {"transfer-encoding", "connection", "content-length", "date", "server"}
+    session_key = web.AppKey("session", aiohttp.ClientSession)
+
+    async def session_ctx(app: web.Application) -> AsyncIterator[None]:
+        app[session_key] = aiohttp.ClientSession(auto_decompress=False)
+        yield
+        await app[session_key].close()
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in drop_in}
+        headers["x-api-key"] = "sk-ant-api03-floor"
+        async with request.app[session_key].request(
+            request.method, upstream + request.path_qs, data=body, headers=headers
+        ) as up:
+            out = {k: v for k, v in up.headers.items() if k.lower() not in drop_out}
+            response = web.StreamResponse(status=up.status, headers=out)
+            await response.prepare(request)
+            async for chunk in up.content.iter_any():
+                await response.write(chunk)
+            await response.write_eof()
+            return response
+
+    app = web.Application()
+    app.cleanup_ctx.append(session_ctx)
+    app.router.add_route("*", "/{tail:.*}", handler)
     web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
 
 
@@ -266,10 +302,14 @@ def main() -> int:
         help="apikey: pure pass-through; oauth: Bearer + beta + identity check",
     )
     parser.add_argument("--upstream", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--floor", default="", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.upstream:
         run_upstream(args.port)
+        return 0
+    if args.floor:
+        run_floor(args.port, args.floor)
         return 0
     if shutil.which("wrk") is None:
         print("error: wrk is not installed (Debian package `wrk`; .ci/run installs it)", file=sys.stderr)
@@ -285,18 +325,28 @@ def main() -> int:
             stderr=subprocess.DEVNULL,
         )
         gateway_proc: subprocess.Popen[str] | None = None
+        floor_port = free_port()
+        upstream = f"http://127.0.0.1:{port}"
+        floor_proc = subprocess.Popen(
+            [sys.executable, __file__, "--floor", upstream, "--port", str(floor_port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
-            upstream = f"http://127.0.0.1:{port}"
             wait_http(upstream + "/v1/messages")
+            floor = f"http://127.0.0.1:{floor_port}"
+            wait_http(floor + "/health")
             gateway_proc, gateway = start_gateway(upstream, tmp, args.account)
             key = issue_key(gateway)
             print(
-                f"gateway pid {gateway_proc.pid}, account={args.account}, {args.duration:.0f}s per run, "
-                f"wrk on 127.0.0.1\n"
+                f"account={args.account}, {args.duration:.0f}s per run, wrk on 127.0.0.1, "
+                f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n"
+                "added = p50/p99 latency over direct to the stand-in; floor = the smallest aiohttp "
+                "pass-through, measured alongside\n"
             )
             header = (
-                f"{'scenario':<22}{'direct p50/p99 ms':>20}{'gateway p50/p99 ms':>21}{'added p50/p99 ms':>19}"
-                f"{'direct rps':>12}{'gateway rps':>13}{'CPU µs/req':>12}"
+                f"{'scenario':<13}{'direct rps':>11} | {'gateway added ms':>17}{'rps':>7}"
+                f"{'CPU µs/req':>11} | {'floor added ms':>17}{'rps':>7}{'CPU µs/req':>11}"
             )
             print(header)
             print("-" * len(header))
@@ -304,25 +354,29 @@ def main() -> int:
             for stream in (False, True):
                 body = json.dumps({**REQUEST, "stream": stream}).encode()
                 for connections in (1, 64):
-                    url_path = "/v1/messages"
-                    wrk(gateway + url_path, script, connections, 1.0, body, key)  # warm-up
-                    direct = wrk(upstream + url_path, script, connections, args.duration, body, "")
-                    before = cpu_ticks(gateway_proc.pid)
-                    through = wrk(gateway + url_path, script, connections, args.duration, body, key)
-                    cpu_us = (cpu_ticks(gateway_proc.pid) - before) / tick * 1e6 / max(1, through.requests)
-                    name = f"{'stream' if stream else 'json'} c={connections}"
-                    bad = through.errors + through.non2xx + direct.errors + direct.non2xx
-                    print(
-                        f"{name:<22}{direct.p50_us / 1000:>10.3f}/{direct.p99_us / 1000:<9.3f}"
-                        f"{through.p50_us / 1000:>11.3f}/{through.p99_us / 1000:<9.3f}"
-                        f"{(through.p50_us - direct.p50_us) / 1000:>9.3f}/"
-                        f"{(through.p99_us - direct.p99_us) / 1000:<9.3f}"
-                        f"{direct.rps:>12,.0f}{through.rps:>13,.0f}{cpu_us:>12,.0f}"
-                        + (f"   ({bad} errors/non-2xx!)" if bad else "")
+                    path = "/v1/messages"
+                    direct = wrk(upstream + path, script, connections, args.duration, body, "")
+                    row = (
+                        f"{('stream' if stream else 'json') + f' c={connections}':<13}{direct.rps:>11,.0f} |"
                     )
+                    for proc, base in ((gateway_proc, gateway), (floor_proc, floor)):
+                        wrk(base + path, script, connections, 1.0, body, key)  # warm-up
+                        before = cpu_ticks(proc.pid)
+                        through = wrk(base + path, script, connections, args.duration, body, key)
+                        cpu_us = (cpu_ticks(proc.pid) - before) / tick * 1e6 / max(1, through.requests)
+                        p50 = (through.p50_us - direct.p50_us) / 1000
+                        added = f"{p50:.2f}/{(through.p99_us - direct.p99_us) / 1000:.1f}"
+                        bad = through.errors + through.non2xx
+                        row += (
+                            f"{added:>17}{through.rps:>7,.0f}{cpu_us:>11,.0f}"
+                            + (f" ({bad} bad!)" if bad else "")
+                            + " |"
+                        )
+                    print(row.rstrip(" |"))
         finally:
             if gateway_proc is not None:
                 stop(gateway_proc)
+            stop(floor_proc)
             stop(upstream_proc)
     return 0
 
