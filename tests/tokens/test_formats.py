@@ -132,3 +132,10 @@ def test_any_records_round_trip_through_both_formats(items: list[TokenRecord]) -
     expected = sorted(items, key=lambda r: r.id)
     assert formats.decode_text(formats.encode_text(items)) == expected
     assert formats.decode_binary(formats.encode_binary(items)) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(records)
+def test_the_fast_line_reader_agrees_with_the_general_one(record: TokenRecord) -> None:
+    line = formats.encode_text([record]).split("\n")[-2]  # not splitlines: labels may hold \x1e
+    assert formats.decode_text(line) == [formats.parse_groups(line)] == [record]
