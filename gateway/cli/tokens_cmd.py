@@ -35,7 +35,7 @@ def register(subparsers: Any) -> None:
     ops = tokens.add_subparsers(dest="tokens_command", metavar="OPERATION", required=True)
 
     issue = ops.add_parser("issue", help="issue a new key and print it")
-    issue.add_argument("--ttl-hours", type=int, default=None, help="lifetime in hours (default 24)")
+    issue.add_argument("--ttl-hours", type=_non_negative, default=None, help="lifetime in hours (default 24)")
     issue.add_argument("--label", default="", help="human-readable label")
     issue.add_argument("--account", default=None, help="upstream account this key is pinned to")
     issue.add_argument("--max-requests", type=_non_negative, default=None, help="request budget")
