@@ -25,7 +25,7 @@ from gateway.credentials.secrets import resolve_secret
 from gateway.errors import GatewayError
 from gateway.tokens.records import TokenRecord, to_json
 from gateway.tokens.service import TokenService, build_store
-from gateway.tokens.state import StoreError
+from gateway.tokens.state import MemoryTokenStore, StoreError
 
 LIST_ROW = "{:<36}  {:<10}  {:<10}  {:<8}  {:<13}  {}"
 
@@ -77,6 +77,8 @@ def _handler(action: Action) -> Callable[[argparse.Namespace], int]:
 
         async def session() -> int:
             store = build_store(config, data_dir, server=False)
+            if isinstance(store, MemoryTokenStore):
+                print("warning: the storage policy is memory: nothing is kept", file=sys.stderr)
             await store.open()
             service = TokenService(store, secret, config.tokens)
             try:
