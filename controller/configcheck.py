@@ -7,11 +7,15 @@ to a syntax check with default settings. Never raises for bad input: problems ar
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 from controller.spec import RouterConfigResource
 from dsl.errors import DslError, Problem
 from dsl.model import RouterConfig
+
+# A Service name is a DNS-1035 label; pods append up to 16 characters to the Deployment's name.
+NAME = re.compile(r"[a-z]([-a-z0-9]{0,45}[a-z0-9])?")
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,14 @@ def check_resource(resource: RouterConfigResource) -> ConfigCheck:
         return ConfigCheck(None, (Problem("config is nested too deeply", file=source),))
     known = {a.name for a in config.accounts} | {"default"}
     problems: tuple[Problem, ...] = ()
+    if not NAME.fullmatch(resource.name):
+        problems += (
+            Problem(
+                f"name {resource.name[:80]!r} cannot name the gateway's Service",
+                file="metadata.name",
+                expected="at most 47 lowercase letters, digits and '-', starting with a letter",
+            ),
+        )
     if config.server.host in ("localhost", "::1") or config.server.host.startswith("127."):
         problems += (
             Problem(

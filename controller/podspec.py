@@ -31,6 +31,8 @@ class PodWiring:
 def dns_label(text: str) -> str:
     """`text` as a DNS-1123 label (volume and object names); long names keep a hash to stay unique."""
     label = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-") or "x"
+    if not label[0].isalpha():
+        label = f"r-{label}"
     if len(label) > 63:
         label = label[:54].rstrip("-") + "-" + hashlib.sha256(text.encode()).hexdigest()[:8]
     return label

@@ -44,7 +44,7 @@ def to_yaml(documents: list[dict[str, Any]]) -> str:
 
 def render_text(name: str, config_text: str, source: str, target: Target) -> tuple[int, str]:
     """Render DSL text (already read) for a target; exit code 1 with the problems when invalid."""
-    resource = resource_from_config_file(dns_label(name), config_text)
+    resource = resource_from_config_file(dns_label(name)[:47].rstrip("-"), config_text)
     check = check_resource(resource)
     if not check.valid or check.config is None:
         lines = [p.render().replace(resource_source(resource), source, 1) for p in check.problems]

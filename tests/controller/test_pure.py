@@ -149,3 +149,14 @@ def test_render_of_any_text_ends_in_output_or_problems(text: str, target: Target
     assert out.endswith("\n")
     if code == 1:
         assert "fuzz.lino" in out
+
+
+@pytest.mark.parametrize("name", ["9lives", "a" * 48, "has.dot", "Upper"])
+def test_names_that_cannot_name_a_service_are_refused(name: str) -> None:
+    check = check_resource(RouterConfigResource(name=name, namespace="ns", config="server:\n  port 8080\n"))
+    assert not check.valid and check.problems[0].file == "metadata.name"
+
+
+def test_render_derives_a_valid_name_from_any_file_name() -> None:
+    code, out = render_text("2024 Router.prod", "server:\n  port 8080\n", "x.lino", Target.KUBERNETES)
+    assert code == 0 and "name: r-2024-router-prod\n" in out
