@@ -32,6 +32,9 @@ CHART = Path(__file__).resolve().parents[2] / "charts" / "link-assistant-router"
 CRD = CHART / "crds" / "routerconfigs.router.link-assistant.dev.yaml"
 EXAMPLE = CHART / "examples" / "routerconfig.yaml"
 NS = "default"
+# The first test may pay the one-time build of the API server (minutes); every step below has its own
+# short timeout, so this only lifts the suite-wide per-test limit.
+pytestmark = pytest.mark.timeout(1500)
 NOW = "2026-01-01T00:00:00Z"
 HASH = "router.link-assistant.dev/config-hash"
 
