@@ -17,6 +17,7 @@ from aiohttp import web
 
 from dsl.model import RouterConfig
 from gateway.accounts.build import build_account_pool
+from gateway.accounts.redis_sync import shared_pool_ctx
 from gateway.admin_grpc.server import admin_grpc_ctx
 from gateway.context import GATEWAY, GatewayContext
 from gateway.credentials.build import expand_home
@@ -112,6 +113,7 @@ def build_app(config: RouterConfig, environ: Mapping[str, str] | None = None) ->
     app.cleanup_ctx.append(_http_session)
     app.cleanup_ctx.append(_token_service)
     app.cleanup_ctx.append(_account_pool)
+    app.cleanup_ctx.append(shared_pool_ctx)
     app.cleanup_ctx.append(admin_grpc_ctx)
     setup_telemetry(app)
     add_health_routes(app)

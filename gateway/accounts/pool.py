@@ -12,7 +12,7 @@ is over (response fully sent, or abandoned); `report()` may be called any number
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -26,6 +26,7 @@ from gateway.accounts.classify import (
     classify_stream_error,
 )
 from gateway.accounts.select import Choice, Request, Turn, charge, recovery_wait, select
+from gateway.accounts.shared import EventKind, PoolEvent, adopt, cooldown_event
 from gateway.accounts.state import AccountState, Clock, Policy, SystemClock
 from gateway.accounts.view import account_entry
 from gateway.proxy.pool import (
@@ -71,6 +72,9 @@ class AccountPool:
         self._clock = clock or SystemClock()
         self._turn = Turn()
         self._affinity: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        self.origin = ""
+        self.publish: Callable[[PoolEvent], None] | None = None
+        """Set by a replica sync (`redis_sync`): called with every cooldown and admin action."""
 
     # -- reading -----------------------------------------------------------------------------------
     @property
@@ -166,8 +170,25 @@ class AccountPool:
 
     def apply(self, account_name: str, verdict: Verdict) -> None:
         state = self._states[self._position(account_name)]
-        new = machine.apply(state, verdict, self._clock.monotonic(), self._clock.wall(), self.policy)
+        now, wall = self._clock.monotonic(), self._clock.wall()
+        new = machine.apply(state, verdict, now, wall, self.policy)
         self._update(account_name, new)
+        if self.publish is not None and new.cooldown_until != state.cooldown_until:
+            event = cooldown_event(new, now, wall, self.origin)
+            if event is not None:
+                self.publish(event)
+
+    def adopt(self, event: PoolEvent) -> None:
+        """Apply what another replica observed (unknown accounts are ignored: configs may differ)."""
+        if event.origin == self.origin or event.account not in self._index:
+            return
+        state = self._states[self._position(event.account)]
+        self._update(event.account, adopt(state, event, self._clock.monotonic(), self._clock.wall()))
+
+    def _admin(self, name: str, kind: EventKind, state: AccountState) -> None:
+        self._update(name, state)
+        if self.publish is not None:
+            self.publish(PoolEvent(kind, name, self.origin))
 
     def record_refresh(self, account_name: str, ok: bool) -> None:
         state = self._states[self._position(account_name)]
@@ -176,13 +197,13 @@ class AccountPool:
     # -- admin -------------------------------------------------------------------------------------
     def drain(self, name: str) -> None:
         """Stop choosing this account (requests in flight finish)."""
-        self._update(name, replace(self._states[self._position(name)], drained=True))
+        self._admin(name, EventKind.DRAIN, self._states[self._position(name)].evolve(drained=True))
 
     def resume(self, name: str) -> None:
-        self._update(name, replace(self._states[self._position(name)], drained=False))
+        self._admin(name, EventKind.RESUME, self._states[self._position(name)].evolve(drained=False))
 
     def reset_cooldown(self, name: str) -> None:
-        self._update(name, machine.reset_cooldown(self._states[self._position(name)]))
+        self._admin(name, EventKind.RESET, machine.reset_cooldown(self._states[self._position(name)]))
 
     def recovery_wait(self, model: str | None, pinned: str | None) -> float | None:
         """Seconds until an account could take such a request (0: one can now; None: none ever can)."""
