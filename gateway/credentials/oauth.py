@@ -91,7 +91,7 @@ class OAuthFileCredential:
             "expires_at_ms": tokens.expires_at_ms,
             "source": source.__dict__ if source else None,
         }
-        self._state_path.parent.mkdir(parents=True, exist_ok=True)
+        self._state_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         tmp = self._state_path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

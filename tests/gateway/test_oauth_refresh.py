@@ -57,6 +57,7 @@ async def test_expiring_token_is_refreshed_once_for_concurrent_requests(tmp_path
     assert state["access_token"] == "sk-ant-oat01-main-rotated-1"
     assert state["refresh_token"] == "sk-ant-ort01-main-rotated-1"
     assert stat.S_IMODE(state_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(state_file.parent.stat().st_mode) == 0o700
 
 
 async def test_rotated_pair_survives_a_restart(tmp_path: Path) -> None:

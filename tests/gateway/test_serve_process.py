@@ -83,10 +83,14 @@ async def test_sigterm_lets_the_stream_in_flight_finish_and_keys_survive_a_resta
         assert (await response.json())["content"][0]["text"] == fake.text
 
 
-async def test_sigint_stops_an_idle_gateway(tmp_path: Path) -> None:
+async def test_sigint_stops_an_idle_gateway_and_flags_hide_routes(tmp_path: Path) -> None:
     env = {"TOKEN_SECRET": SECRET, "DATA_DIR": str(tmp_path / "data")}
-    async with serve_process(env, tmp_path) as proc:
-        async with aiohttp.ClientSession() as http, http.get(proc.url + "/health") as response:
-            assert await response.text() == "ok"
+    async with serve_process(env, tmp_path, args=("--disable-anthropic-api",)) as proc:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(proc.url + "/health") as response:
+                assert await response.text() == "ok"
+            async with http.post(proc.url + "/v1/messages", json=BODY) as response:
+                assert response.status == 404
+                assert (await response.json())["error"]["type"] == "not_found_error"
         assert await proc.stop(signal.SIGINT) == 0
     assert json.dumps(proc.stderr_lines).count("Traceback") == 0
