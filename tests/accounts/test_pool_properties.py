@@ -9,7 +9,7 @@ from dsl.model import RoutingStrategy
 from gateway.accounts.pool import AccountPool, PooledAccount
 from gateway.accounts.state import AccountState, Health, Policy
 from gateway.credentials.apikey import ApiKeyCredential
-from gateway.proxy.pool import NoAccountAvailable, UpstreamOutcome
+from gateway.proxy.pool import CREDENTIAL_UNAVAILABLE, NoAccountAvailable, UpstreamOutcome
 from tests.accounts.vclock import VirtualClock
 
 U = "anthropic-ratelimit-unified-"
@@ -26,6 +26,9 @@ OUTCOMES = [
     UpstreamOutcome(500),
     UpstreamOutcome(401),
     UpstreamOutcome(None, connection_error="ClientConnectorError"),
+    UpstreamOutcome(None, connection_error=CREDENTIAL_UNAVAILABLE),
+    UpstreamOutcome(200, stream_error="overloaded_error"),
+    UpstreamOutcome(200, stream_error="invalid_request_error"),
 ]
 
 ops = st.lists(
