@@ -46,17 +46,21 @@ def upstream_request_headers(
 ) -> CIMultiDict[str]:
     out: CIMultiDict[str] = CIMultiDict()
     betas: list[str] = []
+    version = ""
     for name, value in client:
         lower = name.lower()
         if lower in STRIPPED_REQUEST:
             continue
         if lower == "anthropic-beta":
-            betas.append(value)
+            if value.strip():
+                betas.append(value)
+            continue
+        if lower == "anthropic-version":
+            version = version or value.strip()  # one version upstream: the client's first non-empty
             continue
         out.add(name, value)
     out.update(credential)
-    if "anthropic-version" not in out:
-        out["anthropic-version"] = DEFAULT_ANTHROPIC_VERSION
+    out["anthropic-version"] = version or DEFAULT_ANTHROPIC_VERSION
     beta = ",".join(betas) if betas else None
     if is_oauth:
         out["anthropic-beta"] = merge_oauth_beta(beta)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gateway.proxy.headers import (
     client_response_headers,
@@ -94,3 +96,49 @@ def test_response_headers_drop_hop_by_hop_and_cookies() -> None:
         "request-id": "req_1",
         "anthropic-ratelimit-unified-status": "allowed",
     }
+
+
+header_names = st.sampled_from(
+    [
+        "authorization",
+        "X-Api-Key",
+        "Host",
+        "anthropic-beta",
+        "Anthropic-Version",
+        "content-type",
+        "Connection",
+        "x-claude-code-session-id",
+        "Transfer-Encoding",
+        "Accept-Encoding",
+        "x-custom",
+        "Content-Length",
+    ]
+)
+header_values = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=30)
+
+
+@given(client=st.lists(st.tuples(header_names, header_values), max_size=12), is_oauth=st.booleans())
+def test_credential_swap_holds_for_any_client_headers(client: list[tuple[str, str]], is_oauth: bool) -> None:
+    credential = {"authorization": "Bearer REAL"} if is_oauth else {"x-api-key": "REAL"}
+    out = upstream_request_headers(client, credential, is_oauth)
+    assert out.getall("authorization", []) == (["Bearer REAL"] if is_oauth else [])
+    assert out.getall("x-api-key", []) == ([] if is_oauth else ["REAL"])
+    for dropped in ("host", "connection", "transfer-encoding", "content-length", "accept-encoding"):
+        assert dropped not in out
+    assert len(out.getall("anthropic-version")) == 1
+    betas = out.getall("anthropic-beta", [])
+    assert len(betas) <= 1
+    if is_oauth:
+        assert [b.strip() for b in betas[0].split(",")].count("oauth-2025-04-20") >= 1
+    else:
+        assert all("oauth-2025-04-20" not in b for b in betas) or any(
+            "oauth-2025-04-20" in v for k, v in client if k.lower() == "anthropic-beta"
+        )
+    kept = [
+        (k, v) for k, v in client if k.lower() in ("x-custom", "content-type", "x-claude-code-session-id")
+    ]
+    assert [
+        (k, v)
+        for k, v in out.items()
+        if k.lower() in ("x-custom", "content-type", "x-claude-code-session-id")
+    ] == kept
