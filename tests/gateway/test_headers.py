@@ -126,14 +126,12 @@ def test_credential_swap_holds_for_any_client_headers(client: list[tuple[str, st
     for dropped in ("host", "connection", "transfer-encoding", "content-length", "accept-encoding"):
         assert dropped not in out
     assert len(out.getall("anthropic-version")) == 1
-    betas = out.getall("anthropic-beta", [])
-    assert len(betas) <= 1
+    sent = [v for k, v in client if k.lower() == "anthropic-beta" and v.strip()]
+    joined = ",".join(sent)
     if is_oauth:
-        assert [b.strip() for b in betas[0].split(",")].count("oauth-2025-04-20") >= 1
+        assert out.getall("anthropic-beta") == [merge_oauth_beta(joined or None)]
     else:
-        assert all("oauth-2025-04-20" not in b for b in betas) or any(
-            "oauth-2025-04-20" in v for k, v in client if k.lower() == "anthropic-beta"
-        )
+        assert out.getall("anthropic-beta", []) == ([joined] if joined else [])
     kept = [
         (k, v) for k, v in client if k.lower() in ("x-custom", "content-type", "x-claude-code-session-id")
     ]
