@@ -32,6 +32,7 @@ SSE_HEADERS = {
 
 class StreamTranslator(Protocol):
     usage: dict[str, object]
+    finished: bool
 
     def feed(self, event: SseEvent) -> list[SseEvent]: ...
 
@@ -73,6 +74,8 @@ async def relay_translated(
             for event in decoder.feed(chunk):
                 frames += translator.feed(event)
             await _write(response, frames, info)
+            if translator.finished:
+                break  # the client's stream is complete; do not wait for the upstream to hang up
         # After a clean end this only closes what is open; after a break it reports the cut.
         await _write(response, translator.finish(), info)
         info.note_usage(translator.usage)

@@ -12,7 +12,13 @@ from dsl.model import TimeoutConfig
 from tests.openai.conftest import ACCOUNT_KEY
 from tests.openai.upstream import ScriptedAnthropic
 from tests.support.fake_anthropic import Step
-from tests.support.gateway import api_key_account, gateway_config, running_gateway, write_credentials
+from tests.support.gateway import (
+    RunningGateway,
+    api_key_account,
+    gateway_config,
+    running_gateway,
+    write_credentials,
+)
 
 IDENTITY = "You are Claude Code, Anthropic's official CLI for Claude."
 OAUTH_TOKEN = "sk-ant-oat01-subscription-token-for-tests"
@@ -99,3 +105,22 @@ async def test_client_going_away_cancels_the_upstream_stream(
                 break
             await asyncio.sleep(0.1)
     assert upstream.disconnects == 1
+
+
+async def test_the_client_stream_ends_at_message_stop_even_if_the_upstream_lingers(
+    gateway: RunningGateway, upstream: ScriptedAnthropic
+) -> None:
+    upstream.reply([{"type": "text", "text": "Done quickly."}])
+    upstream.linger = 3.0
+    key = await gateway.issue_key(label="linger")
+    loop = asyncio.get_running_loop()
+    async with aiohttp.ClientSession() as http:
+        payload = {"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}], "stream": True}
+        started = loop.time()
+        async with http.post(
+            f"{gateway.url}/v1/chat/completions", json=payload, headers={"x-api-key": key}
+        ) as r:
+            body = await r.text()  # the whole response, up to the end of the HTTP body
+        elapsed = loop.time() - started
+    assert body.endswith("data: [DONE]\n\n") and '"content":" quickly."' in body
+    assert elapsed < 2.0

@@ -7,6 +7,7 @@ With no reply queued it behaves exactly like `FakeAnthropic`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import deque
 from typing import Any
@@ -84,6 +85,7 @@ def stream_frames(full: dict[str, Any]) -> list[bytes]:
 class ScriptedAnthropic(FakeAnthropic):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.linger = 0.0  # seconds to keep a finished stream's connection open, like a slow proxy
         self.replies: deque[tuple[list[dict[str, Any]], str, dict[str, int]]] = deque()
 
     def reply(
@@ -108,5 +110,7 @@ class ScriptedAnthropic(FakeAnthropic):
         await response.prepare(request)
         for frame in stream_frames(full):
             await response.write(frame)
+        if self.linger:
+            await asyncio.sleep(self.linger)
         await response.write_eof()
         return response
