@@ -105,6 +105,7 @@ class FileTokenStore(TokenState):
             self._closing = True
             assert self._wake is not None
             self._wake.set()
+            self._urgent.set()  # also ends a usage batching wait
             await self._task
             self._task = None
         if self._executor is None:
