@@ -16,6 +16,7 @@ from controller.spec import RouterConfigResource
 from dsl.model import RouterConfig
 
 METRICS_SERVICE_PORT = 9464
+TERMINATION_GRACE_SECONDS = 60
 
 
 def labels(resource: RouterConfigResource) -> dict[str, str]:
@@ -120,6 +121,8 @@ def deployment(resource: RouterConfigResource, config: RouterConfig) -> Manifest
         "spec": {
             "replicas": resource.replicas,
             "selector": {"matchLabels": selector(resource)},
+            # Roll one new pod in before an old one goes, so a config change never drops capacity.
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
             "template": {
                 "metadata": {
                     "labels": labels(resource),
@@ -127,6 +130,8 @@ def deployment(resource: RouterConfigResource, config: RouterConfig) -> Manifest
                     "annotations": {names.CONFIG_HASH_ANNOTATION: config_hash(resource.config)},
                 },
                 "spec": {
+                    # Long streaming answers get time to finish after SIGTERM.
+                    "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
                     "automountServiceAccountToken": False,
                     "securityContext": {
                         "runAsNonRoot": True,

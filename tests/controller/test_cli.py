@@ -131,3 +131,12 @@ async def test_config_render_targets_from_the_command_line(tmp_path: Path) -> No
     out, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 1
     assert f"{bad}:2:3:" in (out + err).decode()
+
+
+async def test_python_dash_m_controller_is_the_same_program() -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "controller", "--help", stdout=asyncio.subprocess.PIPE, cwd=ROOT
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0
+    assert "--resync-seconds" in out.decode() and "--gateway-image" in out.decode()
