@@ -1,4 +1,7 @@
-"""Bad input: every failure is a located `DslSyntaxError` with a friendly message, in bounded time."""
+"""Bad input: every failure is a located `DslSyntaxError` with a friendly message, in bounded time.
+
+Times are CPU seconds of this process, so that other work on a shared machine does not count.
+"""
 
 from __future__ import annotations
 
@@ -59,10 +62,10 @@ def test_non_text_is_refused_with_a_syntax_error() -> None:
 
 
 def _fails_quickly(text: str, seconds: float, **options: int) -> Problem:
-    started = time.monotonic()
+    started = time.process_time()
     with pytest.raises(DslSyntaxError) as caught:
         parse(text, **options)  # type: ignore[arg-type]
-    assert time.monotonic() - started < seconds
+    assert time.process_time() - started < seconds
     return caught.value.problems[0]
 
 
@@ -81,9 +84,9 @@ def test_a_document_over_the_size_limit_is_refused_at_once(megabytes: int) -> No
 def test_a_document_at_the_size_limit_parses_in_bounded_time() -> None:
     # The densest ordinary text there is: three one-letter references per line.
     text = "a b c\n" * (DEFAULT_MAX_CHARS // 6)
-    started = time.monotonic()
+    started = time.process_time()
     links = parse(text)
-    assert time.monotonic() - started < 10.0
+    assert time.process_time() - started < 10.0
     assert len(links) == DEFAULT_MAX_CHARS // 6
 
 
@@ -128,9 +131,9 @@ def test_an_unterminated_quote_is_reference_text_not_a_hang(quote: str) -> None:
 def test_many_unterminated_quote_runs_stay_fast() -> None:
     # Every opening run of a different length scans to the end of the document.
     text = " ".join('"' * n + "x" for n in range(400, 0, -2))
-    started = time.monotonic()
+    started = time.process_time()
     parse(text)
-    assert time.monotonic() - started < 2.0
+    assert time.process_time() - started < 2.0
 
 
 def test_an_unterminated_quote_stops_at_a_closing_parenthesis_like_any_reference() -> None:
