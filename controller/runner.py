@@ -78,6 +78,9 @@ class Controller:
             except KubeApiError as exc:
                 log.warning("%s watch failed (%s); listing again shortly", label, exc)
                 self.stop.wait(min(5.0, self.resync_seconds))
+            except Exception:  # this thread is also the resync: it must outlive any surprise
+                log.exception("%s watch crashed; listing again shortly", label)
+                self.stop.wait(min(5.0, self.resync_seconds))
 
     def process_one(self, timeout: float = 1.0) -> bool:
         """Reconcile the next due key, if any; False when nothing was due within `timeout`."""
