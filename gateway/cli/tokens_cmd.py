@@ -77,7 +77,7 @@ def _handler(action: Action) -> Callable[[argparse.Namespace], int]:
 
         async def session() -> int:
             store = build_store(config, data_dir, server=False)
-            if isinstance(store, MemoryTokenStore):
+            if type(store) is MemoryTokenStore:  # (file and Redis stores subclass it)
                 print("warning: the storage policy is memory: nothing is kept", file=sys.stderr)
             await store.open()
             service = TokenService(store, secret, config.tokens)
