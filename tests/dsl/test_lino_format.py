@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dsl.lino import FormatOptions, Link, format_link, format_links, parse
@@ -95,7 +95,7 @@ def _links(depth: int) -> st.SearchStrategy[Link]:
     return st.builds(Link, _ids, st.lists(_links(depth - 1), max_size=3).map(tuple))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_links(3), max_size=4))
 def test_any_links_round_trip_through_canonical_text(links: list[Link]) -> None:
     text = format_links(links)
@@ -103,7 +103,7 @@ def test_any_links_round_trip_through_canonical_text(links: list[Link]) -> None:
     assert format_links(parse(text)) == text  # idempotent
 
 
-@settings(max_examples=75, deadline=None)
+@settings(max_examples=75, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_links(3), max_size=4))
 def test_named_links_round_trip_through_the_indented_layout(links: list[Link]) -> None:
     named = [link for link in links if link.id is not None and link.values]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dsl.lino.comments import blank_comments
@@ -59,6 +59,7 @@ def test_blank_comments(text: str, blanked: str) -> None:
     assert blank_comments(text) == blanked
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(alphabet="ab #\"'`\n\r\t():", max_size=40))
 def test_blanking_keeps_every_position_and_line_break(text: str) -> None:
     blanked = blank_comments(text)
