@@ -37,8 +37,22 @@ _EXACT_ROUTES: dict[str, tuple[str, Surface | None]] = {
     "/api/tokens": ("/api/tokens", None),
     "/api/tokens/list": ("/api/tokens/list", None),
     "/api/tokens/revoke": ("/api/tokens/revoke", None),
+    "/api/tokens/expire": ("/api/tokens/expire", None),
+    "/api/tokens/self": ("/api/tokens/self", None),
     "/api/providers": ("/api/providers", None),
+    "/": ("/", None),
 }
+# Served by the gateway itself, never forwarded: (path prefix, label).
+_LOCAL_PREFIXES = (
+    ("/api/providers/", "/api/providers/{name}"),
+    ("/api/tokens/", OTHER),
+    ("/v1/models/", "/v1/models/{model}"),
+    ("/actor", "activitypub"),
+    ("/inbox", "activitypub"),
+    ("/outbox", "activitypub"),
+    ("/activities/", "activitypub"),
+    ("/.well-known/", "activitypub"),
+)
 _BEDROCK_MODEL = re.compile(r"^/model/[^/]+/(invoke|invoke-with-response-stream)$")
 _VERTEX = re.compile(r":(rawPredict|streamRawPredict)$")
 _ANTHROPIC_PREFIX = "/api/latest/anthropic"
@@ -46,16 +60,20 @@ _SAFE_MODEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,79}$")
 
 
 def classify_path(path: str) -> tuple[str, Surface | None]:
-    """The route label and seed surface of a request path (the surface is None for non-API routes)."""
+    """The route label and seed surface of a request path (the surface is None for routes the
+    gateway answers itself). Any other path goes to the catch-all Anthropic pass-through, as in the
+    seed, so it counts on the Anthropic surface under the label "other"."""
     if path.startswith(_ANTHROPIC_PREFIX):
-        stripped = path[len(_ANTHROPIC_PREFIX) :] or "/"
-        label, surface = classify_path(stripped)
-        return (f"{_ANTHROPIC_PREFIX}{label}" if surface else OTHER), surface
+        label, _ = classify_path(path[len(_ANTHROPIC_PREFIX) :] or "/")
+        return (
+            f"{_ANTHROPIC_PREFIX}{label}" if label.startswith("/v1/messages") else OTHER
+        ), Surface.ANTHROPIC
     found = _EXACT_ROUTES.get(path)
     if found is not None:
         return found
-    if path.startswith("/api/providers/"):
-        return "/api/providers/{name}", None
+    for prefix, label in _LOCAL_PREFIXES:
+        if path.startswith(prefix):
+            return label, None
     bedrock = _BEDROCK_MODEL.match(path)
     if bedrock:
         return f"/model/{{id}}/{bedrock.group(1)}", Surface.ANTHROPIC
@@ -63,7 +81,7 @@ def classify_path(path: str) -> tuple[str, Surface | None]:
     if vertex:
         kind = "count-tokens:rawPredict" if "count-tokens" in path else vertex.group(1)
         return f"vertex:{kind}", Surface.ANTHROPIC
-    return OTHER, None
+    return OTHER, Surface.ANTHROPIC
 
 
 def status_class(status: int) -> str:
