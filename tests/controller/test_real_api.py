@@ -110,6 +110,14 @@ def test_bad_spec_is_rejected_with_422(api: KubeClient, spec: dict[str, Any], fi
     assert field in caught.value.message
 
 
+@pytest.mark.parametrize("name", ["9lives", "a" * 48])
+def test_a_name_that_cannot_name_a_service_is_rejected_with_422(api: KubeClient, name: str) -> None:
+    with pytest.raises(KubeApiError) as caught:
+        create(api, rc(name, {"config": "x"}))
+    assert caught.value.status == 422
+    assert "it names the gateway's Service" in caught.value.message
+
+
 def test_defaults_are_applied_by_the_server(api: KubeClient) -> None:
     created = create(api, rc("defaults", {"config": "server:\n  port 8080\n"}))
     spec = created["spec"]
