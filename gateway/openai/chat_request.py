@@ -128,8 +128,9 @@ def convert_messages(raw: list[Any]) -> tuple[list[dict[str, Any]], list[dict[st
         elif role == "user":
             append(messages, "user", user_content(content, index))
         elif role == "assistant":
-            blocks = [b for b in content_blocks(content, index, images=False) if b.get("text")]
-            blocks.extend(tool_use_blocks(message.get("tool_calls"), index))
+            blocks = common.echoed_thinking(message.get("thinking_blocks"))
+            blocks += [b for b in content_blocks(content, index, images=False) if b.get("text")]
+            blocks += tool_use_blocks(message.get("tool_calls"), index)
             if blocks:
                 append(messages, "assistant", blocks)
         elif role == "tool":

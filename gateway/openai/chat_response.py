@@ -21,6 +21,7 @@ def completion_id(message_id: Any) -> str:
 def translate_chat_response(message: Mapping[str, Any], created: int) -> dict[str, Any]:
     texts: list[str] = []
     reasoning: list[str] = []
+    signed: list[dict[str, Any]] = []
     tool_calls: list[dict[str, Any]] = []
     for block in common.blocks(message):
         kind = block.get("type")
@@ -28,6 +29,11 @@ def translate_chat_response(message: Mapping[str, Any], created: int) -> dict[st
             texts.append(str(block.get("text") or ""))
         elif kind == "thinking":
             reasoning.append(str(block.get("thinking") or ""))
+            signed.append(
+                {"type": "thinking", "thinking": block.get("thinking"), "signature": block.get("signature")}
+            )
+        elif kind == "redacted_thinking":
+            signed.append({"type": "redacted_thinking", "data": block.get("data")})
         elif kind == "tool_use":
             tool_calls.append({
                 "id": block.get("id"),
@@ -40,6 +46,9 @@ def translate_chat_response(message: Mapping[str, Any], created: int) -> dict[st
     }
     if reasoning:
         out_message["reasoning_content"] = "".join(reasoning)
+    if signed:
+        # Sent back on the next request, these let Claude continue a tool-use turn with thinking on.
+        out_message["thinking_blocks"] = signed
     if tool_calls:
         out_message["tool_calls"] = tool_calls
     if message.get("stop_reason") == "refusal":

@@ -135,6 +135,41 @@ def thinking(effort: Any, max_tokens: int | None) -> tuple[dict[str, Any] | None
     return {"type": "enabled", "budget_tokens": min(budget, max_tokens - 1)}, max_tokens
 
 
+def echoed_thinking(value: Any) -> list[dict[str, Any]]:
+    """Signed thinking blocks a client sends back on an assistant message (`thinking_blocks`, the
+    field LiteLLM also uses); Anthropic needs them to continue a tool-use turn with thinking on."""
+    result: list[dict[str, Any]] = []
+    for block in value if isinstance(value, list) else ():
+        if not isinstance(block, Mapping):
+            continue
+        if block.get("type") == "thinking" and isinstance(block.get("signature"), str) and block["signature"]:
+            result.append(
+                {
+                    "type": "thinking",
+                    "thinking": str(block.get("thinking") or ""),
+                    "signature": block["signature"],
+                }
+            )
+        elif block.get("type") == "redacted_thinking" and isinstance(block.get("data"), str):
+            result.append({"type": "redacted_thinking", "data": block["data"]})
+    return result
+
+
+def unsigned_tool_turn(messages: list[dict[str, Any]]) -> bool:
+    """True when the request continues an assistant tool-use turn that has no thinking block.
+
+    Anthropic refuses thinking in that position (the turn would have to start with the signed
+    thinking block, which the client did not send back), while a request without thinking is valid;
+    so thinking is left off for such a continuation only.
+    """
+    assistant = next((m for m in reversed(messages) if m["role"] == "assistant"), None)
+    if assistant is None or messages[-1]["role"] != "user" or isinstance(assistant["content"], str):
+        return False
+    content = assistant["content"]
+    uses_tools = any(b.get("type") == "tool_use" for b in content)
+    return uses_tools and content[0].get("type") not in ("thinking", "redacted_thinking")
+
+
 def messages_request(
     body: Mapping[str, Any],
     model: str,
@@ -164,7 +199,7 @@ def messages_request(
     choice = tool_choice(body.get("tool_choice"), body.get("parallel_tool_calls"))
     if choice is not None:
         out["tool_choice"] = choice
-    if thinking_config is not None:
+    if thinking_config is not None and not unsigned_tool_turn(messages):
         out["thinking"] = thinking_config
     user = body.get("safety_identifier") or body.get("user")
     if isinstance(user, str) and user:

@@ -218,3 +218,24 @@ async def test_stream_cut_by_the_upstream_is_not_reported_as_complete(
             finishes += [c.finish_reason for c in chunk.choices if c.finish_reason]
     assert finishes == []
     assert caught.value.message == "Upstream stream interrupted"
+
+
+async def test_thinking_survives_a_tool_round_trip(
+    client: openai.AsyncOpenAI, upstream: ScriptedAnthropic
+) -> None:
+    thinking = {"type": "thinking", "thinking": "Call the weather tool.", "signature": "EqQBCgIYAhsig"}
+    call = {"type": "tool_use", "id": "toolu_01Paris", "name": "get_weather", "input": {"city": "Paris"}}
+    upstream.reply([thinking, call], "tool_use").reply([{"type": "text", "text": "18C."}])
+    messages: list = [{"role": "user", "content": "Weather in Paris?"}]
+    first = await client.chat.completions.create(
+        model="o3", messages=messages, tools=[WEATHER], reasoning_effort="low"
+    )
+    messages.append(first.choices[0].message.model_dump(exclude_none=True))  # how SDK users keep history
+    messages.append({"role": "tool", "tool_call_id": "toolu_01Paris", "content": "18C"})
+    final = await client.chat.completions.create(
+        model="o3", messages=messages, tools=[WEATHER], reasoning_effort="low"
+    )
+    assert final.choices[0].message.content == "18C."
+    second = upstream.messages_requests()[-1].json()
+    assert second["thinking"] == {"type": "enabled", "budget_tokens": 2048}
+    assert second["messages"][1]["content"] == [thinking, call]
