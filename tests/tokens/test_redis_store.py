@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import sys
 import time
 from pathlib import Path
 
@@ -22,14 +23,14 @@ from tests.support.fake_anthropic import FakeAnthropic
 from tests.support.gateway import gateway_config, running_gateway
 from tests.support.redis_server import redis_server
 
-from .helpers import SECRET, FakeClock, bearer
+from .helpers import SECRET, FakeClock, bearer, cli_env
 
 MODEL = "claude-test-1"
 
 
 def redis_config(fake: FakeAnthropic, data_dir: Path, claude_home: Path):  # type: ignore[no-untyped-def]
     base = gateway_config(fake.url, data_dir, claude_home)
-    return dataclasses.replace(base, redis=RedisConfig(url=SecretRef(env="REDIS_URL"), key_prefix="t:"))
+    return dataclasses.replace(base, redis=RedisConfig(url=SecretRef(env="REDIS_URL")))
 
 
 async def test_two_gateways_share_one_budget_and_one_revocation_list(
@@ -138,3 +139,32 @@ def test_hash_encoding_round_trips() -> None:
                                                    used_requests=2, max_tokens=9, used_input_tokens=4,
                                                    used_output_tokens=5, rate_limit_per_minute=6)):
         assert from_hash(to_hash(record)) == record
+
+
+async def test_the_cli_issues_and_revokes_in_redis_for_a_running_gateway(
+    fake: FakeAnthropic, claude_home: Path, tmp_path: Path
+) -> None:
+    async with redis_server(tmp_path / "redis") as url:
+        env = {**cli_env(tmp_path / "cli-data"), "REDIS_URL": url}
+        async with running_gateway(redis_config(fake, tmp_path / "a", claude_home),
+                                   {"REDIS_URL": url, "TOKEN_SECRET": SECRET}) as gw:
+            issued = await _cli(env, tmp_path, "tokens", "issue", "--label", "from cli")
+            key = issued.strip()
+            token_id = jwt_codec.decode(key, SECRET, now=time.time()).sub
+            async with anthropic.AsyncAnthropic(base_url=gw.url, api_key=key, max_retries=0) as client:
+                await client.messages.create(model=MODEL, max_tokens=8,
+                                             messages=[{"role": "user", "content": "a"}])
+                assert await _cli(env, tmp_path, "tokens", "revoke", token_id) == f"revoked {token_id}\n"
+                with pytest.raises(anthropic.PermissionDeniedError):
+                    await client.messages.create(model=MODEL, max_tokens=8,
+                                                 messages=[{"role": "user", "content": "b"}])
+        assert not (tmp_path / "cli-data").exists()
+
+
+async def _cli(env: dict[str, str], cwd: Path, *args: str) -> str:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "gateway.cli.main", *args, env=env, cwd=cwd,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0, err.decode()
+    return out.decode()
