@@ -7,11 +7,13 @@ requests (its `user-agent: claude-cli/...`, `x-app: cli`).
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import stat
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import anthropic
 import pytest
 
@@ -136,3 +138,20 @@ async def test_claude_cli_bin_selects_the_binary(tmp_path: Path) -> None:
         assert caught.value.status_code == 502
         assert "cannot run the claude CLI" in caught.value.message
         assert (await t.accounts())["a"]["state"] == "healthy"  # a missing binary is not the account's fault
+
+
+async def test_client_going_away_stops_the_cli_and_its_upstream_call(tmp_path: Path) -> None:
+    async with trio(tmp_path, mode=RoutingMode.CLI, strategy=RoutingStrategy.PRIORITY) as t:
+        t.fakes["a"].then(Step.stall(after_events=4, seconds=20))
+        key = t.client.api_key
+        async with aiohttp.ClientSession() as http:
+            response = await http.post(t.gw.url + "/v1/messages", headers={"x-api-key": key},
+                                       json={"model": MODEL, "max_tokens": 5, "stream": True, "messages": HI})
+            first = await response.content.readany()
+            assert first.startswith(b"event: message_start")
+            response.close()  # the client goes away mid-stream
+        for _ in range(100):
+            if t.fakes["a"].disconnects:
+                break
+            await asyncio.sleep(0.05)
+        assert t.fakes["a"].disconnects == 1  # the CLI was killed, so its upstream call was dropped
