@@ -52,6 +52,15 @@ def event_message(event: UsageEvent, dropped: int) -> pb.UsageEvent:
     )
 
 
+def wanted(request: pb.WatchUsageRequest, event: UsageEvent) -> bool:
+    """Whether an event passes the watcher's filters (empty filters pass everything)."""
+    return (
+        (not request.account or event.account == request.account)
+        and (not request.route or event.route == request.route)
+        and (not request.errors_only or event.status >= 400)
+    )
+
+
 class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
     def __init__(self, ctx: GatewayContext) -> None:
         self._ctx = ctx
@@ -72,5 +81,10 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
     ) -> AsyncIterator[pb.UsageEvent]:
         metrics = await self._metrics(context)
         # Runs until the client cancels (grpc cancels this generator) or the server stops.
+        skipped = 0
         async for event, dropped in metrics.feed.watch():
-            yield event_message(event, dropped)
+            if wanted(request, event):
+                yield event_message(event, dropped + skipped)
+                skipped = 0
+            else:
+                skipped += dropped  # drops are reported on the next event this watcher gets

@@ -111,3 +111,25 @@ async def test_effective_config_shows_secret_references_not_values(config: Route
     assert rows["accounts.alpha.api_key"] == "env:KEY_A"
     for secret in ("admin-inline-xyz", "token-secret-value-abc", *ACCOUNT_ENV.values()):
         assert secret not in shown.json
+
+
+async def test_watch_filters_errors_only(config: RouterConfig) -> None:
+    async with grpc_gateway(config, ACCOUNT_ENV) as (gw, channel):
+        usage = usage_pb2_grpc.UsageServiceStub(channel)
+        watch = usage.WatchUsage(usage_pb2.WatchUsageRequest(errors_only=True, route="/v1/messages"))
+        first = asyncio.ensure_future(watch.read())
+        for _ in range(200):
+            if gw.ctx.metrics.feed.watching:
+                break
+            await asyncio.sleep(0.01)
+        await ask(gw.url, await gw.issue_key())  # 200: filtered out
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{gw.url}/v1/usage"):  # another route: filtered out
+                pass
+            async with http.post(
+                f"{gw.url}/v1/messages", json={}, headers={"x-api-key": "la_sk_bad"}
+            ) as refused:
+                assert refused.status == 401
+        event = await asyncio.wait_for(first, 5)
+        assert (event.route, event.status, event.account) == ("/v1/messages", 401, "")
+        watch.cancel()

@@ -63,8 +63,14 @@ class UsageSnapshot(_message.Message):
     def __init__(self, requests_total: _Optional[int] = ..., errors_total: _Optional[int] = ..., bytes_in: _Optional[int] = ..., bytes_out: _Optional[int] = ..., openai_chat_completions: _Optional[int] = ..., openai_responses: _Optional[int] = ..., anthropic_messages: _Optional[int] = ..., tokens_issued: _Optional[int] = ..., tokens_revoked: _Optional[int] = ..., status_counts: _Optional[_Mapping[str, int]] = ..., account_calls: _Optional[_Mapping[str, int]] = ..., token_usage: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class WatchUsageRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("account", "route", "errors_only")
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    ROUTE_FIELD_NUMBER: _ClassVar[int]
+    ERRORS_ONLY_FIELD_NUMBER: _ClassVar[int]
+    account: str
+    route: str
+    errors_only: bool
+    def __init__(self, account: _Optional[str] = ..., route: _Optional[str] = ..., errors_only: _Optional[bool] = ...) -> None: ...
 
 class UsageEvent(_message.Message):
     __slots__ = ("time", "request_id", "route", "status", "account", "model", "duration_seconds", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "dropped")
