@@ -10,6 +10,8 @@ grammar and the strict JS/Rust/C# suites:
 - a ':' may only follow the single reference that starts a line or group (`url: http://x`,
   `a b: c` and a lone `:` are errors: quote such references); unbalanced parentheses are errors;
 - a bare word ends at any blank, tab included, and quotes inside it are ordinary characters;
+- a quote that opens a reference nothing closes is an error (the PEG grammar reads it as a bare
+  word, upstream Python reads on to a later quote; in a config it is a forgotten closing quote);
 - a lone CR ends a line, as in the grammar since 0.21;
 - a dedent to an indentation that no enclosing block opened is an error, and so is a tab in the
   indentation (upstream silently reads both in ways that differ between implementations);

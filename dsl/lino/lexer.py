@@ -44,7 +44,6 @@ class _Context:
 @dataclass(frozen=True)
 class _Patterns:
     master: re.Pattern[str]
-    simple: re.Pattern[str]
     literal: re.Pattern[str]
     colon_after: re.Pattern[str]
     special: re.Pattern[str]
@@ -59,7 +58,6 @@ def _patterns() -> _Patterns:
             r"(?P<ws>[ \t]+)|(?P<nl>\r\n?|\n)|(?P<lpar>\()|(?P<rpar>\))|(?P<colon>:)"
             r"|(?P<quote>[\"'`])|(?P<ref>[^ \t\r\n():]+)"
         ),
-        simple=re.compile(r"[^ \t\r\n():]+"),
         literal=re.compile(r"~[0-9]+\{"),
         colon_after=re.compile(r"[ \t]*:"),
         special=re.compile("[\r\"'`()]"),
@@ -245,12 +243,9 @@ class _Scanner:
             elif kind == "quote":
                 ctx.open_line = True
                 scanned = scan_delimited(text, pos)
-                if scanned is not None:
-                    yield self._quoted(scanned)
-                else:  # an unterminated quote is plain reference text, as in the PEG grammar
-                    plain = patterns.simple.match(text, pos)
-                    assert plain is not None
-                    yield self._word("REF", plain.group(), pos, plain.end())
+                if scanned is None:
+                    raise _unterminated(self.source, pos)
+                yield self._quoted(scanned)
             elif kind == "colon":
                 ctx.open_line = True
                 yield self._token("_COLON", ":", pos)
@@ -276,6 +271,25 @@ class _Scanner:
             yield self._token("_NL", "", self.pos)
         for _ in ctx.levels[1:]:
             yield self._token("_DEDENT", "", self.pos)
+
+
+def _unterminated(source: Source, offset: int) -> DslSyntaxError:
+    """A quote that opens a reference no run of the same delimiter closes.
+
+    The PEG grammar would read it as plain text up to the next blank; in a config that is nearly
+    always a forgotten closing quote, and the text after it would silently change meaning.
+    """
+    text, end = source.text, offset
+    while end < len(text) and text[end] == text[offset]:
+        end += 1
+    opening = text[offset:end]
+    return syntax_error(
+        source,
+        offset,
+        f"unterminated quote: nothing closes the {opening} opened here",
+        expected=f"a closing {opening}",
+        hint="a quote inside a value is written twice, or the value is quoted with another delimiter",
+    )
 
 
 def _too_deep(source: Source, offset: int) -> DslSyntaxError:

@@ -16,6 +16,8 @@ from dsl.lino import DEFAULT_MAX_CHARS, format_links, parse
 # (input, line, column, words the message or expectation must hold)
 BAD: list[tuple[str, int, int, tuple[str, ...]]] = [
     (":", 1, 1, ("unexpected ':'",)),
+    ('key: "no closing quote', 1, 6, ("unterminated quote", 'a closing "')),
+    ("(name 'x)", 1, 7, ("unterminated quote",)),
     (": a b", 1, 1, ("unexpected ':'", "a reference")),
     ("(:)", 1, 2, ("unexpected ':'",)),
     ("(invalid", 1, 1, ("'(' is never closed", "')'")),
@@ -122,23 +124,23 @@ def test_the_depth_ceiling_holds_whatever_the_caller_asks() -> None:
     assert "more than 100 levels" in problem.message
 
 
-@pytest.mark.parametrize("quote", ['"', "'", "`"])
-def test_an_unterminated_quote_is_reference_text_not_a_hang(quote: str) -> None:
-    [link] = parse(f"a {quote}unterminated value")
-    assert [v.id for v in link.values] == ["a", f"{quote}unterminated", "value"]
+@pytest.mark.parametrize("quote", ['"', "'", "`", '"""'])
+def test_an_unterminated_quote_is_an_error_at_the_quote(quote: str) -> None:
+    problem = _fails_quickly(f"a: ok\nb: {quote}unterminated value\nc: d", 1.0)
+    assert (problem.line, problem.column) == (2, 4)
+    assert problem.message == f"unterminated quote: nothing closes the {quote} opened here"
+    assert problem.expected == f"a closing {quote}"
 
 
-def test_many_unterminated_quote_runs_stay_fast() -> None:
+def test_quotes_inside_a_bare_word_are_ordinary_characters() -> None:
+    [link] = parse('a"b c"')
+    assert [v.id for v in link.values] == ['a"b', 'c"']
+
+
+def test_many_unclosable_quote_runs_fail_fast() -> None:
     # Every opening run of a different length scans to the end of the document.
-    text = " ".join('"' * n + "x" for n in range(400, 0, -2))
-    started = time.process_time()
-    parse(text)
-    assert time.process_time() - started < 2.0
-
-
-def test_an_unterminated_quote_stops_at_a_closing_parenthesis_like_any_reference() -> None:
-    [link] = parse('config: (name "value)')
-    assert link.values[0].values[1].id == '"value'
+    problem = _fails_quickly(" ".join('"' * n + "x" for n in range(401, 0, -2)), 2.0)
+    assert "unterminated quote" in problem.message
 
 
 def test_lone_surrogates_and_nuls_deep_in_a_large_document_are_located() -> None:

@@ -57,7 +57,6 @@ STRUCTURES: list[tuple[str, Any]] = [
     ("'''x'''", [["x"]]),
     ('""text with " inside""', [['text with " inside']]),
     ("'''text with '''''' escaped triple'''", [["text with ''' escaped triple"]]),
-    ('"abc', [['"abc']]),
     ('"multi\nline" x', [["multi\nline", "x"]]),
     ("~1{} ~1{C3A9}", [["", "é"]]),
     ("'~1{}'", [["~1{}"]]),
