@@ -72,6 +72,7 @@ return redis.call('HGETALL', KEYS[1])
 """
 
 LISTEN_POLL_SECONDS = 0.1
+REOPEN_AFTER_SECONDS = 1.0
 DENIALS = {1: Denial.REVOKED, 2: Denial.EXPIRED, 3: Denial.REQUEST_BUDGET, 4: Denial.TOKEN_BUDGET,
            5: Denial.RATE_LIMIT}
 _OPTIONAL = ("account", "max_requests", "max_tokens", "rate_limit_per_minute")
@@ -120,6 +121,7 @@ class RedisTokenStore(TokenState):
         self._redis: aioredis.Redis | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._opening: asyncio.Future[None] | None = None
+        self._opened_at = 0.0
         self._closing = False
 
     def _key(self, token_id: str) -> str:
@@ -149,14 +151,22 @@ class RedisTokenStore(TokenState):
                        asyncio.create_task(self._refresh_loop(), name="token-redis-refresh")]
 
     def start(self) -> None:
-        """Open in the background (wiring code cannot await); every operation waits for it."""
+        """Open in the background (wiring code cannot await); every operation waits for it, and a
+        failed open is retried by a later operation (Redis may come up after the gateway)."""
         self._opening = asyncio.ensure_future(self.open())
+        self._opened_at = asyncio.get_running_loop().time()
 
     async def _ready(self) -> aioredis.Redis:
-        if self._opening is not None:
-            await asyncio.shield(self._opening)
-        if self._redis is None:
+        if self._redis is not None:
+            return self._redis
+        if self._opening is None:
             raise StoreError("the Redis token store is not open")
+        loop = asyncio.get_running_loop()
+        if self._opening.done() and self._opening.exception() is not None \
+                and loop.time() - self._opened_at >= REOPEN_AFTER_SECONDS:
+            self._opening, self._opened_at = asyncio.ensure_future(self.open()), loop.time()
+        await asyncio.shield(self._opening)
+        assert self._redis is not None
         return self._redis
 
     async def close(self) -> None:

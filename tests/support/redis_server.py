@@ -29,17 +29,19 @@ def require_redis_server() -> str:
     return binary
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
 
 @asynccontextmanager
-async def redis_server(workdir: Path, password: str | None = None) -> AsyncIterator[str]:
+async def redis_server(
+    workdir: Path, password: str | None = None, port: int | None = None
+) -> AsyncIterator[str]:
     binary = require_redis_server()
     workdir.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    port = port or free_port()
     args = ["--port", str(port), "--bind", "127.0.0.1", "--dir", str(workdir), "--save", "",
             "--appendonly", "no", "--protected-mode", "no"]
     if password:

@@ -21,7 +21,7 @@ from gateway.tokens.redisstore import RedisTokenStore, from_hash, to_hash
 from gateway.tokens.service import TokenService
 from tests.support.fake_anthropic import FakeAnthropic
 from tests.support.gateway import gateway_config, running_gateway
-from tests.support.redis_server import redis_server
+from tests.support.redis_server import free_port, redis_server
 
 from .helpers import SECRET, FakeClock, bearer, cli_env
 
@@ -168,3 +168,18 @@ async def _cli(env: dict[str, str], cwd: Path, *args: str) -> str:
     out, err = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode == 0, err.decode()
     return out.decode()
+
+
+async def test_a_gateway_started_before_redis_recovers_when_redis_comes_up(tmp_path: Path) -> None:
+    port = free_port()
+    store = RedisTokenStore(f"redis://127.0.0.1:{port}/0")
+    store.start()
+    service = TokenService(store, SECRET)
+    with pytest.raises(GatewayError) as down:
+        await service.issue(label="too early")
+    assert down.value.status == 500
+    async with redis_server(tmp_path / "redis", port=port):
+        await asyncio.sleep(1.05)  # a failed open is retried at most once a second
+        issued = await service.issue(label="after recovery")
+        assert (await service.authorize(bearer(issued.token))).used_requests == 1
+        await store.close()
