@@ -4,8 +4,8 @@
 `dsl.errors.DslSyntaxError` for anything else; `format_links(links)` writes canonical text that
 parses back to the same links.
 
-Where links-notation 0.27.1 (the Python package) is more lenient than its grammar, we follow the
-grammar and the strict JS/Rust/C# suites:
+Where links-notation 0.27.1 (the Python package) is lenient, we are strict: we follow the grammar
+and the JS/Rust/C# suites, and refuse a few more things that in a config file are mistakes:
 
 - a ':' may only follow the single reference that starts a line or group (`url: http://x`,
   `a b: c` and a lone `:` are errors: quote such references); unbalanced parentheses are errors;

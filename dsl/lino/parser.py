@@ -91,7 +91,9 @@ def parse(
         raise DslSyntaxError([Problem(f"expected text, got {type(text).__name__}", source)])
     if len(text) > max_chars:
         limit = f"{max_chars // 1024} KiB" if max_chars >= 1024 else f"{max_chars} characters"
-        raise DslSyntaxError([Problem(f"document is larger than the {limit} limit", source)])
+        line, column = locate(text, max_chars)  # where the document goes past the limit
+        message = f"document is larger than the {limit} limit"
+        raise DslSyntaxError([Problem(message, source, line, column, expected="a smaller document")])
     prepared = blank_comments(text) if comments else text
     request = Source(prepared, source, max(0, min(max_depth, DEPTH_CEILING)))
     try:

@@ -81,6 +81,7 @@ def test_binary_junk_is_a_syntax_error() -> None:
 def test_a_document_over_the_size_limit_is_refused_at_once(megabytes: int) -> None:
     problem = _fails_quickly("a b c\n" * (megabytes * 1024 * 1024 // 6 + 1), 1.0)
     assert "larger than the 1024 KiB limit" in problem.message
+    assert (problem.line, problem.column) == (DEFAULT_MAX_CHARS // 6 + 1, DEFAULT_MAX_CHARS % 6 + 1)
 
 
 def test_a_document_at_the_size_limit_parses_in_bounded_time() -> None:
