@@ -37,13 +37,19 @@ def raw_query(request: web.Request) -> str:
     return query
 
 
+def raw_upstream_path(request: web.Request) -> str:
+    """The path as the client wrote it (escapes kept), legacy prefix stripped."""
+    path = request.raw_path.partition("?")[0].partition("#")[0]
+    return strip_anthropic_prefix(path) or "/"
+
+
 async def proxy_handler(request: web.Request) -> web.StreamResponse:
     ctx = request.app[GATEWAY]
     record: Any = await ctx.token_authority().authorize(request.headers)
     body = await read_body(request)
     upstream = UpstreamRequest(
         method=request.method,
-        path=strip_anthropic_prefix(request.path) or "/",
+        path=raw_upstream_path(request),
         query=raw_query(request),
         headers=tuple(request.headers.items()),
         body=body,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from yarl import URL
 
 from dsl.model import FeaturesConfig
 from tests.support.fake_anthropic import FakeAnthropic
@@ -79,11 +80,14 @@ async def test_unknown_path_is_forwarded_with_the_real_credential(
         key = await gw.issue_key()
         async with (
             aiohttp.ClientSession() as http,
-            http.get(gw.url + "/v1/files?limit=2", headers={"x-api-key": key}) as response,
+            http.get(
+                URL(gw.url + "/v1/files/file%2F01?limit=2", encoded=True), headers={"x-api-key": key}
+            ) as response,
         ):
             assert response.status == 404  # the upstream's own answer, relayed
             assert (await response.json())["error"]["type"] == "not_found_error"
-    assert [(r.method, r.path, r.query) for r in fake.requests] == [("GET", "/v1/files", "limit=2")]
+    seen = [(r.method, r.raw_path, r.query) for r in fake.requests]
+    assert seen == [("GET", "/v1/files/file%2F01", "limit=2")]  # escapes kept
 
 
 @pytest.mark.parametrize(

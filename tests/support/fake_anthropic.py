@@ -93,6 +93,8 @@ class SeenRequest:
     query: str
     headers: dict[str, str]
     body: bytes
+    raw_path: str = ""
+    """The path exactly as sent (percent-escapes kept), without the query."""
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -248,6 +250,7 @@ class FakeAnthropic:
             request.raw_path.partition("?")[2],
             {k.lower(): v for k, v in request.headers.items()},
             body,
+            request.raw_path.partition("?")[0],
         )
         if self.record:
             self.requests.append(seen)
