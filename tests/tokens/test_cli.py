@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import anthropic
+import pytest
 
 from gateway.tokens import formats, jwt_codec
 from tests.support.fake_anthropic import FakeAnthropic
@@ -77,13 +78,14 @@ def test_lists_a_data_dir_written_by_the_seed(tmp_path: Path) -> None:
     assert any(row.endswith(f' true      7/-            {escaped}') for row in rows)
 
 
-def test_a_corrupt_store_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", [("tokens", "list"), ("serve", "--host", "127.0.0.1", "--port", "0")])
+def test_a_corrupt_store_is_an_error_not_a_traceback(tmp_path: Path, command: tuple[str, ...]) -> None:
     data = tmp_path / "data"
     data.mkdir()
     (data / "tokens.bin").write_bytes(b"GARBAGE!and more")
-    result = run_cli(data, "tokens", "list")
+    result = run_cli(data, *command)
     assert result.returncode == 1
-    assert result.stderr.startswith("error: token store in") and "invalid magic" in result.stderr
+    assert "error: token store in" in result.stderr and "invalid magic" in result.stderr
     assert "Traceback" not in result.stderr
 
 
