@@ -92,10 +92,13 @@ async def start_admin_server(ctx: GatewayContext, host: str, port: int) -> Admin
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:
         bound = server.add_insecure_port(address)
-    except RuntimeError as exc:
-        raise AdminServerError(f"cannot listen for admin gRPC on {address}: {exc}") from None
+    except RuntimeError:
+        bound = 0
     if bound == 0:
-        raise AdminServerError(f"cannot listen for admin gRPC on {address}")
+        raise AdminServerError(
+            f"cannot listen for admin gRPC on {address} (port in use or address not available; "
+            "choose another with --admin-grpc-port, or 'off')"
+        )
     await server.start()
     await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
     for name in SERVICE_NAMES:
