@@ -40,6 +40,8 @@ def raw_query(request: web.Request) -> str:
 def raw_upstream_path(request: web.Request) -> str:
     """The path as the client wrote it (escapes kept), legacy prefix stripped."""
     path = request.raw_path.partition("?")[0].partition("#")[0]
+    if not path.startswith("/"):  # absolute-form request target (`GET http://host/path`)
+        path = request.rel_url.raw_path
     return strip_anthropic_prefix(path) or "/"
 
 
