@@ -6,6 +6,7 @@ Every rejection is a `GatewayError` 400 so the route renders it in OpenAI's shap
 
 from __future__ import annotations
 
+import base64
 import binascii
 import json
 from collections.abc import Mapping
@@ -153,6 +154,32 @@ def echoed_thinking(value: Any) -> list[dict[str, Any]]:
         elif block.get("type") == "redacted_thinking" and isinstance(block.get("data"), str):
             result.append({"type": "redacted_thinking", "data": block["data"]})
     return result
+
+
+SEALED_PREFIX = "lar1:"
+
+
+def seal_thinking(thinking: str, signature: str) -> str:
+    """A signed Anthropic thinking block as an opaque Responses `encrypted_content` string.
+
+    Not secret (the client saw the thinking text already); the signature is Anthropic's own and
+    proves integrity upstream, so this is only packaging for the round trip."""
+    payload = json.dumps({"thinking": thinking, "signature": signature}, separators=(",", ":"))
+    return SEALED_PREFIX + base64.b64encode(payload.encode()).decode()
+
+
+def unseal_thinking(sealed: Any) -> dict[str, Any]:
+    """The thinking block inside `encrypted_content`, or a 400 if this gateway did not make it."""
+    try:
+        if not isinstance(sealed, str) or not sealed.startswith(SEALED_PREFIX):
+            raise ValueError("foreign")
+        data = json.loads(base64.b64decode(sealed[len(SEALED_PREFIX) :], validate=True))
+        thinking, signature = data["thinking"], data["signature"]
+        if not isinstance(thinking, str) or not isinstance(signature, str):
+            raise ValueError("shape")
+    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+        raise bad_request("reasoning encrypted_content was not produced by this gateway") from exc
+    return {"type": "thinking", "thinking": thinking, "signature": signature}
 
 
 def unsigned_tool_turn(messages: list[dict[str, Any]]) -> bool:

@@ -19,14 +19,13 @@ from gateway.openai.models import AliasTable
 SUPPORTED = frozenset({
     "model", "input", "instructions", "max_output_tokens", "temperature", "top_p", "top_k", "stream",
     "tools", "tool_choice", "parallel_tool_calls", "reasoning", "user", "safety_identifier",
-    "metadata", "prompt_cache_key", "stream_options",
+    "metadata", "prompt_cache_key", "stream_options", "include",
 })  # fmt: skip
 
 RESPONSES_NEUTRAL: dict[str, tuple[Any, ...]] = {
     **NEUTRAL,
     "text": ({"format": {"type": "text"}},),
     "truncation": ("disabled",),
-    "include": ([],),
     "background": (False,),
 }
 
@@ -45,6 +44,11 @@ def translate_responses_request(body: Any, aliases: AliasTable) -> dict[str, Any
         if body.get(key) not in (None, False):
             raise bad_request(hint)
     check_parameters(body, SUPPORTED, RESPONSES_NEUTRAL)
+    include = body.get("include")
+    if include is not None and (
+        not isinstance(include, list) or set(include) - {"reasoning.encrypted_content"}
+    ):
+        raise bad_request("include supports only 'reasoning.encrypted_content'")
     model = body.get("model")
     if not isinstance(model, str) or not model.strip():
         raise bad_request("invalid OpenAI responses request: `model` must be a non-empty string")
@@ -111,7 +115,9 @@ def convert_input(raw: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]
         elif kind == "function_call_output":
             append(messages, "user", [function_output(item, index)])
         elif kind == "reasoning":
-            continue  # our own earlier reasoning summary: Anthropic needs its signature, which it lacks
+            # Only a signed block (from `reasoning.encrypted_content`) can go back to Anthropic.
+            if item.get("encrypted_content") is not None:
+                append(messages, "assistant", [common.unseal_thinking(item["encrypted_content"])])
         else:
             raise bad_request(f"input[{index}] item type {kind!r} is not supported")
     if not messages:

@@ -27,6 +27,8 @@ ECHO_DEFAULTS: dict[str, Any] = {
     "top_p": None,
 }
 
+ENCRYPTED_REASONING = "reasoning.encrypted_content"
+
 INCOMPLETE = {
     "max_tokens": "max_output_tokens",
     "model_context_window_exceeded": "max_output_tokens",
@@ -53,9 +55,21 @@ def text_part(text: str) -> dict[str, Any]:
     return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
 
 
-def reasoning_item(base: str, output_index: int, text: str | None) -> dict[str, Any]:
+def reasoning_item(
+    base: str, output_index: int, text: str | None, signature: str | None = None
+) -> dict[str, Any]:
+    """A reasoning item; with a signature (client asked for `reasoning.encrypted_content`) it carries
+    the signed thinking block, which the client sends back to continue a tool-use turn."""
     summary = [] if text is None else [{"type": "summary_text", "text": text}]
-    return {"id": f"rs_{base}_{output_index}", "type": "reasoning", "summary": summary}
+    item: dict[str, Any] = {"id": f"rs_{base}_{output_index}", "type": "reasoning", "summary": summary}
+    if signature:
+        item["encrypted_content"] = common.seal_thinking(text or "", signature)
+    return item
+
+
+def wants_encrypted_reasoning(echo: Mapping[str, Any] | None) -> bool:
+    include = (echo or {}).get("include")
+    return isinstance(include, list) and ENCRYPTED_REASONING in include
 
 
 def function_call_item(call_id: str, name: str, arguments: str, status: str) -> dict[str, Any]:
@@ -101,7 +115,7 @@ def response_object(
     return response
 
 
-def output_items(base: str, content: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def output_items(base: str, content: list[dict[str, Any]], encrypted: bool = False) -> list[dict[str, Any]]:
     output: list[dict[str, Any]] = []
     open_parts: list[dict[str, Any]] | None = None
     for block in content:
@@ -113,7 +127,10 @@ def output_items(base: str, content: list[dict[str, Any]]) -> list[dict[str, Any
             open_parts.append(text_part(str(block.get("text") or "")))
         elif kind == "thinking":
             open_parts = None
-            output.append(reasoning_item(base, len(output), str(block.get("thinking") or "")))
+            signature = (
+                block.get("signature") if encrypted and isinstance(block.get("signature"), str) else None
+            )
+            output.append(reasoning_item(base, len(output), str(block.get("thinking") or ""), signature))
         elif kind == "tool_use":
             open_parts = None
             arguments = json.dumps(block.get("input") or {})
@@ -130,7 +147,7 @@ def translate_responses_response(
         base,
         created_at,
         message.get("model"),
-        output_items(base, common.blocks(message)),
+        output_items(base, common.blocks(message), wants_encrypted_reasoning(echo)),
         stop_reason=message.get("stop_reason") if isinstance(message.get("stop_reason"), str) else None,
         usage=common.obj(message.get("usage")),
         echo=echo,

@@ -24,7 +24,7 @@ dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 class _Block:
     """The Anthropic content block being streamed and the output item it feeds."""
 
-    __slots__ = ("content_index", "delta_head", "item", "kind", "output_index", "text")
+    __slots__ = ("content_index", "delta_head", "item", "kind", "output_index", "signature", "text")
 
     def __init__(self, kind: str, output_index: int, item: dict[str, Any], content_index: int = 0) -> None:
         self.kind = kind
@@ -33,12 +33,14 @@ class _Block:
         self.content_index = content_index
         self.text: list[str] = []
         self.delta_head = ""
+        self.signature = ""
 
 
 class ResponsesStreamTranslator:
     def __init__(self, created_at: int, *, echo: Mapping[str, Any] | None = None, model: str | None = None):
         self.created_at = created_at
         self.echo = echo
+        self.encrypted = rr.wants_encrypted_reasoning(echo)
         self.model = model
         self.base = "unknown"
         self.usage: dict[str, Any] = {}
@@ -181,6 +183,8 @@ class ResponsesStreamTranslator:
             state.text.append(text)
             ids["summary_index"] = 0
             return [self._event("response.reasoning_summary_text.delta", {**ids, "delta": text})]
+        if kind == "signature_delta" and state.kind == "thinking":
+            state.signature += common.text_of(delta.get("signature"))
         return []
 
     def _block_stop(self, index: int) -> list[SseEvent]:
@@ -198,7 +202,8 @@ class ResponsesStreamTranslator:
                 self._event("response.content_part.done", {**ids, "part": dict(part)}),
             ]
         if state.kind == "thinking":
-            done = rr.reasoning_item(self.base, state.output_index, text)
+            signature = state.signature if self.encrypted else None
+            done = rr.reasoning_item(self.base, state.output_index, text, signature)
             self.output[state.output_index] = done
             part = done["summary"][0]
             ids["summary_index"] = 0

@@ -30,7 +30,6 @@ JSON_DIRECTIONS: dict[str, Callable[[Any], Any]] = {
     "chat_request": lambda body: translate_chat_request(body, ALIASES),
     "chat_response": lambda body: translate_chat_response(body, CREATED),
     "responses_request": lambda body: translate_responses_request(body, ALIASES),
-    "responses_response": lambda body: translate_responses_response(body, CREATED),
 }
 
 
@@ -39,7 +38,7 @@ def stream_translator(
 ) -> ChatStreamTranslator | ResponsesStreamTranslator:
     if direction == "chat_stream":
         return ChatStreamTranslator(CREATED, include_usage=bool(options.get("include_usage")))
-    return ResponsesStreamTranslator(CREATED)
+    return ResponsesStreamTranslator(CREATED, echo=options.get("echo"))
 
 
 def cases(*directions: str) -> list[Path]:
@@ -51,13 +50,21 @@ def run_json(case: Path, body: Any = None) -> Any:
     if body is None:
         body = json.loads((case / "in.json").read_text())
     try:
+        if case.parent.name == "responses_response":
+            return translate_responses_response(body, CREATED, read_options(case).get("echo"))
         return JSON_DIRECTIONS[case.parent.name](body)
     except GatewayError as error:
         return {"status": error.status, "body": error.openai_body()}
 
 
+def read_options(case: Path) -> dict[str, Any]:
+    """Per-case settings: `include_usage` (chat streams), `echo` (the Responses request body)."""
+    path = case / "options.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
 def run_stream(case: Path, chunk_size: int | None = None) -> bytes:
-    options = json.loads((case / "options.json").read_text()) if (case / "options.json").exists() else {}
+    options = read_options(case)
     translator = stream_translator(case.parent.name, options)
     payload = (case / "in.sse").read_bytes()
     size = chunk_size or len(payload)

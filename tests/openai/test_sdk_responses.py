@@ -142,3 +142,30 @@ async def test_models_retrieve(client: openai.AsyncOpenAI) -> None:
         assert exc.body["type"] == "invalid_request_error"  # type: ignore[index]
     else:
         raise AssertionError("an unknown model must be a 404")
+
+
+async def test_encrypted_reasoning_carries_thinking_through_a_tool_loop(
+    client: openai.AsyncOpenAI, upstream: ScriptedAnthropic
+) -> None:
+    thinking = {"type": "thinking", "thinking": "Call the weather tool.", "signature": "EqQBCgIYAhsig"}
+    call = {"type": "tool_use", "id": "toolu_01Paris", "name": "get_weather", "input": {"city": "Paris"}}
+    upstream.reply([thinking, call], "tool_use").reply([{"type": "text", "text": "18C."}])
+    options: dict = {
+        "model": "o3",
+        "tools": [WEATHER],
+        "reasoning": {"effort": "low"},
+        "store": False,
+        "include": ["reasoning.encrypted_content"],
+    }
+    async with client.responses.stream(input="Weather in Paris?", **options) as stream:
+        first = await stream.get_final_response()
+    history = [
+        {"role": "user", "content": "Weather in Paris?"},
+        *[i.model_dump(exclude_none=True) for i in first.output],
+    ]
+    history.append({"type": "function_call_output", "call_id": "toolu_01Paris", "output": "18C"})
+    final = await client.responses.create(input=history, **options)
+    assert final.output_text == "18C."
+    second = upstream.messages_requests()[-1].json()
+    assert second["thinking"] == {"type": "enabled", "budget_tokens": 2048}
+    assert second["messages"][1]["content"] == [thinking, call]
