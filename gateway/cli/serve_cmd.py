@@ -27,6 +27,7 @@ from gateway.app import ConfigurationError, build_app, build_context
 from gateway.credentials.build import account_specs
 from gateway.credentials.secrets import resolve_secret
 from gateway.logging import configure_logging, level_from
+from gateway.tokens.state import StoreError
 
 log = logging.getLogger("gateway.serve")
 
@@ -77,6 +78,9 @@ def serve(
     )
     try:
         asyncio.run(_serve(config, environ, on_ready))
+    except StoreError as err:  # e.g. a corrupt tokens.bin: say so, no traceback
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     except AdminServerError as err:  # the admin gRPC port is taken or not bindable
         print(f"error: {err}", file=sys.stderr)
         return 1
