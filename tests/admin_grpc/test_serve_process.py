@@ -87,3 +87,37 @@ async def test_serve_runs_admin_grpc_and_json_logs(tmp_path: Path) -> None:
     assert issued.key not in err.decode() and "serve-test-secret" not in err.decode()
     with socket.socket() as probe:  # the admin port is closed after shutdown
         assert probe.connect_ex(("127.0.0.1", grpc_port)) != 0
+
+
+async def test_serve_with_a_taken_admin_port_says_so_without_a_traceback(tmp_path: Path) -> None:
+    config = tmp_path / "router.lino"
+    config.write_text("server:\n  host 127.0.0.1\n  admin-grpc-host 127.0.0.1\n")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "gateway.cli.main",
+            "--config",
+            str(config),
+            "serve",
+            "--port",
+            str(free_port()),
+            "--admin-grpc-port",
+            str(taken.getsockname()[1]),
+            "--data-dir",
+            str(tmp_path / "data"),
+            env={
+                "TOKEN_SECRET": "serve-test-secret-0123456789",
+                "HOME": str(tmp_path),
+                "PATH": "/usr/bin:/bin",
+            },
+            cwd=Path(__file__).resolve().parents[2],
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _out, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 1
+    assert "error: cannot listen for admin gRPC on 127.0.0.1:" in err.decode()
+    assert "Traceback" not in err.decode()
