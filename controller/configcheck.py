@@ -10,6 +10,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from controller.podspec import pod_wiring
 from controller.spec import RouterConfigResource
 from dsl.errors import DslError, Problem
 from dsl.model import RouterConfig
@@ -54,6 +55,24 @@ def load_dsl(text: str, source: str) -> RouterConfig:
     return load_config(text, source)
 
 
+def _mount_clashes(resource: RouterConfigResource, config: RouterConfig, source: str) -> tuple[Problem, ...]:
+    """Two things (data dir, credential dirs, key files...) at one path cannot both be mounted."""
+    seen: dict[str, str] = {}
+    problems: list[Problem] = []
+    for mount in pod_wiring(resource, config).mounts:
+        path, name = mount["mountPath"], mount["name"]
+        if path in seen:
+            problems.append(
+                Problem(
+                    f"{seen[path]} and {name} would both be mounted at {path}",
+                    file=source,
+                    hint="give them different paths in the config",
+                )
+            )
+        seen.setdefault(path, name)
+    return tuple(problems)
+
+
 def check_resource(resource: RouterConfigResource) -> ConfigCheck:
     """Validate the DSL of a resource and the spec's references into it."""
     source = f"{resource.namespace}/{resource.name}/spec.config"
@@ -82,6 +101,7 @@ def check_resource(resource: RouterConfigResource) -> ConfigCheck:
                 hint="use 0.0.0.0 (the default) or drop the host line for a deployment",
             ),
         )
+    problems += _mount_clashes(resource, config, source)
     problems += tuple(
         Problem(
             f"account {ref.account!r} is not declared in spec.config",

@@ -15,7 +15,7 @@ from controller.spec import RouterConfigResource
 from dsl.model import RouterConfig
 
 # The chart adds these itself (their names depend on the release name).
-_CHART_VOLUMES = {"config", "data", "tmp"}
+_CHART_VOLUMES = {"config", "data", "tmp", "home"}
 
 
 def render_values(resource: RouterConfigResource, config: RouterConfig) -> dict[str, Any]:

@@ -140,16 +140,16 @@ def pod_wiring(resource: RouterConfigResource, config: RouterConfig) -> PodWirin
         {"name": "DATA_DIR", "value": data_dir(config)},
         *secret_env(resource, config),
     ]
-    volumes: list[Manifest] = [
-        {"name": "config", "configMap": {"name": f"{resource.name}-config"}},
-        {"name": "data", "emptyDir": {}},
-        {"name": "tmp", "emptyDir": {}},
-    ]
-    mounts: list[Manifest] = [
-        {"name": "config", "mountPath": names.CONFIG_MOUNT_DIR, "readOnly": True},
-        {"name": "data", "mountPath": data_dir(config)},
-        {"name": "tmp", "mountPath": "/tmp"},
-    ]
+    # Writable scratch space under a read-only root: data, /tmp, and the home (the `claude` CLI of the
+    # cli routing mode keeps its state there). A data dir equal to the home needs no volume of its own.
+    volumes: list[Manifest] = [{"name": "config", "configMap": {"name": f"{resource.name}-config"}}]
+    mounts: list[Manifest] = [{"name": "config", "mountPath": names.CONFIG_MOUNT_DIR, "readOnly": True}]
+    scratch = [("data", data_dir(config)), ("tmp", "/tmp"), ("home", names.GATEWAY_HOME)]
+    if data_dir(config) == names.GATEWAY_HOME:
+        scratch = scratch[1:]
+    for name, path in scratch:
+        volumes.append({"name": name, "emptyDir": {}})
+        mounts.append({"name": name, "mountPath": path})
     for extra_volumes, extra_mounts in (_file_mounts(resource, config), _account_mounts(resource, config)):
         volumes += extra_volumes
         mounts += extra_mounts

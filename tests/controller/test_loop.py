@@ -229,7 +229,7 @@ async def test_conflicts_are_retried_with_backoff(cluster: Cluster, running: Con
 async def test_a_rejected_child_is_reported_in_status_and_retried(
     cluster: Cluster, running: Controller
 ) -> None:
-    cluster.emulator.fail("PATCH", "deployments", 422)
+    cluster.emulator.fail("PATCH", "deployments", 422, 422, 422)  # about 1.4 s of refusals
     await create(cluster, router_config())
     ready = await cluster.eventually(
         lambda: (

@@ -160,3 +160,15 @@ def test_names_that_cannot_name_a_service_are_refused(name: str) -> None:
 def test_render_derives_a_valid_name_from_any_file_name() -> None:
     code, out = render_text("2024 Router.prod", "server:\n  port 8080\n", "x.lino", Target.KUBERNETES)
     assert code == 0 and "name: r-2024-router-prod\n" in out
+
+
+def test_two_things_at_one_mount_path_are_refused() -> None:
+    config = "storage:\n  data-dir /srv/claude\naccounts:\n  main:\n    oauth-home /srv/claude\n"
+    check = check_resource(RouterConfigResource(name="r", namespace="ns", config=config))
+    assert not check.valid
+    assert "data and claude-main would both be mounted at /srv/claude" in check.message()
+
+
+def test_a_data_dir_in_the_home_shares_the_home_volume() -> None:
+    check = check_resource(RouterConfigResource(name="r", namespace="ns", config="storage:\n  data-dir ~\n"))
+    assert check.valid, check.message()
