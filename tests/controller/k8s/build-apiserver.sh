@@ -8,6 +8,8 @@ W=${1:-${LAR_K8S_CACHE:-$HOME/.cache/link-assistant-router/k8s}}
 BIN="$W/bin/apiextensions-apiserver"
 if [ -x "$BIN" ]; then echo "$BIN"; exit 0; fi
 mkdir -p "$W"/apt/lists/partial "$W"/apt/cache/archives/partial "$W"/root "$W"/bin
+# The unpacked tree, build cache and debs are 3 GB; only the binary is kept, whatever happens.
+trap 'rm -rf "$W"/root "$W"/gocache "$W"/apt/cache/archives "$BIN.tmp"' EXIT
 MIRROR=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
 if [ -z "$MIRROR" ]; then
   MIRROR=$(awk '/^deb /{print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
@@ -26,6 +28,4 @@ env -i PATH="$GOROOT/bin:/usr/bin:/bin" HOME="$W" GOROOT="$GOROOT" GOPATH="$W/ro
   GO111MODULE=off GOTOOLCHAIN=local GOPROXY=off CGO_ENABLED=0 GOCACHE="$W/gocache" \
   go build -trimpath -o "$BIN.tmp" k8s.io/apiextensions-apiserver
 mv "$BIN.tmp" "$BIN"
-# The unpacked tree and the build cache are 2.5 GB+; only the binary is needed afterwards.
-rm -rf "$W"/root "$W"/gocache "$W"/apt/cache/archives
 echo "$BIN"
