@@ -1,5 +1,5 @@
 """Fixtures of the controller tests: kmock's Kubernetes emulator with a controller running against it,
-and the real CRD API server (session-wide; skipped with a visible reason when it cannot run here)."""
+and the real CRD API server (per module; skipped with a visible reason when it cannot run here)."""
 
 from __future__ import annotations
 
@@ -27,8 +27,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(f"SKIPPED: real CRD API server unavailable: {reason}", yellow=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def real_api() -> Iterator[RealApiServer]:
+    """The real CRD API server, up for one test module and stopped after it."""
     try:
         with real_api_server() as server:
             yield server
