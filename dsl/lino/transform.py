@@ -16,9 +16,8 @@ Pure.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from lark import Token, Transformer
 
@@ -32,16 +31,18 @@ class LineKind(StrEnum):
     GROUP = "group"  # a line that is exactly one parenthesised group
 
 
-@dataclass(frozen=True)
-class Group:
+class Group(NamedTuple):
     """A parenthesised group, before it is known whether it stands alone on its line."""
 
     link: Link
 
 
-@dataclass(frozen=True)
-class Line:
-    """One line: its own link, what kind of line it is, and its indented children."""
+class Line(NamedTuple):
+    """One line: its own link, what kind of line it is, and its indented children.
+
+    A NamedTuple rather than a frozen dataclass: one is built per line, and it never leaves the
+    parser, so the cheaper construction is worth it.
+    """
 
     kind: LineKind
     link: Link
