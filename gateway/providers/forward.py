@@ -47,6 +47,38 @@ def with_default_model(body: dict[str, Any], provider: ActiveProvider) -> dict[s
     return body
 
 
+def redact(text: str, secret: str | None) -> str:
+    """Some upstreams quote the credential they rejected; it must not reach our client."""
+    return text.replace(secret, "<redacted>") if secret and len(secret) >= 4 else text
+
+
+def error_from_body(status: int, text: str) -> GatewayError:
+    """An upstream error answer as ours: its OpenAI-shaped message and type when it has them."""
+    kind = "api_error" if status >= 500 else "invalid_request_error"
+    try:
+        error = json.loads(text).get("error")
+    except (ValueError, AttributeError):
+        error = None
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        kind = str(error.get("type") or kind)
+        return GatewayError(status, kind, error["message"][:2000])
+    return GatewayError(status, kind, text[:500] or f"OpenAI-compatible upstream answered {status}")
+
+
+async def provider_failure(upstream: aiohttp.ClientResponse, provider: ActiveProvider) -> GatewayError:
+    try:
+        raw = await upstream.content.read(MAX_ERROR_BODY)
+    except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError):
+        raw = b""
+    finally:
+        upstream.release()
+    error = error_from_body(upstream.status, redact(raw.decode("utf-8", "replace").strip(), provider.api_key))
+    retry_after = upstream.headers.get("retry-after")
+    if retry_after:
+        error.headers["retry-after"] = retry_after
+    return error
+
+
 async def forward_to_provider(
     request: web.Request, ctx: GatewayContext, path: str, body: dict[str, Any], info: RequestInfo, record: Any
 ) -> web.StreamResponse:
@@ -77,14 +109,8 @@ async def forward_to_provider(
     except aiohttp.ClientError as exc:
         info.note_upstream_error(provider.name, "connection")
         raise bad_gateway(f"OpenAI-compatible upstream request failed: {type(exc).__name__}") from exc
-    if upstream.status >= 400 and "application/json" not in upstream.headers.get("content-type", ""):
-        try:
-            text = (await upstream.content.read(MAX_ERROR_BODY)).decode("utf-8", "replace").strip()
-        finally:
-            upstream.release()
-        message = text[:500] or f"OpenAI-compatible upstream answered {upstream.status}"
-        kind = "api_error" if upstream.status >= 500 else "invalid_request_error"
-        raise GatewayError(upstream.status, kind, message)
+    if upstream.status >= 400:
+        raise await provider_failure(upstream, provider)
     sniffer = OpenAIUsageSniffer()
     response = await relay(request, upstream, timeouts.idle, sniffer.feed if upstream.status < 300 else None)
     info.note_usage({"input_tokens": sniffer.input_tokens, "output_tokens": sniffer.output_tokens})

@@ -23,6 +23,7 @@ STREAM_BODY = b"".join(f"data: {json.dumps(c)}\n\n".encode() for c in CHUNKS) + 
 class FakeOpenAI:
     requests: list[tuple[str, dict[str, str], Any]] = field(default_factory=list)
     status: int = 200
+    error_message: str = "upstream says no"
     url: str = ""
     _runner: web.AppRunner | None = None
 
@@ -30,7 +31,7 @@ class FakeOpenAI:
         body = await request.json()
         self.requests.append((request.path, dict(request.headers), body))
         if self.status != 200:
-            error = {"error": {"message": "upstream says no", "type": "invalid_request_error", "code": "x"}}
+            error = {"error": {"message": self.error_message, "type": "invalid_request_error", "code": "x"}}
             return web.json_response(error, status=self.status)
         if body.get("stream"):
             response = web.StreamResponse(headers={"content-type": "text/event-stream"})

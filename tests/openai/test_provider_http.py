@@ -171,3 +171,16 @@ async def test_providers_added_with_the_cli_apply_to_a_running_gateway(
         )
     assert completion.choices[0].message.content == "Hi from upstream"
     assert fake_openai.requests[-1][1]["Authorization"] == f"Bearer {PROVIDER_KEY}"
+
+
+async def test_a_provider_quoting_our_key_back_never_shows_it(
+    compat_gateway: RunningGateway, fake_openai: FakeOpenAI
+) -> None:
+    await register(compat_gateway, fake_openai)
+    fake_openai.status, fake_openai.error_message = 401, f"Incorrect API key provided: {PROVIDER_KEY}"
+    key = await compat_gateway.issue_key(label="leak")
+    async with openai.AsyncOpenAI(base_url=f"{compat_gateway.url}/v1", api_key=key, max_retries=0) as sdk:
+        with pytest.raises(openai.AuthenticationError) as caught:
+            await sdk.chat.completions.create(model="m", messages=[{"role": "user", "content": "Hi"}])
+    assert caught.value.body["message"] == "Incorrect API key provided: <redacted>"  # type: ignore[index]
+    assert PROVIDER_KEY not in caught.value.response.text
