@@ -10,7 +10,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from controller.podspec import pod_wiring
+from controller.podspec import credential_dirs, pod_wiring
 from controller.spec import RouterConfigResource
 from dsl.errors import DslError, Problem
 from dsl.model import RouterConfig
@@ -82,7 +82,7 @@ def check_resource(resource: RouterConfigResource) -> ConfigCheck:
         return ConfigCheck(config=None, problems=tuple(exc.problems))
     except RecursionError:
         return ConfigCheck(None, (Problem("config is nested too deeply", file=source),))
-    known = {a.name for a in config.accounts} | {"default"}
+    known = {a.name for a in config.accounts} | {name for name, _ in credential_dirs(config)} | {"default"}
     problems: tuple[Problem, ...] = ()
     if not NAME.fullmatch(resource.name):
         problems += (

@@ -116,20 +116,28 @@ def _account_mounts(
     volumes: list[Manifest] = []
     mounts: list[Manifest] = []
     primary = explicit.get("default")
-    if primary or not any(a.oauth_home for a in config.accounts):
+    if primary or not credential_dirs(config):
         # Single-account mode reads CLAUDE_CODE_HOME. With declared accounts it is mounted only on
         # request, since account homes often live below it and a secret volume is read-only.
         home_secret = {"secretName": primary or f"{resource.name}-claude", "optional": primary is None}
         volumes.append({"name": "claude-home", "secret": home_secret})
         mounts.append({"name": "claude-home", "mountPath": claude_home(config), "readOnly": True})
-    for account in config.accounts:
-        if not account.oauth_home:
-            continue
-        volume = dns_label(f"claude-{account.name}")
-        secret = explicit.get(account.name, dns_label(f"{resource.name}-claude-{account.name}"))
+    for account, home in credential_dirs(config):
+        volume = dns_label(f"claude-{account}")
+        secret = explicit.get(account, dns_label(f"{resource.name}-claude-{account}"))
         volumes.append({"name": volume, "secret": {"secretName": secret}})
-        mounts.append({"name": volume, "mountPath": container_path(account.oauth_home), "readOnly": True})
+        mounts.append({"name": volume, "mountPath": container_path(home), "readOnly": True})
     return volumes, mounts
+
+
+def credential_dirs(config: RouterConfig) -> list[tuple[str, str]]:
+    """(account name, credential dir) of every OAuth account: declared accounts, then the seed's
+    additional account dirs, which are named after their last path component."""
+    dirs = [(a.name, a.oauth_home) for a in config.accounts if a.oauth_home]
+    dirs += [
+        (posixpath.basename(d.rstrip("/")) or "extra", d) for d in config.upstream.additional_account_dirs
+    ]
+    return dirs
 
 
 def pod_wiring(resource: RouterConfigResource, config: RouterConfig) -> PodWiring:

@@ -136,6 +136,7 @@ def test_events_point_at_the_router_config() -> None:
         "uid": "u",
     }
     assert event["metadata"]["name"].startswith("r.") and event["type"] == "Warning"
+    kubernetes_validate.validate(event, "1.30.0", strict=True)
     assert (
         build_event(resource, "Warning", "InvalidConfig", "other", NOW)["metadata"]["name"]
         != event["metadata"]["name"]
@@ -173,3 +174,20 @@ def test_two_things_at_one_mount_path_are_refused() -> None:
 def test_a_data_dir_in_the_home_shares_the_home_volume() -> None:
     check = check_resource(RouterConfigResource(name="r", namespace="ns", config="storage:\n  data-dir ~\n"))
     assert check.valid, check.message()
+
+
+def test_additional_account_dirs_get_their_own_credential_secrets() -> None:
+    config = "upstream:\n  additional-account-dirs /data/claude-2,/data/claude-3\n"
+    resource = parse_resource(
+        obj({"config": config, "accountCredentialRefs": [{"account": "claude-3", "secretName": "third"}]})
+    )
+    check = check_resource(resource)
+    assert check.valid and check.config is not None, check.message()
+    from controller.podspec import pod_wiring
+
+    wiring = pod_wiring(resource, check.config)
+    mounts = {m["mountPath"]: m["name"] for m in wiring.mounts}
+    secrets = {v["name"]: v["secret"]["secretName"] for v in wiring.volumes if "secret" in v}
+    assert secrets[mounts["/data/claude-2"]] == "r-claude-claude-2"
+    assert secrets[mounts["/data/claude-3"]] == "third"
+    assert "/data/claude" not in mounts  # multi-account: the primary home is not mounted on its own
