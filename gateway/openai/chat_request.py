@@ -44,6 +44,10 @@ HINTS: dict[str, str] = {
     "in the prompt or use a forced tool",
     "store": "store=true is not supported: this gateway does not store completions",
     "text": "text.format json_object/json_schema is not supported; describe the format in the prompt",
+    "seed": "seed is not supported: Claude's sampling cannot be seeded",
+    "audio": "audio output is not supported by Claude models",
+    "prediction": "predicted outputs are not supported by Claude models",
+    "web_search_options": "web_search_options is not supported on this gateway",
 }
 
 
