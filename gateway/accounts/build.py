@@ -14,9 +14,11 @@ from pathlib import Path
 import aiohttp
 
 from dsl.model import AccountConfig, RouterConfig, RoutingConfig
+from gateway.accounts.classify import classify_credential_failure
 from gateway.accounts.pool import AccountPool, PooledAccount
 from gateway.accounts.state import AccountState, Clock, Policy
-from gateway.credentials.build import build_pool_accounts
+from gateway.credentials.build import account_specs, build_pool_accounts
+from gateway.credentials.oauth import CredentialUnavailable
 
 # A 401 that survived a refresh parks the account this long (or the cooldown, if longer) before
 # it is tried again: long enough not to hammer a dead credential, short enough to notice a re-login.
@@ -40,6 +42,30 @@ def initial_state(name: str, spec: AccountConfig | None) -> AccountState:
     )
 
 
+class MissingCredential:
+    """An account the config declares whose key is not available (unset variable, unreadable file).
+
+    It stays in the pool so operators see it in `/v1/accounts` and `accounts list`; using it fails
+    at once with `CredentialUnavailable` (no network), which parks it like an unreadable OAuth home.
+    """
+
+    is_oauth = False
+    can_refresh = False
+
+    def __init__(self, name: str, where: str) -> None:
+        self.name = name
+        self.where = where
+
+    async def auth_headers(self) -> dict[str, str]:
+        raise CredentialUnavailable(f"account {self.name}: no API key in {self.where}")
+
+    def invalidate(self) -> None:
+        return None
+
+    async def refresh(self) -> None:
+        return None
+
+
 def build_account_pool(
     config: RouterConfig,
     environ: Mapping[str, str],
@@ -48,14 +74,22 @@ def build_account_pool(
     clock: Clock | None = None,
 ) -> AccountPool:
     specs = {a.name: a for a in config.accounts}
+    built = {a.name: a for a in build_pool_accounts(config, environ, data_dir, session)}
     accounts: list[PooledAccount] = []
     states: list[AccountState] = []
-    for found in build_pool_accounts(config, environ, data_dir, session):
-        spec = specs.get(found.name)
-        accounts.append(PooledAccount(found.name, found.credential, found.home,
-                                      spec.base_url if spec is not None else None))
-        states.append(initial_state(found.name, spec))
-    return AccountPool(
+    for declared in account_specs(config, environ):
+        spec = specs.get(declared.name)
+        found = built.get(declared.name)
+        base_url = spec.base_url if spec is not None else None
+        if found is not None:
+            accounts.append(PooledAccount(found.name, found.credential, found.home, base_url))
+        elif declared.api_key is not None:
+            missing = MissingCredential(declared.name, declared.api_key.describe())
+            accounts.append(PooledAccount(declared.name, missing, None, base_url))
+        else:
+            continue
+        states.append(initial_state(declared.name, spec))
+    pool = AccountPool(
         accounts,
         states,
         strategy=config.routing.strategy,
@@ -63,6 +97,10 @@ def build_account_pool(
         session_affinity=config.routing.session_affinity,
         clock=clock,
     )
+    for account in accounts:
+        if isinstance(account.credential, MissingCredential):
+            pool.apply(account.name, classify_credential_failure())  # shown as unhealthy from the start
+    return pool
 
 
 def is_single_account(config: RouterConfig) -> bool:

@@ -198,3 +198,14 @@ async def test_concurrency_limit_sends_overflow_elsewhere_and_slots_come_back(tm
         entries = await t.accounts()
         assert [entries[n]["in_flight"] for n in "abc"] == [0, 0, 0]
         assert entries["a"]["max_concurrent"] == 1
+
+
+async def test_an_account_whose_key_is_missing_is_listed_unhealthy_and_never_breaks_requests(
+    tmp_path: Path,
+) -> None:
+    async with trio(tmp_path, strategy=RoutingStrategy.PRIORITY, unset_keys=("KEY_A",)) as t:
+        entry = (await t.accounts())["a"]
+        assert entry["state"] == "unhealthy" and entry["cooldown_reason"] == "credential"
+        assert entry["last_error"] == "credential unavailable"
+        assert (await t.ask()).content[0].text == "served by b"  # type: ignore[union-attr]
+        assert t.served()["a"] == 0

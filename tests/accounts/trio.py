@@ -62,14 +62,16 @@ def trio_config(fakes: dict[str, FakeAnthropic], data_dir: Path, oauth_home_a: P
 
 @asynccontextmanager
 async def trio(tmp_path: Path, key_kwargs: dict[str, Any] | None = None,
-               oauth_home_a: Path | None = None, max_concurrent_a: int | None = None, **routing: Any
-               ) -> AsyncIterator[Trio]:
+               oauth_home_a: Path | None = None, max_concurrent_a: int | None = None,
+               unset_keys: tuple[str, ...] = (), **routing: Any) -> AsyncIterator[Trio]:
     async with AsyncExitStack() as stack:
         fakes = {name: await stack.enter_async_context(FakeAnthropic(text=f"served by {name}"))
                  for name in NAMES}
         config = trio_config(fakes, tmp_path / "data", oauth_home_a, max_concurrent_a, **routing)
         env = {f"KEY_{n.upper()}": f"sk-ant-api03-{n}" for n in NAMES}
         env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")  # the cli routing mode runs `claude`
+        for name in unset_keys:
+            del env[name]
         gw = await stack.enter_async_context(running_gateway(config, env))
         key = await gw.issue_key(**(key_kwargs or {}))
         client = anthropic.AsyncAnthropic(base_url=gw.url, api_key=key, max_retries=0)
