@@ -22,8 +22,8 @@ from .conftest import OAUTH_ACCESS
 from .helpers import REPO, cli_env
 
 # The documented window is one commit interval (50 ms) plus one fsync; allow generous noise for
-# two shared cores, while still far below "lost everything since the last snapshot".
-USAGE_WINDOW_SECONDS = 0.5
+# two shared cores (a slow fsync), while still far below "lost everything since the last snapshot".
+USAGE_WINDOW_SECONDS = 1.0
 
 
 async def load(data_dir: Path) -> dict[str, object]:
@@ -46,8 +46,11 @@ async def test_kill_9_of_a_busy_writer_loses_no_issue_or_revoke_and_usage_only_w
     assert child.stdout is not None
     lines: list[str] = []
     try:
-        deadline = time.monotonic() + 60
-        while sum(line.startswith("issued") for line in lines) < 40:
+        started = time.monotonic()
+        deadline = started + 60
+        # Run long enough that plenty of usage is older than the window when the kill comes.
+        while time.monotonic() - started < 2 * USAGE_WINDOW_SECONDS + 0.5 or \
+                sum(line.startswith("issued") for line in lines) < 40:
             assert time.monotonic() < deadline, "the writer made too little progress"
             raw = await asyncio.wait_for(child.stdout.readline(), timeout=30)
             assert raw, "the writer exited early"
@@ -68,7 +71,8 @@ async def test_kill_9_of_a_busy_writer_loses_no_issue_or_revoke_and_usage_only_w
     assert all(records[token_id].revoked for token_id in revoked), "a revocation was lost"  # type: ignore[attr-defined]
     busy = records[issued[0]]
     settled = [count for count, at in used if at <= killed_at - USAGE_WINDOW_SECONDS]
-    assert busy.used_requests >= max(settled, default=0)  # type: ignore[attr-defined]
+    assert len(settled) >= 10, "the writer ran too briefly for the check to mean anything"
+    assert busy.used_requests >= max(settled)  # type: ignore[attr-defined]
     assert busy.used_requests <= max(count for count, _ in used) + 20  # type: ignore[attr-defined]
 
 
