@@ -92,7 +92,9 @@ class ResponsesStreamTranslator:
             return []
         if kind == "message_stop":
             self.finished = True
-            frames = self._close_message()
+            # A block the upstream never stopped is closed here, so the final output is complete.
+            frames = [frame for index in list(self._blocks) for frame in self._block_stop(index)]
+            frames += self._close_message()
             final = self._response()
             return [*frames, self._event(f"response.{final['status']}", {"response": final})]
         if kind == "error":
