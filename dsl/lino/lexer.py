@@ -282,7 +282,7 @@ def _unterminated(source: Source, offset: int) -> DslSyntaxError:
     text, end = source.text, offset
     while end < len(text) and text[end] == text[offset]:
         end += 1
-    opening = text[offset:end]
+    opening = text[offset:end] if end - offset <= 6 else f"run of {end - offset} {text[offset]}"
     return syntax_error(
         source,
         offset,
