@@ -15,7 +15,7 @@ from controller import names
 from controller.configcheck import ConfigCheck, check_resource, config_hash
 from controller.events import NORMAL, WARNING, build_event
 from controller.kube import KubeApiError, KubeClient, object_path
-from controller.render import render_children, wants_service_monitor
+from controller.render import optional_children, render_children
 from controller.spec import RouterConfigResource, SpecError, parse_resource
 from controller.status import CONFIG_VALID, MAX_MESSAGE, READY, compute_status, status_changed
 from dsl.errors import Problem
@@ -70,8 +70,9 @@ def _apply_children(
         applied += 1
         if child["kind"] == "Deployment":
             deployment = live
-    if not wants_service_monitor(resource, config):
-        _drop_service_monitor(kube, resource)
+    for api_version, kind, wanted in optional_children(resource, config):
+        if not wanted:
+            _drop_owned(kube, resource, api_version, kind)
     return deployment, applied, None, note
 
 
@@ -82,15 +83,16 @@ def _post_event(kube: KubeClient, event: dict[str, Any]) -> None:
         log.warning("could not post event %s: %s", event["reason"], exc)
 
 
-def _drop_service_monitor(kube: KubeClient, resource: RouterConfigResource) -> None:
-    path = object_path("monitoring.coreos.com/v1", "ServiceMonitor", resource.namespace, resource.name)
+def _drop_owned(kube: KubeClient, resource: RouterConfigResource, api_version: str, kind: str) -> None:
+    """Delete a child the spec no longer wants (only if this RouterConfig owns it)."""
+    path = object_path(api_version, kind, resource.namespace, resource.name)
     try:
         existing = kube.get(path)
         owners = ((existing or {}).get("metadata") or {}).get("ownerReferences") or []
         if any(o.get("uid") == resource.uid for o in owners):
             kube.delete(path)
     except KubeApiError as exc:
-        if exc.status not in (403, 404):  # no ServiceMonitor CRD in this cluster, or not allowed
+        if exc.status not in (403, 404):  # the kind is not served here (no CRD), or not allowed
             raise
 
 

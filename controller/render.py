@@ -192,9 +192,33 @@ def wants_service_monitor(resource: RouterConfigResource, config: RouterConfig) 
     return resource.service_monitor.enabled and config.features.metrics
 
 
+def wants_disruption_budget(resource: RouterConfigResource) -> bool:
+    return resource.replicas >= 2
+
+
+def disruption_budget(resource: RouterConfigResource) -> Manifest:
+    """With several gateways, node drains take them down one at a time."""
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": _metadata(resource, resource.name),
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector(resource)}},
+    }
+
+
+def optional_children(resource: RouterConfigResource, config: RouterConfig) -> list[tuple[str, str, bool]]:
+    """(apiVersion, kind, wanted) of the children that come and go with the spec."""
+    return [
+        ("monitoring.coreos.com/v1", "ServiceMonitor", wants_service_monitor(resource, config)),
+        ("policy/v1", "PodDisruptionBudget", wants_disruption_budget(resource)),
+    ]
+
+
 def render_children(resource: RouterConfigResource, config: RouterConfig) -> list[dict[str, Any]]:
     """Every child object of a valid RouterConfig, in apply order (config before the pods that read it)."""
     children = [config_map(resource), deployment(resource, config), service(resource, config)]
+    if wants_disruption_budget(resource):
+        children.append(disruption_budget(resource))
     if wants_service_monitor(resource, config):
         children.append(service_monitor(resource))
     return children

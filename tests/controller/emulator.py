@@ -28,6 +28,7 @@ RESOURCES = {
     "v1/services": ("Service", True),
     "v1/events": ("Event", True),
     "apps/v1/deployments": ("Deployment", True),
+    "policy/v1/poddisruptionbudgets": ("PodDisruptionBudget", True),
     "monitoring.coreos.com/v1/servicemonitors": ("ServiceMonitor", True),
 }
 

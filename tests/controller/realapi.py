@@ -127,7 +127,7 @@ class RealApiServer:
 
 
 # Types the apiextensions-apiserver does not serve; the shim routes them to a kmock emulator instead.
-CORE_PREFIXES = ("/api/v1/", "/apis/apps/", "/apis/monitoring.coreos.com/")
+CORE_PREFIXES = ("/api/v1/", "/apis/apps/", "/apis/policy/", "/apis/monitoring.coreos.com/")
 
 
 class _Shim:

@@ -80,7 +80,7 @@ def test_controller_rbac_is_least_privilege() -> None:
     assert not any("*" in entry for entry in granted)
     assert not any(r in ("secrets", "pods", "pods/exec") for _, r, _ in granted)  # Secrets by reference only
     deletable = {r for _, r, v in granted if v == "delete"}
-    assert deletable == {"servicemonitors"}
+    assert deletable == {"servicemonitors", "poddisruptionbudgets"}
     needed = {
         ("router.link-assistant.dev", "routerconfigs", "watch"),
         ("router.link-assistant.dev", "routerconfigs/status", "patch"),

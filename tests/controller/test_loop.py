@@ -278,3 +278,14 @@ async def test_servicemonitor_follows_the_spec(cluster: Cluster, running: Contro
     await cluster.eventually(
         lambda: live(cluster, "servicemonitors") is None, what="the ServiceMonitor removed"
     )
+
+
+async def test_a_disruption_budget_comes_and_goes_with_several_replicas(
+    cluster: Cluster, running: Controller
+) -> None:
+    await create(cluster, router_config())  # replicas: 2
+    budget = await cluster.eventually(lambda: live(cluster, "poddisruptionbudgets"), what="the PDB")
+    assert budget["spec"]["maxUnavailable"] == 1
+    await patch_spec(cluster, "team", {"replicas": 1})
+    await cluster.eventually(lambda: live(cluster, "poddisruptionbudgets") is None, what="the PDB removed")
+    assert (live(cluster, "deployments") or {})["spec"]["replicas"] == 1
