@@ -17,12 +17,13 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from gateway.clibackend.serve import open_upstream_or_cli
 from gateway.context import GatewayContext
 from gateway.errors import GatewayError, bad_gateway
 from gateway.openai.common import input_tokens, obj, upstream_error
 from gateway.openai.replay import message_events
 from gateway.openai.streaming import StreamTranslator, relay_translated, respond_with_frames
-from gateway.proxy.forward import UpstreamRequest, open_upstream
+from gateway.proxy.forward import UpstreamRequest
 from gateway.telemetry.request_info import RequestInfo
 
 MAX_UPSTREAM_BODY = 64 * 1024 * 1024
@@ -95,7 +96,7 @@ async def answer_via_anthropic(
     )
     info.model = anthropic_body["model"]
     info.streaming = stream
-    answer = await open_upstream(ctx, upstream)
+    answer = await open_upstream_or_cli(ctx, upstream)  # the claude CLI's answer in cli/hybrid modes
     info.account = answer.account
     response = answer.response
     if response.status >= 300:

@@ -12,14 +12,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from gateway.errors import bad_request
-from gateway.openai import common
+from gateway.openai import common, structured
 from gateway.openai.models import AliasTable
 
 # Parameters translated (metadata and prompt_cache_key only mean something to OpenAI's own platform).
 SUPPORTED = frozenset({
     "model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "top_k",
     "stream", "stream_options", "stop", "tools", "tool_choice", "parallel_tool_calls",
-    "reasoning_effort", "user", "safety_identifier", "metadata", "prompt_cache_key",
+    "reasoning_effort", "user", "safety_identifier", "metadata", "prompt_cache_key", "response_format",
 })  # fmt: skip
 
 # Parameters accepted only at their neutral value.
@@ -33,17 +33,13 @@ NEUTRAL: dict[str, tuple[Any, ...]] = {
     "modalities": (["text"],),
     "store": (False,),
     "service_tier": ("auto", "default"),
-    "response_format": ({"type": "text"},),
 }
 
 HINTS: dict[str, str] = {
     "n": "n > 1 is not supported: Claude returns one choice per request; send parallel requests",
     "functions": "the legacy `functions` parameter is not supported; use `tools`",
     "function_call": "the legacy `function_call` parameter is not supported; use `tool_choice`",
-    "response_format": "response_format json_object/json_schema is not supported; describe the format "
-    "in the prompt or use a forced tool",
     "store": "store=true is not supported: this gateway does not store completions",
-    "text": "text.format json_object/json_schema is not supported; describe the format in the prompt",
     "seed": "seed is not supported: Claude's sampling cannot be seeded",
     "audio": "audio output is not supported by Claude models",
     "prediction": "predicted outputs are not supported by Claude models",
@@ -93,6 +89,7 @@ def translate_chat_request(body: Any, aliases: AliasTable) -> dict[str, Any]:
 
     tools = convert_tools(body["tools"]) if body.get("tools") is not None else None
     out = common.messages_request(body, aliases.resolve(model), max_tokens, system, messages, tools, thinking)
+    structured.force(out, structured.chat_format_tool(body.get("response_format")))
     stop = body.get("stop")
     if isinstance(stop, str):
         out["stop_sequences"] = [stop]

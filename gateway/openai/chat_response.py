@@ -12,13 +12,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from gateway.openai import common
+from gateway.openai.structured import JSON_TOOL
 
 
 def completion_id(message_id: Any) -> str:
     return f"chatcmpl-{message_id or 'unknown'}"
 
 
-def translate_chat_response(message: Mapping[str, Any], created: int) -> dict[str, Any]:
+def translate_chat_response(
+    message: Mapping[str, Any], created: int, json_mode: bool = False
+) -> dict[str, Any]:
+    """`json_mode`: the request asked for a JSON response format, so the forced `json_response`
+    call is the answer text (see `structured`)."""
     texts: list[str] = []
     reasoning: list[str] = []
     signed: list[dict[str, Any]] = []
@@ -34,6 +39,8 @@ def translate_chat_response(message: Mapping[str, Any], created: int) -> dict[st
             )
         elif kind == "redacted_thinking":
             signed.append({"type": "redacted_thinking", "data": block.get("data")})
+        elif kind == "tool_use" and json_mode and block.get("name") == JSON_TOOL:
+            texts.append(json.dumps(block.get("input") or {}, ensure_ascii=False))
         elif kind == "tool_use":
             tool_calls.append({
                 "id": block.get("id"),
@@ -53,6 +60,9 @@ def translate_chat_response(message: Mapping[str, Any], created: int) -> dict[st
         out_message["tool_calls"] = tool_calls
     if message.get("stop_reason") == "refusal":
         out_message["refusal"] = "".join(texts) or "The model refused to answer."
+    finish = common.finish_reason(message.get("stop_reason"))
+    if finish == "tool_calls" and not tool_calls:
+        finish = "stop"  # the only call was the JSON answer itself
     return {
         "id": completion_id(message.get("id")),
         "object": "chat.completion",
@@ -62,7 +72,7 @@ def translate_chat_response(message: Mapping[str, Any], created: int) -> dict[st
             "index": 0,
             "message": out_message,
             "logprobs": None,
-            "finish_reason": common.finish_reason(message.get("stop_reason")),
+            "finish_reason": finish,
         }],
         "usage": common.chat_usage(message.get("usage")),
         "system_fingerprint": None,

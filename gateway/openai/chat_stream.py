@@ -15,6 +15,7 @@ from gateway.errors import GatewayError
 from gateway.openai import common
 from gateway.openai.chat_response import completion_id
 from gateway.openai.sse import DONE, SseEvent
+from gateway.openai.structured import JSON_TOOL
 
 dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 DONE_EVENT = SseEvent(DONE)
@@ -23,7 +24,9 @@ DONE_EVENT = SseEvent(DONE)
 class ChatStreamTranslator:
     """Turns decoded Anthropic events into OpenAI chunk frames for one response."""
 
-    def __init__(self, created: int, *, include_usage: bool = False, model: str | None = None) -> None:
+    def __init__(
+        self, created: int, *, include_usage: bool = False, model: str | None = None, json_mode: bool = False
+    ) -> None:
         self.created = created
         self.include_usage = include_usage
         self.usage: dict[str, Any] = {}
@@ -31,6 +34,8 @@ class ChatStreamTranslator:
         self.finished = False
         self.error: GatewayError | None = None
         self._tools: dict[int, int] = {}
+        self.json_mode = json_mode
+        self._json_block: int | None = None  # the forced `json_response` call, streamed as content
         self._set_prefix("chatcmpl-unknown", model)
 
     def _set_prefix(self, chunk_id: str, model: str | None) -> None:
@@ -75,6 +80,9 @@ class ChatStreamTranslator:
     def _block_start(self, payload: dict[str, Any]) -> list[SseEvent]:
         block = common.obj(payload.get("content_block"))
         kind = block.get("type")
+        if kind == "tool_use" and self.json_mode and block.get("name") == JSON_TOOL:
+            self._json_block = common.block_index(payload)
+            return []
         if kind == "tool_use":
             number = self._tools[common.block_index(payload)] = len(self._tools)
             call = {
@@ -97,6 +105,8 @@ class ChatStreamTranslator:
             return [self._chunk({"content": common.text_of(delta.get("text"))})]
         if kind == "input_json_delta":
             fragment = common.text_of(delta.get("partial_json"))
+            if fragment and self._json_block is not None and common.block_index(payload) == self._json_block:
+                return [self._chunk({"content": fragment})]
             number = self._tools.get(common.block_index(payload))
             if not fragment or number is None:
                 return []
@@ -108,6 +118,8 @@ class ChatStreamTranslator:
     def _finish_frames(self) -> list[SseEvent]:
         self.finished = True
         reason = common.finish_reason(self.stop_reason)
+        if reason == "tool_calls" and self._json_block is not None and not self._tools:
+            reason = "stop"
         suffix = self._suffix.replace('"finish_reason":null', f'"finish_reason":"{reason}"')
         frames = [SseEvent(self._prefix + "{}" + suffix)]
         if self.include_usage:

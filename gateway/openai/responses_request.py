@@ -12,19 +12,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from gateway.errors import bad_request
-from gateway.openai import common
+from gateway.openai import common, structured
 from gateway.openai.chat_request import NEUTRAL, append, check_parameters, content_blocks
 from gateway.openai.models import AliasTable
 
 SUPPORTED = frozenset({
     "model", "input", "instructions", "max_output_tokens", "temperature", "top_p", "top_k", "stream",
     "tools", "tool_choice", "parallel_tool_calls", "reasoning", "user", "safety_identifier",
-    "metadata", "prompt_cache_key", "stream_options", "include",
+    "metadata", "prompt_cache_key", "stream_options", "include", "text",
 })  # fmt: skip
 
 RESPONSES_NEUTRAL: dict[str, tuple[Any, ...]] = {
     **NEUTRAL,
-    "text": ({"format": {"type": "text"}},),
     "truncation": ("disabled",),
     "background": (False,),
 }
@@ -65,7 +64,8 @@ def translate_responses_request(body: Any, aliases: AliasTable) -> dict[str, Any
 
     tools = convert_tools(body["tools"]) if body.get("tools") is not None else None
     target = aliases.resolve(model)
-    return common.messages_request(body, target, max_tokens, system, messages, tools, thinking)
+    out = common.messages_request(body, target, max_tokens, system, messages, tools, thinking)
+    return structured.force(out, structured.responses_format_tool(body.get("text")))
 
 
 def convert_tools(tools: Any) -> list[dict[str, Any]]:

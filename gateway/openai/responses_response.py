@@ -12,7 +12,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from gateway.openai import common
+from gateway.openai import common, structured
+from gateway.openai.structured import JSON_TOOL
 
 # Request fields the Responses API echoes back in the response object.
 ECHO_DEFAULTS: dict[str, Any] = {
@@ -115,11 +116,17 @@ def response_object(
     return response
 
 
-def output_items(base: str, content: list[dict[str, Any]], encrypted: bool = False) -> list[dict[str, Any]]:
+def output_items(
+    base: str, content: list[dict[str, Any]], encrypted: bool = False, json_mode: bool = False
+) -> list[dict[str, Any]]:
     output: list[dict[str, Any]] = []
     open_parts: list[dict[str, Any]] | None = None
     for block in content:
         kind = block.get("type")
+        if kind == "tool_use" and json_mode and block.get("name") == JSON_TOOL:
+            # The forced JSON-format call is the answer text (see `structured`).
+            block = {"type": "text", "text": json.dumps(block.get("input") or {}, ensure_ascii=False)}
+            kind = "text"
         if kind == "text":
             if open_parts is None:
                 open_parts = []
@@ -147,7 +154,12 @@ def translate_responses_response(
         base,
         created_at,
         message.get("model"),
-        output_items(base, common.blocks(message), wants_encrypted_reasoning(echo)),
+        output_items(
+            base,
+            common.blocks(message),
+            wants_encrypted_reasoning(echo),
+            structured.json_mode(echo or {}, True),
+        ),
         stop_reason=message.get("stop_reason") if isinstance(message.get("stop_reason"), str) else None,
         usage=common.obj(message.get("usage")),
         echo=echo,

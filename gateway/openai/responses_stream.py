@@ -14,9 +14,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from gateway.errors import GatewayError
-from gateway.openai import common
+from gateway.openai import common, structured
 from gateway.openai import responses_response as rr
 from gateway.openai.sse import DONE, SseEvent
+from gateway.openai.structured import JSON_TOOL
 
 dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
@@ -41,6 +42,7 @@ class ResponsesStreamTranslator:
         self.created_at = created_at
         self.echo = echo
         self.encrypted = rr.wants_encrypted_reasoning(echo)
+        self.json_mode = structured.json_mode(echo or {}, responses=True)
         self.model = model
         self.base = "unknown"
         self.usage: dict[str, Any] = {}
@@ -118,6 +120,8 @@ class ResponsesStreamTranslator:
         block = common.obj(payload.get("content_block"))
         kind = block.get("type")
         frames: list[SseEvent] = []
+        if kind == "tool_use" and self.json_mode and block.get("name") == JSON_TOOL:
+            block, kind = {"type": "text", "text": ""}, "text"  # the JSON answer streams as text
         if kind == "text":
             if self._message is None:
                 item = rr.message_item(self.base, len(self.output), [], "in_progress")
@@ -174,6 +178,9 @@ class ResponsesStreamTranslator:
         if kind == "text_delta" and state.kind == "text":
             return self._text(state, common.text_of(delta.get("text")))
         ids = {"item_id": state.item["id"], "output_index": state.output_index}
+        if kind == "input_json_delta" and state.kind == "text":
+            fragment = common.text_of(delta.get("partial_json"))
+            return self._text(state, fragment) if fragment else []
         if kind == "input_json_delta" and state.kind == "tool_use":
             fragment = common.text_of(delta.get("partial_json"))
             if not fragment:

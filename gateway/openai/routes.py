@@ -19,7 +19,7 @@ from aiohttp import web
 from dsl.model import UpstreamProvider
 from gateway.context import GATEWAY, GatewayContext
 from gateway.errors import GatewayError, bad_request
-from gateway.openai import models
+from gateway.openai import models, structured
 from gateway.openai.bridge import Translation, answer_via_anthropic
 from gateway.openai.chat_request import translate_chat_request
 from gateway.openai.chat_response import translate_chat_response
@@ -63,10 +63,13 @@ async def read_json(request: web.Request) -> Any:
 def chat_translation(aliases: models.AliasTable, body: dict[str, Any]) -> Translation:
     options = body.get("stream_options")
     include_usage = isinstance(options, dict) and options.get("include_usage") is True
+    json_mode = structured.json_mode(body, responses=False)
     return Translation(
         to_anthropic=lambda b: translate_chat_request(b, aliases),
-        to_openai=translate_chat_response,
-        stream_translator=lambda created: ChatStreamTranslator(created, include_usage=include_usage),
+        to_openai=lambda message, created: translate_chat_response(message, created, json_mode),
+        stream_translator=lambda created: ChatStreamTranslator(
+            created, include_usage=include_usage, json_mode=json_mode
+        ),
     )
 
 

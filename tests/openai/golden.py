@@ -28,7 +28,6 @@ ALIASES = build_alias_table()
 
 JSON_DIRECTIONS: dict[str, Callable[[Any], Any]] = {
     "chat_request": lambda body: translate_chat_request(body, ALIASES),
-    "chat_response": lambda body: translate_chat_response(body, CREATED),
     "responses_request": lambda body: translate_responses_request(body, ALIASES),
 }
 
@@ -37,7 +36,8 @@ def stream_translator(
     direction: str, options: dict[str, Any]
 ) -> ChatStreamTranslator | ResponsesStreamTranslator:
     if direction == "chat_stream":
-        return ChatStreamTranslator(CREATED, include_usage=bool(options.get("include_usage")))
+        include_usage, json_mode = bool(options.get("include_usage")), bool(options.get("json_mode"))
+        return ChatStreamTranslator(CREATED, include_usage=include_usage, json_mode=json_mode)
     return ResponsesStreamTranslator(CREATED, echo=options.get("echo"))
 
 
@@ -52,13 +52,15 @@ def run_json(case: Path, body: Any = None) -> Any:
     try:
         if case.parent.name == "responses_response":
             return translate_responses_response(body, CREATED, read_options(case).get("echo"))
+        if case.parent.name == "chat_response":
+            return translate_chat_response(body, CREATED, bool(read_options(case).get("json_mode")))
         return JSON_DIRECTIONS[case.parent.name](body)
     except GatewayError as error:
         return {"status": error.status, "body": error.openai_body()}
 
 
 def read_options(case: Path) -> dict[str, Any]:
-    """Per-case settings: `include_usage` (chat streams), `echo` (the Responses request body)."""
+    """Per-case settings: `include_usage`, `json_mode` (chat), `echo` (the Responses request body)."""
     path = case / "options.json"
     return json.loads(path.read_text()) if path.exists() else {}
 

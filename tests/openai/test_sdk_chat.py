@@ -6,6 +6,7 @@ import json
 
 import openai
 import pytest
+from pydantic import BaseModel
 
 from tests.openai.conftest import ACCOUNT_KEY
 from tests.openai.upstream import ScriptedAnthropic
@@ -239,3 +240,32 @@ async def test_thinking_survives_a_tool_round_trip(
     second = upstream.messages_requests()[-1].json()
     assert second["thinking"] == {"type": "enabled", "budget_tokens": 2048}
     assert second["messages"][1]["content"] == [thinking, call]
+
+
+class Weather(BaseModel):
+    city: str
+    temp_c: float
+
+
+async def test_structured_output_parse_with_a_pydantic_model(
+    client: openai.AsyncOpenAI, upstream: ScriptedAnthropic
+) -> None:
+    answer = {
+        "type": "tool_use",
+        "id": "toolu_01J",
+        "name": "json_response",
+        "input": {"city": "Paris", "temp_c": 18},
+    }
+    upstream.reply([answer], "tool_use").reply([answer], "tool_use")
+    messages: list = [{"role": "user", "content": "Weather in Paris?"}]
+    parsed = await client.chat.completions.parse(model="gpt-4o", messages=messages, response_format=Weather)
+    assert parsed.choices[0].message.parsed == Weather(city="Paris", temp_c=18)
+    assert parsed.choices[0].finish_reason == "stop"
+    sent = upstream.messages_requests()[-1].json()
+    assert sent["tool_choice"] == {"type": "tool", "name": "json_response"}
+    assert sent["tools"][0]["input_schema"]["required"] == ["city", "temp_c"]
+    async with client.chat.completions.stream(
+        model="gpt-4o", messages=messages, response_format=Weather
+    ) as stream:
+        streamed = await stream.get_final_completion()
+    assert streamed.choices[0].message.parsed == Weather(city="Paris", temp_c=18)

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import openai
+from pydantic import BaseModel
 
 from dsl.model import ModelAlias
 from tests.openai.conftest import ACCOUNT_KEY, config_for
@@ -169,3 +170,22 @@ async def test_encrypted_reasoning_carries_thinking_through_a_tool_loop(
     second = upstream.messages_requests()[-1].json()
     assert second["thinking"] == {"type": "enabled", "budget_tokens": 2048}
     assert second["messages"][1]["content"] == [thinking, call]
+
+
+class Weather(BaseModel):
+    city: str
+    temp_c: float
+
+
+async def test_responses_parse_with_a_text_format(
+    client: openai.AsyncOpenAI, upstream: ScriptedAnthropic
+) -> None:
+    answer = {
+        "type": "tool_use",
+        "id": "toolu_01J",
+        "name": "json_response",
+        "input": {"city": "Paris", "temp_c": 18},
+    }
+    upstream.reply([answer], "tool_use")
+    parsed = await client.responses.parse(model="gpt-4o", input="Weather in Paris?", text_format=Weather)
+    assert parsed.output_parsed == Weather(city="Paris", temp_c=18)
