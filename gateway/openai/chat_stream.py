@@ -36,6 +36,8 @@ class ChatStreamTranslator:
         self._tools: dict[int, int] = {}
         self.json_mode = json_mode
         self._json_block: int | None = None  # the forced `json_response` call, streamed as content
+        self._thinking: dict[int, list[str]] = {}  # open thinking blocks: text, then the signature last
+        self._signed = 0
         self._set_prefix("chatcmpl-unknown", model)
 
     def _set_prefix(self, chunk_id: str, model: str | None) -> None:
@@ -73,9 +75,26 @@ class ChatStreamTranslator:
             return []
         if kind == "message_stop":
             return self._finish_frames()
+        if kind == "content_block_stop":
+            return self._thinking_stop(common.block_index(payload))
         if kind == "error":
             return self.fail(common.upstream_error(payload.get("error")))
-        return []  # ping, content_block_stop and event types added to the API later
+        return []  # ping and event types added to the API later
+
+    def _signed_block(self, block: dict[str, Any]) -> list[SseEvent]:
+        """A signed thinking block as one indexed `thinking_blocks` delta (LiteLLM's field), so a
+        client that keeps the streamed message can send it back on its next tool-use request."""
+        entry = {"index": self._signed, **block}
+        self._signed += 1
+        return [self._chunk({"thinking_blocks": [entry]})]
+
+    def _thinking_stop(self, index: int) -> list[SseEvent]:
+        parts = self._thinking.pop(index, None)
+        if parts is None or len(parts) < 2 or not parts[-1]:
+            return []
+        return self._signed_block(
+            {"type": "thinking", "thinking": "".join(parts[:-1]), "signature": parts[-1]}
+        )
 
     def _block_start(self, payload: dict[str, Any]) -> list[SseEvent]:
         block = common.obj(payload.get("content_block"))
@@ -94,8 +113,12 @@ class ChatStreamTranslator:
             return [self._chunk({"tool_calls": [call]})]
         if kind == "text" and common.text_of(block.get("text")):
             return [self._chunk({"content": block["text"]})]
-        if kind == "thinking" and common.text_of(block.get("thinking")):
-            return [self._chunk({"reasoning_content": block["thinking"]})]
+        if kind == "thinking":
+            text = common.text_of(block.get("thinking"))
+            self._thinking[common.block_index(payload)] = [text, ""]
+            return [self._chunk({"reasoning_content": text})] if text else []
+        if kind == "redacted_thinking" and common.text_of(block.get("data")):
+            return self._signed_block({"type": "redacted_thinking", "data": block["data"]})
         return []
 
     def _delta(self, payload: dict[str, Any]) -> list[SseEvent]:
@@ -112,8 +135,16 @@ class ChatStreamTranslator:
                 return []
             return [self._chunk({"tool_calls": [{"index": number, "function": {"arguments": fragment}}]})]
         if kind == "thinking_delta":
-            return [self._chunk({"reasoning_content": common.text_of(delta.get("thinking"))})]
-        return []  # signature and citation deltas have no Chat Completions equivalent
+            text = common.text_of(delta.get("thinking"))
+            parts = self._thinking.get(common.block_index(payload))
+            if parts is not None:
+                parts.insert(-1, text)
+            return [self._chunk({"reasoning_content": text})]
+        if kind == "signature_delta":
+            parts = self._thinking.get(common.block_index(payload))
+            if parts is not None:
+                parts[-1] += common.text_of(delta.get("signature"))
+        return []  # citation deltas have no Chat Completions equivalent
 
     def _finish_frames(self) -> list[SseEvent]:
         self.finished = True

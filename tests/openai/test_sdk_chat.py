@@ -269,3 +269,23 @@ async def test_structured_output_parse_with_a_pydantic_model(
     ) as stream:
         streamed = await stream.get_final_completion()
     assert streamed.choices[0].message.parsed == Weather(city="Paris", temp_c=18)
+
+
+async def test_thinking_survives_a_streamed_tool_round_trip(
+    client: openai.AsyncOpenAI, upstream: ScriptedAnthropic
+) -> None:
+    thinking = {"type": "thinking", "thinking": "Call the weather tool.", "signature": "EqQBCgIYAhsig"}
+    call = {"type": "tool_use", "id": "toolu_01Paris", "name": "get_weather", "input": {"city": "Paris"}}
+    upstream.reply([thinking, call], "tool_use").reply([{"type": "text", "text": "18C."}])
+    options: dict = {"model": "o3", "tools": [WEATHER], "reasoning_effort": "low"}
+    messages: list = [{"role": "user", "content": "Weather in Paris?"}]
+    async with client.chat.completions.stream(messages=messages, **options) as stream:
+        first = await stream.get_final_completion()
+    messages.append(first.choices[0].message.model_dump(exclude_none=True, exclude={"parsed"}))
+    messages.append({"role": "tool", "tool_call_id": "toolu_01Paris", "content": "18C"})
+    async with client.chat.completions.stream(messages=messages, **options) as stream:
+        final = await stream.get_final_completion()
+    assert final.choices[0].message.content == "18C."
+    second = upstream.messages_requests()[-1].json()
+    assert second["thinking"] == {"type": "enabled", "budget_tokens": 2048}
+    assert second["messages"][1]["content"] == [thinking, call]
