@@ -21,6 +21,7 @@ ECHO_DEFAULTS: dict[str, Any] = {
     "max_output_tokens": None,
     "metadata": {},
     "parallel_tool_calls": True,
+    "reasoning": None,
     "temperature": None,
     "text": {"format": {"type": "text"}},
     "tool_choice": "auto",
