@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import threading
 from typing import Any
 
 from controller.runner import Controller
@@ -289,3 +290,24 @@ async def test_a_disruption_budget_comes_and_goes_with_several_replicas(
     await patch_spec(cluster, "team", {"replicas": 1})
     await cluster.eventually(lambda: live(cluster, "poddisruptionbudgets") is None, what="the PDB removed")
     assert (live(cluster, "deployments") or {})["spec"]["replicas"] == 1
+
+
+async def test_watching_all_namespaces(cluster: Cluster) -> None:
+    controller = Controller(kube=cluster.kube, namespace=None, resync_seconds=1.0)
+    thread = threading.Thread(target=controller.run, daemon=True)
+    thread.start()
+    try:
+        for namespace in ("team-a", "team-b"):
+            body = router_config()
+            body["metadata"]["namespace"] = namespace
+            path = f"/apis/router.link-assistant.dev/v1alpha1/namespaces/{namespace}/routerconfigs"
+            async with cluster.emulator.post(path, json=body) as resp:
+                assert resp.status in (200, 201)
+        for namespace in ("team-a", "team-b"):
+            deployment = await cluster.eventually(
+                lambda ns=namespace: cluster.emulator.live("deployments", ns, "team"), what=f"{namespace}"
+            )
+            assert deployment["metadata"]["namespace"] == namespace
+    finally:
+        controller.shutdown()
+        thread.join(5)
