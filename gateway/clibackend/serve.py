@@ -1,21 +1,26 @@
-"""Route glue of the `cli` and `hybrid` routing modes for `POST /v1/messages`.
+"""The `cli` and `hybrid` routing modes behind the forwarding seam: an `UpstreamAnswer` from the CLI.
 
-`cli`: choose an account from the pool (pinning, affinity, cooldowns apply), run the CLI with that
-account's credential, report the outcome to the pool, and retry on another account when the run
-failed for the account's sake before anything reached the client (bounded like the direct loop).
-`hybrid`: the direct path runs first; when it fails for auth (401/403) or quota/rate limit (429),
-or no account is left, the same request goes through the CLI (with the account that failed, which
-the real Claude Code client may still serve, else with the CLI's own login).
+`open_upstream_or_cli` is what routes call instead of `open_upstream`. In `direct` mode (and for
+anything but `POST /v1/messages`) it is `open_upstream`. In `cli` mode it chooses an account from
+the pool (pinning, affinity, cooldowns apply), runs the `claude` CLI with that account's credential,
+reports the outcome to the pool, and retries on another account when the run failed for the
+account's sake before its first event (bounded like the direct loop). In `hybrid` mode the direct
+path runs first; when it fails for auth (401/403), quota/rate limit (429) or no account is left, the
+request goes through the CLI with the account that failed (the real Claude Code client may still be
+served), else the key's pinned account, else the CLI's own login. The answer is a `CliResponse`, so
+the Anthropic relay and the OpenAI bridge handle it exactly like a direct one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
-from dataclasses import dataclass
-from typing import Any
+import weakref
+from collections.abc import Callable
+from typing import Any, cast
 
-from aiohttp import web
+import aiohttp
 
 from dsl.model import RoutingMode
 from gateway.accounts.retry import no_account_error
@@ -28,18 +33,27 @@ from gateway.clibackend.invocation import (
     credential_env,
     parse_body,
 )
+from gateway.clibackend.response import CliBody, CliResponse
 from gateway.clibackend.runner import CliNotRunnable, CliProcess
 from gateway.context import GatewayContext
 from gateway.credentials.oauth import CredentialUnavailable
 from gateway.errors import GatewayError
 from gateway.proxy.forward import UpstreamAnswer, UpstreamRequest, open_upstream
-from gateway.proxy.pool import CREDENTIAL_UNAVAILABLE, Account, NoAccountAvailable, UpstreamOutcome
+from gateway.proxy.pool import (
+    CREDENTIAL_UNAVAILABLE,
+    Account,
+    AccountPool,
+    NoAccountAvailable,
+    UpstreamOutcome,
+)
 from gateway.proxy.stream import sse_error_event
 
 FALLBACK_STATUSES = frozenset({401, 403, 429})
 NO_ACCOUNT_PREFIX = "Upstream authentication unavailable"
 SSE_HEADERS = {"content-type": "text/event-stream", "cache-control": "no-cache",
                "x-link-assistant-backend": "cli"}
+JSON_HEADERS = {"content-type": "application/json", "x-link-assistant-backend": "cli"}
+OWN_LOGIN = "cli-own-login"
 
 
 def uses_cli(mode: RoutingMode, method: str, path: str) -> bool:
@@ -63,68 +77,95 @@ def falls_back(error: GatewayError | int, body: bytes) -> bool:
     return True
 
 
-async def open_upstream_or_cli(request: web.Request, ctx: GatewayContext, record: Any,
-                               upstream: UpstreamRequest) -> UpstreamAnswer | web.StreamResponse:
-    """The proxy's entry: the direct answer to relay, or the response the CLI already gave."""
+async def open_upstream_or_cli(ctx: GatewayContext, upstream: UpstreamRequest) -> UpstreamAnswer:
     mode = ctx.config.routing.mode
-    if not uses_cli(mode, request.method, upstream.path):
+    if not uses_cli(mode, upstream.method, upstream.path):
         return await open_upstream(ctx, upstream)
     if mode is RoutingMode.CLI:
-        return await serve_cli(request, ctx, record, upstream)
+        return await open_cli_answer(ctx, upstream)
     try:
         answer = await open_upstream(ctx, upstream)  # hybrid: direct first
     except GatewayError as err:
         if not falls_back(err, upstream.body):
             raise
-        return await serve_cli(request, ctx, record, upstream, None, hybrid=True)
+        return await open_cli_answer(ctx, upstream, None, hybrid=True)
     if not falls_back(answer.response.status, upstream.body):
         return answer
     answer.finish()
-    return await serve_cli(request, ctx, record, upstream, answer.account, hybrid=True)
+    return await open_cli_answer(ctx, upstream, answer.account, hybrid=True)
 
 
-@dataclass
-class RunResult:
-    response: web.StreamResponse | None
-    """Set when the run answered the client (possibly with an in-stream error)."""
-    failure: CliFailure | None
-    usage: dict[str, int]
-
-
-async def serve_cli(request: web.Request, ctx: GatewayContext, record: Any, upstream: UpstreamRequest,
-                    fallback_account: str | None = None, hybrid: bool = False) -> web.StreamResponse:
+async def open_cli_answer(ctx: GatewayContext, upstream: UpstreamRequest, fallback_account: str | None = None,
+                          hybrid: bool = False) -> UpstreamAnswer:
     invocation = build_invocation(parse_body(upstream.body))
     if hybrid:
-        # The account that just failed directly; else the key's pinned account (a pin is never
-        # served by another identity); else the CLI's own login.
-        name = fallback_account or upstream.pinned_account
+        name = fallback_account or upstream.pinned_account  # a pin is never served by another identity
         account = _account_named(ctx, name)
         if name is not None and account is None:
             raise GatewayError(502, "api_error", f"{NO_ACCOUNT_PREFIX}: account {name!r} is not configured")
-        fallback = await _run(request, ctx, invocation, account)
-        return await _deliver(ctx, record, invocation, fallback)
+        started = await _start(ctx, invocation, account, lambda outcome: None)
+        if isinstance(started, CliFailure):
+            raise started.client_error()
+        return UpstreamAnswer(_as_client_response(started), name or OWN_LOGIN, started.close)
     pool = ctx.account_pool()
     attempts = 1 + max(0, ctx.config.routing.retry_before_first_byte)
     exclude: set[str] = set()
-    result: RunResult | None = None
+    last: CliFailure | None = None
     for _ in range(attempts):
         try:
-            account = pool.choose(upstream.model, upstream.session_key, upstream.pinned_account,
-                                  frozenset(exclude))
+            chosen = pool.choose(upstream.model, upstream.session_key, upstream.pinned_account,
+                                 frozenset(exclude))
         except NoAccountAvailable as exc:
-            if result is not None:
+            if last is not None:
                 break
             raise no_account_error(exc) from exc
+        name = chosen.name
         try:
-            result = await _run(request, ctx, invocation, account)
-        finally:
-            pool.release(account.name)
-        failed = pool.report(account.name, _outcome(result))
-        if result.response is not None or not failed:
-            break
-        exclude.add(account.name)
-    assert result is not None
-    return await _deliver(ctx, record, invocation, result)
+            started = await _start(ctx, invocation, chosen, _reporter(pool, name))
+        except BaseException:
+            pool.release(name)
+            raise
+        if isinstance(started, CliFailure):
+            pool.release(name)
+            last = started
+            if not pool.report(name, _outcome(started)):
+                break
+            exclude.add(name)
+            continue
+        pool.report(name, UpstreamOutcome(200))
+        return UpstreamAnswer(_as_client_response(started), name, _finisher(started, pool, name))
+    assert last is not None
+    error = last.client_error()
+    wait = pool.recovery_wait(upstream.model, upstream.pinned_account)
+    if wait:
+        error.headers["retry-after"] = str(max(1, int(wait + 0.999)))
+    raise error
+
+
+def _reporter(pool: AccountPool, name: str) -> Callable[[UpstreamOutcome], None]:
+    """Tells the pool about a failure that happens after the stream reached the client."""
+
+    def report(outcome: UpstreamOutcome) -> None:
+        pool.report(name, outcome)
+
+    return report
+
+
+def _as_client_response(response: CliResponse) -> aiohttp.ClientResponse:
+    # The relays use only the part of ClientResponse that CliResponse provides (see response.py).
+    return cast(aiohttp.ClientResponse, response)
+
+
+def _finisher(response: CliResponse, pool: AccountPool, name: str) -> Callable[[], None]:
+    """Stop the CLI and give the slot back exactly once: on `finish()`, or when the response is
+    collected if a caller only closed it (as the forwarding loop's answers do)."""
+    finalizer = weakref.finalize(response, pool.release, name)
+
+    def finish() -> None:
+        response.close()
+        finalizer()
+
+    return finish
 
 
 def _account_named(ctx: GatewayContext, name: str | None) -> Account | None:
@@ -134,28 +175,11 @@ def _account_named(ctx: GatewayContext, name: str | None) -> Account | None:
     return next((a for a in accounts if a.name == name), None)
 
 
-def _outcome(result: RunResult) -> UpstreamOutcome:
-    failure = result.failure
-    if failure is None:
-        return UpstreamOutcome(200)
+def _outcome(failure: CliFailure) -> UpstreamOutcome:
     if failure.status is None:
         reason = CREDENTIAL_UNAVAILABLE if failure.message == CREDENTIAL_UNAVAILABLE else "claude CLI failed"
         return UpstreamOutcome(None, {}, reason)
     return UpstreamOutcome(failure.status, failure.headers)
-
-
-async def _deliver(ctx: GatewayContext, record: Any, invocation: Invocation, result: RunResult
-                   ) -> web.StreamResponse:
-    if result.response is None and result.failure is not None:
-        raise result.failure.client_error()
-    usage = result.usage
-    token_id = getattr(record, "id", None)
-    inputs = usage.get("input_tokens", 0) + usage.get("cache_read_input_tokens", 0) + usage.get(
-        "cache_creation_input_tokens", 0)
-    if token_id and (inputs or usage.get("output_tokens")):
-        await ctx.token_authority().record_usage(token_id, inputs, usage.get("output_tokens", 0))
-    assert result.response is not None
-    return result.response
 
 
 def _home_for(ctx: GatewayContext, account: Account | None) -> str:
@@ -165,15 +189,16 @@ def _home_for(ctx: GatewayContext, account: Account | None) -> str:
     return str(home)
 
 
-async def _run(request: web.Request, ctx: GatewayContext, invocation: Invocation, account: Account | None
-               ) -> RunResult:
+async def _start(ctx: GatewayContext, invocation: Invocation, account: Account | None,
+                 on_late_failure: Callable[[UpstreamOutcome], None]) -> CliResponse | CliFailure:
+    """Run the CLI up to its first stream event (streaming) or to its end (non-streaming)."""
     credential: dict[str, str] | None = None
     base_url: str | None = None
     if account is not None:
         try:
             credential = credential_env(await account.credential.auth_headers())
         except CredentialUnavailable:
-            return RunResult(None, CliFailure(None, CREDENTIAL_UNAVAILABLE), {})
+            return CliFailure(None, CREDENTIAL_UNAVAILABLE)
         base_url = getattr(account, "base_url", None) or ctx.config.upstream.base_url
     home = _home_for(ctx, account)
     env = cli_environment(ctx.environ, home, base_url, credential)
@@ -183,13 +208,13 @@ async def _run(request: web.Request, ctx: GatewayContext, invocation: Invocation
     except CliNotRunnable as exc:
         raise GatewayError(502, "api_error", str(exc)) from exc
     timeouts = ctx.config.upstream.timeouts
-    output = CliOutput()
-    response: web.StreamResponse | None = None
-    failure: CliFailure | None = None
+    output, body = CliOutput(), CliBody()
+    handed_over = False
     try:
+        failure: CliFailure | None = None
         while True:
             try:
-                async with asyncio.timeout(timeouts.idle if output.started else timeouts.first_byte):
+                async with asyncio.timeout(timeouts.first_byte):
                     line = await process.readline()
             except TimeoutError:
                 failure = CliFailure(None, "the claude CLI did not answer in time")
@@ -198,24 +223,43 @@ async def _run(request: web.Request, ctx: GatewayContext, invocation: Invocation
                 break
             frames = output.feed(line)
             if invocation.stream and frames:
-                if response is None:
-                    response = web.StreamResponse(status=200, headers=SSE_HEADERS)
-                    await response.prepare(request)
                 for frame in frames:
-                    await response.write(frame)
-        returncode = await process.close()
-        failure = failure or output.finish(returncode)
-        if response is not None:
-            if failure is not None:
-                await response.write(sse_error_event(*_error_parts(failure)))
-            await response.write_eof()
-        elif failure is None:
-            response = web.json_response(output.message(), headers={"x-link-assistant-backend": "cli"})
+                    body.feed(frame)
+                pump = asyncio.create_task(_pump(process, output, body, timeouts.idle, on_late_failure))
+                handed_over = True
+                return CliResponse(200, SSE_HEADERS, body, pump)
+        failure = failure or output.finish(await process.close())
+        if failure is not None:
+            return failure
+        body.feed(json.dumps(output.message(), ensure_ascii=False).encode())
+        body.end()
+        return CliResponse(200, JSON_HEADERS, body)
     finally:
+        if not handed_over:
+            await process.close()
+
+
+async def _pump(process: CliProcess, output: CliOutput, body: CliBody, idle: float,
+                on_late_failure: Callable[[UpstreamOutcome], None]) -> None:
+    """Move the rest of a started stream into the body; cancelled when the client goes away."""
+    try:
+        failure: CliFailure | None = None
+        while True:
+            try:
+                async with asyncio.timeout(idle):
+                    line = await process.readline()
+            except TimeoutError:
+                failure = CliFailure(None, "the claude CLI stream timed out")
+                break
+            if not line:
+                break
+            for frame in output.feed(line):
+                body.feed(frame)
+        failure = failure or output.finish(await process.close())
+        if failure is not None:
+            error = failure.client_error()
+            body.feed(sse_error_event(error.error_type, error.message))
+            on_late_failure(_outcome(failure))
+    finally:
+        body.end()
         await process.close()
-    return RunResult(response, failure, output.usage)
-
-
-def _error_parts(failure: CliFailure) -> tuple[str, str]:
-    error = failure.client_error()
-    return error.error_type, error.message

@@ -59,9 +59,7 @@ async def proxy_handler(request: web.Request) -> web.StreamResponse:
         session_key=session_key_of(request.headers, body),
         pinned_account=getattr(record, "account", None),
     )
-    answer = await open_upstream_or_cli(request, ctx, record, upstream)
-    if isinstance(answer, web.StreamResponse):
-        return answer  # answered by the claude CLI (routing mode cli/hybrid)
+    answer = await open_upstream_or_cli(ctx, upstream)  # the claude CLI's answer in cli/hybrid modes
     info = info_of(request)
     info.model, info.account = upstream.model, answer.account
     sniffer = UsageSniffer() if answer.response.status < 300 else None

@@ -15,6 +15,7 @@ from typing import Any
 
 import aiohttp
 import anthropic
+import openai
 import pytest
 
 from dsl.model import RoutingMode, RoutingStrategy
@@ -155,3 +156,23 @@ async def test_client_going_away_stops_the_cli_and_its_upstream_call(tmp_path: P
                 break
             await asyncio.sleep(0.05)
         assert t.fakes["a"].disconnects == 1  # the CLI was killed, so its upstream call was dropped
+
+
+async def test_openai_chat_completions_go_through_the_cli_too(tmp_path: Path) -> None:
+    async with trio(tmp_path, mode=RoutingMode.CLI, strategy=RoutingStrategy.PRIORITY,
+                    max_concurrent_a=1) as t:
+        client = openai.AsyncOpenAI(base_url=t.gw.url + "/v1", api_key=t.client.api_key, max_retries=0)
+        try:
+            chat = await client.chat.completions.create(
+                model=MODEL, messages=[{"role": "system", "content": "Be brief."},
+                                       {"role": "user", "content": "hi"}])
+            assert chat.choices[0].message.content == "served by a"
+            assert chat.usage is not None and chat.usage.completion_tokens == 7
+            stream = await client.chat.completions.create(
+                model=MODEL, messages=[{"role": "user", "content": "hi"}], stream=True)
+            text = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+            assert text == "served by a"
+        finally:
+            await client.close()
+        assert served_by_cli(t) == {"a": 2, "b": 0, "c": 0}
+        assert (await t.accounts())["a"]["in_flight"] == 0  # slots came back (max_concurrent 1)
