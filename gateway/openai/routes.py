@@ -89,7 +89,9 @@ async def responses(request: web.Request) -> web.StreamResponse:
     return await _handle(request, "/v1/responses", responses_translation)
 
 
-async def _handle(request: web.Request, path: str, make: Any) -> web.StreamResponse:
+async def _handle(
+    request: web.Request, path: str, make: Callable[[models.AliasTable, dict[str, Any]], Translation]
+) -> web.StreamResponse:
     ctx = request.app[GATEWAY]
     info = info_of(request)
     record = await ctx.token_authority().authorize(request.headers)
