@@ -209,3 +209,22 @@ async def test_an_account_whose_key_is_missing_is_listed_unhealthy_and_never_bre
         assert entry["last_error"] == "credential unavailable"
         assert (await t.ask()).content[0].text == "served by b"  # type: ignore[union-attr]
         assert t.served()["a"] == 0
+
+
+async def test_oauth_account_still_refused_after_a_fresh_token_is_parked_and_others_serve(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "claude-a"
+    write_credentials(home, "sk-ant-oat01-a-0", "sk-ant-ort01-a-0", expires_at_ms=4_102_444_800_000)
+    async with trio(tmp_path, oauth_home_a=home, strategy=RoutingStrategy.PRIORITY) as t:
+        t.fakes["a"].grant_refresh("sk-ant-ort01-a-0", "a")
+        t.fakes["a"].then(Step.unauthorized(), Step.unauthorized())
+        assert (await t.ask()).content[0].text == "served by b"  # type: ignore[union-attr]
+        seen = [r.credential() for r in t.fakes["a"].messages_requests()]
+        assert seen == ["sk-ant-oat01-a-0", "sk-ant-oat01-a-rotated-1"]  # refreshed once, then gave up
+        entry = (await t.accounts())["a"]
+        assert entry["state"] == "unhealthy" and entry["cooldown_reason"] == "auth"
+        assert entry["refresh"]["last_ok"] is True
+        assert 299 <= entry["cooldown_remaining_seconds"] <= 300
+        assert (await t.ask()).content[0].text == "served by b"  # type: ignore[union-attr]
+        assert len(t.fakes["a"].messages_requests()) == 2
