@@ -124,7 +124,7 @@ async def test_refresh_retry_keeps_the_account_slot_count_exact(tmp_path: Path) 
     write_credentials(home, OLD_ACCESS, OLD_REFRESH, expires_at_ms=soon_ms(3600))
     async with FakeAnthropic() as fake:
         fake.grant_refresh(OLD_REFRESH, "main")
-        fake.then(Step.stall(after_events=4, seconds=1.5), Step.unauthorized(), Step.ok())
+        fake.then(Step.stall(after_events=4, seconds=30), Step.unauthorized(), Step.ok())
         async with running_gateway(gateway_config(fake.url, tmp_path / "data", home)) as gw:
             key = await gw.issue_key()
             async with aiohttp.ClientSession() as http:
@@ -136,7 +136,11 @@ async def test_refresh_retry_keeps_the_account_slot_count_exact(tmp_path: Path) 
                 await slow.content.readany()  # the stream is in flight on the only account
                 assert await ask(gw.url, key) == fake.text  # 401 → refresh → retry, meanwhile
                 during = [e["in_flight"] for e in gw.ctx.account_pool().snapshot()]
-                await slow.read()
-            after = [e["in_flight"] for e in gw.ctx.account_pool().snapshot()]
+                slow.close()  # the slow stream's client leaves; its slot comes back
+                for _ in range(200):  # bounded: at most 10 s
+                    after = [e["in_flight"] for e in gw.ctx.account_pool().snapshot()]
+                    if after == [0]:
+                        break
+                    await asyncio.sleep(0.05)
     assert fake.oauth.calls == 1
     assert (during, after) == ([1], [0])
