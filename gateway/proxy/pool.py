@@ -1,15 +1,13 @@
-"""The account-pool seam of the forwarding loop, and the simplest pool that fills it.
+"""The account-pool seam of the forwarding loop: the Protocols the loop codes against.
 
-The loop asks `choose(...)` for an account, sends, and tells the pool what happened with
-`report(name, outcome)`. `SimplePool` is plain round-robin over the configured accounts with no
-error state; the accounts package (`gateway.accounts`) supplies the real selection strategies and
-cooldown state machine behind the same Protocol. Pure: no aiohttp here.
+The loop asks `choose(...)` for an account, sends, tells the pool what happened with
+`report(name, outcome)` and gives the slot back with `release(name)`. The accounts package
+(`gateway.accounts`) implements the pool (strategies, cooldowns, quotas). Pure: no aiohttp here.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -52,8 +50,6 @@ class UpstreamOutcome:
 CREDENTIAL_UNAVAILABLE = "credential unavailable"
 """`connection_error` value for an account whose credential could not be read or refreshed."""
 
-# Statuses SimplePool treats as the account's failure (the accounts package classifies properly).
-RETRYABLE = frozenset({408, 429, 500, 502, 503, 504, 529})
 
 
 class NoAccountAvailable(Exception):
@@ -95,62 +91,3 @@ class PoolAccount:
     name: str
     credential: CredentialSource
     home: str | None = None
-
-
-class SimplePool:
-    """Round-robin over the configured accounts; no cooldowns (the accounts package adds them)."""
-
-    def __init__(self, accounts: Sequence[PoolAccount]) -> None:
-        self._accounts = tuple(accounts)
-        self._next = itertools.count()
-        self._used: dict[str, int] = {a.name: 0 for a in self._accounts}
-
-    @property
-    def accounts(self) -> tuple[PoolAccount, ...]:
-        return self._accounts
-
-    def choose(
-        self,
-        model: str | None,
-        session_key: str | None,
-        pinned: str | None,
-        exclude: frozenset[str],
-    ) -> PoolAccount:
-        candidates = [a for a in self._accounts if a.name not in exclude]
-        if pinned is not None:
-            candidates = [a for a in candidates if a.name == pinned]
-        if not candidates:
-            raise NoAccountAvailable()
-        chosen = candidates[next(self._next) % len(candidates)]
-        self._used[chosen.name] += 1
-        return chosen
-
-    def report(self, account_name: str, outcome: UpstreamOutcome) -> bool:
-        return (
-            outcome.status is None
-            or outcome.stream_error is not None
-            or outcome.status in RETRYABLE
-            or outcome.status == 401
-        )
-
-    def release(self, account_name: str) -> None:
-        return None
-
-    def record_refresh(self, account_name: str, ok: bool) -> None:
-        return None
-
-    def recovery_wait(self, model: str | None, pinned: str | None) -> float | None:
-        return 0.0
-
-    def snapshot(self) -> list[dict[str, Any]]:
-        return [
-            {
-                "name": a.name,
-                "home": a.home,
-                "healthy": True,
-                "used": self._used[a.name],
-                "last_error": None,
-                "cooldown_remaining_seconds": None,
-            }
-            for a in self._accounts
-        ]
