@@ -10,7 +10,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from controller.podspec import credential_dirs, pod_wiring
+from controller.podspec import credential_dirs, pod_wiring, secret_files
 from controller.spec import RouterConfigResource
 from dsl.errors import DslError, Problem
 from dsl.model import RouterConfig
@@ -56,9 +56,22 @@ def load_dsl(text: str, source: str) -> RouterConfig:
 
 
 def _mount_clashes(resource: RouterConfigResource, config: RouterConfig, source: str) -> tuple[Problem, ...]:
-    """Two things (data dir, credential dirs, key files...) at one path cannot both be mounted."""
+    """Two things (data dir, credential dirs, key files...) at one path cannot both be mounted, and two
+    key files with one name would read the same Secret key."""
     seen: dict[str, str] = {}
     problems: list[Problem] = []
+    keys: dict[str, str] = {}
+    for path in secret_files(config):
+        key = path.rsplit("/", 1)[-1]
+        if key in keys:
+            problems.append(
+                Problem(
+                    f"secret files {keys[key]} and {path} would read the same Secret key {key!r}",
+                    file=source,
+                    hint="give the files different names",
+                )
+            )
+        keys.setdefault(key, path)
     for mount in pod_wiring(resource, config).mounts:
         path, name = mount["mountPath"], mount["name"]
         if path in seen:

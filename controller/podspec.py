@@ -95,10 +95,15 @@ def secret_env(resource: RouterConfigResource, config: RouterConfig) -> list[Man
     return [_env_var(env, wanted[env]) for env in sorted(wanted)]
 
 
+def secret_files(config: RouterConfig) -> list[str]:
+    """Every `*-file` path of the config, as mounted: the file name is the key in the Secret."""
+    return sorted({container_path(ref.file) for _, ref in _secret_refs(config) if ref.file})
+
+
 def _file_mounts(
     resource: RouterConfigResource, config: RouterConfig
 ) -> tuple[list[Manifest], list[Manifest]]:
-    files = sorted({container_path(ref.file) for _, ref in _secret_refs(config) if ref.file})
+    files = secret_files(config)
     if not files:
         return [], []
     volume = {"name": "secret-files", "secret": {"secretName": resource.default_secret}}

@@ -191,3 +191,12 @@ def test_additional_account_dirs_get_their_own_credential_secrets() -> None:
     assert secrets[mounts["/data/claude-2"]] == "r-claude-claude-2"
     assert secrets[mounts["/data/claude-3"]] == "third"
     assert "/data/claude" not in mounts  # multi-account: the primary home is not mounted on its own
+
+
+def test_two_secret_files_with_one_name_are_refused() -> None:
+    config = (
+        "accounts:\n  a:\n    api-key-file /run/secrets/a/key\n  b:\n    api-key-file /run/secrets/b/key\n"
+    )
+    check = check_resource(RouterConfigResource(name="r", namespace="ns", config=config))
+    assert not check.valid
+    assert "would read the same Secret key 'key'" in check.message()
