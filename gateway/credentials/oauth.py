@@ -110,9 +110,11 @@ class OAuthFileCredential:
         self._found = found
         state = self._load_state()
         chosen: OAuthTokens | None = found.tokens if found else None
-        if state is not None:
+        # No credential file (the user logged out, the dir is gone): the account is gone too, even
+        # if we still hold a rotated pair for it.
+        if state is not None and found is not None:
             state_tokens, state_source = state
-            if found is None or state_source == found.signature or _later(state_tokens, found.tokens):
+            if state_source == found.signature or _later(state_tokens, found.tokens):
                 chosen = state_tokens
         if chosen is not None and (self._tokens is None or chosen.access_token != self._tokens.access_token):
             log.info("account %s: credential loaded", self.name)

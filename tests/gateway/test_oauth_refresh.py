@@ -144,3 +144,26 @@ async def test_refresh_retry_keeps_the_account_slot_count_exact(tmp_path: Path) 
                     await asyncio.sleep(0.05)
     assert fake.oauth.calls == 1
     assert (during, after) == ([1], [0])
+
+
+async def test_deleted_credential_file_retires_the_account_even_after_a_rotation(tmp_path: Path) -> None:
+    home = tmp_path / "claude"
+    cred_file = write_credentials(home, OLD_ACCESS, OLD_REFRESH, expires_at_ms=soon_ms(60))
+    async with (
+        FakeAnthropic() as fake,
+        running_gateway(gateway_config(fake.url, tmp_path / "data", home)) as gw,
+    ):
+        fake.grant_refresh(OLD_REFRESH, "main")
+        key = await gw.issue_key()
+        assert await ask(gw.url, key) == fake.text  # rotated and stored in the data dir
+        cred_file.unlink()  # the user logged out of Claude Code
+        await asyncio.sleep(1.1)
+        client = anthropic.AsyncAnthropic(base_url=gw.url, api_key=key, max_retries=0)
+        try:
+            await client.messages.create(model=MODEL, max_tokens=5, messages=HI)  # type: ignore[arg-type]
+            raise AssertionError("expected a 502")
+        except anthropic.APIStatusError as exc:
+            assert exc.status_code == 502
+        finally:
+            await client.close()
+    assert len(fake.messages_requests()) == 1
