@@ -4,6 +4,7 @@ and what happens when the client itself goes away."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 import aiohttp
@@ -216,3 +217,21 @@ async def test_shutdown_past_the_grace_period_ends_open_streams_with_an_error_ev
         rest = await asyncio.wait_for(reader, 10)
     assert first.startswith(b"event: message_start")
     assert rest.rstrip().endswith(b'"message": "The gateway is shutting down"}}')
+
+
+async def test_plain_body_cut_midway_is_a_truncated_response_not_a_short_one(
+    fake: FakeAnthropic, claude_home: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.then(Step.cut_json())
+    async with running_gateway(gateway_config(fake.url, tmp_path / "d", claude_home)) as gw:
+        key = await gw.issue_key()
+        async with aiohttp.ClientSession() as http:
+            response = await http.post(
+                gw.url + "/v1/messages",
+                headers={"x-api-key": key},
+                json={"model": MODEL, "max_tokens": 5, "messages": HI},
+            )
+            assert response.status == 200
+            with pytest.raises(aiohttp.ClientPayloadError):
+                await response.read()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]  # no traceback, no noise

@@ -31,6 +31,7 @@ class Kind(StrEnum):
     SLOW_FIRST_BYTE = "slow_first_byte"
     STALL = "stall"
     JSON_FOR_STREAM = "json_for_stream"
+    CUT_JSON = "cut_json"
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,11 @@ class Step:
     @staticmethod
     def json_for_stream() -> Step:
         return Step(Kind.JSON_FOR_STREAM)
+
+    @staticmethod
+    def cut_json() -> Step:
+        """A non-streaming answer whose body stops half-way (content-length promises more)."""
+        return Step(Kind.CUT_JSON)
 
 
 @dataclass(frozen=True)
@@ -282,9 +288,21 @@ class FakeAnthropic:
             except asyncio.CancelledError:
                 self.disconnects += 1  # the caller went away before the answer started
                 raise
+        if step.kind is Kind.CUT_JSON:
+            return await self._cut_json(request, model)
         if not payload.get("stream") or step.kind is Kind.JSON_FOR_STREAM:
             return web.json_response(message_json(model, self.text), headers={"request-id": "req_fake"})
         return await self._stream(request, step, model)
+
+    async def _cut_json(self, request: web.Request, model: str) -> web.StreamResponse:
+        body = json.dumps(message_json(model, self.text)).encode()
+        response = web.StreamResponse(headers={"content-type": "application/json"})
+        response.content_length = len(body)
+        await response.prepare(request)
+        await response.write(body[: len(body) // 2])
+        assert request.transport is not None
+        request.transport.close()
+        return response
 
     async def _stream(self, request: web.Request, step: Step, model: str) -> web.StreamResponse:
         response = web.StreamResponse(
