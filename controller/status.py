@@ -39,6 +39,17 @@ def ready_replicas(deployment: Mapping[str, Any] | None) -> int:
     return int((deployment.get("status") or {}).get("readyReplicas") or 0)
 
 
+def rolling_out(deployment: Mapping[str, Any], replicas: int) -> bool:
+    """The Deployment has not yet moved every pod to its current template (as far as it reports)."""
+    status = deployment.get("status") or {}
+    generation = (deployment.get("metadata") or {}).get("generation")
+    seen = status.get("observedGeneration")
+    if generation is not None and seen is not None and int(seen) < int(generation):
+        return True
+    updated = status.get("updatedReplicas")
+    return updated is not None and int(updated) < replicas
+
+
 def compute_status(
     resource: RouterConfigResource,
     check: ConfigCheck,
@@ -66,6 +77,8 @@ def compute_status(
         reason, message, ok = "ApplyFailed", failure, False
     elif deployment is None:
         reason, message, ok = "NoDeployment", "no gateway Deployment yet", False
+    elif rolling_out(deployment, resource.replicas):
+        reason, message, ok = "RollingOut", "gateway pods are being replaced with the current config", False
     elif ready >= resource.replicas:
         reason, message, ok = "ReplicasReady", f"{ready}/{resource.replicas} gateway replicas ready", True
     else:

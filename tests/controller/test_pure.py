@@ -200,3 +200,25 @@ def test_two_secret_files_with_one_name_are_refused() -> None:
     check = check_resource(RouterConfigResource(name="r", namespace="ns", config=config))
     assert not check.valid
     assert "would read the same Secret key 'key'" in check.message()
+
+
+def test_ready_waits_for_the_roll_out_of_the_current_config() -> None:
+    resource = RouterConfigResource(name="r", namespace="ns", config="x", replicas=2)
+    valid = ConfigCheck(config=RouterConfig())
+
+    def ready(deployment: dict[str, Any]) -> tuple[str, str]:
+        cond = compute_status(resource, valid, deployment, {}, NOW)["conditions"][1]
+        return cond["status"], cond["reason"]
+
+    old_pods_ready = {"metadata": {"generation": 5}, "status": {"observedGeneration": 4, "readyReplicas": 2}}
+    assert ready(old_pods_ready) == ("False", "RollingOut")
+    half_way = {
+        "metadata": {"generation": 5},
+        "status": {"observedGeneration": 5, "readyReplicas": 2, "updatedReplicas": 1},
+    }
+    assert ready(half_way) == ("False", "RollingOut")
+    done = {
+        "metadata": {"generation": 5},
+        "status": {"observedGeneration": 5, "readyReplicas": 2, "updatedReplicas": 2},
+    }
+    assert ready(done) == ("True", "ReplicasReady")
