@@ -7,11 +7,11 @@ reference a read-only file mount, every OAuth account a read-only credential dir
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import posixpath
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from controller import names
@@ -21,7 +21,7 @@ from dsl.model import RouterConfig, SecretRef, UpstreamConfig
 Manifest = dict[str, Any]
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class PodWiring:
     env: tuple[Manifest, ...]
     volumes: tuple[Manifest, ...]
@@ -57,22 +57,20 @@ def data_dir(config: RouterConfig) -> str:
 
 
 def _secret_refs(config: RouterConfig) -> Iterator[tuple[str, SecretRef]]:
-    """Every secret reference of the config, labelled by what it is for."""
-    yield "token-secret", config.admin.token_secret
-    if config.admin.admin_key:
-        yield "admin-key", config.admin.admin_key
-    for account in config.accounts:
-        if account.api_key:
-            yield f"account:{account.name}", account.api_key
-    for provider in config.providers:
-        if provider.api_key:
-            yield f"provider:{provider.name}", provider.api_key
-    if config.openai_compatible.api_key:
-        yield "openai-compatible", config.openai_compatible.api_key
-    if config.redis.url:
-        yield "redis", config.redis.url
-    if config.gonka.private_key:
-        yield "gonka", config.gonka.private_key
+    """Every secret reference anywhere in the config (found by walking the model, so a field added
+    later is wired too), labelled by its path."""
+
+    def walk(value: object, where: str) -> Iterator[tuple[str, SecretRef]]:
+        if isinstance(value, SecretRef):
+            yield where, value
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            for item in dataclasses.fields(value):
+                yield from walk(getattr(value, item.name), f"{where}.{item.name}")
+        elif isinstance(value, tuple):
+            for index, item in enumerate(value):
+                yield from walk(item, f"{where}[{index}]")
+
+    yield from walk(config, "config")
 
 
 def _env_var(name: str, ref: SecretKeyRef) -> Manifest:
