@@ -222,3 +222,20 @@ def test_ready_waits_for_the_roll_out_of_the_current_config() -> None:
         "status": {"observedGeneration": 5, "readyReplicas": 2, "updatedReplicas": 2},
     }
     assert ready(done) == ("True", "ReplicasReady")
+
+
+def test_render_command_bad_inputs_are_usage_errors(tmp_path: Any) -> None:
+    from controller.render_cli import render_command
+
+    assert render_command(str(tmp_path / "missing.lino"), "akash")[0] == 2
+    assert render_command(str(tmp_path), "kubernetes") == (2, f"cannot read {tmp_path}: Is a directory\n")
+    binary = tmp_path / "blob.lino"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    assert render_command(str(binary), "kubernetes") == (2, f"cannot read {binary}: not UTF-8 text\n")
+    good = tmp_path / "good.lino"
+    good.write_text("server:\n  port 8080\n")
+    code, text = render_command(str(good), "docker-compose")
+    assert code == 2 and "expected one of: kubernetes, helm-values, akash" in text
+    empty = tmp_path / "empty.lino"
+    empty.write_text("\n  \n")
+    assert render_command(str(empty), "kubernetes") == (1, f"{empty}: the config file is empty\n")
