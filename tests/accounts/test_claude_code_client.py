@@ -24,7 +24,7 @@ async def claude(t: Trio, home: Path, *args: str) -> str:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home),
            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "DISABLE_AUTOUPDATER": "1",
            "DISABLE_TELEMETRY": "1",
-           "ANTHROPIC_BASE_URL": t.gw.url, "ANTHROPIC_API_KEY": t.client.api_key}
+           "ANTHROPIC_BASE_URL": t.gw.url, "ANTHROPIC_API_KEY": t.key}
     assert CLAUDE is not None
     process = await asyncio.create_subprocess_exec(
         CLAUDE, "-p", "--model", "claude-haiku-4-5", *args, cwd=home, env=env,

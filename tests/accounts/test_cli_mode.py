@@ -30,7 +30,7 @@ U = "anthropic-ratelimit-unified-"
 
 def from_cli(request: Any) -> bool:
     agent = request.headers.get("user-agent", "")
-    return agent.startswith("claude-cli/") and request.headers.get("x-app") == "cli"
+    return bool(agent.startswith("claude-cli/") and request.headers.get("x-app") == "cli")
 
 
 def served_by_cli(t: Trio) -> dict[str, int]:
@@ -144,9 +144,8 @@ async def test_claude_cli_bin_selects_the_binary(tmp_path: Path) -> None:
 async def test_client_going_away_stops_the_cli_and_its_upstream_call(tmp_path: Path) -> None:
     async with trio(tmp_path, mode=RoutingMode.CLI, strategy=RoutingStrategy.PRIORITY) as t:
         t.fakes["a"].then(Step.stall(after_events=4, seconds=20))
-        key = t.client.api_key
         async with aiohttp.ClientSession() as http:
-            response = await http.post(t.gw.url + "/v1/messages", headers={"x-api-key": key},
+            response = await http.post(t.gw.url + "/v1/messages", headers={"x-api-key": t.key},
                                        json={"model": MODEL, "max_tokens": 5, "stream": True, "messages": HI})
             first = await response.content.readany()
             assert first.startswith(b"event: message_start")
@@ -161,7 +160,7 @@ async def test_client_going_away_stops_the_cli_and_its_upstream_call(tmp_path: P
 async def test_openai_chat_completions_go_through_the_cli_too(tmp_path: Path) -> None:
     async with trio(tmp_path, mode=RoutingMode.CLI, strategy=RoutingStrategy.PRIORITY,
                     max_concurrent_a=1) as t:
-        client = openai.AsyncOpenAI(base_url=t.gw.url + "/v1", api_key=t.client.api_key, max_retries=0)
+        client = openai.AsyncOpenAI(base_url=t.gw.url + "/v1", api_key=t.key, max_retries=0)
         try:
             chat = await client.chat.completions.create(
                 model=MODEL, messages=[{"role": "system", "content": "Be brief."},

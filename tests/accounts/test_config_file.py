@@ -70,7 +70,8 @@ async def test_accounts_from_the_config_file_fail_over_in_the_serve_process(tmp_
         message = await client.messages.create(model=MODEL, max_tokens=5, messages=HI)
         assert message.content[0].text == "served by b"  # type: ignore[union-attr]
         haiku = await client.messages.create(model="claude-haiku-4-5", max_tokens=5, messages=HI)
-        assert haiku.content[0].text == "served by b"  # type: ignore[union-attr]  (b outranks c)
+        # b outranks c, which is the only account limited to haiku models
+        assert haiku.content[0].text == "served by b"  # type: ignore[union-attr]
         async with aiohttp.ClientSession() as http, http.get(proc.url + "/v1/accounts") as response:
             accounts = {e["name"]: e for e in (await response.json())["accounts"]}
         assert accounts["a"]["cooldown_reason"] == "rate_limit"

@@ -60,7 +60,7 @@ async def test_replicas_share_cooldowns_and_admin_actions(tmp_path: Path) -> Non
             return c
 
         async def ask(c: anthropic.AsyncAnthropic) -> Any:
-            return (await c.messages.create(model=MODEL, max_tokens=5, messages=HI)).content[0].text
+            return (await c.messages.create(model=MODEL, max_tokens=5, messages=HI)).content[0].text  # type: ignore[union-attr]
 
         one, two = client(gw1), client(gw2)
         fakes["a"].then(Step.rate_limited(retry_after=30))

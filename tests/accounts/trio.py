@@ -30,6 +30,8 @@ class Trio:
     fakes: dict[str, FakeAnthropic]
     gw: RunningGateway
     client: anthropic.AsyncAnthropic
+    key: str
+    """The la_sk_ key the client uses."""
 
     def served(self) -> dict[str, int]:
         return {name: len(fake.messages_requests()) for name, fake in self.fakes.items()}
@@ -76,4 +78,4 @@ async def trio(tmp_path: Path, key_kwargs: dict[str, Any] | None = None,
         key = await gw.issue_key(**(key_kwargs or {}))
         client = anthropic.AsyncAnthropic(base_url=gw.url, api_key=key, max_retries=0)
         stack.push_async_callback(client.close)
-        yield Trio(fakes, gw, client)
+        yield Trio(fakes, gw, client, key)
