@@ -45,6 +45,11 @@ def cases(*directions: str) -> list[Path]:
     return sorted(case for d in directions for case in (FIXTURES / d).iterdir() if case.is_dir())
 
 
+def case_id(case: Path) -> str:
+    """A case's test id, relative to the fixtures folder (e.g. `chat_request/basic`), never absolute."""
+    return case.relative_to(FIXTURES).as_posix()
+
+
 def run_json(case: Path, body: Any = None) -> Any:
     """The translation of the case's input (or of `body`), or the error it was refused with."""
     if body is None:
