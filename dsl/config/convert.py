@@ -31,7 +31,13 @@ BOOL_EXPECTED = "on/off (also true/false, yes/no, 1/0)"
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-DURATION_EXPECTED = "a duration such as 500ms, 60s, 5m, 1h or 1h30m (a bare number means seconds)"
+# Longer durations are mistakes, and they overflow downstream (milliseconds as int, thread timeouts).
+MAX_DURATION_SECONDS = 10 * 365 * 86400
+DURATION_EXPECTED = (
+    "a duration such as 500ms, 60s, 5m, 1h or 1h30m (a bare number means seconds), at most 10 years"
+)
+# Bigger whole numbers are mistakes; this is the largest JSON, Redis counters and floats hold exactly.
+MAX_WHOLE = 2**53
 
 _SIZE = re.compile(r"(\d+)\s*(b|kb|kib|mb|mib|gb|gib)?", re.IGNORECASE)
 _SIZE_UNITS = {"b": 1, "kb": 1000, "kib": 1024, "mb": 10**6, "mib": 2**20, "gb": 10**9, "gib": 2**30}
@@ -99,6 +105,7 @@ def to_bool(text: str) -> bool:
 
 
 def to_int(text: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """A whole number; with no `maximum`, at most `MAX_WHOLE` (what JSON, Redis and floats hold exactly)."""
     expected = "a whole number"
     if minimum is not None and maximum is not None:
         expected = f"a whole number from {minimum} to {maximum}"
@@ -110,6 +117,9 @@ def to_int(text: str, *, minimum: int | None = None, maximum: int | None = None)
         raise ConversionError(expected) from None
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
         raise ConversionError(expected)
+    if maximum is None and abs(value) > MAX_WHOLE:
+        low = f"{minimum:,}" if minimum is not None else f"-{MAX_WHOLE:,}"
+        raise ConversionError(f"a whole number from {low} to {MAX_WHOLE:,}")
     return value
 
 
@@ -136,7 +146,7 @@ def to_seconds(text: str) -> float:
         value = float(word)
     except ValueError:
         value = _compound_seconds(word)
-    if not 0 <= value < float("inf"):  # also rejects NaN
+    if not 0 <= value <= MAX_DURATION_SECONDS:  # also rejects NaN and infinity
         raise ConversionError(DURATION_EXPECTED)
     return value
 
@@ -160,11 +170,11 @@ def to_whole_unit(text: str, unit_seconds: int, unit_name: str) -> int:
     word = text.strip()
     if word.isascii() and word.isdigit():
         try:
-            return to_int(word, minimum=0, maximum=2**53)
+            return to_int(word, minimum=0, maximum=MAX_WHOLE)
         except ConversionError:
             raise ConversionError(expected) from None
     units = to_seconds(word) / unit_seconds
-    if units != int(units) or units > 2**53:
+    if units != int(units) or units > MAX_WHOLE:
         raise ConversionError(expected)
     return int(units)
 

@@ -281,7 +281,11 @@ class _Builder:
             return spec_field.convert(text)
         except c.ConversionError as err:
             self.problem(entry, f"invalid value {_shown(text)} for `{entry.key}`", expected=err.expected)
-            return _INVALID
+        except (ValueError, ArithmeticError):
+            # A converter that lets a value error or overflow through is a bug (the converter tests
+            # look for them), but the user still gets a located problem, never a traceback.
+            self.problem(entry, f"invalid value {_shown(text)} for `{entry.key}`")
+        return _INVALID
 
     def many(self, entry: Entry, spec_field: FieldSpec, values: list[str]) -> Any:
         items: list[Any] = []

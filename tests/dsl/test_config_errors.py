@@ -1,4 +1,7 @@
-"""Bad config files: every problem reported at once, located, saying what was expected, no secret echoed."""
+"""Bad config files: every problem reported at once, located, saying what was expected, no secret echoed.
+
+Time bounds count CPU seconds of this process, so other work on a shared machine does not count.
+"""
 
 from __future__ import annotations
 
@@ -107,6 +110,14 @@ BAD = [
     ("model-aliases:\n  gpt-4o\n", "t.lino:2:3: model alias `gpt-4o` needs exactly one target model", ""),
     ("upstream:\n  timeouts 5s\n", "t.lino:2:3: `timeouts` takes an indented block", "connect"),
     ("server:\n  port (a b)\n", "t.lino:2:3: `port` takes a value, not a nested block", ""),
+    # Numbers too big for the model once scaled (1e306 s in ms overflowed to a traceback before).
+    ("crater:\n  poll-interval 1e306\n", "t.lino:2:3: invalid value '1e306' for `poll-interval`", "10 years"),
+    ("routing:\n  cooldown 3651d\n", "t.lino:2:3: invalid value '3651d' for `cooldown`", "at most 10 years"),
+    (
+        "accounts:\n  a:\n    oauth-home /x\n    priority " + "9" * 30 + "\n",
+        "t.lino:4:5: invalid value '" + "9" * 30 + "' for `priority`",
+        "to 9,007,199,254,740,992",
+    ),
 ]
 
 
@@ -173,13 +184,13 @@ _config_text = st.lists(
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(_config_text, st.text(max_size=200)))
 def test_any_text_ends_in_a_config_or_a_dsl_error(text: str) -> None:
-    started = time.perf_counter()
+    started = time.process_time()
     try:
         load_config(text, "fuzz.lino")
     except DslError as err:
         assert err.problems
         assert all(p.file == "fuzz.lino" for p in err.problems)
-    assert time.perf_counter() - started < 2.0
+    assert time.process_time() - started < 2.0
 
 
 def test_huge_user_text_is_shortened_in_messages() -> None:
@@ -212,8 +223,8 @@ def test_a_seed_provider_record_at_the_top_level_is_one_clear_error() -> None:
     ids=["binary", "10MB", "parens", "indentation", "tabs", "quote", "nul"],
 )
 def test_hostile_input_ends_in_a_dsl_error_quickly(text: str) -> None:
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(DslError) as caught:
         load_config(text, "hostile.lino")
     assert caught.value.problems and caught.value.problems[0].file == "hostile.lino"
-    assert time.perf_counter() - started < 5.0
+    assert time.process_time() - started < 5.0
