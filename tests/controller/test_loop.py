@@ -310,4 +310,5 @@ async def test_watching_all_namespaces(cluster: Cluster) -> None:
             assert deployment["metadata"]["namespace"] == namespace
     finally:
         controller.shutdown()
-        thread.join(5)
+        # Not thread.join(): the emulator runs on this event loop and must keep answering meanwhile.
+        await cluster.eventually(lambda: not thread.is_alive(), timeout=5, what="the controller to stop")
