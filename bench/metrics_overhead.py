@@ -145,8 +145,11 @@ def main() -> int:
             for _mode, (_, url, script) in gateways.items():
                 wrk(url, script, 1, args.connections)  # warm-up: connections, caches, JIT-free paths
             results: dict[str, list[tuple[float, float]]] = {"on": [], "off": []}
-            for _ in range(args.rounds):
-                for mode, (pid, url, script) in gateways.items():
+            for round_number in range(args.rounds):
+                # Alternate which gateway goes first, so a drift in machine load favours neither.
+                order = ("on", "off") if round_number % 2 == 0 else ("off", "on")
+                for mode in order:
+                    pid, url, script = gateways[mode]
                     before = cpu_seconds(pid)
                     requests = wrk(url, script, args.seconds, args.connections)
                     used = cpu_seconds(pid) - before

@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class AccountServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """Read and steer the live account pool.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -62,7 +63,8 @@ class AccountServiceStub:
 
 
 class AccountServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Read and steer the live account pool.
+    """
 
     def ListAccounts(self, request, context):
         """Every account in the pool, in configuration order.
@@ -136,7 +138,8 @@ def add_AccountServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class AccountService:
-    """Missing associated documentation comment in .proto file."""
+    """Read and steer the live account pool.
+    """
 
     @staticmethod
     def ListAccounts(request,

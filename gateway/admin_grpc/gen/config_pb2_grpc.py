@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class ConfigServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """Check router configs before deploying them; inspect the running one.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -47,7 +48,8 @@ class ConfigServiceStub:
 
 
 class ConfigServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Check router configs before deploying them; inspect the running one.
+    """
 
     def ValidateConfig(self, request, context):
         """Parse and validate DSL text. Always OK at the RPC level: problems are in the response,
@@ -87,7 +89,8 @@ def add_ConfigServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class ConfigService:
-    """Missing associated documentation comment in .proto file."""
+    """Check router configs before deploying them; inspect the running one.
+    """
 
     @staticmethod
     def ValidateConfig(request,

@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class ProviderServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """Manage the OpenAI-compatible providers the gateway forwards to.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -57,10 +58,12 @@ class ProviderServiceStub:
 
 
 class ProviderServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Manage the OpenAI-compatible providers the gateway forwards to.
+    """
 
     def ListProviders(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Every stored provider, by name, redacted.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -118,7 +121,8 @@ def add_ProviderServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class ProviderService:
-    """Missing associated documentation comment in .proto file."""
+    """Manage the OpenAI-compatible providers the gateway forwards to.
+    """
 
     @staticmethod
     def ListProviders(request,

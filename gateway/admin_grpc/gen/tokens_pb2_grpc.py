@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class TokenServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """Issue and manage la_sk_ keys.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -62,7 +63,8 @@ class TokenServiceStub:
 
 
 class TokenServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Issue and manage la_sk_ keys.
+    """
 
     def IssueToken(self, request, context):
         """Issue a new la_sk_ key. INVALID_ARGUMENT when a budget or TTL is out of range.
@@ -136,7 +138,8 @@ def add_TokenServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class TokenService:
-    """Missing associated documentation comment in .proto file."""
+    """Issue and manage la_sk_ keys.
+    """
 
     @staticmethod
     def IssueToken(request,

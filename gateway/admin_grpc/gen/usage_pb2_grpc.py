@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class UsageServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """Watch what the gateway serves.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -47,7 +48,8 @@ class UsageServiceStub:
 
 
 class UsageServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Watch what the gateway serves.
+    """
 
     def GetUsage(self, request, context):
         """The counters since the gateway started, in the shape of GET /v1/usage.
@@ -86,7 +88,8 @@ def add_UsageServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class UsageService:
-    """Missing associated documentation comment in .proto file."""
+    """Watch what the gateway serves.
+    """
 
     @staticmethod
     def GetUsage(request,
