@@ -86,3 +86,19 @@ def test_full_case_wires_secrets_by_reference_only() -> None:
         "path": "/metrics",
         "interval": "15s",
     }
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_gateway_pods_meet_the_restricted_pod_security_standard(case: str) -> None:
+    deployment = next(m for m in render_case(case) if m["kind"] == "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert not pod.get("hostNetwork") and not pod.get("hostPID") and not pod.get("hostIPC")
+    assert all("hostPath" not in v for v in pod["volumes"])
+    for container in pod["containers"]:
+        context = container["securityContext"]
+        assert context["allowPrivilegeEscalation"] is False
+        assert context["capabilities"] == {"drop": ["ALL"]}
+        assert context["readOnlyRootFilesystem"] is True
+        assert all(p["containerPort"] >= 1024 for p in container["ports"])  # no privileged ports needed
