@@ -7,8 +7,9 @@ slip into the public API.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from google.protobuf import descriptor_pb2
 
@@ -18,6 +19,7 @@ from gateway.admin_grpc import codegen
 # as used in SourceCodeInfo.Location.path.
 MESSAGE, ENUM, SERVICE = 4, 5, 6
 FIELD, NESTED, NESTED_ENUM, ENUM_VALUE, METHOD = 2, 3, 4, 2, 2
+Declarations = Iterator[tuple[tuple[int, ...], str]]
 
 
 def descriptor_set(tmp_path: Path) -> descriptor_pb2.FileDescriptorSet:
@@ -38,10 +40,8 @@ def descriptor_set(tmp_path: Path) -> descriptor_pb2.FileDescriptorSet:
     return descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes())
 
 
-def messages(
-    items: object, path: tuple[int, ...], prefix: str
-) -> Iterator[tuple[tuple[int, ...], str]]:
-    for i, message in enumerate(items):  # type: ignore[call-overload]
+def messages(items: Iterable[Any], path: tuple[int, ...], prefix: str) -> Declarations:
+    for i, message in enumerate(items):
         if message.options.map_entry:
             continue  # synthetic map<k, v> entry: documented by its field
         here, name = (*path, i), f"{prefix}.{message.name}"
@@ -52,15 +52,15 @@ def messages(
         yield from enums(message.enum_type, (*here, NESTED_ENUM), name)
 
 
-def enums(items: object, path: tuple[int, ...], prefix: str) -> Iterator[tuple[tuple[int, ...], str]]:
-    for i, enum in enumerate(items):  # type: ignore[call-overload]
+def enums(items: Iterable[Any], path: tuple[int, ...], prefix: str) -> Declarations:
+    for i, enum in enumerate(items):
         here, name = (*path, i), f"{prefix}.{enum.name}"
         yield here, name
         for j, value in enumerate(enum.value):
             yield (*here, ENUM_VALUE, j), f"{name}.{value.name}"
 
 
-def declarations(file: descriptor_pb2.FileDescriptorProto) -> Iterator[tuple[tuple[int, ...], str]]:
+def declarations(file: descriptor_pb2.FileDescriptorProto) -> Declarations:
     yield from messages(file.message_type, (MESSAGE,), file.package)
     yield from enums(file.enum_type, (ENUM,), file.package)
     for i, service in enumerate(file.service):
