@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -94,3 +95,23 @@ async def test_sigint_stops_an_idle_gateway_and_flags_hide_routes(tmp_path: Path
                 assert (await response.json())["error"]["type"] == "not_found_error"
         assert await proc.stop(signal.SIGINT) == 0
     assert json.dumps(proc.stderr_lines).count("Traceback") == 0
+
+
+def test_serve_on_a_busy_port_is_a_clear_error(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "gateway.cli.main", "serve"],
+            env=serve_env(
+                {"TOKEN_SECRET": SECRET, "DATA_DIR": str(tmp_path / "d"), "ROUTER_PORT": str(port)}
+            ),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert f"error: cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
