@@ -1,33 +1,64 @@
-"""The controller's liveness endpoint: `/healthz` is 200 while the work loop keeps turning.
+"""The controller's own HTTP endpoint: `/healthz` (200 while the work loop keeps turning) and `/metrics`
+(Prometheus text: reconciles by result, work-queue depth, seconds since the loop last turned).
 
-A stdlib HTTP server on its own thread; it reads one heartbeat value and does nothing else.
+A stdlib HTTP server on its own thread; it only reads numbers the loop publishes.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 STALE_AFTER = 60.0
 
 
-def start_health_server(host: str, port: int, heartbeat: Callable[[], float]) -> ThreadingHTTPServer:
-    """Serve /healthz on host:port in a daemon thread; the caller shuts the server down."""
+@dataclass(frozen=True)
+class LoopStats:
+    reconciled: int
+    failed: int
+    queue_depth: int
+    heartbeat_age: float
+
+
+def render_metrics(stats: LoopStats) -> str:
+    """Prometheus text exposition of the loop's numbers (pure)."""
+    return (
+        "# HELP link_assistant_controller_reconciles_total RouterConfig reconciles by result.\n"
+        "# TYPE link_assistant_controller_reconciles_total counter\n"
+        f'link_assistant_controller_reconciles_total{{result="ok"}} {stats.reconciled}\n'
+        f'link_assistant_controller_reconciles_total{{result="error"}} {stats.failed}\n'
+        "# HELP link_assistant_controller_queue_depth RouterConfigs waiting to be reconciled.\n"
+        "# TYPE link_assistant_controller_queue_depth gauge\n"
+        f"link_assistant_controller_queue_depth {stats.queue_depth}\n"
+        "# HELP link_assistant_controller_loop_idle_seconds Seconds since the work loop last turned.\n"
+        "# TYPE link_assistant_controller_loop_idle_seconds gauge\n"
+        f"link_assistant_controller_loop_idle_seconds {stats.heartbeat_age:.3f}\n"
+    )
+
+
+def start_health_server(host: str, port: int, stats: Callable[[], LoopStats]) -> ThreadingHTTPServer:
+    """Serve /healthz and /metrics on host:port in a daemon thread; the caller shuts the server down."""
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            if self.path.split("?")[0] not in ("/healthz", "/livez", "/readyz"):
-                self.send_error(404)
-                return
-            fresh = time.monotonic() - heartbeat() < STALE_AFTER
-            body = b"ok\n" if fresh else b"stalled\n"
-            self.send_response(200 if fresh else 503)
-            self.send_header("Content-Type", "text/plain")
+        def _send(self, status: int, body: bytes, content_type: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+
+        def do_GET(self) -> None:
+            path = self.path.split("?")[0]
+            now = stats()
+            if path == "/metrics":
+                self._send(200, render_metrics(now).encode(), "text/plain; version=0.0.4; charset=utf-8")
+            elif path in ("/healthz", "/livez", "/readyz"):
+                fresh = now.heartbeat_age < STALE_AFTER
+                self._send(200 if fresh else 503, b"ok\n" if fresh else b"stalled\n", "text/plain")
+            else:
+                self.send_error(404)
 
         def log_message(self, format: str, *args: object) -> None:  # probes every few seconds: stay quiet
             return

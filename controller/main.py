@@ -79,9 +79,7 @@ def run(options: Options) -> int:
     health = None
     if options.health_port:
         try:
-            health = start_health_server(
-                options.health_host, options.health_port, lambda: controller.heartbeat
-            )
+            health = start_health_server(options.health_host, options.health_port, controller.stats)
         except OSError as exc:
             print(
                 f"error: cannot serve /healthz on port {options.health_port}: {exc.strerror}", file=sys.stderr
@@ -134,7 +132,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--health-port",
         type=int,
         default=env("HEALTH_PORT", "8081"),
-        help="port of the /healthz endpoint, 0 to disable (env HEALTH_PORT; default 8081)",
+        help="port of /healthz and /metrics, 0 to disable (env HEALTH_PORT; default 8081)",
     )
 
 

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from controller import names
+from controller.health import LoopStats
 from controller.kube import KubeApiError, KubeClient, object_path
 from controller.reconcile import reconcile
 from controller.workqueue import Key, WorkQueue
@@ -54,6 +55,7 @@ class Controller:
     stop: threading.Event = field(default_factory=threading.Event)
     heartbeat: float = field(default_factory=time.monotonic)
     reconciled: int = 0
+    failed: int = 0
 
     def _watch_loop(
         self, path: str, selector: str, to_key: Callable[[dict[str, Any]], Key | None], label: str
@@ -92,10 +94,12 @@ class Controller:
         try:
             outcome = reconcile(self.kube, namespace, name, self.now, self.default_image)
         except KubeApiError as exc:
+            self.failed += 1
             delay = self.queue.retry(key)
             log.warning("reconcile %s/%s failed (%s); retrying in %.1fs", namespace, name, exc, delay)
             return True
         except Exception:  # a bug must not kill the loop: log it and back off like an API failure
+            self.failed += 1
             delay = self.queue.retry(key)
             log.exception("reconcile %s/%s crashed; retrying in %.1fs", namespace, name, delay)
             return True
@@ -125,6 +129,9 @@ class Controller:
         for thread in threads:
             thread.start()
         return threads
+
+    def stats(self) -> LoopStats:
+        return LoopStats(self.reconciled, self.failed, len(self.queue), time.monotonic() - self.heartbeat)
 
     def shutdown(self) -> None:
         """Ask `run` to return soon: wakes the worker and ends open watches (thread- and signal-safe)."""

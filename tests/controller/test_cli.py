@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
+import shutil
 import signal
+import subprocess
 import sys
 import urllib.request
 from pathlib import Path
@@ -18,6 +21,11 @@ from tests.controller.test_loop import RC_PATH, live, router_config
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "gateway.cli.main"]
+
+
+def _metrics(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as resp:
+        return str(resp.read().decode())
 
 
 def _health(port: int) -> int:
@@ -58,6 +66,19 @@ async def test_controller_subcommand_reconciles_serves_healthz_and_stops_on_sigt
         assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "example.test/gw:2"
         loop = asyncio.get_running_loop()
         assert await loop.run_in_executor(None, _health, health) == 200
+        metrics = await loop.run_in_executor(None, _metrics, health)
+        ok = re.search(r'link_assistant_controller_reconciles_total\{result="ok"\} (\d+)', metrics)
+        assert ok and int(ok.group(1)) >= 1, metrics
+        if shutil.which("promtool"):
+            check = subprocess.run(
+                ["promtool", "check", "metrics"],
+                input=metrics,
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=False,
+            )
+            assert check.returncode == 0, check.stdout + check.stderr
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
