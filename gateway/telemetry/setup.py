@@ -39,17 +39,14 @@ def setup_telemetry(app: web.Application, sink: Sink | None = None) -> None:
 
 
 def accounts_of(pool: Any) -> list[AccountSample]:
-    """Account gauges from the pool's /v1/accounts snapshot (tolerant of a missing or simple pool)."""
+    """Account gauges from the pool's /v1/accounts snapshot (none without a pool)."""
     if pool is None or not hasattr(pool, "snapshot"):
         return []
-    samples = []
-    for entry in pool.snapshot():
-        cooldown = float(entry.get("cooldown_remaining_seconds") or 0)
-        if entry.get("drained"):
-            state = "drained"
-        elif cooldown > 0 or entry.get("healthy") is False:
-            state = "cooling_down"
-        else:
-            state = "healthy"
-        samples.append(AccountSample(str(entry.get("name", "")), str(entry.get("state") or state), cooldown))
-    return samples
+    return [
+        AccountSample(
+            str(entry.get("name", "")),
+            str(entry.get("state") or ""),
+            float(entry.get("cooldown_remaining_seconds") or 0),
+        )
+        for entry in pool.snapshot()
+    ]

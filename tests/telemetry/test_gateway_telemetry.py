@@ -13,29 +13,16 @@ import aiohttp
 import anthropic
 import openai
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from dsl.model import RouterConfig
 from gateway.logging import JsonFormatter, RedactionFilter
 from gateway.telemetry.middleware import ACCESS_LOGGER
 from tests.support.fake_anthropic import FakeAnthropic, Step
 from tests.support.gateway import running_gateway
+from tests.support.prometheus_text import get_text, series
 from tests.support.two_accounts import ACCOUNT_ENV
 
 MODEL = "claude-test-1"
-
-
-def series(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    return {
-        (s.name, frozenset(s.labels.items())): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
-
-
-async def get_text(url: str) -> tuple[int, str, str]:
-    async with aiohttp.ClientSession() as http, http.get(url) as response:
-        return response.status, response.headers.get("content-type", ""), await response.text()
 
 
 async def test_metrics_after_real_sdk_traffic(config: RouterConfig) -> None:
