@@ -24,6 +24,7 @@ from dsl.model import RouterConfig
 from dsl.settings import settings_from_args
 from gateway.admin_grpc.server import AdminServerError
 from gateway.app import ConfigurationError, build_app, build_context
+from gateway.context import GATEWAY
 from gateway.credentials.build import account_specs
 from gateway.credentials.secrets import resolve_secret
 from gateway.logging import configure_logging, level_from
@@ -78,6 +79,8 @@ def serve(
     )
     try:
         asyncio.run(_serve(config, environ, on_ready))
+    except KeyboardInterrupt:  # Ctrl-C before the signal handlers were installed
+        return 130
     except StoreError as err:  # e.g. a corrupt tokens.bin: say so, no traceback
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -97,6 +100,7 @@ async def _serve(
     config: RouterConfig, environ: Mapping[str, str], on_ready: Callable[[str], None] | None
 ) -> None:
     app = build_app(config, environ)
+    app[GATEWAY].shutdown_grace = SHUTDOWN_GRACE_SECONDS
     runner = web.AppRunner(
         app,
         handle_signals=False,
@@ -105,9 +109,11 @@ async def _serve(
         access_log=None,
     )
     await runner.setup()
+    started = False
     try:
         site = web.TCPSite(runner, config.server.host, config.server.port)
         await site.start()
+        started = True
         host, port = _bound(runner, config)
         _log_banner(config, environ, host, port)
         if on_ready is not None:
@@ -120,7 +126,8 @@ async def _serve(
         log.info("shutting down: finishing in-flight requests (up to %.0fs)", SHUTDOWN_GRACE_SECONDS)
     finally:
         await runner.cleanup()
-        log.info("stopped")
+        if started:
+            log.info("stopped")
 
 
 def _bound(runner: web.AppRunner, config: RouterConfig) -> tuple[str, int]:
