@@ -57,6 +57,8 @@ _BEDROCK_MODEL = re.compile(r"^/model/[^/]+/(invoke|invoke-with-response-stream)
 _VERTEX = re.compile(r":(rawPredict|streamRawPredict)$")
 _ANTHROPIC_PREFIX = "/api/latest/anthropic"
 _SAFE_MODEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,79}$")
+# Key-shaped names (a client that put its key where the model goes) never become labels.
+_KEY_LIKE = re.compile(r"la_sk_|^sk-|^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$", re.IGNORECASE)
 
 
 def classify_path(path: str) -> tuple[str, Surface | None]:
@@ -107,7 +109,7 @@ class ModelLabels:
             return ""
         if model in self._admitted:
             return model
-        if len(self._admitted) >= self._limit or not _SAFE_MODEL.match(model):
+        if len(self._admitted) >= self._limit or not _SAFE_MODEL.match(model) or _KEY_LIKE.search(model):
             return OTHER
         self._admitted.add(model)
         return model
