@@ -66,9 +66,15 @@ async def test_controller_subcommand_reconciles_serves_healthz_and_stops_on_sigt
         assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "example.test/gw:2"
         loop = asyncio.get_running_loop()
         assert await loop.run_in_executor(None, _health, health) == 200
-        metrics = await loop.run_in_executor(None, _metrics, health)
-        ok = re.search(r'link_assistant_controller_reconciles_total\{result="ok"\} (\d+)', metrics)
-        assert ok and int(ok.group(1)) >= 1, metrics
+        metrics = ""
+        for _ in range(100):  # bounded: the first reconcile finishes just after its Deployment lands
+            metrics = await loop.run_in_executor(None, _metrics, health)
+            ok = re.search(r'link_assistant_controller_reconciles_total\{result="ok"\} (\d+)', metrics)
+            if ok and int(ok.group(1)) >= 1:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError(f"no successful reconcile counted:\n{metrics}")
         if shutil.which("promtool"):
             check = subprocess.run(
                 ["promtool", "check", "metrics"],
