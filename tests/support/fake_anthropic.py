@@ -22,6 +22,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.support.anthropic_wire import error_json, message_events, message_json, sse_frame
+
 
 class Kind(StrEnum):
     OK = "ok"
@@ -123,66 +125,16 @@ class OAuthServerState:
     counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
 
-def message_json(model: str, text: str, input_tokens: int = 12, output_tokens: int = 7) -> dict[str, Any]:
-    return {
-        "id": "msg_fake01",
-        "type": "message",
-        "role": "assistant",
-        "model": model,
-        "content": [{"type": "text", "text": text}],
-        "stop_reason": "end_turn",
-        "stop_sequence": None,
-        "usage": {
-            "input_tokens": input_tokens,
-            "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": 0,
-            "output_tokens": output_tokens,
-        },
-    }
-
-
-def sse_frame(event: str, data: dict[str, Any]) -> bytes:
-    return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
-
-
-def message_events(model: str, text: str, input_tokens: int = 12, output_tokens: int = 7) -> list[bytes]:
-    start = message_json(model, "", input_tokens, 1)
-    start["content"] = []
-    start["stop_reason"] = None
-    words = text.split(" ")
-    deltas = [w if i == 0 else " " + w for i, w in enumerate(words)]
-    frames = [
-        sse_frame("message_start", {"type": "message_start", "message": start}),
-        sse_frame(
-            "content_block_start",
-            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
-        ),
-        sse_frame("ping", {"type": "ping"}),
-    ]
-    frames += [
-        sse_frame(
-            "content_block_delta",
-            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": d}},
-        )
-        for d in deltas
-    ]
-    frames += [
-        sse_frame("content_block_stop", {"type": "content_block_stop", "index": 0}),
-        sse_frame(
-            "message_delta",
-            {
-                "type": "message_delta",
-                "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                "usage": {"output_tokens": output_tokens},
-            },
-        ),
-        sse_frame("message_stop", {"type": "message_stop"}),
-    ]
-    return frames
-
-
-def error_json(error_type: str, message: str) -> dict[str, Any]:
-    return {"type": "error", "error": {"type": error_type, "message": message}, "request_id": "req_fake"}
+__all__ = [
+    "FakeAnthropic",
+    "Kind",
+    "SeenRequest",
+    "Step",
+    "error_json",
+    "message_events",
+    "message_json",
+    "sse_frame",
+]
 
 
 class FakeAnthropic:
