@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from pathlib import Path
 
 import aiohttp
@@ -96,28 +97,41 @@ async def test_errors_use_grpc_status_codes(config: RouterConfig) -> None:
         assert "label" in (too_long.value.details() or "")
 
 
-async def test_a_key_issued_by_the_cli_is_listed_over_grpc_at_once(
-    config: RouterConfig, tmp_path: Path
-) -> None:
+async def cli(tmp_path: Path, *args: str) -> str:
+    """Run `link-assistant-router tokens ...` on the gateway's data dir; its stdout."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "gateway.cli.main",
+        "tokens",
+        *args,
+        "--data-dir",
+        str(tmp_path / "data"),
+        env={"TOKEN_SECRET": TEST_SECRET, "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err.decode()
+    return out.decode()
+
+
+async def test_the_cli_and_grpc_see_each_others_changes(config: RouterConfig, tmp_path: Path) -> None:
     async with grpc_gateway(config, ACCOUNT_ENV) as (gw, channel):
-        cli = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "gateway.cli.main",
-            "tokens",
-            "issue",
-            "--label",
-            "from-cli",
-            "--data-dir",
-            str(tmp_path / "data"),
-            env={"TOKEN_SECRET": TEST_SECRET, "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
-            cwd=Path(__file__).resolve().parents[2],
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await asyncio.wait_for(cli.communicate(), 60)
-        assert cli.returncode == 0, err.decode()
-        key = out.decode().strip()
-        listed = await tokens_pb2_grpc.TokenServiceStub(channel).ListTokens(pb.ListTokensRequest())
-        assert [t.label for t in listed.tokens] == ["from-cli"]
+        tokens = tokens_pb2_grpc.TokenServiceStub(channel)
+        key = (await cli(tmp_path, "issue", "--label", "from-cli")).strip()
+        listed = await tokens.ListTokens(pb.ListTokensRequest())
+        assert [t.label for t in listed.tokens] == ["from-cli"]  # at once: the issue was fsynced
         assert await ask(gw.url, key) == "Hello from the fake upstream"
+
+        issued = await tokens.IssueToken(pb.IssueTokenRequest(label="from-grpc"))
+        assert "from-grpc" in await cli(tmp_path, "list")
+        assert await cli(tmp_path, "revoke", issued.token.id) == f"revoked {issued.token.id}\n"
+        started = time.monotonic()
+        while not (await tokens.GetToken(pb.GetTokenRequest(id=issued.token.id))).revoked:
+            # The 1 s bound itself is tests/tokens/test_cli.py's; here a loaded machine gets slack.
+            assert time.monotonic() - started < 5.0, "the CLI's revocation never reached the gateway"
+            await asyncio.sleep(0.05)
+        with pytest.raises(anthropic.PermissionDeniedError):
+            await ask(gw.url, issued.key)
