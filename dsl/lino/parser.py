@@ -25,6 +25,7 @@ from dsl.errors import DslSyntaxError, Problem
 from dsl.lino.comments import blank_comments
 from dsl.lino.lexer import tokenize
 from dsl.lino.link import Link
+from dsl.lino.recovery import further_problems
 from dsl.lino.source import Source, locate
 from dsl.lino.transform import LinoTransformer
 
@@ -85,7 +86,8 @@ def parse(
     `source` names the document in error messages. `max_depth` bounds parentheses plus
     indentation levels (links-notation's default is 64; at most `DEPTH_CEILING`). With
     `comments=False`, `#` is an ordinary character. Documents longer than `max_chars` characters
-    are refused. Raises `DslSyntaxError` for anything that is not valid Links Notation.
+    are refused. Raises `DslSyntaxError` for anything that is not valid Links Notation, listing
+    the errors after the first too (see `recovery.py`).
     """
     if not isinstance(text, str):
         raise DslSyntaxError([Problem(f"expected text, got {type(text).__name__}", source)])
@@ -95,10 +97,18 @@ def parse(
         message = f"document is larger than the {limit} limit"
         raise DslSyntaxError([Problem(message, source, line, column, expected="a smaller document")])
     prepared = blank_comments(text) if comments else text
-    request = Source(prepared, source, max(0, min(max_depth, DEPTH_CEILING)))
+    depth = max(0, min(max_depth, DEPTH_CEILING))
+    try:
+        return _parse_once(prepared, source, depth)
+    except DslSyntaxError as first:
+        raise further_problems(first, prepared, lambda again: _parse_once(again, source, depth)) from None
+
+
+def _parse_once(prepared: str, source: str, depth: int) -> list[Link]:
+    """One LALR run over comment-free text; the first error ends it."""
     try:
         with _collector_paused():
-            result = _parser().parse(request)  # Lark hands a non-str input to the lexer untouched
+            result = _parser().parse(Source(prepared, source, depth))  # Lark hands the Source to our lexer
     except UnexpectedInput as exc:
         raise _problem(exc, source, prepared) from None
     assert isinstance(result, list)

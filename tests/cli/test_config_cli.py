@@ -183,3 +183,16 @@ def test_the_installed_console_script_validates_too(tmp_path: Path) -> None:
         cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert (done.returncode, done.stdout) == (0, "ok.lino: valid\n")
+
+
+def test_validate_lists_every_syntax_error_not_just_the_first(tmp_path: Path) -> None:
+    (tmp_path / "urls.lino").write_text(
+        "providers:\n  a\n    base-url http://a:4000/v1\n  b\n    base-url http://b:4000/v1\n",
+        encoding="utf-8",
+    )
+    done = run("config", "validate", "urls.lino", cwd=tmp_path)
+    assert done.returncode == 1
+    lines = done.stderr.splitlines()
+    assert [line.split(": ")[0] for line in lines] == ["urls.lino:3:18", "urls.lino:5:18"]
+    assert all("quote references that contain ':'" in line for line in lines)
+    assert "urls.lino: invalid (2 problems)" in done.stdout

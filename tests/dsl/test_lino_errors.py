@@ -159,3 +159,43 @@ def test_links_at_the_depth_ceiling_compare_hash_and_format_without_recursion_er
     indented = "\n".join(" " * level + "k" for level in range(100))
     paths = parse(indented, max_depth=100)
     assert parse(format_links(paths), max_depth=100) == paths
+
+
+def test_errors_after_the_first_are_listed_too_in_file_order() -> None:
+    text = "url: http://x\nok line\nb: c: d\n  fine\n(x\n"
+    with pytest.raises(DslSyntaxError) as caught:
+        parse(text, source="r.lino")
+    assert [(p.line, p.column) for p in caught.value.problems] == [(1, 10), (3, 5), (5, 1)]
+    rendered = str(caught.value).splitlines()
+    assert rendered[0].startswith("r.lino:1:10: unexpected ':' after 'http'")
+    assert rendered[1].startswith("r.lino:3:5: unexpected ':' after 'c'")
+    assert rendered[2].startswith("r.lino:5:1: '(' is never closed")
+
+
+@pytest.mark.parametrize("text", ["(a: b: c)", "a: 'x\ny' : c", "a: (b\n  c: d: e)", "k: v\n  a\n b\n"])
+def test_a_consequence_of_the_first_error_is_not_reported_as_another(text: str) -> None:
+    with pytest.raises(DslSyntaxError) as caught:
+        parse(text)
+    assert len(caught.value.problems) == 1, caught.value.problems
+
+
+def test_the_error_list_is_bounded() -> None:
+    text = "".join(f"k{i}: a: b\n" for i in range(50))
+    with pytest.raises(DslSyntaxError) as caught:
+        parse(text)
+    assert [p.line for p in caught.value.problems] == list(range(1, 11))
+
+
+def test_a_large_document_reports_its_first_error_alone_and_fast() -> None:
+    text = "x: y: z\n" + "a: b\n" * 110_000 + "x: y: z\n"  # over the re-parse budget
+    problem = _fails_quickly(text, 2.0)
+    assert problem.line == 1
+
+
+def test_errors_late_in_a_config_sized_document_cost_a_bounded_number_of_parses() -> None:
+    text = "a: b\n" * 20_000 + "x: y: z\n" * 20  # ~100 KB: five parses more fit the re-parse budget
+    started = time.process_time()
+    with pytest.raises(DslSyntaxError) as caught:
+        parse(text)
+    assert [p.line for p in caught.value.problems] == list(range(20_001, 20_007))
+    assert time.process_time() - started < 8.0  # six parses of ~0.3 s each, with a wide margin
