@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, NoReturn
 
 import grpc
@@ -9,6 +10,7 @@ from grpc import aio
 
 from gateway.errors import GatewayError
 
+_PLAIN_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,64}$")
 _CODES: dict[int, grpc.StatusCode] = {
     400: grpc.StatusCode.INVALID_ARGUMENT,
     401: grpc.StatusCode.UNAUTHENTICATED,
@@ -30,8 +32,13 @@ async def abort_for(context: aio.ServicerContext[Any, Any], error: GatewayError)
     raise AssertionError("unreachable: context.abort raises")
 
 
+def shown(name: str) -> str:
+    """`name` for an error message when it is a short plain id; never echo a pasted key or text."""
+    return name if _PLAIN_ID.match(name) and not name.startswith(("la_sk_", "sk-")) else "(not shown)"
+
+
 async def not_found(context: aio.ServicerContext[Any, Any], what: str, name: str) -> NoReturn:
-    await context.abort(grpc.StatusCode.NOT_FOUND, f"{what} not found: {name}")
+    await context.abort(grpc.StatusCode.NOT_FOUND, f"{what} not found: {shown(name)}")
     raise AssertionError("unreachable: context.abort raises")
 
 

@@ -118,4 +118,6 @@ class TokenServicer(tokens_pb2_grpc.TokenServiceServicer):
 async def _id(token_id: str, context: Context) -> str:
     if not token_id.strip():
         await invalid(context, "id is required (the token's UUID, as shown by ListTokens)")
+    if token_id.strip().startswith("la_sk_"):
+        await invalid(context, "id is the token's UUID (as shown by ListTokens), not the la_sk_ key itself")
     return token_id.strip()

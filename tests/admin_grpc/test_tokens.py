@@ -91,6 +91,15 @@ async def test_errors_use_grpc_status_codes(config: RouterConfig) -> None:
         with pytest.raises(grpc.aio.AioRpcError) as empty:
             await tokens.GetToken(pb.GetTokenRequest(id=""))
         assert empty.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        with pytest.raises(grpc.aio.AioRpcError) as pasted_key:
+            await tokens.GetToken(pb.GetTokenRequest(id="la_sk_eyJhbGciOiJIUzI1NiJ9.e30.c2ln"))
+        assert pasted_key.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        details = pasted_key.value.details() or ""
+        assert "UUID" in details and "e30" not in details
+        with pytest.raises(grpc.aio.AioRpcError) as odd:
+            await tokens.RevokeToken(pb.RevokeTokenRequest(id="some text\nwith junk " * 10))
+        assert odd.value.code() == grpc.StatusCode.NOT_FOUND
+        assert odd.value.details() == "token not found: (not shown)"
         with pytest.raises(grpc.aio.AioRpcError) as too_long:
             await tokens.IssueToken(pb.IssueTokenRequest(label="x" * 5000))
         assert too_long.value.code() == grpc.StatusCode.INVALID_ARGUMENT
