@@ -106,3 +106,16 @@ async def test_claude_code_with_a_revoked_key_fails_cleanly(
     assert code != 0
     assert fake.messages_requests() == []
     assert "revoked" in (out + err).lower()
+
+
+async def test_claude_code_waits_out_a_rate_limit(
+    fake: FakeAnthropic, claude_home: Path, tmp_path: Path
+) -> None:
+    fake.then(Step.rate_limited(retry_after=1))
+    async with running_gateway(
+        gateway_config(fake.url, tmp_path / "data", claude_home, retry_before_first_byte=0)
+    ) as gw:
+        code, out, err = await run_claude(gw, tmp_path, await gw.issue_key())
+    assert code == 0, err
+    assert fake.text in out
+    assert len(fake.messages_requests()) == 2  # the 429 reached Claude Code, which retried later
