@@ -30,8 +30,9 @@ async def test_round_robin_spreads_requests_over_the_three_accounts(tmp_path: Pa
 
 async def test_429_cools_the_account_for_retry_after_and_the_client_never_notices(tmp_path: Path) -> None:
     async with trio(tmp_path, strategy=RoutingStrategy.PRIORITY) as t:
-        t.fakes["a"].then(Step.rate_limited(retry_after=1))
+        t.fakes["a"].then(Step.rate_limited(retry_after=3))
         first = await t.ask()
+        limited_at = time.monotonic()
         assert first.content[0].text == "served by b"  # type: ignore[union-attr]
         assert t.served() == {"a": 1, "b": 1, "c": 0}
         accounts = await t.accounts()
@@ -42,7 +43,7 @@ async def test_429_cools_the_account_for_retry_after_and_the_client_never_notice
         for _ in range(3):
             await t.ask()
         assert t.served() == {"a": 1, "b": 4, "c": 0}  # a is skipped while cooling
-        await asyncio.sleep(1.05)
+        await asyncio.sleep(max(0.0, limited_at + 3.05 - time.monotonic()))
         back = await t.ask()
         assert back.content[0].text == "served by a"  # type: ignore[union-attr]
         assert (await t.accounts())["a"]["state"] == "healthy"
@@ -189,7 +190,7 @@ async def test_oauth_account_whose_refresh_fails_is_marked_unhealthy_and_others_
 
 async def test_concurrency_limit_sends_overflow_elsewhere_and_slots_come_back(tmp_path: Path) -> None:
     async with trio(tmp_path, max_concurrent_a=1, strategy=RoutingStrategy.PRIORITY) as t:
-        t.fakes["a"].then(Step.slow_first_byte(0.4))
+        t.fakes["a"].then(Step.slow_first_byte(1.0))
         first, second = await asyncio.gather(t.ask(), t.ask())
         texts = sorted([first.content[0].text, second.content[0].text])  # type: ignore[union-attr]
         assert texts == ["served by a", "served by b"]

@@ -69,7 +69,7 @@ async def test_replicas_share_cooldowns_and_admin_actions(tmp_path: Path) -> Non
         assert await ask(two) == "served by b"
         assert len(fakes["a"].messages_requests()) == 1  # the second replica never tried a
         remaining = pool_of(gw2).snapshot()[0]["cooldown_remaining_seconds"]
-        assert 28 <= remaining <= 30
+        assert 25 <= remaining <= 30
 
         gw3 = await stack.enter_async_context(running_gateway(config("three"), env))
         assert await ask(client(gw3)) == "served by b"  # learnt from Redis at start-up
