@@ -34,6 +34,8 @@ REFRESH_SKEW_MS = 300_000
 RECHECK_SECONDS = 1.0
 # A 401 right after we rotated the token is not cured by rotating again.
 RECENT_ROTATION_SECONDS = 10.0
+# After a failed refresh (and no retry-after), wait this long before asking the token endpoint again.
+REFRESH_PAUSE_SECONDS = 30.0
 
 
 class CredentialUnavailable(Exception):
@@ -71,6 +73,7 @@ class OAuthFileCredential:
         self._checked_at = float("-inf")
         self._rotated_at = float("-inf")
         self._stale = False
+        self._refresh_paused_until = float("-inf")
 
     # -- reading -------------------------------------------------------------------------------
     def _load_state(self) -> tuple[OAuthTokens, FileSignature | None] | None:
@@ -139,7 +142,13 @@ class OAuthFileCredential:
             return False
         if self._stale:
             return True
-        return tokens.expires_at_ms is not None and tokens.expires_at_ms - self._now_ms() <= REFRESH_SKEW_MS
+        if tokens.expires_at_ms is None:
+            return False
+        left = tokens.expires_at_ms - self._now_ms()
+        # After a failed early refresh, keep using the still-valid token until the pause is over.
+        if left > 0 and self._monotonic() < self._refresh_paused_until:
+            return False
+        return left <= REFRESH_SKEW_MS
 
     # -- the seam the proxy uses ---------------------------------------------------------------
     async def auth_headers(self) -> dict[str, str]:
@@ -182,6 +191,8 @@ class OAuthFileCredential:
                 new = await exchange_refresh_token(self._session(), self._token_url, current, self._now_ms())
             except RefreshError as exc:
                 log.warning("account %s: OAuth refresh failed: %s", self.name, exc)
+                self._stale = False
+                self._refresh_paused_until = self._monotonic() + (exc.retry_after or REFRESH_PAUSE_SECONDS)
                 expired = current.expires_at_ms is not None and current.expires_at_ms <= self._now_ms()
                 if exc.terminal or expired:
                     raise CredentialUnavailable(f"account {self.name}: OAuth refresh failed") from exc

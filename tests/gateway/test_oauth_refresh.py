@@ -167,3 +167,19 @@ async def test_deleted_credential_file_retires_the_account_even_after_a_rotation
         finally:
             await client.close()
     assert len(fake.messages_requests()) == 1
+
+
+async def test_throttled_refresh_keeps_the_valid_token_and_does_not_hammer(tmp_path: Path) -> None:
+    home = tmp_path / "claude"
+    write_credentials(home, OLD_ACCESS, OLD_REFRESH, expires_at_ms=soon_ms(120))  # inside the 5 min skew
+    async with (
+        FakeAnthropic() as fake,
+        running_gateway(gateway_config(fake.url, tmp_path / "data", home)) as gw,
+    ):
+        fake.grant_refresh(OLD_REFRESH, "main")
+        fake.oauth.throttle_next = 1
+        key = await gw.issue_key()
+        answers = [await ask(gw.url, key) for _ in range(3)]
+    assert answers == [fake.text] * 3
+    assert fake.oauth.calls == 1  # one 429 from the token endpoint, then a pause (retry-after 60)
+    assert [r.credential() for r in fake.messages_requests()] == [OLD_ACCESS] * 3

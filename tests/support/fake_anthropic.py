@@ -123,6 +123,8 @@ class OAuthServerState:
     delay: float = 0.0
     expires_in: int = 28800
     counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    throttle_next: int = 0
+    """Answer this many refresh calls with 429 (retry-after 60) before serving again."""
 
 
 __all__ = [
@@ -297,6 +299,9 @@ class FakeAnthropic:
         self.oauth.calls += 1
         if self.oauth.delay:
             await asyncio.sleep(self.oauth.delay)
+        if self.oauth.throttle_next > 0:
+            self.oauth.throttle_next -= 1
+            return web.json_response({"error": "rate_limited"}, status=429, headers={"retry-after": "60"})
         try:
             payload = seen.json()
         except ValueError:
