@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dsl.config import load_config_traced
-from dsl.config.flags import SETTINGS, Kind
+from dsl.config.flags import SETTINGS, Kind, Setting
 from dsl.errors import DslValidationError
 from dsl.model import RoutingMode, SecretRef, StoragePolicy, UpstreamProvider
 from dsl.settings import add_global_flags, config_path_from, resolve, settings_from_args
@@ -154,24 +154,73 @@ def test_config_path_precedence() -> None:
     assert config_path_from({}, {}) is None
 
 
+# The seed's global flags and their variables (its README and `--help`), plus ours at the end.
+SEED_FLAGS = [
+    ("--host", "ROUTER_HOST"), ("--port", "ROUTER_PORT"), ("--verbose", "VERBOSE"),
+    ("--token-secret", "TOKEN_SECRET"), ("--claude-code-home", "CLAUDE_CODE_HOME"),
+    ("--upstream-base-url", "UPSTREAM_BASE_URL"), ("--api-format", "UPSTREAM_API_FORMAT"),
+    ("--routing-mode", "ROUTING_MODE"), ("--storage-policy", "STORAGE_POLICY"), ("--data-dir", "DATA_DIR"),
+    ("--claude-cli-bin", "CLAUDE_CLI_BIN"), ("--upstream-provider", "UPSTREAM_PROVIDER"),
+    ("--gonka-private-key", "GONKA_PRIVATE_KEY"), ("--gonka-source-url", "GONKA_SOURCE_URL"),
+    ("--gonka-model", "GONKA_MODEL"), ("--crater-forgefed-inbox", "CRATER_FORGEFED_INBOX"),
+    ("--crater-forgefed-actor", "CRATER_FORGEFED_ACTOR"),
+    ("--crater-forgefed-target", "CRATER_FORGEFED_TARGET"),
+    ("--crater-poll-interval-ms", "CRATER_POLL_INTERVAL_MS"),
+    ("--crater-poll-timeout-secs", "CRATER_POLL_TIMEOUT_SECS"),
+    ("--openai-compatible-provider-name", "OPENAI_COMPATIBLE_PROVIDER_NAME"),
+    ("--openai-compatible-base-url", "OPENAI_COMPATIBLE_BASE_URL"),
+    ("--openai-compatible-api-key", "OPENAI_COMPATIBLE_API_KEY"),
+    ("--openai-compatible-api-key-env", "OPENAI_COMPATIBLE_API_KEY_ENV"),
+    ("--openai-compatible-model", "OPENAI_COMPATIBLE_MODEL"),
+    ("--openai-compatible-models", "OPENAI_COMPATIBLE_MODELS"),
+    ("--activitypub-actor-base-url", "ACTIVITYPUB_ACTOR_BASE_URL"),
+    ("--activitypub-public-key-pem", "ACTIVITYPUB_PUBLIC_KEY_PEM"),
+    ("--disable-openai-api", "DISABLE_OPENAI_API"), ("--disable-anthropic-api", "DISABLE_ANTHROPIC_API"),
+    ("--disable-metrics", "DISABLE_METRICS"), ("--additional-account-dirs", "ADDITIONAL_ACCOUNT_DIRS"),
+    ("--experimental-compatibility", "EXPERIMENTAL_COMPATIBILITY"), ("--admin-key", "TOKEN_ADMIN_KEY"),
+    ("--mpp-enable", "MPP_ENABLE"), ("--mpp-amount", "MPP_AMOUNT"), ("--mpp-currency", "MPP_CURRENCY"),
+    ("--mpp-recipient", "MPP_RECIPIENT"), ("--mpp-method", "MPP_METHOD"),
+    ("--config", "ROUTER_CONFIG"), ("--admin-grpc-port", "ADMIN_GRPC_PORT"), ("--json-logs", "JSON_LOGS"),
+    ("--redis-url", "REDIS_URL"), ("--oauth-token-url", "CLAUDE_OAUTH_TOKEN_URL"),
+]  # fmt: skip
+
+
 def test_every_seed_flag_has_its_env_alias() -> None:
-    pairs = {(s.flag, s.env) for s in SETTINGS}
-    for pair in [
-        ("--host", "ROUTER_HOST"), ("--port", "ROUTER_PORT"), ("--token-secret", "TOKEN_SECRET"),
-        ("--claude-code-home", "CLAUDE_CODE_HOME"), ("--upstream-base-url", "UPSTREAM_BASE_URL"),
-        ("--upstream-provider", "UPSTREAM_PROVIDER"), ("--api-format", "UPSTREAM_API_FORMAT"),
-        ("--routing-mode", "ROUTING_MODE"), ("--storage-policy", "STORAGE_POLICY"),
-        ("--data-dir", "DATA_DIR"),
-        ("--claude-cli-bin", "CLAUDE_CLI_BIN"), ("--gonka-private-key", "GONKA_PRIVATE_KEY"),
-        ("--crater-forgefed-inbox", "CRATER_FORGEFED_INBOX"), ("--disable-openai-api", "DISABLE_OPENAI_API"),
-        ("--disable-anthropic-api", "DISABLE_ANTHROPIC_API"), ("--disable-metrics", "DISABLE_METRICS"),
-        ("--additional-account-dirs", "ADDITIONAL_ACCOUNT_DIRS"), ("--admin-key", "TOKEN_ADMIN_KEY"),
-        ("--experimental-compatibility", "EXPERIMENTAL_COMPATIBILITY"), ("--verbose", "VERBOSE"),
-        ("--mpp-enable", "MPP_ENABLE"), ("--activitypub-actor-base-url", "ACTIVITYPUB_ACTOR_BASE_URL"),
-        ("--openai-compatible-base-url", "OPENAI_COMPATIBLE_BASE_URL"), ("--config", "ROUTER_CONFIG"),
-        ("--admin-grpc-port", "ADMIN_GRPC_PORT"), ("--json-logs", "JSON_LOGS"), ("--redis-url", "REDIS_URL"),
-    ]:  # fmt: skip
-        assert pair in pairs
+    assert sorted((s.flag, s.env) for s in SETTINGS) == sorted(SEED_FLAGS)
+
+
+_SAMPLE = {
+    Kind.TEXT: "sample", Kind.INT: "5", Kind.PORT: "1234", Kind.OPTIONAL_PORT: "1234", Kind.BOOL: "true",
+    Kind.DISABLE: "true", Kind.CSV: "a,b", Kind.URL: "http://127.0.0.1:1", Kind.SECRET: "s3cret",
+    Kind.SECRET_ENV_NAME: "SOME_KEY_VAR", Kind.CHOICE: "",
+}  # fmt: skip
+_CHOICE_SAMPLE = {"provider": "openai-compatible", "api_format": "vertex", "routing_mode": "hybrid",
+                  "storage": "memory"}  # fmt: skip
+
+
+@pytest.mark.parametrize("setting", [s for s in SETTINGS if s.kind is not Kind.CONFIG], ids=lambda s: s.env)
+@pytest.mark.parametrize("layer", ["flag", "env", ".lenv", ".env"])
+def test_every_setting_is_read_from_each_layer(setting: Setting, layer: str) -> None:
+    raw = _CHOICE_SAMPLE[setting.choices] if setting.kind is Kind.CHOICE else _SAMPLE[setting.kind]
+    extra = {"MPP_RECIPIENT": "acct"} if setting.env == "MPP_ENABLE" else {}  # MPP needs a recipient
+    argv: dict[str, object] = {setting.dest: True if setting.is_switch else raw} if layer == "flag" else {}
+    environ = {**extra, setting.env: raw} if layer == "env" else extra
+    lenv = f"{setting.env}: {raw}\n" if layer == ".lenv" else ""
+    dotenv = f"{setting.env}={raw}\n" if layer == ".env" else ""
+    result = resolve(argv, environ, lenv, dotenv)
+    name = setting.flag if layer == "flag" else setting.env
+    assert result.sources[setting.path] == f"{layer} {name}"
+    value, default = (_at(config, setting.path) for config in (result.config, resolve({}, extra).config))
+    if setting.kind is Kind.SECRET and layer == "env":
+        assert value == SecretRef(env=setting.env)  # a reference to the variable, never its value
+    else:
+        assert value != default  # the value really changed the configuration
+
+
+def _at(config: object, path: str) -> object:
+    for name in path.split("."):
+        config = getattr(config, name)
+    return config
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -275,3 +324,10 @@ def test_any_environment_and_dotfiles_resolve_or_raise_a_dsl_error(
         ".lenv ROUTER_PORT",
         ".env ROUTER_PORT",
     )
+
+
+def test_a_whole_number_too_big_for_the_model_is_a_clear_error() -> None:
+    with pytest.raises(DslValidationError) as caught:
+        resolve({}, {"CRATER_POLL_INTERVAL_MS": "9" * 40})
+    assert "invalid value" in str(caught.value) and "CRATER_POLL_INTERVAL_MS" in str(caught.value)
+    assert "to 9,007,199,254,740,992" in str(caught.value)
