@@ -1,10 +1,12 @@
 """The forwarding loop: choose account → build upstream request → send → classify → retry → answer.
 
-`open_upstream` returns an upstream response whose headers have arrived and whose body has not been
-read; the caller streams it (see `stream.py`) and must release it. Before that first byte reaches the
-client, a 429/529/5xx or connection failure is retried on the next account, and a 401 on an OAuth
-account triggers one refresh and a retry. Other routes (OpenAI translation, Bedrock, Vertex) call
-this too, with their own body, instead of making their own upstream call.
+`open_upstream` returns an upstream response whose headers have arrived (for a 2xx event stream, also
+its opening frames, held back and pushed back unread); the caller relays it (see `stream.py`) and
+calls `finish()`. Before a byte reaches the client, a 429/529/5xx, an `error` event among the opening
+frames, or a connection failure is retried on the next account, and a 401 on an OAuth account
+triggers one refresh and a retry. A client that leaves mid-attempt gets the upstream request closed
+and the account slot back. Other routes (OpenAI translation, Bedrock, Vertex) call this too, with
+their own body, instead of making their own upstream call.
 """
 
 from __future__ import annotations

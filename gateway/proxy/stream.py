@@ -1,9 +1,11 @@
 """Relay an upstream response to the client chunk by chunk, with no buffering.
 
-Bytes are written as they arrive (`readany` → `StreamResponse.write`). The idle timeout bounds the gap
-between two chunks. After headers are sent an error can only be told in-band: an SSE `error` event
-on event streams; other bodies are cut so the client sees an incomplete response, never a silent
-short one. If the client goes away, the upstream connection is closed, which cancels the request.
+Bytes are written as they arrive (`readany` → `StreamResponse.write`); the status line and headers
+leave with the first chunk. The idle timeout bounds the gap between two chunks. After headers are
+sent an error can only be told in-band: an SSE `error` event on event streams (also when shutdown
+ends a stream past its grace period); other bodies are cut so the client sees an incomplete
+response, never a silent short one. If the client goes away, the upstream connection is closed,
+which cancels the request.
 """
 
 from __future__ import annotations
