@@ -18,7 +18,7 @@ from gateway.admin_grpc.gen import (
     usage_pb2,
     usage_pb2_grpc,
 )
-from tests.admin_grpc.test_serve_process import free_port
+from tests.support.ports import free_port
 from tests.support.serve_process import serve_env, serve_process
 
 SECRET = "leakcheck-token-secret-4f1d9a"

@@ -16,12 +16,32 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gateway.admin_grpc.gen import tokens_pb2, tokens_pb2_grpc
+from tests.support.ports import free_port
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+async def serve(tmp_path: Path, http_port: int, grpc_port: int, *flags: str) -> asyncio.subprocess.Process:
+    """`link-assistant-router --config <tmp>/router.lino serve` on loopback with these ports."""
+    config = tmp_path / "router.lino"
+    config.write_text("server:\n  host 127.0.0.1\n  admin-grpc-host 127.0.0.1\n")
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "gateway.cli.main",
+        "--config",
+        str(config),
+        "serve",
+        "--port",
+        str(http_port),
+        "--admin-grpc-port",
+        str(grpc_port),
+        "--data-dir",
+        str(tmp_path / "data"),
+        *flags,
+        env={"TOKEN_SECRET": "serve-test-secret-0123456789", "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
 
 
 async def wait_healthy(url: str, seconds: float = 20) -> None:
@@ -39,29 +59,8 @@ async def wait_healthy(url: str, seconds: float = 20) -> None:
 
 
 async def test_serve_runs_admin_grpc_and_json_logs(tmp_path: Path) -> None:
-    config = tmp_path / "router.lino"
-    config.write_text("server:\n  host 127.0.0.1\n  admin-grpc-host 127.0.0.1\n")
     http_port, grpc_port = free_port(), free_port()
-    env = {"TOKEN_SECRET": "serve-test-secret-0123456789", "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "gateway.cli.main",
-        "--config",
-        str(config),
-        "serve",
-        "--port",
-        str(http_port),
-        "--admin-grpc-port",
-        str(grpc_port),
-        "--json-logs",
-        "--data-dir",
-        str(tmp_path / "data"),
-        env=env,
-        cwd=Path(__file__).resolve().parents[2],
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await serve(tmp_path, http_port, grpc_port, "--json-logs")
     url = f"http://127.0.0.1:{http_port}"
     try:
         await wait_healthy(url)
@@ -90,33 +89,10 @@ async def test_serve_runs_admin_grpc_and_json_logs(tmp_path: Path) -> None:
 
 
 async def test_serve_with_a_taken_admin_port_says_so_without_a_traceback(tmp_path: Path) -> None:
-    config = tmp_path / "router.lino"
-    config.write_text("server:\n  host 127.0.0.1\n  admin-grpc-host 127.0.0.1\n")
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "gateway.cli.main",
-            "--config",
-            str(config),
-            "serve",
-            "--port",
-            str(free_port()),
-            "--admin-grpc-port",
-            str(taken.getsockname()[1]),
-            "--data-dir",
-            str(tmp_path / "data"),
-            env={
-                "TOKEN_SECRET": "serve-test-secret-0123456789",
-                "HOME": str(tmp_path),
-                "PATH": "/usr/bin:/bin",
-            },
-            cwd=Path(__file__).resolve().parents[2],
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        process = await serve(tmp_path, free_port(), taken.getsockname()[1])
         _out, err = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 1
     assert "error: cannot listen for admin gRPC on 127.0.0.1:" in err.decode()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
-import socket
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,16 +16,11 @@ import pytest
 
 from dsl.model import RouterConfig
 from tests.support.gateway import running_gateway
+from tests.support.ports import free_port
 from tests.support.two_accounts import ACCOUNT_ENV
 
 PROMETHEUS = shutil.which("prometheus")
 pytestmark = pytest.mark.skipif(PROMETHEUS is None, reason="Debian prometheus not installed (see .ci/run)")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextlib.asynccontextmanager

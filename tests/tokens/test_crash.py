@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import socket
 import sys
 import time
 from pathlib import Path
@@ -17,6 +16,7 @@ from dsl.model import StoragePolicy
 from gateway.tokens.filestore import FileTokenStore
 from tests.support.fake_anthropic import FakeAnthropic
 from tests.support.gateway import write_credentials
+from tests.support.ports import free_port
 
 from .conftest import OAUTH_ACCESS
 from .helpers import REPO, cli_env
@@ -74,12 +74,6 @@ async def test_kill_9_of_a_busy_writer_loses_no_issue_or_revoke_and_usage_only_w
     assert len(settled) >= 10, "the writer ran too briefly for the check to mean anything"
     assert busy.used_requests >= max(settled)  # type: ignore[attr-defined]
     assert busy.used_requests <= max(count for count, _ in used) + 20  # type: ignore[attr-defined]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def test_kill_9_of_the_real_server_after_100_concurrent_requests(tmp_path: Path) -> None:
