@@ -105,6 +105,9 @@ async def test_hybrid_falls_back_to_the_cli_when_direct_is_refused(tmp_path: Pat
         assert len(t.fakes["a"].messages_requests()) == 3
         assert t.served()["b"] == t.served()["c"] == 0
         assert (await t.accounts())["a"]["cooldown_reason"] == "auth"
+        async with t.client.messages.stream(model=MODEL, max_tokens=5, messages=HI) as stream:
+            assert "".join([c async for c in stream.text_stream]) == "served by a"
+        assert from_cli(t.fakes["a"].messages_requests()[-1])
 
 
 async def test_hybrid_keeps_direct_answers_and_does_not_fall_back_on_client_errors(tmp_path: Path) -> None:
