@@ -85,12 +85,13 @@ async def test_admin_apis_at_debug_leak_no_secret(tmp_path: Path) -> None:
         "TOKEN_ADMIN_KEY": ADMIN_KEY,
         "DATA_DIR": str(tmp_path / "data"),
         "ADMIN_GRPC_PORT": str(grpc_port),
-        "ADMIN_GRPC_HOST": "127.0.0.1",
         "VERBOSE": "true",
         "RUST_LOG": "debug",
         "JSON_LOGS": "true",
     })
-    async with serve_process(env, tmp_path) as proc:
+    config = tmp_path / "router.lino"
+    config.write_text("server:\n  admin-grpc-host 127.0.0.1\n")
+    async with serve_process(env, tmp_path, args=("--config", str(config))) as proc:
         grpc_seen, grpc_keys = await grpc_calls(f"127.0.0.1:{grpc_port}")
         http_seen, http_keys = await http_calls(proc.url)
         assert await proc.stop() == 0
@@ -102,3 +103,4 @@ async def test_admin_apis_at_debug_leak_no_secret(tmp_path: Path) -> None:
     for secret in (SECRET, ADMIN_KEY, *grpc_keys, *http_keys):
         assert secret not in blob, f"leaked: {secret[:12]}…"
     assert "UNAUTHENTICATED" in grpc_seen[0]
+    assert any(f"admin gRPC listening on 127.0.0.1:{grpc_port}" in line for line in logs)
