@@ -28,7 +28,7 @@ from gateway.accounts.classify import (
 from gateway.accounts.select import Choice, Request, Turn, charge, recovery_wait, select
 from gateway.accounts.shared import EventKind, PoolEvent, adopt, cooldown_event
 from gateway.accounts.state import AccountState, Clock, Policy, SystemClock
-from gateway.accounts.view import account_entry
+from gateway.accounts.view import account_entry, iso_time
 from gateway.proxy.pool import (
     CREDENTIAL_UNAVAILABLE,
     CredentialSource,
@@ -93,7 +93,9 @@ class AccountPool:
         out = []
         for s in self._states:
             account = self._accounts[s.name]
-            out.append(account_entry(s, account.home, account.credential.is_oauth, now, wall))
+            entry = account_entry(s, account.home, account.credential.is_oauth, now, wall)
+            entry["refresh"].update(token_facts(account.credential))
+            out.append(entry)
         return out
 
     def _position(self, name: str) -> int:
@@ -208,3 +210,20 @@ class AccountPool:
     def recovery_wait(self, model: str | None, pinned: str | None) -> float | None:
         """Seconds until an account could take such a request (0: one can now; None: none ever can)."""
         return recovery_wait(self._states, Request(model, pinned), self._clock.monotonic())
+
+
+def token_facts(credential: CredentialSource) -> dict[str, Any]:
+    """What an OAuth credential can say about its token without showing it: expiry, refreshable."""
+    current = getattr(credential, "current", None)
+    if not credential.is_oauth or current is None:
+        return {}
+    try:
+        tokens = current()
+    except (OSError, ValueError):
+        tokens = None
+    if tokens is None:
+        return {"token_expires_at": None, "refreshable": False}
+    expires_ms = getattr(tokens, "expires_at_ms", None)
+    return {"token_expires_at": iso_time(expires_ms / 1000) if expires_ms else None,
+            "refreshable": bool(getattr(tokens, "can_refresh", False))}
+

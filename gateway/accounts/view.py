@@ -17,7 +17,7 @@ from gateway.accounts.state import AccountState, Health
 SINGLE_ACCOUNT_NOTE = "single-account mode (no AccountRouter configured)"
 
 
-def _iso(ts: float | None) -> str | None:
+def iso_time(ts: float | None) -> str | None:
     if ts is None:
         return None
     return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
@@ -37,8 +37,8 @@ def account_entry(state: AccountState, home: str | None, is_oauth: bool, now: fl
         "cooldown_remaining_seconds": math.ceil(remaining) if remaining is not None else None,
         "state": str(health),
         "cooldown_reason": str(state.cooldown_reason) if cooling and state.cooldown_reason else None,
-        "cooldown_until": _iso(wall + remaining) if remaining is not None else None,
-        "quota_reset_at": _iso(state.reset_at) if cooling else None,
+        "cooldown_until": iso_time(wall + remaining) if remaining is not None else None,
+        "quota_reset_at": iso_time(state.reset_at) if cooling else None,
         "in_flight": state.in_flight,
         "max_concurrent": state.max_concurrent,
         "priority": state.priority,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import datetime
 from pathlib import Path
 
 import anthropic
@@ -170,7 +171,11 @@ async def test_401_on_an_oauth_account_refreshes_once_and_resends_to_it(tmp_path
         assert t.served() == {"a": 2, "b": 0, "c": 0}
         entry = (await t.accounts())["a"]
         assert entry["state"] == "healthy" and entry["credential"] == "oauth"
-        assert entry["refresh"] == {"last_ok": True, "failures": 0}
+        refresh = entry["refresh"]
+        assert (refresh["last_ok"], refresh["failures"], refresh["refreshable"]) == (True, 0, True)
+        rotated_expiry = datetime.fromisoformat(refresh["token_expires_at"].replace("Z", "+00:00"))
+        assert 28_000 < rotated_expiry.timestamp() - time.time() <= 28_800  # the new token's lifetime
+        assert "sk-ant" not in str(entry)
 
 
 async def test_oauth_account_whose_refresh_fails_is_marked_unhealthy_and_others_serve(tmp_path: Path) -> None:
