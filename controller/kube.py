@@ -28,6 +28,7 @@ _PLURALS: dict[tuple[str, str], str] = {
     ("v1", "Event"): "events",
     ("apps/v1", "Deployment"): "deployments",
     ("policy/v1", "PodDisruptionBudget"): "poddisruptionbudgets",
+    ("coordination.k8s.io/v1", "Lease"): "leases",
     ("monitoring.coreos.com/v1", "ServiceMonitor"): "servicemonitors",
     (names.API_VERSION, names.KIND): names.PLURAL,
 }

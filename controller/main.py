@@ -9,8 +9,10 @@ import argparse
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +34,8 @@ class Options:
     gateway_image: str = names.DEFAULT_IMAGE
     health_port: int = 8081
     health_host: str = "0.0.0.0"
+    leader_elect: bool = False
+    lease_namespace: str = "default"
 
 
 class ControllerConfigError(RuntimeError):
@@ -63,6 +67,7 @@ def run(options: Options) -> int:
     """Run the controller until SIGTERM/SIGINT; the exit code for the CLI."""
     from controller.health import start_health_server
     from controller.kube import KubeClient
+    from controller.leader import LeaderElector
     from controller.runner import Controller
 
     try:
@@ -70,11 +75,16 @@ def run(options: Options) -> int:
     except ControllerConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    elector = None
+    if options.leader_elect:
+        identity = f"{os.environ.get('POD_NAME') or socket.gethostname()}-{uuid.uuid4().hex[:6]}"
+        elector = LeaderElector(kube, options.lease_namespace, identity)
     controller = Controller(
         kube=kube,
         namespace=options.namespace or None,
         resync_seconds=options.resync_seconds,
         default_image=options.gateway_image,
+        elector=elector,
     )
     health = None
     if options.health_port:
@@ -102,7 +112,7 @@ def run(options: Options) -> int:
     finally:
         if health is not None:
             health.shutdown()
-    return 0
+    return 1 if controller.lost_leadership else 0  # non-zero: the pod restarts and campaigns again
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -134,6 +144,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=env("HEALTH_PORT", "8081"),
         help="port of /healthz and /metrics, 0 to disable (env HEALTH_PORT; default 8081)",
     )
+    parser.add_argument(
+        "--leader-elect",
+        nargs="?",
+        const="true",
+        default=env("LEADER_ELECT", "false"),
+        help="run the loop only while holding a Lease, so several replicas can stand by (env LEADER_ELECT)",
+    )
+    parser.add_argument(
+        "--lease-namespace",
+        default=env("POD_NAMESPACE", "default"),
+        help="namespace of the leader-election Lease (env POD_NAMESPACE; default 'default')",
+    )
 
 
 def options_from_args(args: argparse.Namespace) -> Options:
@@ -146,6 +168,8 @@ def options_from_args(args: argparse.Namespace) -> Options:
         resync_seconds=max(1.0, float(args.resync_seconds)),
         gateway_image=args.gateway_image,
         health_port=args.health_port,
+        leader_elect=str(args.leader_elect).lower() in ("1", "true", "yes", "on"),
+        lease_namespace=args.lease_namespace,
     )
 
 

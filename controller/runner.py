@@ -19,6 +19,7 @@ from typing import Any
 from controller import names
 from controller.health import LoopStats
 from controller.kube import KubeApiError, KubeClient, object_path
+from controller.leader import LeaderElector
 from controller.reconcile import reconcile
 from controller.workqueue import Key, WorkQueue
 
@@ -56,6 +57,8 @@ class Controller:
     heartbeat: float = field(default_factory=time.monotonic)
     reconciled: int = 0
     failed: int = 0
+    elector: LeaderElector | None = None
+    lost_leadership: bool = False
 
     def _watch_loop(
         self, path: str, selector: str, to_key: Callable[[dict[str, Any]], Key | None], label: str
@@ -139,13 +142,56 @@ class Controller:
         self.queue.close()
         self.kube.interrupt_watches()
 
+    def _campaign(self) -> bool:
+        """Wait until this replica leads (True), or until stopped (False)."""
+        assert self.elector is not None
+        announced = False
+        while not self.stop.is_set():
+            self.heartbeat = time.monotonic()  # a healthy standby is alive, just not leading
+            try:
+                if self.elector.try_lead():
+                    log.info("leading as %s", self.elector.identity)
+                    return True
+                if not announced:
+                    log.info("standing by: another controller holds the lease")
+                    announced = True
+            except KubeApiError as exc:
+                log.warning("leader election failed (%s); trying again", exc)
+            self.stop.wait(self.elector.duration_seconds / 3)
+        return False
+
+    def _keep_leading(self) -> None:
+        """Renew the lease; if another replica took it, or renewing failed for a whole lease term, stop."""
+        assert self.elector is not None
+        renewed = time.monotonic()
+        while not self.stop.wait(self.elector.duration_seconds / 3):
+            try:
+                if self.elector.try_lead():
+                    renewed = time.monotonic()
+                    continue
+                log.error("lost the lease to another controller; stopping")
+            except KubeApiError as exc:
+                if time.monotonic() - renewed < self.elector.duration_seconds:
+                    log.warning("could not renew the lease (%s); still within its term", exc)
+                    continue
+                log.error("could not renew the lease for a whole term (%s); stopping", exc)
+            self.lost_leadership = True
+            self.shutdown()
+            return
+
     def run(self) -> None:
-        """Run until `stop` is set."""
+        """Run until `stop` is set (with leader election: only while leading)."""
+        if self.elector is not None:
+            if not self._campaign():
+                return
+            threading.Thread(target=self._keep_leading, daemon=True, name="lease").start()
         threads = self.start_watchers()
         try:
             while not self.stop.is_set():
                 self.process_one(timeout=1.0)
         finally:
             self.shutdown()
+            if self.elector is not None and not self.lost_leadership:
+                self.elector.release()
             for thread in threads:
                 thread.join(timeout=0.1)

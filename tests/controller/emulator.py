@@ -29,6 +29,7 @@ RESOURCES = {
     "v1/events": ("Event", True),
     "apps/v1/deployments": ("Deployment", True),
     "policy/v1/poddisruptionbudgets": ("PodDisruptionBudget", True),
+    "coordination.k8s.io/v1/leases": ("Lease", True),
     "monitoring.coreos.com/v1/servicemonitors": ("ServiceMonitor", True),
 }
 
@@ -73,6 +74,27 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             meta.pop("uid", None)  # identity never changes on update
             meta["resourceVersion"] = str(next(self._versions))
         return request
+
+    def _stale(self, request: kmock.Request) -> bool:
+        """A write that names a resourceVersion must name the current one (optimistic concurrency)."""
+        wanted = (
+            ((request.data or {}).get("metadata") or {}).get("resourceVersion")
+            if isinstance(request.data, dict)
+            else None
+        )
+        current = (self._objects[self._key(request)].raw.get("metadata") or {}).get("resourceVersion")
+        return wanted is not None and wanted != current
+
+    def _status_response(self, status: int, message: str) -> aiohttp.web.Response:
+        body = {
+            "apiVersion": "v1",
+            "kind": "Status",
+            "status": "Failure",
+            "code": status,
+            "reason": REASONS.get(status, "InternalError"),
+            "message": message,
+        }
+        return aiohttp.web.Response(status=status, text=json.dumps(body), content_type="application/json")
 
     def _unchanged(self, request: kmock.Request) -> bool:
         if not isinstance(request.data, dict):
@@ -124,21 +146,17 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             queued = self.failures.get((enums.method(request.method).value, plural))
             if queued:
                 status = queued.pop(0)
-                body = {
-                    "apiVersion": "v1",
-                    "kind": "Status",
-                    "status": "Failure",
-                    "code": status,
-                    "reason": REASONS.get(status, "InternalError"),
-                    "message": f"injected failure {status}",
-                }
-                return aiohttp.web.Response(
-                    status=status, text=json.dumps(body), content_type="application/json"
-                )
+                return self._status_response(status, f"injected failure {status}")
             exists = self._key(request) in self._objects and not self._objects[self._key(request)].deleted
             applying = "apply-patch" in request.headers.get("Content-Type", "")
             if request.action == enums.action.UPDATE and applying and not exists and not request.subresource:
                 return await self._apply_create(attrs.evolve(request, action=enums.action.CREATE))
+            if request.action == enums.action.UPDATE and exists and self._stale(request):
+                return self._status_response(
+                    409,
+                    "the object has been modified; please apply your changes to "
+                    "the latest version and try again",
+                )
             if request.action == enums.action.UPDATE and exists and self._unchanged(request):
                 # A real server answers a no-op write without a new resourceVersion or a watch event.
                 return aiohttp.web.json_response(self._objects[self._key(request)].raw)

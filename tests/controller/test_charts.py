@@ -52,15 +52,15 @@ def test_controller_chart_templates_valid_objects(extra: list[str]) -> None:
     )
     kinds = sorted(d["kind"] for d in docs)
     role = "Role" if extra else "ClusterRole"
-    assert kinds == sorted(
-        ["CustomResourceDefinition", "ServiceAccount", role, f"{role}Binding", "Deployment"]
-    )
+    expected = ["CustomResourceDefinition", "ServiceAccount", role, f"{role}Binding", "Deployment"]
+    assert kinds == sorted([*expected, "Role", "RoleBinding"])  # + the leader-election Lease's Role
     for doc in docs:
         kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
     deployment = next(d for d in docs if d["kind"] == "Deployment")
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert container["args"] == ["controller"]
-    env = {e["name"]: e["value"] for e in container["env"]}
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["LEADER_ELECT"] == "true"
     assert env["WATCH_NAMESPACE"] == ("teams" if extra else "")
     assert env["GATEWAY_IMAGE"] == "ghcr.io/link-assistant/router-python:0.1.0"
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
@@ -70,6 +70,10 @@ def test_controller_chart_templates_valid_objects(extra: list[str]) -> None:
 def test_controller_rbac_is_least_privilege() -> None:
     docs = documents(helm("template", "lar", str(CONTROLLER_CHART)))
     rules = next(d for d in docs if d["kind"] == "ClusterRole")["rules"]
+    lease_rules = next(d for d in docs if d["kind"] == "Role")["rules"]
+    assert lease_rules == [
+        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "patch"]}
+    ]
     granted = {
         (g, r, v)
         for rule in rules

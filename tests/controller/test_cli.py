@@ -51,6 +51,9 @@ async def test_controller_subcommand_reconciles_serves_healthz_and_stops_on_sigt
         str(health),
         "--gateway-image",
         "example.test/gw:2",
+        "--leader-elect",
+        "--lease-namespace",
+        "default",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
         cwd=ROOT,
@@ -95,7 +98,9 @@ async def test_controller_subcommand_reconciles_serves_healthz_and_stops_on_sigt
             raise AssertionError("controller did not stop within 10 s of SIGTERM") from None
     output = (await proc.stdout.read()).decode() if proc.stdout else ""
     assert proc.returncode == 0, output
-    assert "reconciled default/team" in output
+    assert "reconciled default/team" in output and "leading as " in output
+    lease = cluster.emulator.live("leases", "default", "link-assistant-router-controller") or {}
+    assert lease["spec"]["holderIdentity"] == ""  # released on SIGTERM: a standby takes over at once
 
 
 async def test_controller_without_a_cluster_is_a_clear_error(tmp_path: Path) -> None:
