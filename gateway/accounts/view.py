@@ -64,7 +64,7 @@ TABLE_COLUMNS = ("name", "healthy", "used", "home", "state", "reason", "reset", 
 
 def _cell(entry: Mapping[str, Any], column: str) -> str:
     if column == "healthy":
-        return "yes" if entry.get("healthy") else "no"
+        return "true" if entry.get("healthy") else "false"  # the seed prints Rust booleans
     if column == "reason":
         return str(entry.get("cooldown_reason") or "-")
     if column == "reset":

@@ -50,9 +50,9 @@ async def test_list_from_the_seed_environment(tmp_path: Path) -> None:
     assert header[4:] == ["state", "reason", "reset", "in_flight", "refresh"]
     table = rows(out)
     assert list(table) == ["primary", "account-1", "account-2"]
-    assert table["primary"][1:5] == ["yes", "0", str(primary), "healthy"]
-    assert table["account-1"][1:5] == ["yes", "0", str(extra), "healthy"]
-    assert table["account-2"][1:6] == ["no", "0", str(tmp_path / "missing"), "unhealthy", "credential"]
+    assert table["primary"][1:5] == ["true", "0", str(primary), "healthy"]
+    assert table["account-1"][1:5] == ["true", "0", str(extra), "healthy"]
+    assert table["account-2"][1:6] == ["false", "0", str(tmp_path / "missing"), "unhealthy", "credential"]
     assert "SECRET" not in out + err
 
 
@@ -105,8 +105,8 @@ async def test_list_shows_the_live_state_of_a_running_gateway(tmp_path: Path) ->
         code, out, err = await run_cli("accounts", "list", "--url", t.gw.url, env=env, cwd=tmp_path)
     assert code == 0, err
     table = rows(out)
-    assert table["a"][1:3] == ["no", "1"]
+    assert table["a"][1:3] == ["false", "1"]
     assert table["a"][4:6] == ["cooling_down", "rate_limit"]
-    assert table["b"][1:3] == ["yes", "1"]
+    assert table["b"][1:3] == ["true", "1"]
     assert table["b"][4] == "healthy"
     assert table["c"][2] == "0"
