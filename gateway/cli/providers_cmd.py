@@ -41,13 +41,21 @@ def register(subparsers: Any) -> None:
     add.add_argument("--models", default=None, help="comma-separated models listed at /v1/models")
     add.add_argument("--api-key", default=None, help="inline key, stored AES-256-GCM encrypted")
     add.add_argument("--api-key-env", default=None, help="environment variable holding the key")
-    add.add_argument("--enabled", nargs="?", const="true", default="true", metavar="BOOL",
-                     help="whether the provider is used (default true; `--enabled false` disables)")
+    add.add_argument(
+        "--enabled",
+        nargs="?",
+        const="true",
+        default="true",
+        metavar="BOOL",
+        help="whether the provider is used (default true; `--enabled false` disables)",
+    )
     add.set_defaults(handler=_handler(_add))
 
     ops.add_parser("list", help="list providers").set_defaults(handler=_handler(_list))
-    for name, action, text in (("show", _show, "show one provider (redacted JSON)"),
-                               ("remove", _remove, "remove a provider")):
+    for name, action, text in (
+        ("show", _show, "show one provider (redacted JSON)"),
+        ("remove", _remove, "remove a provider"),
+    ):
         op = ops.add_parser(name, help=text)
         op.add_argument("name", help="provider name")
         op.set_defaults(handler=_handler(action))

@@ -98,14 +98,29 @@ async def answer_via_anthropic(
     info.streaming = stream
     answer = await open_upstream_or_cli(ctx, upstream)  # the claude CLI's answer in cli/hybrid modes
     info.account = answer.account
-    response = answer.response
+    try:
+        return await _answer(request, ctx, record, stream, translation, info, answer.response)
+    finally:
+        answer.finish()  # gives the account's concurrency slot back now, not when GC finds the response
+
+
+async def _answer(
+    request: web.Request,
+    ctx: GatewayContext,
+    record: Any,
+    stream: bool,
+    translation: Translation,
+    info: RequestInfo,
+    response: aiohttp.ClientResponse,
+) -> web.StreamResponse:
     if response.status >= 300:
         raise await upstream_failure(response)
     created = int(time.time())
     if stream and "text/event-stream" in response.headers.get("content-type", ""):
         translator = translation.stream_translator(created)
         idle = ctx.config.upstream.timeouts.idle
-        result = await relay_translated(request, response, translator, idle, info)
+        with ctx.inflight.track():  # shutdown lets the stream finish within its grace period
+            result = await relay_translated(request, response, translator, idle, info)
         await record_usage(ctx, record, translator.usage)
         return result
     message = await read_upstream_json(response)

@@ -9,6 +9,7 @@ upstream connection, which cancels the upstream request.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Protocol
 
@@ -22,6 +23,7 @@ from gateway.telemetry.request_info import RequestInfo
 log = logging.getLogger(__name__)
 TIMED_OUT = (504, "api_error", "Upstream stream timed out")
 INTERRUPTED = (502, "api_error", "Upstream stream interrupted")
+SHUTTING_DOWN = (503, "api_error", "The gateway is shutting down")
 
 SSE_HEADERS = {
     "content-type": "text/event-stream; charset=utf-8",
@@ -83,6 +85,15 @@ async def relay_translated(
         completed = True
     except (ConnectionResetError, aiohttp.ClientConnectionResetError):
         log.info("client went away; cancelling the upstream request")
+    except asyncio.CancelledError:
+        # A client that left closed its transport; one still connected is being cut by shutdown
+        # after the grace period: end its stream with an error, so it is not mistaken for complete.
+        transport = request.transport
+        if response.prepared and transport is not None and not transport.is_closing():
+            with contextlib.suppress(Exception):
+                await response.write(encode_all(translator.fail(GatewayError(*SHUTTING_DOWN))))
+                await response.write_eof()  # a well-ended body: clients read the error, not a cut
+        raise
     finally:
         if completed:
             upstream.release()

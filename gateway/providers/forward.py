@@ -112,7 +112,10 @@ async def forward_to_provider(
     if upstream.status >= 400:
         raise await provider_failure(upstream, provider)
     sniffer = OpenAIUsageSniffer()
-    response = await relay(request, upstream, timeouts.idle, sniffer.feed if upstream.status < 300 else None)
+    with ctx.inflight.track():  # shutdown lets the stream finish within its grace period
+        response = await relay(
+            request, upstream, timeouts.idle, sniffer.feed if upstream.status < 300 else None
+        )
     info.note_usage({"input_tokens": sniffer.input_tokens, "output_tokens": sniffer.output_tokens})
     token_id = getattr(record, "id", None)
     if token_id and (sniffer.input_tokens or sniffer.output_tokens):

@@ -23,8 +23,7 @@ from gateway.providers.records import ProviderInput, ProviderRecord
 
 FILE_NAME = "providers.lenv"
 HEADER = (
-    "# Link.Assistant.Router provider store\n"
-    "# Each PROVIDER value is JSON; inline API keys are encrypted.\n"
+    "# Link.Assistant.Router provider store\n# Each PROVIDER value is JSON; inline API keys are encrypted.\n"
 )
 
 T = TypeVar("T")

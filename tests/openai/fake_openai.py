@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,7 @@ class FakeOpenAI:
     requests: list[tuple[str, dict[str, str], Any]] = field(default_factory=list)
     status: int = 200
     error_message: str = "upstream says no"
+    pause: float = 0.0  # seconds a stream waits before its last chunk (a slow model)
     url: str = ""
     _runner: web.AppRunner | None = None
 
@@ -36,7 +38,10 @@ class FakeOpenAI:
         if body.get("stream"):
             response = web.StreamResponse(headers={"content-type": "text/event-stream"})
             await response.prepare(request)
-            for piece in STREAM_BODY.split(b"\n\n")[:-1]:
+            pieces = STREAM_BODY.split(b"\n\n")[:-1]
+            for number, piece in enumerate(pieces):
+                if number == len(pieces) - 1 and self.pause:
+                    await asyncio.sleep(self.pause)
                 await response.write(piece + b"\n\n")
             await response.write_eof()
             return response

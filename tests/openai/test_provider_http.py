@@ -184,3 +184,26 @@ async def test_a_provider_quoting_our_key_back_never_shows_it(
             await sdk.chat.completions.create(model="m", messages=[{"role": "user", "content": "Hi"}])
     assert caught.value.body["message"] == "Incorrect API key provided: <redacted>"  # type: ignore[index]
     assert PROVIDER_KEY not in caught.value.response.text
+
+
+async def test_shutdown_lets_a_provider_stream_finish_within_the_grace_period(
+    fake_openai: FakeOpenAI, tmp_path: Path
+) -> None:
+    config = config_for("http://127.0.0.1:9", tmp_path)
+    config = dataclasses.replace(
+        config,
+        upstream=dataclasses.replace(config.upstream, provider=UpstreamProvider.OPENAI_COMPATIBLE),
+        openai_compatible=OpenAICompatibleDefaults(provider_name="boot", base_url=f"{fake_openai.url}/v1"),
+    )
+    fake_openai.pause = 3.0  # past the test server's own cut-off (1 s, rounded up)
+    payload = {"model": "m", "messages": [{"role": "user", "content": "Hi"}], "stream": True}
+    async with aiohttp.ClientSession() as http:
+        async with running_gateway(config) as gw:
+            gw.ctx.shutdown_grace = 8.0
+            key = await gw.issue_key(label="grace")
+            response = await http.post(
+                f"{gw.url}/v1/chat/completions", json=payload, headers={"x-api-key": key}
+            )
+            reader = asyncio.create_task(response.read())
+            await asyncio.sleep(0.3)
+        assert await asyncio.wait_for(reader, 10) == STREAM_BODY

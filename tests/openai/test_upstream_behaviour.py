@@ -124,3 +124,50 @@ async def test_the_client_stream_ends_at_message_stop_even_if_the_upstream_linge
         elapsed = loop.time() - started
     assert body.endswith("data: [DONE]\n\n") and '"content":" quickly."' in body
     assert elapsed < 2.0
+
+
+async def test_shutdown_past_the_grace_period_ends_open_openai_streams_with_an_error(
+    upstream: ScriptedAnthropic, tmp_path: Path
+) -> None:
+    config = gateway_config(upstream.url, tmp_path, accounts=(api_key_account("main", "ACCOUNT_KEY"),))
+    upstream.then(Step.stall(after_events=4, seconds=8.0), Step.stall(after_events=4, seconds=8.0))
+    chat = {"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}], "stream": True}
+    responses = {"model": "gpt-4o", "input": "x", "stream": True}
+    async with aiohttp.ClientSession() as http:
+        async with running_gateway(config, {"ACCOUNT_KEY": ACCOUNT_KEY}) as gw:
+            gw.ctx.shutdown_grace = 1.0
+            key = await gw.issue_key(label="shutdown")
+            readers = []
+            for path, payload in (("/v1/chat/completions", chat), ("/v1/responses", responses)):
+                response = await http.post(gw.url + path, json=payload, headers={"x-api-key": key})
+                assert response.status == 200
+                readers.append(asyncio.create_task(response.text()))
+            await asyncio.sleep(0.3)  # both streams are open and waiting on the stalled upstream
+        # Leaving the block shuts the gateway down; its grace period (1 s) is shorter than the stall.
+        chat_body, responses_body = await asyncio.wait_for(asyncio.gather(*readers), 10)
+    assert '"content":"Hello"' in chat_body and '"finish_reason":"stop"' not in chat_body
+    assert '"message":"The gateway is shutting down"' in chat_body
+    assert chat_body.endswith("data: [DONE]\n\n")
+    assert "event: response.failed" in responses_body and "response.completed" not in responses_body
+    assert '"message":"The gateway is shutting down"' in responses_body
+
+
+async def test_shutdown_lets_an_openai_stream_finish_within_the_grace_period(
+    upstream: ScriptedAnthropic, tmp_path: Path
+) -> None:
+    config = gateway_config(upstream.url, tmp_path, accounts=(api_key_account("main", "ACCOUNT_KEY"),))
+    # The stall outlasts the test server's own cut-off (1 s, rounded up): only the grace period helps.
+    upstream.then(Step.stall(after_events=4, seconds=3.0))
+    payload = {"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}], "stream": True}
+    async with aiohttp.ClientSession() as http:
+        async with running_gateway(config, {"ACCOUNT_KEY": ACCOUNT_KEY}) as gw:
+            gw.ctx.shutdown_grace = 8.0
+            key = await gw.issue_key(label="grace")
+            response = await http.post(
+                gw.url + "/v1/chat/completions", json=payload, headers={"x-api-key": key}
+            )
+            reader = asyncio.create_task(response.text())
+            await asyncio.sleep(0.3)
+        body = await asyncio.wait_for(reader, 10)
+    assert body.endswith("data: [DONE]\n\n") and '"finish_reason":"stop"' in body
+    assert "error" not in body
