@@ -222,6 +222,8 @@ def add_global_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_flags(parser: argparse.ArgumentParser) -> None:
+    if parser.usage is None:
+        parser.usage = _own_usage(parser)
     group = parser.add_argument_group("global options (each also read from its environment variable)")
     for setting in SETTINGS:
         if setting.flag in parser._option_string_actions:
@@ -243,6 +245,18 @@ def _add_flags(parser: argparse.ArgumentParser) -> None:
                 default=argparse.SUPPRESS,
                 help=help_text,
             )
+
+
+def _own_usage(parser: argparse.ArgumentParser) -> str:
+    """The usage line of `parser`'s own arguments, with the ~45 global flags folded into one word.
+
+    Without this, every usage line (also the one above each argparse error) lists all global flags
+    and the subcommand's own arguments get lost at the bottom.
+    """
+    formatter = parser._get_formatter()
+    formatter.add_usage(None, parser._actions, parser._mutually_exclusive_groups, prefix="")
+    own = formatter.format_help().strip()
+    return (own + " [global options]").replace("%", "%%")
 
 
 def settings_from_args(

@@ -52,7 +52,7 @@ def register(subparsers: Any) -> None:
         "(`private-key-env NAME`), whereas `config show` and the server also count flags and the "
         "environment.",
     )
-    validate.add_argument("files", nargs="+", metavar="FILE")
+    validate.add_argument("files", nargs="+", metavar="FILE", help="a config file (Links Notation)")
     validate.set_defaults(handler=run_validate)
 
     fmt = actions.add_parser(
@@ -61,7 +61,7 @@ def register(subparsers: Any) -> None:
         description=FMT_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    fmt.add_argument("file", metavar="FILE")
+    fmt.add_argument("file", metavar="FILE", help="the config file to format")
     mode = fmt.add_mutually_exclusive_group()
     mode.add_argument("--write", "-w", action="store_true", help="rewrite FILE in place instead of printing")
     mode.add_argument("--check", action="store_true", help="print nothing; exit 1 if FILE is not formatted")

@@ -196,3 +196,18 @@ def test_validate_lists_every_syntax_error_not_just_the_first(tmp_path: Path) ->
     assert [line.split(": ")[0] for line in lines] == ["urls.lino:3:18", "urls.lino:5:18"]
     assert all("quote references that contain ':'" in line for line in lines)
     assert "urls.lino: invalid (2 problems)" in done.stdout
+
+
+def test_help_and_usage_errors_show_the_subcommands_own_arguments_first(tmp_path: Path) -> None:
+    helped = run("config", "validate", "--help", cwd=tmp_path)
+    assert helped.returncode == 0
+    usage = helped.stdout.split("\n\n")[0]
+    assert usage == "usage: link-assistant-router config validate [-h] FILE [FILE ...] [global options]"
+    assert "Exit 0 when all are valid, 1 otherwise" in helped.stdout
+    assert "--port ROUTER_PORT" in helped.stdout  # the global flags are still listed below
+    missing = run("config", "fmt", cwd=tmp_path)
+    assert missing.returncode == 2
+    assert missing.stderr.splitlines() == [
+        "usage: link-assistant-router config fmt [-h] [--write | --check] FILE [global options]",
+        "link-assistant-router config fmt: error: the following arguments are required: FILE",
+    ]
