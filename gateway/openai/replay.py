@@ -22,21 +22,23 @@ def _event(name: str, payload: dict[str, Any]) -> SseEvent:
 
 def _block_events(index: int, block: Mapping[str, Any]) -> list[SseEvent]:
     kind = block.get("type")
-    events: list[SseEvent] = []
+    deltas: list[dict[str, Any]] = []
     if kind == "text":
         start: dict[str, Any] = {"type": "text", "text": ""}
-        delta: dict[str, Any] | None = {"type": "text_delta", "text": block.get("text") or ""}
+        deltas.append({"type": "text_delta", "text": block.get("text") or ""})
     elif kind == "thinking":
         start = {"type": "thinking", "thinking": "", "signature": ""}
-        delta = {"type": "thinking_delta", "thinking": block.get("thinking") or ""}
+        deltas.append({"type": "thinking_delta", "thinking": block.get("thinking") or ""})
+        if block.get("signature"):
+            # As streamed: the signature last, so the client can send the signed block back.
+            deltas.append({"type": "signature_delta", "signature": block["signature"]})
     elif kind == "tool_use":
         start = {"type": "tool_use", "id": block.get("id"), "name": block.get("name"), "input": {}}
-        delta = {"type": "input_json_delta", "partial_json": json.dumps(block.get("input") or {})}
+        deltas.append({"type": "input_json_delta", "partial_json": json.dumps(block.get("input") or {})})
     else:
-        start, delta = dict(block), None
-    events.append(_event("content_block_start", {"index": index, "content_block": start}))
-    if delta is not None:
-        events.append(_event("content_block_delta", {"index": index, "delta": delta}))
+        start = dict(block)
+    events = [_event("content_block_start", {"index": index, "content_block": start})]
+    events += [_event("content_block_delta", {"index": index, "delta": delta}) for delta in deltas]
     events.append(_event("content_block_stop", {"index": index}))
     return events
 
