@@ -11,10 +11,11 @@ from pathlib import Path
 
 import aiohttp
 import anthropic
+import pytest
 
 from dsl.model import StoragePolicy
 from gateway.tokens.filestore import FileTokenStore
-from tests.support.fake_anthropic import FakeAnthropic
+from tests.support.fake_anthropic import FakeAnthropic, Step
 from tests.support.gateway import write_credentials
 from tests.support.ports import free_port
 
@@ -46,11 +47,15 @@ async def test_kill_9_of_a_busy_writer_loses_no_issue_or_revoke_and_usage_only_w
     assert child.stdout is not None
     lines: list[str] = []
     try:
-        started = time.monotonic()
-        deadline = started + 60
-        # Run long enough that plenty of usage is older than the window when the kill comes.
-        while time.monotonic() - started < 2 * USAGE_WINDOW_SECONDS + 0.5 or \
-                sum(line.startswith("issued") for line in lines) < 40:
+        deadline = time.monotonic() + 60
+
+        def old_usage() -> int:  # usage lines already older than the window (plus slack) now
+            cutoff = time.monotonic() - USAGE_WINDOW_SECONDS - 0.5
+            return sum(1 for line in lines if line.startswith("used ") and float(line.split()[3]) <= cutoff)
+
+        # Run until plenty of usage is older than the window (a slow start on a loaded machine
+        # only makes the run longer) and enough issues and revocations happened.
+        while old_usage() < 10 or sum(line.startswith("issued") for line in lines) < 40:
             assert time.monotonic() < deadline, "the writer made too little progress"
             raw = await asyncio.wait_for(child.stdout.readline(), timeout=30)
             assert raw, "the writer exited early"
@@ -82,21 +87,13 @@ async def test_kill_9_of_the_real_server_after_100_concurrent_requests(tmp_path:
         write_credentials(tmp_path / "claude", OAUTH_ACCESS, expires_at_ms=4_102_444_800_000)
         env = cli_env(data_dir, UPSTREAM_BASE_URL=fake.url, CLAUDE_CODE_HOME=str(tmp_path / "claude"),
                       ROUTER_HOST="127.0.0.1", ROUTER_PORT=str(port), HOME=str(tmp_path))
-        log = tmp_path / "serve.log"
-        with log.open("wb") as sink:
-            server = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "gateway.cli.main", "serve", cwd=tmp_path, env=env,
-                stdout=sink, stderr=sink,
-            )
-        base = f"http://127.0.0.1:{port}"
+        log, base = tmp_path / "serve.log", f"http://127.0.0.1:{port}"
+        server = await _serve(env, tmp_path, log)
         try:
             async with aiohttp.ClientSession() as http:
                 await _wait_healthy(http, base, server, log)
-                async with http.post(f"{base}/api/tokens", json={"label": "load", "max_requests": 1000}) as r:
-                    assert r.status == 200, await r.text()
-                    key = (await r.json())["token"]
-                async with http.post(f"{base}/api/tokens", json={"label": "to revoke"}) as r:
-                    doomed = (await r.json())["id"]
+                key, _ = await _issue(http, base, label="load", max_requests=1000)
+                _, doomed = await _issue(http, base, label="to revoke")
                 async with anthropic.AsyncAnthropic(base_url=base, api_key=key, max_retries=0) as client:
                     counted = await asyncio.gather(*(client.messages.count_tokens(
                         model="claude-test-1", messages=[{"role": "user", "content": "hi"}])
@@ -112,6 +109,78 @@ async def test_kill_9_of_the_real_server_after_100_concurrent_requests(tmp_path:
     by_label = {record.label: record for record in records.values()}  # type: ignore[attr-defined]
     assert by_label["load"].used_requests == 100
     assert records[doomed].revoked  # type: ignore[attr-defined]
+
+
+async def _serve(env: dict[str, str], cwd: Path, log: Path) -> asyncio.subprocess.Process:
+    with log.open("ab") as sink:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "gateway.cli.main", "serve", cwd=cwd, env=env, stdout=sink, stderr=sink,
+        )
+
+
+async def _issue(http: aiohttp.ClientSession, base: str, **body: object) -> tuple[str, str]:
+    async with http.post(f"{base}/api/tokens", json=body) as response:
+        assert response.status == 200, await response.text()
+        issued = await response.json()
+        return issued["token"], issued["id"]
+
+
+async def test_kill_9_during_100_in_flight_requests_then_restart(tmp_path: Path) -> None:
+    """The issue's scenario end to end: a revocation, then 100 requests admitted and in flight (the
+    upstream holds them), then `kill -9` of `serve`; a restarted `serve` on the same data dir has
+    every token, keeps the revocation, and counted all 100 requests (admitted > the window ago)."""
+    data_dir, port = tmp_path / "data", free_port()
+    async with FakeAnthropic() as fake:
+        fake.then(*[Step.slow_first_byte(30)] * 100)
+        write_credentials(tmp_path / "claude", OAUTH_ACCESS, expires_at_ms=4_102_444_800_000)
+        env = cli_env(data_dir, UPSTREAM_BASE_URL=fake.url, CLAUDE_CODE_HOME=str(tmp_path / "claude"),
+                      ROUTER_HOST="127.0.0.1", ROUTER_PORT=str(port), HOME=str(tmp_path))
+        log, base = tmp_path / "serve.log", f"http://127.0.0.1:{port}"
+        server = await _serve(env, tmp_path, log)
+        client = anthropic.AsyncAnthropic(base_url=base, api_key="unset", max_retries=0, timeout=60)
+        in_flight: list[asyncio.Future[object]] = []
+        try:
+            async with aiohttp.ClientSession() as http:
+                await _wait_healthy(http, base, server, log)
+                key, _ = await _issue(http, base, label="load", max_requests=1000)
+                doomed_key, doomed = await _issue(http, base, label="to revoke")
+                async with http.post(f"{base}/api/tokens/revoke", json={"id": doomed}) as r:
+                    assert r.status == 200
+                # Usage last: no admin write after it that would flush it along.
+                client = client.with_options(api_key=key)
+                in_flight = [asyncio.ensure_future(client.messages.create(
+                    model="claude-test-1", max_tokens=8, messages=[{"role": "user", "content": "hi"}]))
+                    for _ in range(100)]
+                deadline = time.monotonic() + 30
+                while len(fake.messages_requests()) < 100:  # each was admitted (counted) before forwarding
+                    assert time.monotonic() < deadline, f"{len(fake.messages_requests())} reached upstream"
+                    await asyncio.sleep(0.05)
+                await asyncio.sleep(USAGE_WINDOW_SECONDS)  # past the usage window
+                assert not any(f.done() for f in in_flight)  # all 100 still waiting on the upstream
+        finally:
+            server.send_signal(signal.SIGKILL)
+            await server.wait()
+        results = await asyncio.gather(*in_flight, return_exceptions=True)
+        assert all(isinstance(r, anthropic.APIConnectionError) for r in results)
+
+        restarted = await _serve(env, tmp_path, log)
+        try:
+            async with aiohttp.ClientSession() as http:
+                await _wait_healthy(http, base, restarted, log)
+                async with http.get(f"{base}/api/tokens/list") as r:
+                    by_label = {row["label"]: row for row in (await r.json())["data"]}
+                assert by_label["load"]["used_requests"] == 100 and by_label["to revoke"]["revoked"]
+                with pytest.raises(anthropic.PermissionDeniedError):
+                    await client.with_options(api_key=doomed_key).messages.create(
+                        model="claude-test-1", max_tokens=8, messages=[{"role": "user", "content": "hi"}])
+                await client.messages.create(
+                    model="claude-test-1", max_tokens=8, messages=[{"role": "user", "content": "hi"}])
+                async with http.get(f"{base}/api/tokens/self", headers={"x-api-key": key}) as r:
+                    assert (await r.json())["used_requests"] == 101
+        finally:
+            await client.close()
+            restarted.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(restarted.wait(), 30)
 
 
 async def _wait_healthy(
