@@ -29,8 +29,36 @@ LIST_ROW = "{:<20}  {:<18}  {:<40}  {:<7}  {}"
 Action = Callable[[ProviderStore, argparse.Namespace], int]
 
 
+DESCRIPTION = """\
+Manage the OpenAI-compatible upstreams (LiteLLM, vLLM, ...) used with
+UPSTREAM_PROVIDER=openai-compatible. Providers live in <DATA_DIR>/providers.lenv;
+a running gateway reads the file on every request, so changes apply at once.
+Inline keys are stored AES-256-GCM encrypted with a key derived from TOKEN_SECRET
+(required), and no command ever prints a key."""
+
+IMPORT_FORMATS = """\
+formats (detected from the content):
+  JSON            {"providers": [{...}, ...]}, one provider object, or an array of them
+  providers.lenv  `PROVIDER: {json}` lines from another router (encrypted keys are
+                  kept; they only decrypt with the same TOKEN_SECRET)
+  Links form      an unindented provider name, then indented `key value` lines:
+                    litellm
+                      base-url "http://litellm:4000/v1"
+                      model "claude-sonnet"
+                      models "claude-sonnet,gpt-4o"
+                      api-key-env "LITELLM_MASTER_KEY"
+                  keys: kind, base_url|base-url|api_base|api-base, model|default_model,
+                  models, api_key|api-key, api_key_env|api-key-env, enabled
+Each provider found replaces any stored provider of the same name."""
+
+
 def register(subparsers: Any) -> None:
-    providers = subparsers.add_parser("providers", help="manage OpenAI-compatible upstream providers")
+    providers = subparsers.add_parser(
+        "providers",
+        help="manage OpenAI-compatible upstream providers",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ops = providers.add_subparsers(dest="providers_command", metavar="OPERATION", required=True)
 
     add = ops.add_parser("add", help="add or replace a provider (the whole record)")
@@ -59,8 +87,13 @@ def register(subparsers: Any) -> None:
         op = ops.add_parser(name, help=text)
         op.add_argument("name", help="provider name")
         op.set_defaults(handler=_handler(action))
-    imp = ops.add_parser("import", help="import from JSON, a providers.lenv or the indented Links form")
-    imp.add_argument("path", help="file to import")
+    imp = ops.add_parser(
+        "import",
+        help="import from JSON, a providers.lenv or the indented Links form",
+        epilog=IMPORT_FORMATS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    imp.add_argument("path", help="file to import (JSON, providers.lenv or Links form)")
     imp.set_defaults(handler=_handler(_import))
 
 
@@ -81,7 +114,8 @@ def _handler(action: Action) -> Callable[[argparse.Namespace], int]:
             print(f"error: {exc.message}", file=sys.stderr)
             return 1
         except OSError as exc:
-            print(f"error: {exc.strerror or exc}", file=sys.stderr)
+            where = f"{exc.filename}: " if exc.filename else ""
+            print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
             return 1
 
     return run

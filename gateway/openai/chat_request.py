@@ -85,7 +85,10 @@ def translate_chat_request(body: Any, aliases: AliasTable) -> dict[str, Any]:
 
     system, messages = convert_messages(raw_messages)
     max_tokens = common.positive_int(body, "max_completion_tokens") or common.positive_int(body, "max_tokens")
-    thinking, max_tokens = common.thinking(body.get("reasoning_effort"), max_tokens)
+    limit = "max_completion_tokens" if body.get("max_completion_tokens") is not None else "max_tokens"
+    thinking, max_tokens = common.thinking(
+        body.get("reasoning_effort"), max_tokens, ("reasoning_effort", limit)
+    )
 
     tools = convert_tools(body["tools"]) if body.get("tools") is not None else None
     out = common.messages_request(body, aliases.resolve(model), max_tokens, system, messages, tools, thinking)

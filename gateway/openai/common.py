@@ -122,17 +122,20 @@ def tool_choice(choice: Any, parallel_tool_calls: Any) -> dict[str, Any] | None:
     return result
 
 
-def thinking(effort: Any, max_tokens: int | None) -> tuple[dict[str, Any] | None, int]:
-    """reasoning_effort → (thinking config, max_tokens); max_tokens must exceed the budget."""
+def thinking(
+    effort: Any, max_tokens: int | None, names: tuple[str, str] = ("reasoning_effort", "max_tokens")
+) -> tuple[dict[str, Any] | None, int]:
+    """reasoning effort → (thinking config, max_tokens); max_tokens must exceed the budget.
+    `names`: the client's own names for the two parameters, used in error messages."""
     if effort is None or effort == "none":
         return None, max_tokens or DEFAULT_MAX_TOKENS
     if not isinstance(effort, str) or effort not in THINKING_BUDGETS:
-        raise bad_request("reasoning_effort must be one of none, minimal, low, medium, high")
+        raise bad_request(f"{names[0]} must be one of none, minimal, low, medium, high")
     budget = THINKING_BUDGETS[effort]
     if max_tokens is None:
         return {"type": "enabled", "budget_tokens": budget}, budget + DEFAULT_MAX_TOKENS
     if max_tokens <= 1024:
-        raise bad_request("max_tokens must be greater than 1024 when reasoning is enabled")
+        raise bad_request(f"{names[1]} must be greater than 1024 when reasoning is enabled")
     return {"type": "enabled", "budget_tokens": min(budget, max_tokens - 1)}, max_tokens
 
 

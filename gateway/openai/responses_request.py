@@ -60,7 +60,8 @@ def translate_responses_request(body: Any, aliases: AliasTable) -> dict[str, Any
         raise bad_request("instructions must be a string")
     reasoning = body.get("reasoning")
     effort = reasoning.get("effort") if isinstance(reasoning, Mapping) else None
-    thinking, max_tokens = common.thinking(effort, common.positive_int(body, "max_output_tokens"))
+    names = ("reasoning.effort", "max_output_tokens")
+    thinking, max_tokens = common.thinking(effort, common.positive_int(body, "max_output_tokens"), names)
 
     tools = convert_tools(body["tools"]) if body.get("tools") is not None else None
     target = aliases.resolve(model)

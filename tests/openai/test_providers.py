@@ -269,3 +269,24 @@ def test_cli_needs_token_secret(
     monkeypatch.delenv("TOKEN_SECRET", raising=False)
     code, _, err = run_cli(["providers", "list"], capsys)
     assert code == 2 and "TOKEN_SECRET is required" in err
+
+
+def test_cli_import_help_names_the_formats_and_a_missing_file_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TOKEN_SECRET", SECRET)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    with pytest.raises(SystemExit) as exited:
+        main(["providers", "import", "--help"])
+    out = capsys.readouterr().out
+    assert exited.value.code == 0
+    assert all(word in out for word in ("JSON", "providers.lenv", "Links form", "api-key-env"))
+    code, _, err = run_cli(["providers", "import", "missing.json"], capsys)
+    assert code == 1 and err.strip() == "error: missing.json: No such file or directory"
+    (tmp_path / "p.json").write_text(json.dumps({"providers": [{"name": "j", "base_url": "http://j/v1"}]}))
+    code, out, _ = run_cli(["providers", "import", "p.json"], capsys)
+    assert code == 0 and out.strip() == "imported 1 provider(s)"
+    (tmp_path / "bad.lino").write_text("p\n  colour red\n")
+    code, _, err = run_cli(["providers", "import", "bad.lino"], capsys)
+    assert code == 1 and err.strip() == "error: line 2: unknown provider setting 'colour'"
