@@ -249,3 +249,28 @@ async def test_openai_surfaces_have_their_own_seed_counters(config: RouterConfig
         dict(k[1])["route"] for k in series(text) if k[0] == "gen_ai_server_request_duration_seconds_count"
     }
     assert routes == {"/v1/chat/completions", "/v1/responses", "/v1/usage"}
+
+
+async def test_time_to_first_token_is_the_first_text_not_the_headers(
+    config: RouterConfig, fake: FakeAnthropic
+) -> None:
+    """The upstream stalls 0.6 s before the first text delta of one stream and after it in another:
+    only the first stall is time to first token; both count in the request duration."""
+    async with running_gateway(config, ACCOUNT_ENV) as gw:
+        client = anthropic.AsyncAnthropic(base_url=gw.url, api_key=await gw.issue_key(), max_retries=0)
+        for label, first_delta_frame in (("late", 3), ("early", 4)):
+            fake.then(Step.stall(after_events=first_delta_frame, seconds=0.6))
+            async with client.messages.stream(
+                model=label, max_tokens=8, messages=[{"role": "user", "content": "Hi"}]
+            ) as stream:
+                await stream.get_final_message()
+        await client.close()
+        _, _, text = await get_text(f"{gw.url}/metrics")
+    got = series(text)
+
+    def total(metric: str, model: str) -> float:
+        return sum(v for (name, tags), v in got.items() if name == metric and ("model", model) in tags)
+
+    assert total("gen_ai_server_time_to_first_token_seconds_sum", "late") >= 0.55
+    assert total("gen_ai_server_time_to_first_token_seconds_sum", "early") < 0.4  # generous: loaded CI
+    assert total("gen_ai_server_request_duration_seconds_sum", "early") >= 0.55
