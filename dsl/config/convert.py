@@ -83,7 +83,11 @@ STRATEGY_SYNONYMS: Mapping[str, RoutingStrategy] = {
     "lru": RoutingStrategy.LEAST_USED,
     "weighted": RoutingStrategy.WEIGHTED,
 }
-PROVIDER_SYNONYMS: Mapping[str, UpstreamProvider] = {p.value: p for p in UpstreamProvider}
+PROVIDER_SYNONYMS: Mapping[str, UpstreamProvider] = {
+    **{p.value: p for p in UpstreamProvider},
+    # The seed's aliases for UPSTREAM_PROVIDER=openai-compatible.
+    **dict.fromkeys(("openai", "openai_like", "openai-like", "litellm"), UpstreamProvider.OPENAI_COMPATIBLE),
+}
 PROVIDER_KIND_SYNONYMS: Mapping[str, str] = {
     "openai-compatible": "openai-compatible",
     "openai": "openai-compatible",

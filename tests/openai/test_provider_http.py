@@ -13,6 +13,7 @@ import openai
 import pytest
 
 from dsl.model import AdminConfig, OpenAICompatibleDefaults, SecretRef, UpstreamProvider
+from dsl.settings import resolve
 from gateway.cli.main import main
 from tests.openai.conftest import config_for
 from tests.openai.fake_openai import STREAM_BODY, FakeOpenAI
@@ -207,3 +208,33 @@ async def test_shutdown_lets_a_provider_stream_finish_within_the_grace_period(
             reader = asyncio.create_task(response.read())
             await asyncio.sleep(0.3)
         assert await asyncio.wait_for(reader, 10) == STREAM_BODY
+
+
+async def test_the_seeds_environment_alone_configures_the_provider(
+    fake_openai: FakeOpenAI, tmp_path: Path
+) -> None:
+    env = {
+        "UPSTREAM_PROVIDER": "litellm",  # a seed alias of openai-compatible
+        "OPENAI_COMPATIBLE_BASE_URL": f"{fake_openai.url}/v1",
+        "OPENAI_COMPATIBLE_API_KEY_ENV": "LITELLM_MASTER_KEY",
+        "LITELLM_MASTER_KEY": PROVIDER_KEY,
+        "OPENAI_COMPATIBLE_MODEL": "claude-sonnet",
+        "OPENAI_COMPATIBLE_MODELS": "claude-sonnet,gpt-4o",
+        "DATA_DIR": str(tmp_path),
+        "ADMIN_GRPC_PORT": "off",
+        "TOKEN_SECRET": TEST_SECRET,
+    }
+    config = resolve({}, env).config
+    assert config.upstream.provider is UpstreamProvider.OPENAI_COMPATIBLE
+    async with running_gateway(config, env) as gw:
+        key = await gw.issue_key(label="env")
+        async with openai.AsyncOpenAI(base_url=f"{gw.url}/v1", api_key=key, max_retries=0) as sdk:
+            completion = await sdk.chat.completions.create(
+                model="", messages=[{"role": "user", "content": "Hi"}]
+            )
+            listed = [(m.id, m.owned_by) async for m in sdk.models.list()]
+    assert completion.choices[0].message.content == "Hi from upstream"
+    assert listed == [("claude-sonnet", "litellm"), ("gpt-4o", "litellm")]
+    path, headers, body = fake_openai.requests[-1]
+    assert path == "/v1/chat/completions" and headers["Authorization"] == f"Bearer {PROVIDER_KEY}"
+    assert body["model"] == "claude-sonnet"

@@ -8,7 +8,7 @@ from pathlib import Path
 import openai
 from pydantic import BaseModel
 
-from dsl.model import ModelAlias
+from dsl.config.loader import load_config
 from tests.openai.conftest import ACCOUNT_KEY, config_for
 from tests.openai.upstream import ScriptedAnthropic
 from tests.support.gateway import running_gateway
@@ -105,24 +105,25 @@ async def test_responses_refuses_server_side_state(client: openai.AsyncOpenAI) -
         raise AssertionError("previous_response_id must be refused")
 
 
-async def test_models_list_and_config_aliases(upstream: ScriptedAnthropic, tmp_path: Path) -> None:
-    config = config_for(
-        upstream.url,
-        tmp_path,
-        model_aliases=(
-            ModelAlias("fast", "claude-haiku-4-5-20251001"),
-            ModelAlias("gpt-4o", "claude-opus-4-7"),
-        ),
-    )
+ALIASES_LINO = """\
+model-aliases:
+  fast claude-haiku-4-5-20251001
+  gpt-4o claude-opus-4-7
+  "*" claude-haiku-4-5-20251001
+"""
+
+
+async def test_models_list_and_aliases_from_the_config_file(
+    upstream: ScriptedAnthropic, tmp_path: Path
+) -> None:
+    aliases = load_config(ALIASES_LINO, "router.lino").model_aliases
+    config = config_for(upstream.url, tmp_path, model_aliases=aliases)
     async with running_gateway(config, {"ACCOUNT_KEY": ACCOUNT_KEY}) as gw:
         key = await gw.issue_key(label="aliases")
         async with openai.AsyncOpenAI(base_url=f"{gw.url}/v1", api_key=key, max_retries=0) as sdk:
             ids = [m.id async for m in sdk.models.list()]
-            await sdk.chat.completions.create(model="fast", messages=[{"role": "user", "content": "x"}])
-            await sdk.chat.completions.create(model="GPT-4o", messages=[{"role": "user", "content": "x"}])
-            await sdk.chat.completions.create(
-                model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}]
-            )
+            for model in ("fast", "GPT-4o", "gpt-4o-mini", "o3", "some-unknown-model", "claude-sonnet-4-5"):
+                await sdk.chat.completions.create(model=model, messages=[{"role": "user", "content": "x"}])
     assert {
         "claude-opus-4-7",
         "claude-sonnet-4-5-20250929",
@@ -130,8 +131,16 @@ async def test_models_list_and_config_aliases(upstream: ScriptedAnthropic, tmp_p
         "fast",
         "gpt-4o",
     } <= set(ids)
+    assert "*" not in ids
     models = [r.json()["model"] for r in upstream.messages_requests()]
-    assert models == ["claude-haiku-4-5-20251001", "claude-opus-4-7", "claude-haiku-4-5-20251001"]
+    assert models == [
+        "claude-haiku-4-5-20251001",  # a new alias
+        "claude-opus-4-7",  # the seed's gpt-4o → Sonnet, overridden (case-insensitive)
+        "claude-haiku-4-5-20251001",  # the seed's default kept
+        "claude-opus-4-7",  # the seed's default kept
+        "claude-haiku-4-5-20251001",  # the catch-all, overridden by "*"
+        "claude-sonnet-4-5",  # Claude ids pass through
+    ]
 
 
 async def test_models_retrieve(client: openai.AsyncOpenAI) -> None:
