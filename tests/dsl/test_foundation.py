@@ -22,11 +22,13 @@ def _names(requirements: list[str]) -> set[str]:
     return {re.split(r"[<>=!~\[; ]", req, maxsplit=1)[0].lower() for req in requirements}
 
 
-@pytest.mark.parametrize(
-    "folder", ["proto", "gateway", "controller", "dsl", "tests", "charts", "akash", "bench", "examples"]
-)
-def test_layout_folder_exists(folder: str) -> None:
+LAYOUT = ["proto", "gateway", "controller", "dsl", "tests", "charts", "akash", "bench", "examples"]
+
+
+@pytest.mark.parametrize("folder", LAYOUT)
+def test_layout_folder_exists_and_developers_md_describes_it(folder: str) -> None:
     assert (ROOT / folder).is_dir()
+    assert f"| `{folder}/` |" in (ROOT / "DEVELOPERS.md").read_text(encoding="utf-8")
 
 
 def test_top_level_files_exist_and_ci_entry_is_executable() -> None:
