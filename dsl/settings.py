@@ -78,7 +78,7 @@ def resolve(
         try:
             value = convert_setting(setting, layer, raw)
         except c.ConversionError as err:
-            problems.append(_layer_problem(setting, layer, raw, err.expected))
+            problems.append(_layer_problem(setting, layer, raw, err))
             continue
         effective = set_path(effective, setting.path, value)
         overrides[setting.path] = f"{layer} {setting.flag if layer == 'flag' else setting.env}"
@@ -131,11 +131,11 @@ def convert_setting(setting: Setting, layer: str, raw: object) -> Any:
     return c.to_text(text)
 
 
-def _layer_problem(setting: Setting, layer: str, raw: object, expected: str) -> Problem:
+def _layer_problem(setting: Setting, layer: str, raw: object, err: c.ConversionError) -> Problem:
     name = setting.flag if layer == "flag" else setting.env
-    secret = setting.kind is Kind.SECRET
+    secret = setting.kind is Kind.SECRET or not err.echo
     shown = "" if secret else f" {str(raw)[:60]!r}"
-    return Problem(f"invalid value{shown} for {name}", LAYER_FILES[layer], expected=expected)
+    return Problem(f"invalid value{shown} for {name}", LAYER_FILES[layer], expected=err.expected)
 
 
 def _sources(

@@ -18,10 +18,14 @@ E = TypeVar("E", bound=StrEnum)
 
 
 class ConversionError(ValueError):
-    """A value has the wrong shape; `expected` says what would have been accepted."""
+    """A value has the wrong shape; `expected` says what would have been accepted.
 
-    def __init__(self, expected: str) -> None:
+    `echo=False` when the value itself must not be shown (it holds a credential).
+    """
+
+    def __init__(self, expected: str, *, echo: bool = True) -> None:
         self.expected = expected
+        self.echo = echo
         super().__init__(expected)
 
 
@@ -216,6 +220,11 @@ def to_url(text: str) -> str:
         raise ConversionError("an absolute http:// or https:// URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConversionError("an absolute http:// or https:// URL")
+    if parts.password is not None:
+        # A credential in a URL would be shown by `config show`, logs and metrics labels.
+        raise ConversionError(
+            "a URL without a password in it (give the key by its -env or -file reference)", echo=False
+        )
     return raw.rstrip("/")
 
 

@@ -280,7 +280,8 @@ class _Builder:
         try:
             return spec_field.convert(text)
         except c.ConversionError as err:
-            self.problem(entry, f"invalid value {_shown(text)} for `{entry.key}`", expected=err.expected)
+            shown = f" {_shown(text)}" if err.echo else ""
+            self.problem(entry, f"invalid value{shown} for `{entry.key}`", expected=err.expected)
         except (ValueError, ArithmeticError):
             # A converter that lets a value error or overflow through is a bug (the converter tests
             # look for them), but the user still gets a located problem, never a traceback.

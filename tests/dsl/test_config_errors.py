@@ -228,3 +228,20 @@ def test_hostile_input_ends_in_a_dsl_error_quickly(text: str) -> None:
         load_config(text, "hostile.lino")
     assert caught.value.problems and caught.value.problems[0].file == "hostile.lino"
     assert time.process_time() - started < 5.0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "upstream:\n  base-url 'https://user:SECRETVALUE@api.example'\n",
+        "providers:\n  l\n    base-url 'http://admin:SECRETVALUE@litellm:4000/v1'\n",
+        "crater:\n  inbox 'https://bot:SECRETVALUE@tracker.example/inbox'\n",
+    ],
+)
+def test_a_password_inside_a_url_is_refused_without_echoing_it(text: str) -> None:
+    with pytest.raises(DslValidationError) as caught:
+        load_config(text, "u.lino")
+    (problem,) = caught.value.problems
+    assert "SECRETVALUE" not in str(caught.value)
+    assert problem.message.startswith("invalid value for `")
+    assert problem.expected is not None and "without a password" in problem.expected

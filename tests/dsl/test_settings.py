@@ -331,3 +331,10 @@ def test_a_whole_number_too_big_for_the_model_is_a_clear_error() -> None:
         resolve({}, {"CRATER_POLL_INTERVAL_MS": "9" * 40})
     assert "invalid value" in str(caught.value) and "CRATER_POLL_INTERVAL_MS" in str(caught.value)
     assert "to 9,007,199,254,740,992" in str(caught.value)
+
+
+def test_a_password_inside_a_url_from_the_environment_is_refused_without_echoing_it() -> None:
+    with pytest.raises(DslValidationError) as caught:
+        resolve({}, {"UPSTREAM_BASE_URL": "https://u:SECRETVALUE@api.example"})
+    assert "SECRETVALUE" not in str(caught.value)
+    assert "invalid value for UPSTREAM_BASE_URL" in str(caught.value)
