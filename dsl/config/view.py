@@ -54,4 +54,5 @@ def display(value: Any) -> str:
         return str(value.value)
     if isinstance(value, tuple):
         return ",".join(str(v) for v in value) if value else "-"
-    return str(value)
+    # One setting per output line: a multi-line value (a PEM) shows its line breaks as escapes.
+    return str(value).replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t")

@@ -211,3 +211,14 @@ def test_help_and_usage_errors_show_the_subcommands_own_arguments_first(tmp_path
         "usage: link-assistant-router config fmt [-h] [--write | --check] FILE [global options]",
         "link-assistant-router config fmt: error: the following arguments are required: FILE",
     ]
+
+
+def test_show_prints_one_line_per_setting_even_for_a_multi_line_value(tmp_path: Path) -> None:
+    (tmp_path / "r.lino").write_text(
+        'activitypub:\n  public-key-pem "-----BEGIN PUBLIC KEY-----\nMCowBQ\n-----END PUBLIC KEY-----"\n',
+        encoding="utf-8",
+    )
+    done = run("config", "show", "r.lino", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert all(" = " in line and "  # " in line for line in done.stdout.splitlines())
+    assert "activitypub.public_key_pem = -----BEGIN PUBLIC KEY-----\\nMCowBQ\\n-----END" in done.stdout
