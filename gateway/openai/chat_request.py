@@ -224,10 +224,14 @@ def tool_result(message: Mapping[str, Any], index: int) -> dict[str, Any]:
     call_id = message.get("tool_call_id")
     if not isinstance(call_id, str) or not call_id:
         raise bad_request(f"messages[{index}] with role 'tool' needs a tool_call_id")
-    content = message.get("content")
+    return tool_result_block(call_id, message.get("content"), index, "messages")
+
+
+def tool_result_block(call_id: str, content: Any, index: int, field: str) -> dict[str, Any]:
+    """A tool's output (text or parts, images allowed) as the `tool_result` for call `call_id`."""
     result: dict[str, Any] = {"type": "tool_result", "tool_use_id": call_id}
     if isinstance(content, str):
         result["content"] = content
     elif content is not None:
-        result["content"] = content_blocks(content, index, images=True)
+        result["content"] = content_blocks(content, index, images=True, field=field)
     return result

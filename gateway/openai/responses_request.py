@@ -13,7 +13,7 @@ from typing import Any
 
 from gateway.errors import bad_request
 from gateway.openai import common, structured
-from gateway.openai.chat_request import NEUTRAL, append, check_parameters, content_blocks
+from gateway.openai.chat_request import NEUTRAL, append, check_parameters, content_blocks, tool_result_block
 from gateway.openai.models import AliasTable
 
 SUPPORTED = frozenset({
@@ -139,10 +139,4 @@ def function_output(item: Mapping[str, Any], index: int) -> dict[str, Any]:
     call_id = item.get("call_id")
     if not isinstance(call_id, str) or not call_id:
         raise bad_request(f"input[{index}] function_call_output needs a call_id")
-    output = item.get("output")
-    result: dict[str, Any] = {"type": "tool_result", "tool_use_id": call_id}
-    if isinstance(output, str):
-        result["content"] = output
-    elif output is not None:
-        result["content"] = content_blocks(output, index, images=True, field="input")
-    return result
+    return tool_result_block(call_id, item.get("output"), index, "input")

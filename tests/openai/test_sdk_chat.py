@@ -6,10 +6,9 @@ import json
 
 import openai
 import pytest
-from pydantic import BaseModel
 
 from tests.openai.conftest import ACCOUNT_KEY
-from tests.openai.upstream import ScriptedAnthropic
+from tests.openai.upstream import JSON_ANSWER, PARIS_CALL, SIGNED_THINKING, ScriptedAnthropic, Weather
 from tests.support.fake_anthropic import Step
 from tests.support.gateway import RunningGateway
 
@@ -180,12 +179,15 @@ async def test_bad_key_is_an_openai_shaped_401(gateway: RunningGateway) -> None:
     assert caught.value.body["code"] == "invalid_api_key"  # type: ignore[index]
 
 
+@pytest.mark.parametrize("stream", [False, True])
 async def test_upstream_rate_limit_reaches_the_client_in_openai_shape(
-    client: openai.AsyncOpenAI, upstream: ScriptedAnthropic
+    client: openai.AsyncOpenAI, upstream: ScriptedAnthropic, stream: bool
 ) -> None:
     upstream.then(Step.rate_limited(7), Step.rate_limited(7), Step.rate_limited(7))
     with pytest.raises(openai.RateLimitError) as caught:
-        await client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}])
+        await client.chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "x"}], stream=stream
+        )
     assert caught.value.status_code == 429
     assert caught.value.body["type"] == "rate_limit_error"  # type: ignore[index]
     assert caught.value.response.headers.get("retry-after") == "7"
@@ -224,8 +226,7 @@ async def test_stream_cut_by_the_upstream_is_not_reported_as_complete(
 async def test_thinking_survives_a_tool_round_trip(
     client: openai.AsyncOpenAI, upstream: ScriptedAnthropic
 ) -> None:
-    thinking = {"type": "thinking", "thinking": "Call the weather tool.", "signature": "EqQBCgIYAhsig"}
-    call = {"type": "tool_use", "id": "toolu_01Paris", "name": "get_weather", "input": {"city": "Paris"}}
+    thinking, call = SIGNED_THINKING, PARIS_CALL
     upstream.reply([thinking, call], "tool_use").reply([{"type": "text", "text": "18C."}])
     messages: list = [{"role": "user", "content": "Weather in Paris?"}]
     first = await client.chat.completions.create(
@@ -242,20 +243,10 @@ async def test_thinking_survives_a_tool_round_trip(
     assert second["messages"][1]["content"] == [thinking, call]
 
 
-class Weather(BaseModel):
-    city: str
-    temp_c: float
-
-
 async def test_structured_output_parse_with_a_pydantic_model(
     client: openai.AsyncOpenAI, upstream: ScriptedAnthropic
 ) -> None:
-    answer = {
-        "type": "tool_use",
-        "id": "toolu_01J",
-        "name": "json_response",
-        "input": {"city": "Paris", "temp_c": 18},
-    }
+    answer = JSON_ANSWER
     upstream.reply([answer], "tool_use").reply([answer], "tool_use")
     messages: list = [{"role": "user", "content": "Weather in Paris?"}]
     parsed = await client.chat.completions.parse(model="gpt-4o", messages=messages, response_format=Weather)
@@ -274,8 +265,7 @@ async def test_structured_output_parse_with_a_pydantic_model(
 async def test_thinking_survives_a_streamed_tool_round_trip(
     client: openai.AsyncOpenAI, upstream: ScriptedAnthropic
 ) -> None:
-    thinking = {"type": "thinking", "thinking": "Call the weather tool.", "signature": "EqQBCgIYAhsig"}
-    call = {"type": "tool_use", "id": "toolu_01Paris", "name": "get_weather", "input": {"city": "Paris"}}
+    thinking, call = SIGNED_THINKING, PARIS_CALL
     upstream.reply([thinking, call], "tool_use").reply([{"type": "text", "text": "18C."}])
     options: dict = {"model": "o3", "tools": [WEATHER], "reasoning_effort": "low"}
     messages: list = [{"role": "user", "content": "Weather in Paris?"}]

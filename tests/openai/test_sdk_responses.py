@@ -6,11 +6,10 @@ import json
 from pathlib import Path
 
 import openai
-from pydantic import BaseModel
 
 from dsl.config.loader import load_config
 from tests.openai.conftest import ACCOUNT_KEY, config_for
-from tests.openai.upstream import ScriptedAnthropic
+from tests.openai.upstream import JSON_ANSWER, PARIS_CALL, SIGNED_THINKING, ScriptedAnthropic, Weather
 from tests.support.gateway import running_gateway
 
 WEATHER = {
@@ -157,8 +156,7 @@ async def test_models_retrieve(client: openai.AsyncOpenAI) -> None:
 async def test_encrypted_reasoning_carries_thinking_through_a_tool_loop(
     client: openai.AsyncOpenAI, upstream: ScriptedAnthropic
 ) -> None:
-    thinking = {"type": "thinking", "thinking": "Call the weather tool.", "signature": "EqQBCgIYAhsig"}
-    call = {"type": "tool_use", "id": "toolu_01Paris", "name": "get_weather", "input": {"city": "Paris"}}
+    thinking, call = SIGNED_THINKING, PARIS_CALL
     upstream.reply([thinking, call], "tool_use").reply([{"type": "text", "text": "18C."}])
     options: dict = {
         "model": "o3",
@@ -181,20 +179,10 @@ async def test_encrypted_reasoning_carries_thinking_through_a_tool_loop(
     assert second["messages"][1]["content"] == [thinking, call]
 
 
-class Weather(BaseModel):
-    city: str
-    temp_c: float
-
-
 async def test_responses_parse_with_a_text_format(
     client: openai.AsyncOpenAI, upstream: ScriptedAnthropic
 ) -> None:
-    answer = {
-        "type": "tool_use",
-        "id": "toolu_01J",
-        "name": "json_response",
-        "input": {"city": "Paris", "temp_c": 18},
-    }
+    answer = JSON_ANSWER
     upstream.reply([answer], "tool_use")
     parsed = await client.responses.parse(model="gpt-4o", input="Weather in Paris?", text_format=Weather)
     assert parsed.output_parsed == Weather(city="Paris", temp_c=18)

@@ -13,6 +13,7 @@ from collections import deque
 from typing import Any
 
 from aiohttp import web
+from pydantic import BaseModel
 
 from tests.support.fake_anthropic import FakeAnthropic, sse_frame
 
@@ -114,3 +115,29 @@ class ScriptedAnthropic(FakeAnthropic):
             await asyncio.sleep(self.linger)
         await response.write_eof()
         return response
+
+
+# Scripted answers several SDK tests share: a signed thinking block, the tool call it leads to, and a
+# structured-output answer (the forced `json_response` call) that parses as `Weather`.
+SIGNED_THINKING: dict[str, Any] = {
+    "type": "thinking",
+    "thinking": "Call the weather tool.",
+    "signature": "EqQBCgIYAhsig",
+}
+PARIS_CALL: dict[str, Any] = {
+    "type": "tool_use",
+    "id": "toolu_01Paris",
+    "name": "get_weather",
+    "input": {"city": "Paris"},
+}
+JSON_ANSWER: dict[str, Any] = {
+    "type": "tool_use",
+    "id": "toolu_01J",
+    "name": "json_response",
+    "input": {"city": "Paris", "temp_c": 18},
+}
+
+
+class Weather(BaseModel):
+    city: str
+    temp_c: float
