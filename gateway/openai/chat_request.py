@@ -76,6 +76,7 @@ def translate_chat_request(body: Any, aliases: AliasTable) -> dict[str, Any]:
     if not isinstance(body, Mapping):
         raise bad_request("invalid OpenAI chat completion request: the body must be a JSON object")
     check_parameters(body, SUPPORTED)
+    common.check_stream_flags(body)
     model = body.get("model")
     if not isinstance(model, str) or not model.strip():
         raise bad_request("invalid OpenAI chat completion request: `model` must be a non-empty string")

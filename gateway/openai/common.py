@@ -256,6 +256,21 @@ def tool_arguments(arguments: Any) -> dict[str, Any]:
     return parsed
 
 
+def check_stream_flags(body: Mapping[str, Any]) -> None:
+    """`stream` must be a boolean and `stream_options` an object: a client that wrote
+    `"stream": "true"` would otherwise silently get a non-streamed answer."""
+    if body.get("stream") is not None and not isinstance(body["stream"], bool):
+        raise bad_request("stream must be a boolean")
+    options = body.get("stream_options")
+    if options is None:
+        return
+    if not isinstance(options, Mapping):
+        raise bad_request("stream_options must be an object")
+    include_usage = options.get("include_usage")
+    if include_usage is not None and not isinstance(include_usage, bool):
+        raise bad_request("stream_options.include_usage must be a boolean")
+
+
 def positive_int(body: Mapping[str, Any], key: str) -> int | None:
     value = body.get(key)
     if value is None:

@@ -43,6 +43,7 @@ def translate_responses_request(body: Any, aliases: AliasTable) -> dict[str, Any
         if body.get(key) not in (None, False):
             raise bad_request(hint)
     check_parameters(body, SUPPORTED, RESPONSES_NEUTRAL)
+    common.check_stream_flags(body)
     include = body.get("include")
     if include is not None and (
         not isinstance(include, list) or set(include) - {"reasoning.encrypted_content"}
