@@ -31,7 +31,16 @@ LIST_ROW = "{:<36}  {:<10}  {:<10}  {:<8}  {:<13}  {}"
 
 
 def register(subparsers: Any) -> None:
-    tokens = subparsers.add_parser("tokens", help="issue, list, revoke, expire and show la_sk_ keys")
+    tokens = subparsers.add_parser(
+        "tokens",
+        help="issue, list, revoke, expire and show la_sk_ keys",
+        description=(
+            "Manage la_sk_ keys in the token store (--data-dir / DATA_DIR, --storage-policy, or Redis with "
+            "--redis-url). A running gateway on the same store sees changes within a second. Needs the "
+            "gateway's TOKEN_SECRET (issued keys are signed with it). The HTTP (/api/tokens) and gRPC "
+            "(TokenService) admin APIs act on the same store."
+        ),
+    )
     ops = tokens.add_subparsers(dest="tokens_command", metavar="OPERATION", required=True)
 
     issue = ops.add_parser("issue", help="issue a new key and print it")
