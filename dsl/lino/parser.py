@@ -23,6 +23,7 @@ from lark.lexer import Lexer, LexerState
 
 from dsl.errors import DslSyntaxError, Problem
 from dsl.lino.comments import blank_comments
+from dsl.lino.formatter import format_reference
 from dsl.lino.lexer import tokenize
 from dsl.lino.link import Link
 from dsl.lino.recovery import further_problems
@@ -37,6 +38,7 @@ DEPTH_CEILING = 100
 # Lark's LALR loop costs a few microseconds per token, so a dense 10 MB document would take tens of
 # seconds; a router config is ~200 KB at 1,000 providers. Bigger documents are refused up front.
 DEFAULT_MAX_CHARS = 1024 * 1024
+_SUGGESTION_MAX = 200  # a longer word is not quoted back in an error message
 
 _TERMINAL_NAMES = {
     "REF": "a reference",
@@ -142,7 +144,8 @@ def _problem(exc: UnexpectedInput, source: str, text: str) -> DslSyntaxError:
         if token.type in ("_COLON", "ID"):
             hint = (
                 "a ':' may only follow the single reference that starts a line or group; "
-                "quote references that contain ':' (URLs, host:port, times), e.g. 'http://x'"
+                "quote references that contain ':' (URLs, host:port, times), e.g. "
+                + _quoted_suggestion(token, text)
             )
         line, column = token.line, token.column
         if token.type == "ID" and isinstance(token.end_pos, int):
@@ -159,6 +162,20 @@ def _problem(exc: UnexpectedInput, source: str, text: str) -> DslSyntaxError:
     return DslSyntaxError(
         [Problem(message, source, _position(line), _position(column), expected=expected, hint=hint)]
     )
+
+
+def _quoted_suggestion(token: Token, text: str) -> str:
+    """The bare word around a misplaced ':' (`http://h:1/v1`), quoted as it should be written."""
+    start = token.start_pos
+    if token.type != "ID" or not isinstance(start, int) or text[start] in "\"'`":
+        return "'http://x'"
+    end = start
+    while end < len(text) and text[end] not in " \t\r\n()" and end - start < _SUGGESTION_MAX:
+        end += 1
+    word = text[start:end]
+    if ":" not in word.rstrip(":") or end - start >= _SUGGESTION_MAX:
+        return "'http://x'"
+    return format_reference(word)
 
 
 def _describe(token: Token) -> str:

@@ -194,7 +194,8 @@ def test_validate_lists_every_syntax_error_not_just_the_first(tmp_path: Path) ->
     assert done.returncode == 1
     lines = done.stderr.splitlines()
     assert [line.split(": ")[0] for line in lines] == ["urls.lino:3:18", "urls.lino:5:18"]
-    assert all("quote references that contain ':'" in line for line in lines)
+    assert lines[0].endswith("e.g. 'http://a:4000/v1')")  # the fix, spelled out
+    assert lines[1].endswith("e.g. 'http://b:4000/v1')")
     assert "urls.lino: invalid (2 problems)" in done.stdout
 
 
