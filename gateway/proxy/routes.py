@@ -7,13 +7,14 @@ surface, which answer 404 in that surface's own error shape.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp import web
 
 from gateway.accounts.affinity import session_key_of
 from gateway.clibackend.serve import open_upstream_or_cli
-from gateway.context import GATEWAY
+from gateway.context import GATEWAY, GatewayContext
 from gateway.errors import GatewayError, bad_request, not_found
 from gateway.http.families import Family, family_of, is_enabled, strip_anthropic_prefix
 from gateway.proxy.forward import UpstreamRequest
@@ -74,12 +75,17 @@ async def proxy_handler(request: web.Request) -> web.StreamResponse:
             )
     finally:
         answer.finish()
-    if sniffer is not None:
-        info.note_sniffed(sniffer)
-    token_id = getattr(record, "id", None)
-    if sniffer is not None and token_id and (sniffer.input_tokens or sniffer.output_tokens):
-        await ctx.token_authority().record_usage(token_id, sniffer.input_tokens, sniffer.output_tokens)
+        if sniffer is not None:
+            info.note_sniffed(sniffer)
+            # Also when the client left mid-stream: tokens it caused upstream still count against its
+            # budget, so the write is shielded from the handler's cancellation.
+            await asyncio.shield(_record_usage(ctx, getattr(record, "id", None), sniffer))
     return response
+
+
+async def _record_usage(ctx: GatewayContext, token_id: str | None, sniffer: UsageSniffer) -> None:
+    if token_id and (sniffer.input_tokens or sniffer.output_tokens):
+        await ctx.token_authority().record_usage(token_id, sniffer.input_tokens, sniffer.output_tokens)
 
 
 async def fallback_handler(request: web.Request) -> web.StreamResponse:

@@ -235,3 +235,26 @@ async def test_plain_body_cut_midway_is_a_truncated_response_not_a_short_one(
             with pytest.raises(aiohttp.ClientPayloadError):
                 await response.read()
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]  # no traceback, no noise
+
+
+async def test_a_client_leaving_mid_stream_is_still_charged_for_the_input_tokens(
+    fake: FakeAnthropic, claude_home: Path, tmp_path: Path
+) -> None:
+    fake.then(Step.stall(after_events=4, seconds=30.0))
+    async with running_gateway(gateway_config(fake.url, tmp_path / "d", claude_home)) as gw:
+        key = await gw.issue_key()
+        tokens = gw.ctx.token_authority()
+        async with aiohttp.ClientSession() as http:
+            response = await http.post(
+                gw.url + "/v1/messages",
+                headers={"x-api-key": key},
+                json={"model": MODEL, "max_tokens": 5, "stream": True, "messages": HI},
+            )
+            await response.content.readany()  # message_start (12 input tokens) has arrived
+            response.close()
+        for _ in range(200):  # bounded: at most 10 s
+            record = tokens.list()[0]  # type: ignore[attr-defined]
+            if record.used_input_tokens:
+                break
+            await asyncio.sleep(0.05)
+    assert record.used_input_tokens == 12
