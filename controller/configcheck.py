@@ -1,7 +1,8 @@
 """Validate a RouterConfig's DSL text into the typed model, or into located problems (pure).
 
-Uses the config engineer's loader (`dsl.config.load_config`); while only the parser exists it falls back
-to a syntax check with default settings. Never raises for bad input: problems are data.
+Uses the DSL's own loader (`dsl.config.load_config`, the one `config validate` runs), then adds the checks
+only a deployment needs (names, mount paths, credential references). Never raises for bad input: problems
+are data.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 from controller.podspec import credential_dirs, pod_wiring, secret_files
 from controller.spec import RouterConfigResource
+from dsl.config import load_config
 from dsl.errors import DslError, Problem
 from dsl.model import RouterConfig
 
@@ -41,18 +43,6 @@ class ConfigCheck:
 def config_hash(text: str) -> str:
     """The hash that names a config version (pod-template annotation, status.configHash)."""
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def load_dsl(text: str, source: str) -> RouterConfig:
-    """Parse and validate DSL text; raises `DslError`."""
-    try:
-        from dsl.config import load_config
-    except ImportError:  # the loader has not landed: syntax only, default settings
-        from dsl.lino import parse
-
-        parse(text, source=source)
-        return RouterConfig()
-    return load_config(text, source)
 
 
 def _mount_clashes(resource: RouterConfigResource, config: RouterConfig, source: str) -> tuple[Problem, ...]:
@@ -90,7 +80,7 @@ def check_resource(resource: RouterConfigResource) -> ConfigCheck:
     """Validate the DSL of a resource and the spec's references into it."""
     source = f"{resource.namespace}/{resource.name}/spec.config"
     try:
-        config = load_dsl(resource.config, source)
+        config = load_config(resource.config, source)
     except DslError as exc:
         return ConfigCheck(config=None, problems=tuple(exc.problems))
     except RecursionError:

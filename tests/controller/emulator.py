@@ -2,8 +2,9 @@
 
 kmock (by kopf's author) speaks the real HTTP API but merges dicts naively. On top of it this adds, for
 tests only: server-side apply creating absent objects, uid/resourceVersion/generation stamping (generation
-moves only when spec changes), ownerReference garbage collection on delete, and injectable failures
-(e.g. a 409 Conflict) that happen *instead of* the write, like on a real server.
+moves only when spec changes), ownerReference garbage collection on delete, watches from a resourceVersion
+that do not replay existing objects, and injectable failures (e.g. a 409 Conflict) that happen *instead of*
+the write, like on a real server.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import itertools
 import json
 import uuid
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -167,6 +169,22 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             async with self._lock:
                 await self._collect_garbage()
         return response
+
+    async def _serve_watch(self, request: kmock.Request) -> AsyncIterator[Any]:
+        """Like a real server: a watch from a resourceVersion streams only later changes. (kmock replays
+        every existing object as ADDED on each watch, which would hide a controller whose resync
+        ignores its list.)"""
+        if not request.params.get("resourceVersion"):
+            async for item in super()._serve_watch(request):
+                yield item
+            return
+        yield b""  # send the headers: the stream is open even if nothing happens
+        assert request.resource is not None
+        async for event in self._buses[request.resource]:
+            meta = (event.get("object") or {}).get("metadata") or {}
+            namespace_ok = request.namespace is None or meta.get("namespace") == request.namespace
+            if namespace_ok and (request.name is None or meta.get("name") == request.name):
+                yield event
 
     def live(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
         """The current object, or None if absent/deleted."""

@@ -170,6 +170,30 @@ async def test_invalid_config_reports_line_and_column_and_keeps_the_pods(
     assert len([e for e in cluster.emulator.all("events") if e["reason"] == "InvalidConfig"]) == 1  # no spam
 
 
+async def test_a_config_only_a_deployment_rejects_also_keeps_the_pods(
+    cluster: Cluster, running: Controller
+) -> None:
+    # Valid DSL, but a gateway bound to loopback could not be reached by its Service or probes.
+    await create(cluster, router_config())
+    await cluster.eventually(
+        lambda: condition(live(cluster, "routerconfigs"), "ConfigValid").get("status") == "True", what="valid"
+    )
+    deployment = copy.deepcopy(live(cluster, "deployments"))
+    await patch_spec(cluster, "team", {"config": "server:\n  host 127.0.0.1\n  port 8081\n"})
+    invalid = await cluster.eventually(
+        lambda: (
+            condition(live(cluster, "routerconfigs"), "ConfigValid").get("status") == "False"
+            and condition(live(cluster, "routerconfigs"), "ConfigValid")
+        ),
+        what="ConfigValid=False",
+    )
+    assert "127.0.0.1" in invalid["message"] and "Service" in invalid["message"]
+    seen = running.reconciled
+    await cluster.eventually(lambda: running.reconciled >= seen + 2, what="two more resyncs")
+    assert live(cluster, "deployments") == deployment
+    assert (live(cluster, "configmaps", "team-config") or {})["data"]["router.lino"] == GOOD
+
+
 async def test_invalid_config_from_the_start_creates_nothing(cluster: Cluster, running: Controller) -> None:
     await create(cluster, router_config(BAD))
     await cluster.eventually(
@@ -225,6 +249,8 @@ async def test_conflicts_are_retried_with_backoff(cluster: Cluster, running: Con
     applies = cluster.emulator["patch"]["/apis/apps/v1/namespaces/default/deployments/team"]
     assert len(applies) >= 3
     assert cluster.emulator.failures[("PATCH", "deployments")] == []
+    # A conflict is routine: retried quietly, never reported to the user as a failed apply.
+    assert not [e for e in cluster.emulator.all("events") if e["reason"] == "ApplyFailed"]
 
 
 async def test_a_rejected_child_is_reported_in_status_and_retried(
@@ -312,3 +338,29 @@ async def test_watching_all_namespaces(cluster: Cluster) -> None:
         controller.shutdown()
         # Not thread.join(): the emulator runs on this event loop and must keep answering meanwhile.
         await cluster.eventually(lambda: not thread.is_alive(), timeout=5, what="the controller to stop")
+
+
+async def test_children_are_written_by_server_side_apply_under_one_field_manager(
+    cluster: Cluster, running: Controller
+) -> None:
+    await create(cluster, router_config())
+    await cluster.eventually(lambda: live(cluster, "poddisruptionbudgets"), what="every child")
+    children = {
+        "/api/v1/namespaces/default/configmaps/team-config",
+        "/apis/apps/v1/namespaces/default/deployments/team",
+        "/api/v1/namespaces/default/services/team",
+        "/apis/policy/v1/namespaces/default/poddisruptionbudgets/team",
+    }
+    for path in children:
+        writes = list(cluster.emulator["patch"][path])
+        assert writes, path
+        for request in writes:
+            assert request.headers["Content-Type"] == "application/apply-patch+yaml", path
+            assert request.params.get("fieldManager") == "link-assistant-router-controller", path
+            assert request.params.get("force") == "true", path
+    # The user's object is never applied over: only its status subresource is written.
+    assert not list(cluster.emulator["patch"][RC_PATH + "/team"])
+    status_writes = list(cluster.emulator["patch"][RC_PATH + "/team/status"])
+    assert status_writes and all(
+        r.headers["Content-Type"] == "application/merge-patch+json" for r in status_writes
+    )

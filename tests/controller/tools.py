@@ -154,8 +154,8 @@ def apiserver_binary() -> Path:
     except subprocess.TimeoutExpired as exc:
         raise ToolUnavailable("building apiextensions-apiserver took over 20 minutes") from exc
     if result.returncode != 0 or not binary.exists():
-        tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
-        raise ToolUnavailable("building apiextensions-apiserver failed: " + " | ".join(tail))
+        lines = dict.fromkeys((result.stderr or result.stdout).strip().splitlines())  # the trap repeats some
+        raise ToolUnavailable("building apiextensions-apiserver failed: " + " | ".join(list(lines)[-3:]))
     return binary
 
 
