@@ -1,10 +1,11 @@
 """Benchmark of the pure OpenAI ↔ Anthropic translation (run with `make bench` or directly).
 
 Measures microseconds per request to translate a realistic 20-message tool conversation (Chat
-Completions and Responses), and per streamed chunk for the stream state machines including the SSE
-decode and encode. Targets: < 200 µs per request, < 10 µs per chunk. Prints one line per figure
-and exits non-zero when a target is missed (so CI notices a regression). Times are CPU time of
-this process (best of 5 rounds), so other work on a shared machine does not count against us.
+Completions and Responses), per answer translated back (thinking, text, parallel tool calls), and
+per streamed chunk (text deltas, then tool-call argument fragments) for the stream state machines,
+including the SSE decode and encode. Targets: < 200 µs per request, < 10 µs per chunk. Prints one
+line per figure and exits non-zero when a target is missed (so CI notices a regression). Times are
+CPU time of this process (best of 5 rounds), so other work on a shared machine does not count.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from collections.abc import Callable
 from typing import Any
 
 from gateway.openai.chat_request import translate_chat_request
+from gateway.openai.chat_response import translate_chat_response
 from gateway.openai.chat_stream import ChatStreamTranslator
 from gateway.openai.models import build_alias_table
 from gateway.openai.responses_request import translate_responses_request
+from gateway.openai.responses_response import translate_responses_response
 from gateway.openai.responses_stream import ResponsesStreamTranslator
 from gateway.openai.sse import SseDecoder, encode
 
@@ -99,52 +102,69 @@ def responses_conversation(chat: dict[str, Any]) -> dict[str, Any]:
     return {"model": "gpt-4o", "instructions": chat["messages"][0]["content"], "input": items, "tools": tools}
 
 
+def event(name: str, **fields: Any) -> bytes:
+    """One Anthropic SSE frame (the JSON `type` equals the event name)."""
+    return f"event: {name}\ndata: {json.dumps({'type': name, **fields})}\n\n".encode()
+
+
 def anthropic_stream(chunks: int) -> list[bytes]:
-    """Network reads of a realistic Anthropic stream: text deltas then a tool call, one frame per read."""
-
-    def frame(name: str, data: dict[str, Any]) -> bytes:
-        return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
-
-    reads = [
-        frame(
-            "message_start",
-            {
-                "type": "message_start",
-                "message": {
-                    "id": "msg_01",
-                    "type": "message",
-                    "role": "assistant",
-                    "model": "claude-sonnet-4-5",
-                    "content": [],
-                    "stop_reason": None,
-                    "usage": {"input_tokens": 900, "output_tokens": 1},
-                },
-            },
-        )
-    ]
-    reads.append(
-        frame(
-            "content_block_start",
-            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
-        )
-    )
-    for i in range(chunks):
+    """Network reads of a realistic Anthropic stream, one frame per read: text deltas, then a tool
+    call whose arguments arrive as `input_json_delta` fragments (half the chunks each)."""
+    start = {"id": "msg_01", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5"}
+    start |= {"content": [], "stop_reason": None, "usage": {"input_tokens": 900, "output_tokens": 1}}
+    reads = [event("message_start", message=start)]
+    reads.append(event("content_block_start", index=0, content_block={"type": "text", "text": ""}))
+    for i in range(chunks // 2):
         delta = {"type": "text_delta", "text": f"token{i} and some more "}
-        event = {"type": "content_block_delta", "index": 0, "delta": delta}
-        reads.append(frame("content_block_delta", event))
-    reads.append(frame("content_block_stop", {"type": "content_block_stop", "index": 0}))
-    reads.append(
-        frame(
-            "message_delta",
-            {
-                "type": "message_delta",
-                "delta": {"stop_reason": "end_turn"},
-                "usage": {"output_tokens": chunks},
-            },
+        reads.append(event("content_block_delta", index=0, delta=delta))
+    reads.append(event("content_block_stop", index=0))
+    call = {"type": "tool_use", "id": "toolu_01", "name": "write_file", "input": {}}
+    reads.append(event("content_block_start", index=1, content_block=call))
+    lines = [f"line {i}\\n" for i in range(chunks // 2 - 2)]
+    for fragment in ['{"path": "src/app.py", "content": "', *lines, '"}']:
+        reads.append(
+            event(
+                "content_block_delta", index=1, delta={"type": "input_json_delta", "partial_json": fragment}
+            )
         )
-    )
-    reads.append(frame("message_stop", {"type": "message_stop"}))
+    reads.append(event("content_block_stop", index=1))
+    usage = {"output_tokens": chunks}
+    reads.append(event("message_delta", delta={"stop_reason": "tool_use"}, usage=usage))
+    reads.append(event("message_stop"))
     return reads
+
+
+def anthropic_answer() -> dict[str, Any]:
+    """A realistic non-streamed answer: thinking, a paragraph of text and two parallel tool calls."""
+    calls = [
+        {
+            "type": "tool_use",
+            "id": f"toolu_0{k}",
+            "name": "read_file",
+            "input": {"path": f"src/m{k}.py", "limit": 200},
+        }
+        for k in range(2)
+    ]
+    content = [
+        {
+            "type": "thinking",
+            "thinking": "The failing test imports the wrong module. " * 10,
+            "signature": "EqQB" * 40,
+        },
+        {"type": "text", "text": "I will read both modules to compare them. " * 8},
+        *calls,
+    ]
+    usage = {"input_tokens": 900, "cache_read_input_tokens": 12000, "output_tokens": 310}
+    return {
+        "id": "msg_01",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-sonnet-4-5",
+        "content": content,
+        "stop_reason": "tool_use",
+        "stop_sequence": None,
+        "usage": usage,
+    }
 
 
 def per_call_us(fn: Callable[[], object], rounds: int) -> float:
@@ -176,6 +196,7 @@ def main() -> int:
     aliases = build_alias_table()
     chat = chat_conversation()
     responses = responses_conversation(chat)
+    answer = anthropic_answer()
     figures = {
         "chat request (20 messages, 5 tools)": (
             per_call_us(lambda: translate_chat_request(chat, aliases), 2000),
@@ -183,6 +204,14 @@ def main() -> int:
         ),
         "responses request (same conversation)": (
             per_call_us(lambda: translate_responses_request(responses, aliases), 2000),
+            REQUEST_TARGET_US,
+        ),
+        "chat answer (thinking, text, 2 tool calls)": (
+            per_call_us(lambda: translate_chat_response(answer, 0), 5000),
+            REQUEST_TARGET_US,
+        ),
+        "responses answer (same message)": (
+            per_call_us(lambda: translate_responses_response(answer, 0, responses), 5000),
             REQUEST_TARGET_US,
         ),
         "chat stream, per chunk (decode+translate+encode)": (

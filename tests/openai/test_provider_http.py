@@ -107,13 +107,18 @@ async def test_streams_pass_through_byte_for_byte(
 ) -> None:
     await register(compat_gateway, fake_openai)
     key = await compat_gateway.issue_key(label="compat")
+    chat = {"model": "m", "messages": [{"role": "user", "content": "Hi"}], "stream": True}
+    responses = {"model": "m", "input": "Hi", "stream": True}
     async with aiohttp.ClientSession() as http:
-        url = f"{compat_gateway.url}/v1/chat/completions"
-        payload = {"model": "m", "messages": [{"role": "user", "content": "Hi"}], "stream": True}
-        async with http.post(url, json=payload, headers={"x-api-key": key}) as response:
-            assert response.status == 200
-            assert response.headers["content-type"].startswith("text/event-stream")
-            assert await response.read() == STREAM_BODY
+        for path, payload in (("/v1/chat/completions", chat), ("/v1/responses", responses)):
+            async with http.post(compat_gateway.url + path, json=payload, headers={"x-api-key": key}) as r:
+                assert r.status == 200
+                assert r.headers["content-type"].startswith("text/event-stream")
+                assert await r.read() == STREAM_BODY
+    assert [(path, body) for path, _, body in fake_openai.requests] == [
+        ("/v1/chat/completions", chat),
+        ("/v1/responses", responses),
+    ]
 
 
 async def test_provider_errors_reach_the_client_and_unreachable_is_502(
