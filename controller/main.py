@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from kubernetes import client as k8s
 
 log = logging.getLogger("controller")
+MAX_RESYNC_SECONDS = 86400
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,26 @@ def run(options: Options) -> int:
     return 1 if controller.lost_leadership else 0  # non-zero: the pod restarts and campaigns again
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0-65535)")
+    return port
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 1 <= seconds <= MAX_RESYNC_SECONDS:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"{text} is not between 1 and {MAX_RESYNC_SECONDS} seconds")
+    return seconds
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     env = os.environ.get
     parser.add_argument(
@@ -129,9 +150,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--resync-seconds",
-        type=float,
+        type=_seconds,
         default=env("RESYNC_SECONDS", "30"),
-        help="re-list and reconcile everything this often (env RESYNC_SECONDS; default 30)",
+        help="re-list and reconcile everything this often, 1 to 86400 (env RESYNC_SECONDS; default 30)",
     )
     parser.add_argument(
         "--gateway-image",
@@ -140,7 +161,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--health-port",
-        type=int,
+        type=_port,
         default=env("HEALTH_PORT", "8081"),
         help="port of /healthz and /metrics, 0 to disable (env HEALTH_PORT; default 8081)",
     )
@@ -165,7 +186,7 @@ def options_from_args(args: argparse.Namespace) -> Options:
     return Options(
         kubeconfig=kubeconfig,
         namespace=args.namespace or None,
-        resync_seconds=max(1.0, float(args.resync_seconds)),
+        resync_seconds=float(args.resync_seconds),
         gateway_image=args.gateway_image,
         health_port=args.health_port,
         leader_elect=str(args.leader_elect).lower() in ("1", "true", "yes", "on"),

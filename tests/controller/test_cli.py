@@ -13,6 +13,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.controller.conftest import Cluster
@@ -120,6 +121,34 @@ async def test_controller_without_a_cluster_is_a_clear_error(tmp_path: Path) -> 
     assert proc.returncode == 2
     assert err.decode().startswith("error: cannot load Kubernetes credentials")
     assert "Traceback" not in err.decode()
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["--health-port", "70000"], {}, "argument --health-port: 70000 is not a port number (0-65535)"),
+        ([], {"HEALTH_PORT": "http"}, "argument --health-port: 'http' is not a port number"),
+        (["--resync-seconds", "inf"], {}, "--resync-seconds: inf is not between 1 and 86400 seconds"),
+        ([], {"RESYNC_SECONDS": "soon"}, "argument --resync-seconds: 'soon' is not a number of seconds"),
+    ],
+)
+async def test_controller_bad_numbers_are_usage_errors(
+    tmp_path: Path, args: list[str], env: dict[str, str], message: str
+) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        *CLI,
+        "controller",
+        "--kubeconfig",
+        str(tmp_path / "missing"),
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=tmp_path,
+        env={**os.environ, **env},
+    )
+    _out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 2
+    assert message in err.decode() and "Traceback" not in err.decode()
 
 
 async def test_config_render_targets_from_the_command_line(tmp_path: Path) -> None:
