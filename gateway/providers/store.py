@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
+from gateway.errors import GatewayError
 from gateway.providers.imports import STORE_PREFIX, parse_store_lines
 from gateway.providers.records import ProviderInput, ProviderRecord
 
@@ -55,7 +56,14 @@ class ProviderStore:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return []
-        return sorted(parse_store(text), key=lambda r: r.name)
+        try:
+            records = parse_store(text)
+        except GatewayError as exc:
+            # The operator's file is broken, not the client's request: a server error naming the file.
+            raise GatewayError(
+                500, "api_error", f"provider store {FILE_NAME} is damaged: {exc.message}"
+            ) from exc
+        return sorted(records, key=lambda r: r.name)
 
     def get(self, name: str) -> ProviderRecord | None:
         return next((r for r in self.records() if r.name == name), None)

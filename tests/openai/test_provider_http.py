@@ -243,3 +243,22 @@ async def test_the_seeds_environment_alone_configures_the_provider(
     path, headers, body = fake_openai.requests[-1]
     assert path == "/v1/chat/completions" and headers["Authorization"] == f"Bearer {PROVIDER_KEY}"
     assert body["model"] == "claude-sonnet"
+
+
+async def test_a_damaged_provider_store_is_a_server_error_naming_the_file(
+    compat_gateway: RunningGateway, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = compat_gateway.ctx.data_dir / "providers.lenv"
+    store.write_text('PROVIDER: {"name":"litellm","base_url":"http://x/v1"}\nPROVIDER: {broken\n')
+    key = await compat_gateway.issue_key(label="damaged")
+    async with openai.AsyncOpenAI(base_url=f"{compat_gateway.url}/v1", api_key=key, max_retries=0) as sdk:
+        with pytest.raises(openai.InternalServerError) as caught:
+            await sdk.chat.completions.create(model="m", messages=[{"role": "user", "content": "Hi"}])
+    assert caught.value.status_code == 500
+    assert caught.value.body["message"] == "provider store providers.lenv is damaged: line 2: not valid JSON"  # type: ignore[index]
+    monkeypatch.setenv("TOKEN_SECRET", TEST_SECRET)
+    monkeypatch.setenv("DATA_DIR", str(compat_gateway.ctx.data_dir))
+    assert await asyncio.to_thread(main, ["providers", "list"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "error: provider store providers.lenv is damaged: line 2: not valid JSON"
+    )
