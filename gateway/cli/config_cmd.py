@@ -84,8 +84,14 @@ def register(subparsers: Any) -> None:
         description="Render FILE for a deployment target: Kubernetes manifests, Helm values or an "
         "Akash SDL. The same file drives all three.",
     )
-    render.add_argument("file", metavar="FILE")
-    render.add_argument("--target", required=True, choices=RENDER_TARGETS)
+    render.add_argument("file", metavar="FILE", help="config DSL file (Links Notation) to render")
+    render.add_argument(
+        "--target",
+        required=True,
+        choices=RENDER_TARGETS,
+        help="kubernetes: ConfigMap, Deployment, Service (what the controller applies); "
+        "helm-values: values for the link-assistant-router-gateway chart; akash: an Akash SDL (v2.0)",
+    )
     render.set_defaults(handler=run_render)
 
 
