@@ -290,3 +290,17 @@ def test_cli_import_help_names_the_formats_and_a_missing_file_is_named(
     (tmp_path / "bad.lino").write_text("p\n  colour red\n")
     code, _, err = run_cli(["providers", "import", "bad.lino"], capsys)
     assert code == 1 and err.strip() == "error: line 2: unknown provider setting 'colour'"
+
+
+def test_a_changed_token_secret_is_a_clear_500_without_the_key(tmp_path: Path) -> None:
+    ProviderStore(tmp_path, SECRET).upsert(
+        provider_input({"name": "litellm", "base_url": "http://l/v1", "api_key": KEY})
+    )
+    records = ProviderStore(tmp_path, "a-new-secret").records()
+    with pytest.raises(GatewayError) as caught:
+        active_provider(RouterConfig(), {}, records, "a-new-secret")
+    assert caught.value.status == 500
+    assert (
+        caught.value.message.startswith("provider lookup failed: ") and "TOKEN_SECRET" in caught.value.message
+    )
+    assert KEY not in caught.value.message
