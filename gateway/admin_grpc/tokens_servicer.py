@@ -1,7 +1,7 @@
 """TokenService over gRPC: a thin layer on the gateway's `gateway.tokens.service.TokenService`.
 
 The same service object backs `/api/tokens` and the CLI, so every change is visible to all three
-at once. Validation of issue parameters is the HTTP handler's pure `parse_issue`, shared here.
+at once. Issue parameters are validated by `gateway.tokens.params.parse_issue`, like the other doors.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from gateway.admin_grpc.gen import tokens_pb2_grpc
 from gateway.admin_grpc.status import abort_for, invalid, not_found, unavailable
 from gateway.context import GatewayContext
 from gateway.errors import GatewayError
-from gateway.http.token_routes import parse_issue
+from gateway.tokens.params import parse_issue
 from gateway.tokens.records import TokenRecord
 from gateway.tokens.service import TokenService
 

@@ -18,16 +18,19 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
 from dsl.settings import settings_from_args
 from gateway.credentials.secrets import resolve_secret
 from gateway.errors import GatewayError
+from gateway.tokens.params import parse_issue
 from gateway.tokens.records import TokenRecord, to_json
 from gateway.tokens.service import TokenService, build_store
 from gateway.tokens.state import MemoryTokenStore, StoreError
 
 LIST_ROW = "{:<36}  {:<10}  {:<10}  {:<8}  {:<13}  {}"
+ISSUE_FIELDS = ("ttl_hours", "label", "account", "max_requests", "max_tokens", "rate_limit_per_minute")
 
 
 def register(subparsers: Any) -> None:
@@ -108,9 +111,9 @@ def _handler(action: Action) -> Callable[[argparse.Namespace], int]:
 
 
 async def _issue(service: TokenService, args: argparse.Namespace) -> int:
-    issued = await service.issue(ttl_hours=args.ttl_hours, label=args.label, account=args.account,
-                                 max_requests=args.max_requests, max_tokens=args.max_tokens,
-                                 rate_limit_per_minute=args.rate_limit_per_minute)
+    # The same validation as the HTTP and gRPC doors (label length, ranges), then the same issue.
+    params = parse_issue({name: getattr(args, name) for name in ISSUE_FIELDS})
+    issued = await service.issue(**asdict(params))
     print(issued.token)
     return 0
 

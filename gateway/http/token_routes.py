@@ -7,70 +7,24 @@
 * `POST /api/tokens/expire` (admin) `{id}` → `{"expired": id, "expires_at": N}`; unknown id → 404
 * `GET /api/tokens/self` (the caller's own `la_sk_` key) → its budgets and usage; spends nothing.
 
-Handlers are thin: parse (pure `parse_issue`), call the token service, render. Errors are
-`GatewayError`s rendered in Anthropic shape by the error middleware.
+Handlers are thin: parse (`gateway.tokens.params.parse_issue`, shared with gRPC and the CLI),
+call the token service, render. Errors are `GatewayError`s rendered in Anthropic shape by the
+error middleware.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import asdict
 
 from aiohttp import web
 
 from gateway.adminauth import admin_key, check_admin
 from gateway.context import GATEWAY, GatewayContext
 from gateway.errors import GatewayError, bad_request, not_found
+from gateway.tokens.params import parse_issue
 from gateway.tokens.records import budget_view, to_json
 from gateway.tokens.service import TokenService
-
-MAX_LABEL_CHARS = 1024
-MAX_TTL_HOURS = 24 * 365 * 100
-
-
-@dataclass(frozen=True)
-class IssueParams:
-    ttl_hours: int | None = None
-    label: str = ""
-    account: str | None = None
-    max_requests: int | None = None
-    max_tokens: int | None = None
-    rate_limit_per_minute: int | None = None
-
-
-def parse_issue(body: object) -> IssueParams:
-    """Validate an issue request body (pure). Missing fields take the configured defaults."""
-    if body is None:
-        return IssueParams()
-    if not isinstance(body, dict):
-        raise bad_request("request body must be a JSON object")
-    label = body.get("label", "")
-    if label is None:
-        label = ""
-    if not isinstance(label, str) or len(label) > MAX_LABEL_CHARS:
-        raise bad_request(f"label must be a string of at most {MAX_LABEL_CHARS} characters")
-    account = body.get("account")
-    if account is not None and (not isinstance(account, str) or not account):
-        raise bad_request("account must be a non-empty string or null")
-    return IssueParams(
-        ttl_hours=_count(body, "ttl_hours", MAX_TTL_HOURS),
-        label=label,
-        account=account,
-        max_requests=_count(body, "max_requests"),
-        max_tokens=_count(body, "max_tokens"),
-        rate_limit_per_minute=_count(body, "rate_limit_per_minute"),
-    )
-
-
-def _count(body: dict[str, Any], name: str, upper: int | None = None) -> int | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0 or (upper and value > upper):
-        bound = f" and at most {upper}" if upper else ""
-        raise bad_request(f"{name} must be a non-negative integer{bound}")
-    return value
 
 
 async def _json_body(request: web.Request) -> object:
