@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gateway.errors import bad_request
-from gateway.openai import common, structured
+from gateway.openai import common, reasoning, structured
 from gateway.openai.models import AliasTable
 
 # Parameters translated (metadata and prompt_cache_key only mean something to OpenAI's own platform).
@@ -87,7 +87,7 @@ def translate_chat_request(body: Any, aliases: AliasTable) -> dict[str, Any]:
     system, messages = convert_messages(raw_messages)
     max_tokens = common.positive_int(body, "max_completion_tokens") or common.positive_int(body, "max_tokens")
     limit = "max_completion_tokens" if body.get("max_completion_tokens") is not None else "max_tokens"
-    thinking, max_tokens = common.thinking(
+    thinking, max_tokens = reasoning.thinking(
         body.get("reasoning_effort"), max_tokens, ("reasoning_effort", limit)
     )
 
@@ -133,7 +133,7 @@ def convert_messages(raw: list[Any]) -> tuple[list[dict[str, Any]], list[dict[st
         elif role == "user":
             append(messages, "user", user_content(content, index))
         elif role == "assistant":
-            blocks = common.echoed_thinking(message.get("thinking_blocks"))
+            blocks = reasoning.echoed_thinking(message.get("thinking_blocks"))
             blocks += [b for b in content_blocks(content, index, images=False) if b.get("text")]
             blocks += tool_use_blocks(message.get("tool_calls"), index)
             if blocks:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gateway.errors import bad_request
-from gateway.openai import common, structured
+from gateway.openai import common, reasoning, structured
 from gateway.openai.chat_request import NEUTRAL, append, check_parameters, content_blocks, tool_result_block
 from gateway.openai.models import AliasTable
 
@@ -59,10 +59,10 @@ def translate_responses_request(body: Any, aliases: AliasTable) -> dict[str, Any
         system.insert(0, {"type": "text", "text": instructions})
     elif instructions is not None and not isinstance(instructions, str):
         raise bad_request("instructions must be a string")
-    reasoning = body.get("reasoning")
-    effort = reasoning.get("effort") if isinstance(reasoning, Mapping) else None
+    options = body.get("reasoning")
+    effort = options.get("effort") if isinstance(options, Mapping) else None
     names = ("reasoning.effort", "max_output_tokens")
-    thinking, max_tokens = common.thinking(effort, common.positive_int(body, "max_output_tokens"), names)
+    thinking, max_tokens = reasoning.thinking(effort, common.positive_int(body, "max_output_tokens"), names)
 
     tools = convert_tools(body["tools"]) if body.get("tools") is not None else None
     target = aliases.resolve(model)
@@ -119,7 +119,7 @@ def convert_input(raw: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]
         elif kind == "reasoning":
             # Only a signed block (from `reasoning.encrypted_content`) can go back to Anthropic.
             if item.get("encrypted_content") is not None:
-                append(messages, "assistant", [common.unseal_thinking(item["encrypted_content"])])
+                append(messages, "assistant", [reasoning.unseal_thinking(item["encrypted_content"])])
         else:
             raise bad_request(f"input[{index}] item type {kind!r} is not supported")
     if not messages:

@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from gateway.openai import common, structured
+from gateway.openai import common, reasoning, structured
 from gateway.openai.structured import JSON_TOOL
 
 # Request fields the Responses API echoes back in the response object.
@@ -65,7 +65,7 @@ def reasoning_item(
     summary = [] if text is None else [{"type": "summary_text", "text": text}]
     item: dict[str, Any] = {"id": f"rs_{base}_{output_index}", "type": "reasoning", "summary": summary}
     if signature:
-        item["encrypted_content"] = common.seal_thinking(text or "", signature)
+        item["encrypted_content"] = reasoning.seal_thinking(text or "", signature)
     return item
 
 
