@@ -5,6 +5,7 @@ chart fed by `config render --target helm-values` yields the same pods as the co
 from __future__ import annotations
 
 import subprocess
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,14 @@ import yaml
 from controller import names
 from controller.configcheck import check_resource
 from controller.helm_values import render_values
+from controller.leader import LeaderElector
 from controller.render import render_children
 from controller.render_cli import to_yaml
+from controller.runner import Controller
 from controller.spec import parse_resource
 from tests.controller import tools
+from tests.controller.conftest import Cluster
+from tests.controller.test_loop import create, live, patch_spec, router_config
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTROLLER_CHART = ROOT / "charts" / "link-assistant-router"
@@ -163,3 +168,73 @@ def test_gateway_chart_with_rendered_values_equals_the_controller_output(case: s
     from_helm = {d["kind"]: _without_owner_labels(d) for d in docs}
     from_controller = {d["kind"]: _without_owner_labels(d) for d in render_children(resource, check.config)}
     assert from_helm == from_controller
+
+
+def _verbs(request: Any) -> set[str]:
+    """The RBAC verbs a request needs (server-side apply may create, so it needs both)."""
+    if request.method == "GET":
+        if request.name:
+            return {"get"}
+        return {"watch"} if request.params.get("watch") == "true" else {"list"}
+    if request.method == "PATCH" and "apply-patch" in request.headers.get("Content-Type", ""):
+        return {"create", "patch"}
+    return {{"POST": "create", "PATCH": "patch", "PUT": "update", "DELETE": "delete"}[request.method]}
+
+
+async def test_the_chart_grants_exactly_what_the_running_controller_uses(cluster: Cluster) -> None:
+    """Least privilege, checked against behaviour: every request the controller makes in a full life cycle
+    (leader election, create with every optional child, shrink, invalid config, stop) is allowed by the
+    chart's roles, and every permission the chart grants is used."""
+    controller = Controller(
+        kube=cluster.kube,
+        namespace="default",
+        resync_seconds=1.0,
+        elector=LeaderElector(cluster.kube, "default", "rbac-test", duration_seconds=3),
+    )
+    thread = threading.Thread(target=controller.run, daemon=True, name="controller-rbac")
+    thread.start()
+    try:
+        body = router_config()
+        body["spec"]["serviceMonitor"] = {"enabled": True}
+        await create(cluster, body)
+        await cluster.eventually(lambda: live(cluster, "servicemonitors"), what="the ServiceMonitor")
+        await cluster.eventually(lambda: live(cluster, "poddisruptionbudgets"), what="the PDB")
+        await patch_spec(cluster, "team", {"replicas": 1, "serviceMonitor": {"enabled": False}})
+        await cluster.eventually(
+            lambda: not live(cluster, "servicemonitors") and not live(cluster, "poddisruptionbudgets"),
+            what="optional children dropped",
+        )
+        await patch_spec(cluster, "team", {"config": "server:\n  port abc\n"})
+        await cluster.eventually(
+            lambda: any(e["reason"] == "InvalidConfig" for e in cluster.emulator.all("events")),
+            what="an InvalidConfig event",
+        )
+    finally:
+        controller.shutdown()
+        await cluster.eventually(lambda: not thread.is_alive(), timeout=5, what="the controller to stop")
+
+    used = {
+        (
+            request.resource.group or "",
+            f"{request.resource.plural}/{request.subresource}"
+            if request.subresource
+            else request.resource.plural,
+            verb,
+        )
+        for request in cluster.emulator
+        if request.resource is not None
+        and request.headers.get("User-Agent", "").startswith("OpenAPI-Generator")
+        for verb in _verbs(request)
+    }
+    docs = documents(helm("template", "lar", str(CONTROLLER_CHART)))
+    granted = {
+        (group, resource, verb)
+        for doc in docs
+        if doc["kind"] in ("ClusterRole", "Role")
+        for rule in doc["rules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+    assert not used - granted, f"the chart does not grant what the controller uses: {sorted(used - granted)}"
+    assert not granted - used, f"the chart grants what the controller never uses: {sorted(granted - used)}"

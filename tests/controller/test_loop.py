@@ -4,6 +4,7 @@ invalid config (status + Event, Deployment untouched), delete, resync after a mi
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import threading
 from typing import Any
@@ -331,7 +332,7 @@ async def test_watching_all_namespaces(cluster: Cluster) -> None:
                 assert resp.status in (200, 201)
         for namespace in ("team-a", "team-b"):
             deployment = await cluster.eventually(
-                lambda ns=namespace: cluster.emulator.live("deployments", ns, "team"), what=f"{namespace}"
+                functools.partial(cluster.emulator.live, "deployments", namespace, "team"), what=namespace
             )
             assert deployment["metadata"]["namespace"] == namespace
     finally:
