@@ -48,9 +48,6 @@ class ProviderStore:
         self.path = data_dir / FILE_NAME
         self._secret = secret
 
-    def exists(self) -> bool:
-        return self.path.exists()
-
     def records(self) -> list[ProviderRecord]:
         try:
             text = self.path.read_text(encoding="utf-8")
