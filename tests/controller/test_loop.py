@@ -55,6 +55,19 @@ def live(cluster: Cluster, plural: str, name: str = "team") -> dict[str, Any] | 
     return cluster.emulator.live(plural, "default", name)
 
 
+async def config_valid(cluster: Cluster, status: str) -> dict[str, Any]:
+    """Wait until the RouterConfig's ConfigValid condition has `status`; return the condition."""
+    return dict(
+        await cluster.eventually(
+            lambda: (
+                condition(live(cluster, "routerconfigs"), "ConfigValid").get("status") == status
+                and condition(live(cluster, "routerconfigs"), "ConfigValid")
+            ),
+            what=f"ConfigValid={status}",
+        )
+    )
+
+
 async def test_create_renders_owned_children_and_status(cluster: Cluster, running: Controller) -> None:
     rc = await create(cluster, router_config())
     uid = rc["metadata"]["uid"]
@@ -138,17 +151,9 @@ async def test_invalid_config_reports_line_and_column_and_keeps_the_pods(
     cluster: Cluster, running: Controller
 ) -> None:
     await create(cluster, router_config())
-    await cluster.eventually(
-        lambda: condition(live(cluster, "routerconfigs"), "ConfigValid").get("status") == "True", what="valid"
-    )
+    await config_valid(cluster, "True")
     await patch_spec(cluster, "team", {"config": BAD})
-    invalid = await cluster.eventually(
-        lambda: (
-            condition(live(cluster, "routerconfigs"), "ConfigValid").get("status") == "False"
-            and condition(live(cluster, "routerconfigs"), "ConfigValid")
-        ),
-        what="ConfigValid=False",
-    )
+    invalid = await config_valid(cluster, "False")
     assert invalid["reason"] == "InvalidConfig"
     assert ":2:3:" in invalid["message"] and "port" in invalid["message"]  # line 2, column 3
     events = await cluster.eventually(
@@ -176,18 +181,10 @@ async def test_a_config_only_a_deployment_rejects_also_keeps_the_pods(
 ) -> None:
     # Valid DSL, but a gateway bound to loopback could not be reached by its Service or probes.
     await create(cluster, router_config())
-    await cluster.eventually(
-        lambda: condition(live(cluster, "routerconfigs"), "ConfigValid").get("status") == "True", what="valid"
-    )
+    await config_valid(cluster, "True")
     deployment = copy.deepcopy(live(cluster, "deployments"))
     await patch_spec(cluster, "team", {"config": "server:\n  host 127.0.0.1\n  port 8081\n"})
-    invalid = await cluster.eventually(
-        lambda: (
-            condition(live(cluster, "routerconfigs"), "ConfigValid").get("status") == "False"
-            and condition(live(cluster, "routerconfigs"), "ConfigValid")
-        ),
-        what="ConfigValid=False",
-    )
+    invalid = await config_valid(cluster, "False")
     assert "127.0.0.1" in invalid["message"] and "Service" in invalid["message"]
     seen = running.reconciled
     await cluster.eventually(lambda: running.reconciled >= seen + 2, what="two more resyncs")
