@@ -17,9 +17,10 @@ import yaml
 
 from controller.configcheck import check_resource
 from controller.render import render_children
-from controller.render_cli import to_yaml
+from controller.render_cli import render_command, to_yaml
 from controller.spec import parse_resource
 
+ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).parent / "golden"
 CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "resource.yaml").exists())
 K8S_VERSIONS = ("1.29.0", "1.33.0")
@@ -102,3 +103,20 @@ def test_gateway_pods_meet_the_restricted_pod_security_standard(case: str) -> No
         assert context["capabilities"] == {"drop": ["ALL"]}
         assert context["readOnlyRootFilesystem"] is True
         assert all(p["containerPort"] >= 1024 for p in container["ports"])  # no privileged ports needed
+
+
+@pytest.mark.parametrize(
+    "source",
+    [*sorted((ROOT / "examples").glob("*.lino")), ROOT / "akash" / "router.lino"],
+    ids=lambda p: p.name,
+)
+def test_config_render_kubernetes_of_every_example_passes_the_schemas(source: Path) -> None:
+    code, text = render_command(str(source), "kubernetes")
+    if code != 0:  # a local-only config (loopback host) is refused with the reason, never half-rendered
+        assert code == 1 and text.startswith(f"{source}:") and "127.0.0.1" in text, text
+        return
+    manifests = [m for m in yaml.safe_load_all(text) if m]
+    assert [m["kind"] for m in manifests][:3] == ["ConfigMap", "Deployment", "Service"]
+    for manifest in manifests:
+        if manifest["kind"] != "ServiceMonitor":
+            kubernetes_validate.validate(manifest, K8S_VERSIONS[-1], strict=True)
