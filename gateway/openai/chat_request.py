@@ -39,7 +39,7 @@ HINTS: dict[str, str] = {
     "n": "n > 1 is not supported: Claude returns one choice per request; send parallel requests",
     "functions": "the legacy `functions` parameter is not supported; use `tools`",
     "function_call": "the legacy `function_call` parameter is not supported; use `tool_choice`",
-    "store": "store=true is not supported: this gateway does not store completions",
+    "store": "store=true is not supported: this gateway stores nothing; send store=false",
     "seed": "seed is not supported: Claude's sampling cannot be seeded",
     "audio": "audio output is not supported by Claude models",
     "prediction": "predicted outputs are not supported by Claude models",
