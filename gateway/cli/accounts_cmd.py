@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
+from yarl import URL
 
 from dsl.model import RouterConfig
 from dsl.settings import settings_from_args
@@ -28,13 +29,35 @@ from gateway.adminauth import admin_key
 from gateway.credentials.oauth import CredentialUnavailable, OAuthFileCredential
 from gateway.credentials.secrets import resolve_secret
 
+LIST_HELP = """\
+Show every upstream account the router would use, one row each:
+
+  name       the account (`primary`, `account-1`, ... in the seed layout, else the config's names)
+  healthy    true when the account can take requests now
+  used       requests it has served (0 without --url: a fresh pool)
+  home       its Claude Code credential dir (`-` for an API-key account)
+  state      healthy, busy (at max-concurrent), cooling_down, quota_exhausted, unhealthy, drained
+  reason     why it is cooling down: rate_limit, quota_5h, quota_weekly, overloaded, upstream_error,
+             connection, auth (still refused after a token refresh), credential (unreadable)
+  reset      when the cooldown ends (a quota window's reset time if the upstream said)
+  in_flight  requests it is serving right now
+  refresh    OAuth token refresh health: ok, failing(N), - (not tried yet), n/a (API key)
+
+Without --url the pool is built from the effective configuration (flags, environment, .lenv, .env,
+config file). With --url it asks a running gateway for its live pool (GET /v1/accounts), sending
+TOKEN_ADMIN_KEY as the Bearer key when set. No credential is ever printed.
+"""
+
 
 def register(subparsers: Any) -> None:
-    accounts = subparsers.add_parser("accounts", help="show the upstream account pool")
+    accounts = subparsers.add_parser("accounts", help="show the upstream account pool",
+                                     description="Show the upstream account pool (see `accounts list -h`).")
     ops = accounts.add_subparsers(dest="accounts_command", metavar="OPERATION", required=True)
-    listing = ops.add_parser("list", help="list accounts: name healthy used home + state columns")
-    listing.add_argument("--url", default=None, help="base URL of a running gateway to ask for live state")
-    listing.add_argument("--json", action="store_true", help="print the /v1/accounts JSON instead")
+    listing = ops.add_parser("list", help="list accounts: name healthy used home + state columns",
+                             description=LIST_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    listing.add_argument("--url", default=None, metavar="URL",
+                         help="base URL of a running gateway (http://router:8080) to show its live state")
+    listing.add_argument("--json", action="store_true", help="print the /v1/accounts JSON, not the table")
     listing.set_defaults(handler=run_list)
 
 
@@ -49,6 +72,9 @@ def run_list(args: argparse.Namespace) -> int:
             body = asyncio.run(fetch_live(args.url, admin_key(config, os.environ)))
         else:
             body = asyncio.run(local_pool_body(config, os.environ))
+    except LiveError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
         print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
@@ -76,16 +102,50 @@ async def local_pool_body(config: RouterConfig, environ: Mapping[str, str]) -> d
     return accounts_body(pool.snapshot(), is_single_account(config))
 
 
+class LiveError(Exception):
+    """A running gateway could not be asked; the message says what to check."""
+
+
 async def fetch_live(url: str, key: str | None) -> dict[str, Any]:
+    target = url.rstrip("/") + "/v1/accounts"
+    where = _shown(target)
     headers = {"authorization": f"Bearer {key}"} if key else {}
+    if not _is_http(target):
+        raise LiveError(f"--url takes the gateway's base URL like http://router:8080, not {where}")
     timeout = aiohttp.ClientTimeout(total=10)
-    async with aiohttp.ClientSession(timeout=timeout) as http, http.get(
-        url.rstrip("/") + "/v1/accounts", headers=headers
-    ) as response:
-        payload = await response.json(content_type=None)
-        if response.status != 200:
-            error = payload.get("error", {}) if isinstance(payload, dict) else {}
-            raise ValueError(f"{response.status} {error.get('message', 'unexpected answer')}")
-    if not isinstance(payload, dict):
-        raise ValueError("unexpected answer from /v1/accounts")
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as http,
+            http.get(target, headers=headers) as response,
+        ):
+            status = response.status
+            try:
+                payload = await response.json(content_type=None)
+            except ValueError:
+                payload = None
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        reason = getattr(getattr(exc, "os_error", None), "strerror", None) or type(exc).__name__
+        raise LiveError(f"cannot reach the gateway at {where}: {reason}") from None
+    if status in (401, 403):
+        hint = "set TOKEN_ADMIN_KEY to its admin key" if key is None else "TOKEN_ADMIN_KEY is not its key"
+        raise LiveError(f"{where} refused the request ({status}): {hint}")
+    if status != 200 or not isinstance(payload, dict) or not isinstance(payload.get("accounts"), list):
+        raise LiveError(f"{where} did not answer with the account list (HTTP {status}); is it a router?")
     return payload
+
+
+def _is_http(url: str) -> bool:
+    try:
+        parsed = URL(url)
+    except ValueError:
+        return False
+    return parsed.scheme in ("http", "https") and bool(parsed.host)
+
+
+def _shown(url: str) -> str:
+    """The URL without any user:password part, for error messages."""
+    try:
+        parsed = URL(url)
+    except ValueError:
+        return "the given URL"
+    return str(parsed.with_user(None)) if parsed.user or parsed.password else url

@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from gateway.cli.accounts_cmd import LiveError, fetch_live
 from gateway.cli.main import main
 from tests.accounts.trio import trio
-from tests.support.fake_anthropic import Step
-from tests.support.gateway import TEST_SECRET, write_credentials
+from tests.support.fake_anthropic import FakeAnthropic, Step
+from tests.support.gateway import TEST_SECRET, gateway_config, running_gateway, write_credentials
+from tests.support.ports import free_port
 
 
 async def run_cli(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
@@ -54,7 +56,6 @@ async def test_list_from_the_seed_environment(tmp_path: Path) -> None:
     assert table["account-1"][1:5] == ["true", "0", str(extra), "healthy"]
     assert table["account-2"][1:6] == ["false", "0", str(tmp_path / "missing"), "unhealthy", "credential"]
     assert "SECRET" not in out + err
-
 
 
 def test_json_listing_from_the_seed_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -110,3 +111,43 @@ async def test_list_shows_the_live_state_of_a_running_gateway(tmp_path: Path) ->
     assert table["b"][1:3] == ["true", "1"]
     assert table["b"][4] == "healthy"
     assert table["c"][2] == "0"
+
+
+async def test_live_listing_says_what_is_wrong_without_a_traceback(tmp_path: Path) -> None:
+    async with (
+        FakeAnthropic() as fake,
+        running_gateway(gateway_config(fake.url, tmp_path / "d"), {"TOKEN_ADMIN_KEY": "admin-key-123"}) as gw,
+    ):
+        env = {"TOKEN_SECRET": TEST_SECRET, "HOME": str(tmp_path), "DATA_DIR": str(tmp_path / "cli")}
+        code, out, err = await run_cli("accounts", "list", "--url", gw.url, env=env, cwd=tmp_path)
+        assert (code, out) == (1, "")
+        assert err.strip() == f"error: {gw.url}/v1/accounts refused the request (401): " \
+                              "set TOKEN_ADMIN_KEY to its admin key"
+        wrong = {**env, "TOKEN_ADMIN_KEY": "nope"}
+        code, out, err = await run_cli("accounts", "list", "--url", gw.url, env=wrong, cwd=tmp_path)
+        assert code == 1 and "TOKEN_ADMIN_KEY is not its key" in err and "nope" not in err
+        body = await fetch_live(gw.url + "/", "admin-key-123")
+        assert body["note"] == "single-account mode (no AccountRouter configured)"
+        with pytest.raises(LiveError) as caught:
+            await fetch_live(fake.url, None)  # an Anthropic-like server, not a router
+        assert str(caught.value).endswith("did not answer with the account list (HTTP 404); is it a router?")
+    with pytest.raises(LiveError) as caught:
+        await fetch_live(f"http://127.0.0.1:{free_port()}", None)
+    assert str(caught.value).startswith("cannot reach the gateway at http://127.0.0.1:")
+    with pytest.raises(LiveError) as caught:
+        await fetch_live(f"http://admin:s3cret@127.0.0.1:{free_port()}", None)
+    assert "s3cret" not in str(caught.value)
+    for bad in ("router:8080", "notaurl"):
+        with pytest.raises(LiveError) as caught:
+            await fetch_live(bad, None)
+        assert str(caught.value).startswith("--url takes the gateway's base URL like http://router:8080")
+
+
+def test_help_explains_the_columns(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["accounts", "list", "--help"])
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    for column in ("name", "healthy", "used", "home", "state", "reason", "reset", "in_flight", "refresh"):
+        assert f"\n  {column} " in text
+    assert "quota_exhausted" in text and "TOKEN_ADMIN_KEY" in text and "--url URL" in text

@@ -234,3 +234,21 @@ async def test_oauth_account_still_refused_after_a_fresh_token_is_parked_and_oth
         assert 299 <= entry["cooldown_remaining_seconds"] <= 300
         assert (await t.ask()).content[0].text == "served by b"  # type: ignore[union-attr]
         assert len(t.fakes["a"].messages_requests()) == 2
+
+
+async def test_an_unreachable_account_is_skipped_and_retried_after_its_backoff(tmp_path: Path) -> None:
+    async with trio(tmp_path, strategy=RoutingStrategy.PRIORITY) as t:
+        await t.fakes["a"].close()  # a's port now refuses connections
+        assert (await t.ask()).content[0].text == "served by b"  # type: ignore[union-attr]
+        failed_at = time.monotonic()
+        entry = (await t.accounts())["a"]
+        assert entry["state"] == "cooling_down" and entry["cooldown_reason"] == "connection"
+        assert entry["last_error"].startswith("upstream connection failed")
+        assert entry["cooldown_remaining_seconds"] == 1  # first failure: the shortest backoff
+        assert (await t.ask()).content[0].text == "served by b"  # type: ignore[union-attr]
+        assert t.served()["b"] == 2
+        await asyncio.sleep(max(0.0, failed_at + 1.05 - time.monotonic()))
+        # a is tried again once its backoff ends; still down, so b serves and a's backoff doubles.
+        assert (await t.ask()).content[0].text == "served by b"  # type: ignore[union-attr]
+        entry = (await t.accounts())["a"]
+        assert entry["cooldown_reason"] == "connection" and entry["cooldown_remaining_seconds"] == 2
