@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import sysconfig
 import time
 from pathlib import Path
 
@@ -118,17 +120,10 @@ def test_entrypoint_help_lists_the_gateway_and_the_controller(tmp_path: Path) ->
     assert result.returncode == 0 and "--namespace" in result.stdout
 
 
-def test_entrypoint_and_cmd_serve_and_the_healthcheck_sees_it(tmp_path: Path) -> None:
-    port = free_port()
-    env = _env(tmp_path, port)
+def _serves_until_healthcheck_passes(command: list[str], env: dict[str, str], cwd: Path) -> None:
+    """Start `command`, wait (bounded) until the image's HEALTHCHECK passes, stop it with SIGTERM."""
     check = exec_form("HEALTHCHECK")
-    proc = subprocess.Popen(
-        [*exec_form("ENTRYPOINT"), *exec_form("CMD")],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         healthy = False
         deadline = time.monotonic() + 20
@@ -148,3 +143,70 @@ def test_entrypoint_and_cmd_serve_and_the_healthcheck_sees_it(tmp_path: Path) ->
             proc.wait(5)
             pytest.fail("the gateway did not stop on SIGTERM within 15 s")
     assert subprocess.run(check, env=env, capture_output=True, timeout=10, check=False).returncode != 0
+
+
+def test_entrypoint_and_cmd_serve_and_the_healthcheck_sees_it(tmp_path: Path) -> None:
+    env = _env(tmp_path, free_port())
+    _serves_until_healthcheck_passes([*exec_form("ENTRYPOINT"), *exec_form("CMD")], env, tmp_path)
+
+
+def _build_stage_context(into: Path) -> Path:
+    """The files the build stage COPYs, laid out as in its WORKDIR (bytecode caches left out)."""
+    build = instructions()[: max(i for i, (word, _) in enumerate(instructions()) if word == "FROM")]
+    for word, rest in build:
+        if word != "COPY" or rest.startswith("--from"):
+            continue
+        *sources, dest = rest.split()
+        for source in sources:
+            target = into / dest if (ROOT / source).is_dir() else into / dest / source
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if (ROOT / source).is_dir():
+                shutil.copytree(ROOT / source, target, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                shutil.copyfile(ROOT / source, target)
+    return into
+
+
+def test_the_package_built_from_the_copied_sources_serves(tmp_path: Path) -> None:
+    """What `pip install .` in the build stage produces (not the editable checkout) starts a gateway:
+    catches a module or data file the image would lack."""
+    context = _build_stage_context(tmp_path / "src")
+    site = tmp_path / "site"
+    installed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-compile",
+            "--disable-pip-version-check",
+            "--target",
+            str(site),
+            str(context),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert installed.returncode == 0, installed.stderr[-2000:]
+    shutil.rmtree(context)  # nothing can be imported from the sources any more
+    # -S: no site hooks, so the checkout's editable-install finder cannot shadow the built package; the
+    # third-party dependencies still come from this venv.
+    env = _env(tmp_path, free_port())
+    env["PYTHONPATH"] = os.pathsep.join([str(site), sysconfig.get_paths()["purelib"]])
+    python = [sys.executable, "-S", "-c", "import sys; from gateway.cli.main import main; sys.exit(main())"]
+    where = subprocess.run(
+        [sys.executable, "-S", "-c", "import controller, dsl, gateway; print(gateway.__file__)"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert where.stdout.startswith(str(site)), where.stdout + where.stderr
+    _serves_until_healthcheck_passes([*python, *exec_form("CMD")], env, tmp_path)
