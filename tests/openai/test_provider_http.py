@@ -87,14 +87,19 @@ async def test_forwarding_swaps_only_the_key_and_injects_the_default_model(
     compat_gateway: RunningGateway, fake_openai: FakeOpenAI
 ) -> None:
     await register(
-        compat_gateway, fake_openai, default_model="claude-sonnet", models=["claude-sonnet", "gpt-4o"]
+        compat_gateway, fake_openai, default_model="claude-sonnet", models=["claude-sonnet", "openai/gpt-4o"]
     )
     key = await compat_gateway.issue_key(label="compat")
     async with openai.AsyncOpenAI(base_url=f"{compat_gateway.url}/v1", api_key=key, max_retries=0) as sdk:
         completion = await sdk.chat.completions.create(model="", messages=[{"role": "user", "content": "Hi"}])
         assert completion.choices[0].message.content == "Hi from upstream"
         listed = [m.id async for m in sdk.models.list()]
-    assert listed == ["claude-sonnet", "gpt-4o"]
+        retrieved = await sdk.models.retrieve("openai/gpt-4o")  # provider ids often carry a slash
+    assert listed == ["claude-sonnet", "openai/gpt-4o"]
+    assert (retrieved.id, retrieved.owned_by) == ("openai/gpt-4o", "litellm")
+    unescaped = f"{compat_gateway.url}/v1/models/openai/gpt-4o"  # as curl sends it
+    async with aiohttp.ClientSession() as http, http.get(unescaped) as response:
+        assert response.status == 200 and (await response.json())["id"] == "openai/gpt-4o"
     path, headers, body = fake_openai.requests[-1]
     assert path == "/v1/chat/completions"
     assert headers["Authorization"] == f"Bearer {PROVIDER_KEY}"
