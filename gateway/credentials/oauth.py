@@ -74,6 +74,9 @@ class OAuthFileCredential:
         self._rotated_at = float("-inf")
         self._stale = False
         self._refresh_paused_until = float("-inf")
+        self.refresh_failures = 0
+        """Failed refresh exchanges in a row (early ones and those after a 401), for /v1/accounts."""
+        self.last_refresh_ok: bool | None = None
 
     # -- reading -------------------------------------------------------------------------------
     def _load_state(self) -> tuple[OAuthTokens, FileSignature | None] | None:
@@ -191,6 +194,7 @@ class OAuthFileCredential:
                 new = await exchange_refresh_token(self._session(), self._token_url, current, self._now_ms())
             except RefreshError as exc:
                 log.warning("account %s: OAuth refresh failed: %s", self.name, exc)
+                self.last_refresh_ok, self.refresh_failures = False, self.refresh_failures + 1
                 self._stale = False
                 self._refresh_paused_until = self._monotonic() + (exc.retry_after or REFRESH_PAUSE_SECONDS)
                 expired = current.expires_at_ms is not None and current.expires_at_ms <= self._now_ms()
@@ -205,6 +209,7 @@ class OAuthFileCredential:
             self._set(new)
             self._stale = False
             self._rotated_at = self._monotonic()
+            self.last_refresh_ok, self.refresh_failures = True, 0
             log.info("account %s: OAuth access token refreshed", self.name)
 
 
