@@ -10,6 +10,7 @@ import openai
 from dsl.config.loader import load_config
 from tests.openai.conftest import ACCOUNT_KEY, config_for
 from tests.openai.upstream import JSON_ANSWER, PARIS_CALL, SIGNED_THINKING, ScriptedAnthropic, Weather
+from tests.support.fake_anthropic import Step
 from tests.support.gateway import running_gateway
 
 WEATHER = {
@@ -186,3 +187,19 @@ async def test_responses_parse_with_a_text_format(
     upstream.reply([answer], "tool_use")
     parsed = await client.responses.parse(model="gpt-4o", input="Weather in Paris?", text_format=Weather)
     assert parsed.output_parsed == Weather(city="Paris", temp_c=18)
+
+
+async def test_an_error_inside_the_upstream_stream_fails_the_response(
+    client: openai.AsyncOpenAI, upstream: ScriptedAnthropic
+) -> None:
+    upstream.then(Step.stream_error(after_events=4))
+    async with client.responses.stream(model="gpt-4o", input="x") as stream:
+        events = [event async for event in stream]
+    kinds = [e.type for e in events]
+    assert kinds[-2:] == ["error", "response.failed"] and "response.completed" not in kinds
+    error, failed = events[-2], events[-1]
+    assert error.message == "Overloaded" and error.code == "overloaded_error"  # type: ignore[union-attr]
+    response = failed.response  # type: ignore[union-attr]
+    assert response.status == "failed" and response.error is not None
+    assert response.error.message == "Overloaded"
+    assert response.output[0].content[0].text == "Hello"  # type: ignore[union-attr]  # what arrived is kept
