@@ -61,6 +61,15 @@ class TokenServicer(tokens_pb2_grpc.TokenServiceServicer):
             await unavailable(context, "the token service is not running")
         return service
 
+    async def _refreshed(self, context: Context) -> TokenService:
+        """The service, caught up with other processes' changes (a key the CLI just issued)."""
+        service = await self._service(context)
+        try:
+            await service.refresh()
+        except GatewayError as exc:
+            await abort_for(context, exc)
+        return service
+
     async def IssueToken(self, request: pb.IssueTokenRequest, context: Context) -> pb.IssueTokenResponse:
         service = await self._service(context)
         try:
@@ -79,11 +88,11 @@ class TokenServicer(tokens_pb2_grpc.TokenServiceServicer):
         return pb.IssueTokenResponse(key=issued.token, token=token_message(issued.record))
 
     async def ListTokens(self, request: pb.ListTokensRequest, context: Context) -> pb.ListTokensResponse:
-        service = await self._service(context)
+        service = await self._refreshed(context)
         return pb.ListTokensResponse(tokens=[token_message(r) for r in service.list()])
 
     async def GetToken(self, request: pb.GetTokenRequest, context: Context) -> pb.Token:
-        service = await self._service(context)
+        service = await self._refreshed(context)
         record = service.get(await _id(request.id, context))
         if record is None:
             await not_found(context, "token", request.id)

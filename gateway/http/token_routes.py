@@ -77,6 +77,7 @@ async def issue_token(request: web.Request) -> web.Response:
 
 async def list_tokens(request: web.Request) -> web.Response:
     service = _require_admin(request)
+    await service.refresh()
     return web.json_response({"data": [to_json(record) for record in service.list()]})
 
 

@@ -121,6 +121,11 @@ class FileTokenStore(TokenState):
         """Write and fsync everything pending now (tests, shutdown, CLI)."""
         await self._io(self._sync, True, False)
 
+    async def refresh(self) -> None:
+        """Apply what other processes (the CLI) appended since the last poll, now: admin reads and
+        changes call this so a key the CLI just issued is listed and revocable at once."""
+        await self._io(self._sync, False, False)
+
     async def _io(self, func: object, *args: object) -> None:
         assert self._loop is not None and self._executor is not None, "store not open"
         await self._loop.run_in_executor(self._executor, func, *args)  # type: ignore[arg-type]

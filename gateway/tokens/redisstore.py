@@ -225,6 +225,11 @@ class RedisTokenStore(TokenState):
                 records[record.id] = record
         self._records = records
 
+    async def refresh(self) -> None:
+        """Reload the read cache now (admin list/get): a key another process just issued shows."""
+        await self._ready()
+        await self._call(self._refresh_all())
+
     # ------------------------------------------------------------------ operations
 
     def _cache(self, flat: list[str] | dict[str, str]) -> TokenRecord | None:

@@ -53,6 +53,8 @@ class TokenStore(Protocol):
 
     async def expire(self, token_id: str, expires_at: int) -> TokenRecord | None: ...
 
+    async def refresh(self) -> None: ...
+
     async def open(self) -> None: ...
 
     def start(self) -> None: ...
@@ -161,6 +163,10 @@ class TokenState:
 
     async def expire(self, token_id: str, expires_at: int) -> TokenRecord | None:
         return self._apply(journal.Expire(token_id, expires_at))
+
+    async def refresh(self) -> None:
+        """Catch up with changes other processes made (nothing to catch up in memory)."""
+        return None
 
     async def open(self) -> None:
         return None

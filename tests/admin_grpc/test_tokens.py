@@ -131,7 +131,7 @@ async def test_the_cli_and_grpc_see_each_others_changes(config: RouterConfig, tm
         tokens = tokens_pb2_grpc.TokenServiceStub(channel)
         key = (await cli(tmp_path, "issue", "--label", "from-cli")).strip()
         listed = await tokens.ListTokens(pb.ListTokensRequest())
-        assert [t.label for t in listed.tokens] == ["from-cli"]  # at once: the issue was fsynced
+        assert [t.label for t in listed.tokens] == ["from-cli"]  # at once: admin reads catch up first
         assert await ask(gw.url, key) == "Hello from the fake upstream"
 
         issued = await tokens.IssueToken(pb.IssueTokenRequest(label="from-grpc"))

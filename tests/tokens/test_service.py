@@ -174,3 +174,26 @@ async def test_the_signature_cache_never_skips_expiry_or_revocation() -> None:
 )
 def test_admission_table(record: TokenRecord, now: float, recent: int, expected: Denial | None) -> None:
     assert admission(record, jwt_exp=100, now=now, recent_requests=recent) == expected
+
+
+async def test_admin_reads_and_changes_see_a_key_another_process_just_issued(tmp_path: Path) -> None:
+    """The server polls the journal only every 200 ms; admin doors must not wait for that poll."""
+    server = await open_service(tmp_path / "data", poll_interval=3600.0)  # no poll during the test
+    cli = await open_service(tmp_path / "data")
+    try:
+        listed = await cli.issue(label="listed at once")
+        revoked = await cli.issue(label="revoked at once")
+        expired = await cli.issue(label="expired at once")
+        await server.refresh()
+        assert server.get(listed.record.id) is not None
+        assert {r.label for r in server.list()} == {"listed at once", "revoked at once", "expired at once"}
+        third = await cli.issue(label="not yet refreshed")
+        assert (await server.revoke(revoked.record.id)) is not None  # revoke catches up by itself
+        assert (await server.expire(expired.record.id)) is not None
+        assert server.get(third.record.id) is not None  # caught up along with the revoke
+        with pytest.raises(GatewayError) as denied:
+            await server.authorize(bearer(revoked.token))
+        assert denied.value.status == 403
+    finally:
+        await cli.close()
+        await server.close()
