@@ -12,8 +12,12 @@ from gateway.errors import GatewayError
 from gateway.proxy.pool import NoAccountAvailable
 
 
+def retry_after_header(seconds: float | None) -> dict[str, str]:
+    """`retry-after` in whole seconds (at least 1), or nothing when waiting cannot help (None) or
+    an account can serve now (0)."""
+    return {"retry-after": str(max(1, math.ceil(seconds)))} if seconds else {}
+
+
 def no_account_error(exc: NoAccountAvailable) -> GatewayError:
-    headers: dict[str, str] = {}
-    if exc.retry_after is not None:
-        headers["retry-after"] = str(max(1, math.ceil(exc.retry_after)))
-    return GatewayError(502, "api_error", f"Upstream authentication unavailable: {exc}", headers)
+    return GatewayError(502, "api_error", f"Upstream authentication unavailable: {exc}",
+                        retry_after_header(exc.retry_after))

@@ -23,7 +23,7 @@ from typing import Any, cast
 import aiohttp
 
 from dsl.model import RoutingMode
-from gateway.accounts.retry import no_account_error
+from gateway.accounts.retry import no_account_error, retry_after_header
 from gateway.clibackend.events import CliFailure, CliOutput
 from gateway.clibackend.invocation import (
     DEFAULT_BINARY,
@@ -136,9 +136,7 @@ async def open_cli_answer(ctx: GatewayContext, upstream: UpstreamRequest, fallba
         return UpstreamAnswer(_as_client_response(started), name, _finisher(started, pool, name))
     assert last is not None
     error = last.client_error()
-    wait = pool.recovery_wait(upstream.model, upstream.pinned_account)
-    if wait:
-        error.headers["retry-after"] = str(max(1, int(wait + 0.999)))
+    error.headers.update(retry_after_header(pool.recovery_wait(upstream.model, upstream.pinned_account)))
     raise error
 
 

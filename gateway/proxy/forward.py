@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import aiohttp
 from yarl import URL
 
-from gateway.accounts.retry import no_account_error
+from gateway.accounts.retry import no_account_error, retry_after_header
 from gateway.accounts.streamhead import HeadDecision, StreamHead
 from gateway.context import GatewayContext
 from gateway.credentials.oauth import CredentialUnavailable
@@ -191,7 +191,9 @@ async def open_upstream(ctx: GatewayContext, req: UpstreamRequest) -> UpstreamAn
         return answer
     if pending is not None:
         return _with_recovery(pool, req, pending)
-    raise failure or bad_gateway("Upstream request failed")
+    error = failure or bad_gateway("Upstream request failed")
+    error.headers.update(retry_after_header(pool.recovery_wait(req.model, req.pinned_account)))
+    raise error
 
 
 def _give_back(

@@ -252,3 +252,20 @@ async def test_an_unreachable_account_is_skipped_and_retried_after_its_backoff(t
         assert (await t.ask()).content[0].text == "served by b"  # type: ignore[union-attr]
         entry = (await t.accounts())["a"]
         assert entry["cooldown_reason"] == "connection" and entry["cooldown_remaining_seconds"] == 2
+
+
+async def test_when_no_account_is_reachable_the_502_says_when_to_retry(tmp_path: Path) -> None:
+    async with trio(tmp_path) as t:
+        for fake in t.fakes.values():
+            await fake.close()
+        with pytest.raises(anthropic.APIStatusError) as caught:
+            await t.ask()
+        assert caught.value.status_code == 502
+        assert "Upstream request failed" in caught.value.message
+        assert caught.value.response.headers["retry-after"] == "1"  # the first backoff to end
+        with pytest.raises(anthropic.APIStatusError) as again:
+            await t.ask()  # every account is backing off: answered without trying one
+        assert again.value.status_code == 502
+        assert "Upstream authentication unavailable" in again.value.message
+        assert again.value.response.headers["retry-after"] == "1"
+        assert {e["cooldown_reason"] for e in (await t.accounts()).values()} == {"connection"}
