@@ -133,6 +133,9 @@ def convert_messages(raw: list[Any]) -> tuple[list[dict[str, Any]], list[dict[st
         elif role == "user":
             append(messages, "user", user_content(content, index))
         elif role == "assistant":
+            if message.get("function_call") is not None:
+                legacy = f"messages[{index}].function_call (legacy) is not supported; use tool_calls"
+                raise bad_request(legacy)
             blocks = reasoning.echoed_thinking(message.get("thinking_blocks"))
             blocks += [b for b in content_blocks(content, index, images=False) if b.get("text")]
             blocks += tool_use_blocks(message.get("tool_calls"), index)
