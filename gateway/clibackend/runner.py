@@ -49,6 +49,14 @@ class CliProcess:
         except ValueError:  # a line over LINE_LIMIT: treat as the end of usable output
             return b""
 
+    async def readline_within(self, seconds: float) -> bytes | None:
+        """The next output line, b"" at the end, None when none came within `seconds`."""
+        try:
+            async with asyncio.timeout(seconds):
+                return await self.readline()
+        except TimeoutError:
+            return None
+
     @property
     def returncode(self) -> int | None:
         return self._process.returncode

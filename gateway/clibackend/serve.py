@@ -211,10 +211,8 @@ async def _start(ctx: GatewayContext, invocation: Invocation, account: Account |
     try:
         failure: CliFailure | None = None
         while True:
-            try:
-                async with asyncio.timeout(timeouts.first_byte):
-                    line = await process.readline()
-            except TimeoutError:
+            line = await process.readline_within(timeouts.first_byte)
+            if line is None:
                 failure = CliFailure(None, "the claude CLI did not answer in time")
                 break
             if not line:
@@ -243,10 +241,8 @@ async def _pump(process: CliProcess, output: CliOutput, body: CliBody, idle: flo
     try:
         failure: CliFailure | None = None
         while True:
-            try:
-                async with asyncio.timeout(idle):
-                    line = await process.readline()
-            except TimeoutError:
+            line = await process.readline_within(idle)
+            if line is None:
                 failure = CliFailure(None, "the claude CLI stream timed out")
                 break
             if not line:

@@ -117,7 +117,7 @@ def test_what_the_cli_cannot_express_is_a_400(payload: dict[str, object]) -> Non
 
 
 def test_environment_carries_only_the_account_credential() -> None:
-    parent = {"PATH": "/usr/bin", "HOME": "/root", "TOKEN_SECRET": "s3cret", "TOKEN_ADMIN_KEY": "adm",
+    parent = {"PATH": "/usr/bin", "HOME": "/srv/router", "TOKEN_SECRET": "s3cret", "TOKEN_ADMIN_KEY": "adm",
               "ANTHROPIC_API_KEY": "sk-ant-api03-router-own"}
     env = cli_environment(parent, "/data/cli-home/a", "http://127.0.0.1:9/",
                           credential_env({"authorization": "Bearer sk-ant-oat01-acct"}))
@@ -127,5 +127,5 @@ def test_environment_carries_only_the_account_credential() -> None:
     assert env["CLAUDE_CODE_MAX_RETRIES"] == "0"
     assert credential_env({"x-api-key": "sk-ant-api03-k"}) == {"ANTHROPIC_API_KEY": "sk-ant-api03-k"}
     own = cli_environment(parent, "/unused", None, None)
-    assert own["HOME"] == "/root" and own["ANTHROPIC_API_KEY"] == "sk-ant-api03-router-own"
+    assert own["HOME"] == "/srv/router" and own["ANTHROPIC_API_KEY"] == "sk-ant-api03-router-own"
     assert "TOKEN_SECRET" not in own

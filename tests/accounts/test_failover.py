@@ -102,10 +102,12 @@ async def test_retries_are_bounded_by_retry_before_first_byte(tmp_path: Path) ->
         assert t.served() == {"a": 1, "b": 1, "c": 0}  # two attempts, c never asked
 
 
+# 2 retries: they run out on the last account; 5: the pool runs out of accounts first.
+@pytest.mark.parametrize("retries", [2, 5])
 async def test_when_every_account_fails_the_client_gets_retry_after_of_the_earliest_recovery(
-    tmp_path: Path,
+    tmp_path: Path, retries: int
 ) -> None:
-    async with trio(tmp_path) as t:
+    async with trio(tmp_path, retry_before_first_byte=retries) as t:
         t.fakes["a"].then(Step.rate_limited(retry_after=40))
         t.fakes["b"].then(Step.rate_limited(retry_after=7))
         t.fakes["c"].then(Step.rate_limited(retry_after=90))
