@@ -20,7 +20,7 @@ from dsl.model import RouterConfig, StoragePolicy
 from dsl.settings import settings_from_args
 from gateway.app import resolve_data_dir
 from gateway.cli.serve_cmd import VERSION
-from gateway.credentials.build import AccountSpec, account_specs
+from gateway.credentials.build import AccountSpec, account_specs, state_path
 from gateway.credentials.files import first_existing_candidate, read_first_credentials
 from gateway.credentials.secrets import resolve_secret
 
@@ -52,7 +52,7 @@ def _on(flag: bool) -> str:
     return "true" if flag else "false"
 
 
-def credential_status(spec: AccountSpec, environ: Mapping[str, str], now: float) -> str:
+def credential_status(spec: AccountSpec, environ: Mapping[str, str], now: float, data_dir: Path) -> str:
     if spec.api_key is not None:
         present = resolve_secret(spec.api_key, environ)
         return f"API key {spec.api_key.describe()} {'set' if present else 'MISSING'}"
@@ -70,7 +70,8 @@ def credential_status(spec: AccountSpec, environ: Mapping[str, str], now: float)
         state = "expired, " + ("will refresh" if found.tokens.can_refresh else "NOT refreshable")
     else:
         state = f"expires in {int((expiry / 1000 - now) // 60)} min"
-    return f"found, token OK ({found.path}; {state})"
+    held = "; the router holds a rotated token pair" if state_path(data_dir, spec.name).is_file() else ""
+    return f"found, token OK ({found.path}; {state}){held}"
 
 
 def doctor_lines(config: RouterConfig, environ: Mapping[str, str], now: float) -> list[tuple[str, str]]:
@@ -98,7 +99,7 @@ def doctor_lines(config: RouterConfig, environ: Mapping[str, str], now: float) -
     ]
     for spec in specs:
         key = "primary credentials" if spec.name == "primary" else f"account {spec.name}"
-        lines.append((key, credential_status(spec, environ, now)))
+        lines.append((key, credential_status(spec, environ, now, data_dir)))
     lines.append(("data_dir_present", "yes" if data_dir.is_dir() else "no"))
     policy = config.storage.policy
     if policy in (StoragePolicy.TEXT, StoragePolicy.BOTH):

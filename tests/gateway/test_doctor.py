@@ -52,6 +52,7 @@ def test_doctor_reports_credentials_and_stores_without_secrets(tmp_path: Path) -
     assert report["claude_code_home"] == str(home)
     assert report["primary credentials"].startswith("found, token OK")
     assert "expires in" in report["primary credentials"]
+    assert "rotated" not in report["primary credentials"]
     assert report["account account-1"].startswith("MISSING")
     assert report["additional_account_dirs"] == "1"
     assert report["data_dir"] == str(tmp_path / "data") and report["data_dir_present"] == "no"
@@ -66,3 +67,18 @@ def test_doctor_without_anything_configured_still_answers(tmp_path: Path) -> Non
     assert report["token_secret"] == "unset"
     assert report["primary credentials"].startswith("MISSING")
     assert report["version"] and report["listen_addr"].endswith(":0")
+
+
+def test_doctor_says_when_the_router_holds_a_rotated_pair(tmp_path: Path) -> None:
+    home = tmp_path / "claude"
+    write_credentials(home, ACCESS, REFRESH, expires_at_ms=int((time.time() - 60) * 1000))
+    state = tmp_path / "data" / "oauth" / "primary.json"
+    state.parent.mkdir(parents=True)
+    state.write_text('{"access_token": "sk-ant-oat01-ROTATED-SECRET"}')
+    result = doctor(
+        tmp_path, {"TOKEN_SECRET": SECRET, "DATA_DIR": str(tmp_path / "data"), "CLAUDE_CODE_HOME": str(home)}
+    )
+    report = lines(result.stdout)
+    assert "expired, will refresh" in report["primary credentials"]
+    assert "the router holds a rotated token pair" in report["primary credentials"]
+    assert "ROTATED-SECRET" not in result.stdout
