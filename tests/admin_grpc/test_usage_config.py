@@ -133,3 +133,25 @@ async def test_watch_filters_errors_only(config: RouterConfig) -> None:
         event = await asyncio.wait_for(first, 5)
         assert (event.route, event.status, event.account) == ("/v1/messages", 401, "")
         watch.cancel()
+
+
+async def test_validating_a_large_config_does_not_stall_the_proxy(config: RouterConfig) -> None:
+    """ValidateConfig of a ~1 MB document parses for about a second: /health keeps answering."""
+    account = "  acct{0}:\n    api-key-file /run/k{0}\n    priority 1\n"
+    text = "accounts:\n" + "".join(account.format(i) for i in range(17000))
+    async with grpc_gateway(config, ACCOUNT_ENV) as (gw, channel), aiohttp.ClientSession() as http:
+        configs = config_pb2_grpc.ConfigServiceStub(channel)
+        request = config_pb2.ValidateConfigRequest(text=text)
+        validation = asyncio.ensure_future(configs.ValidateConfig(request))
+        answered_meanwhile = 0
+        for _ in range(2000):  # bounded: ends when the validation does
+            if validation.done():
+                break
+            async with http.get(f"{gw.url}/health") as response:
+                assert response.status == 200
+            if not validation.done():
+                answered_meanwhile += 1
+            await asyncio.sleep(0.005)
+        result = await asyncio.wait_for(validation, 60)
+    assert result.valid, list(result.problems)[:3]
+    assert answered_meanwhile >= 10, answered_meanwhile  # blocked loop: at most the one in flight
