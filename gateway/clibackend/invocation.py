@@ -42,6 +42,9 @@ class Invocation:
     prompt: str
     model: str
     stream: bool
+    system: str | None = None
+    """The client's system prompt; handed over in a file (`--system-prompt-file`), never on the
+    command line, which other local users can read and which holds at most 128 KiB per argument."""
 
 
 def _text_of(content: Any, where: str) -> str:
@@ -119,11 +122,8 @@ def build_invocation(payload: Mapping[str, Any]) -> Invocation:
     if not isinstance(messages, list):
         raise bad_request("messages: a list of messages is required")
     prompt = render_prompt(messages)
-    args = [*BASE_ARGS, "--model", model]
-    system = system_text(payload.get("system"))
-    if system is not None:
-        args += ["--system-prompt", system]
-    return Invocation(tuple(args), prompt, model, bool(payload.get("stream")))
+    args = (*BASE_ARGS, f"--model={model}")  # one token: a model name starting with '-' is no flag
+    return Invocation(args, prompt, model, bool(payload.get("stream")), system_text(payload.get("system")))
 
 
 def credential_env(auth_headers: Mapping[str, str]) -> dict[str, str]:

@@ -1,14 +1,19 @@
 """One `claude` subprocess: start it, hand it the prompt on stdin, read its output line by line.
 
-Thin I/O. The prompt goes through stdin (never argv, where other local users could read it). The
-process is always reaped: `close()` kills it if it is still running (timeout, client gone).
+Thin I/O. The prompt goes through stdin and the system prompt through a private file in the run's
+scratch home (never argv, where other local users could read it and one argument holds at most
+128 KiB). The process is always reaped: `close()` kills it if it is still running (timeout, client
+gone) and removes the system prompt file.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import uuid
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 LINE_LIMIT = 32 * 1024 * 1024  # one stream-json line holds a whole assistant message
 
@@ -18,19 +23,24 @@ class CliNotRunnable(Exception):
 
 
 class CliProcess:
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
+    def __init__(self, process: asyncio.subprocess.Process, system_file: Path | None = None) -> None:
         self._process = process
+        self._system_file = system_file
 
     @classmethod
     async def start(cls, binary: str, args: Sequence[str], env: Mapping[str, str], cwd: str,
-                    prompt: str) -> CliProcess:
+                    prompt: str, system: str | None = None) -> CliProcess:
+        system_file = _private_file(Path(cwd), system) if system is not None else None
+        if system_file is not None:
+            args = (*args, "--system-prompt-file", str(system_file))
         try:
             process = await asyncio.create_subprocess_exec(
                 binary, *args, env=dict(env), cwd=cwd,
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.DEVNULL, limit=LINE_LIMIT, start_new_session=True,
             )
-        except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
+        except OSError as exc:  # missing, not executable, not a binary, arguments too long...
+            _remove(system_file)
             raise CliNotRunnable(f"cannot run the claude CLI {binary!r}: {type(exc).__name__}") from exc
         assert process.stdin is not None
         try:
@@ -39,7 +49,7 @@ class CliProcess:
             process.stdin.close()
         except (BrokenPipeError, ConnectionResetError):
             pass  # it exited early; its output (or exit code) says why
-        return cls(process)
+        return cls(process, system_file)
 
     async def readline(self) -> bytes:
         """The next output line, b"" at the end."""
@@ -68,4 +78,21 @@ class CliProcess:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(5):
                 await self._process.wait()
+        _remove(self._system_file)
+        self._system_file = None
         return self._process.returncode
+
+
+def _private_file(directory: Path, text: str) -> Path:
+    """A new file only this user can read, holding `text` (one per run: runs share a home)."""
+    path = directory / f"system-prompt-{uuid.uuid4().hex}.txt"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    return path
+
+
+def _remove(path: Path | None) -> None:
+    if path is not None:
+        with contextlib.suppress(OSError):
+            path.unlink()

@@ -202,7 +202,8 @@ async def _start(ctx: GatewayContext, invocation: Invocation, account: Account |
     env = cli_environment(ctx.environ, home, base_url, credential)
     binary = ctx.config.routing.claude_cli_bin or DEFAULT_BINARY
     try:
-        process = await CliProcess.start(binary, invocation.args, env, home, invocation.prompt)
+        process = await CliProcess.start(binary, invocation.args, env, home, invocation.prompt,
+                                         invocation.system)
     except CliNotRunnable as exc:
         raise GatewayError(502, "api_error", str(exc)) from exc
     timeouts = ctx.config.upstream.timeouts

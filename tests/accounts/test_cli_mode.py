@@ -178,3 +178,14 @@ async def test_openai_chat_completions_go_through_the_cli_too(tmp_path: Path) ->
             await client.close()
         assert served_by_cli(t) == {"a": 2, "b": 0, "c": 0}
         assert (await t.accounts())["a"]["in_flight"] == 0  # slots came back (max_concurrent 1)
+
+
+async def test_a_large_system_prompt_reaches_the_cli_off_its_command_line(tmp_path: Path) -> None:
+    system = "House rules.\n" + "rule: be kind. " * 20_000  # ~300 KB: more than one argv entry may hold
+    async with trio(tmp_path, mode=RoutingMode.CLI, strategy=RoutingStrategy.PRIORITY) as t:
+        message = await t.client.messages.create(model=MODEL, max_tokens=5, system=system, messages=HI)
+        assert message.content[0].text == "served by a"  # type: ignore[union-attr]
+        [seen] = t.fakes["a"].messages_requests()
+        assert any(block.get("text") == system for block in seen.json()["system"])
+        # The prompt file lived in the account's scratch home only while the CLI started.
+        assert not list((tmp_path / "data" / "cli-home").rglob("*.txt"))

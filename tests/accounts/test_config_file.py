@@ -29,6 +29,7 @@ accounts:
     api-key-env KEY_B
     base-url "{b}"
     priority 2
+    weight 5
     max-concurrent 4
   c:
     api-key-env KEY_C
@@ -77,4 +78,7 @@ async def test_accounts_from_the_config_file_fail_over_in_the_serve_process(tmp_
         assert accounts["a"]["cooldown_reason"] == "rate_limit"
         assert 25 <= accounts["a"]["cooldown_remaining_seconds"] <= 30
         assert accounts["b"]["max_concurrent"] == 4 and accounts["c"]["models"] == ["claude-haiku-*"]
+        assert [accounts[n]["priority"] for n in "abc"] == [3, 2, 1]
+        assert [accounts[n]["weight"] for n in "abc"] == [1, 5, 1]
+        assert {accounts[n]["credential"] for n in "abc"} == {"api_key"}
         assert [len(f.messages_requests()) for f in fakes.values()] == [1, 2, 0]
