@@ -139,7 +139,11 @@ async def _list(service: TokenService, args: argparse.Namespace) -> int:
 
 
 def _not_found(token_id: str) -> int:
-    print(f"not found: {token_id}", file=sys.stderr)
+    if token_id.startswith("la_sk_"):  # a pasted key: say what is wanted, and do not echo the key
+        print("not found: give the key's id (the UUID `tokens list` shows), not the la_sk_ key itself",
+              file=sys.stderr)
+    else:
+        print(f"not found: {token_id}", file=sys.stderr)
     return 2
 
 

@@ -58,6 +58,19 @@ def test_unknown_ids_say_not_found_and_exit_2(tmp_path: Path) -> None:
         assert (result.returncode, result.stdout, result.stderr) == (2, "", "not found: no-such-id\n")
 
 
+def test_a_pasted_key_instead_of_an_id_is_explained_not_echoed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gateway.cli.main import main  # in-process: the message is what matters, not the process
+
+    monkeypatch.setenv("TOKEN_SECRET", SECRET)
+    key = "la_sk_eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+    for operation in ("show", "revoke", "expire"):
+        assert main(["tokens", operation, key, "--data-dir", str(tmp_path / "data")]) == 2
+        err = capsys.readouterr().err
+        assert "the UUID `tokens list` shows" in err and "eyJ0eX" not in err
+
+
 def test_token_secret_is_required(tmp_path: Path) -> None:
     env = cli_env(tmp_path / "data")
     del env["TOKEN_SECRET"]
