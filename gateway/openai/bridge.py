@@ -8,6 +8,7 @@ JSON answer or relays the SSE stream through a per-request state machine. Upstre
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -119,10 +120,14 @@ async def _answer(
     if stream and "text/event-stream" in response.headers.get("content-type", ""):
         translator = translation.stream_translator(created)
         idle = ctx.config.upstream.timeouts.idle
-        with ctx.inflight.track():  # shutdown lets the stream finish within its grace period
-            result = await relay_translated(request, response, translator, idle, info)
-        await record_usage(ctx, record, translator.usage)
-        return result
+        try:
+            with ctx.inflight.track():  # shutdown lets the stream finish within its grace period
+                return await relay_translated(request, response, translator, idle, info)
+        finally:
+            # Also when the client left mid-stream: the tokens it caused upstream still count against
+            # its budget, so the write is shielded from the handler's cancellation.
+            info.note_usage(translator.usage)
+            await asyncio.shield(record_usage(ctx, record, translator.usage))
     message = await read_upstream_json(response)
     if not isinstance(message, dict) or message.get("type") == "error":
         raise upstream_error(message.get("error") if isinstance(message, dict) else None)

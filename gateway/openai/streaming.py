@@ -80,7 +80,6 @@ async def relay_translated(
                 break  # the client's stream is complete; do not wait for the upstream to hang up
         # After a clean end this only closes what is open; after a break it reports the cut.
         await _write(response, translator.finish(), info)
-        info.note_usage(translator.usage)
         await response.write_eof()
         completed = True
     except (ConnectionResetError, aiohttp.ClientConnectionResetError):

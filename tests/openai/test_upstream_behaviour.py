@@ -171,3 +171,27 @@ async def test_shutdown_lets_an_openai_stream_finish_within_the_grace_period(
         body = await asyncio.wait_for(reader, 10)
     assert body.endswith("data: [DONE]\n\n") and '"finish_reason":"stop"' in body
     assert "error" not in body
+
+
+async def test_a_client_leaving_mid_stream_is_still_charged_for_the_tokens_seen(
+    upstream: ScriptedAnthropic, tmp_path: Path
+) -> None:
+    config = gateway_config(upstream.url, tmp_path, accounts=(api_key_account("main", "ACCOUNT_KEY"),))
+    upstream.then(Step.stall(after_events=4, seconds=30.0), Step.stall(after_events=4, seconds=30.0))
+    chat = {"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}], "stream": True}
+    responses = {"model": "gpt-4o", "input": "x", "stream": True}
+    async with running_gateway(config, {"ACCOUNT_KEY": ACCOUNT_KEY}) as gw:
+        tokens = gw.ctx.token_authority()
+        async with aiohttp.ClientSession() as http:
+            for path, payload in (("/v1/chat/completions", chat), ("/v1/responses", responses)):
+                key = await gw.issue_key(label=path)
+                response = await http.post(gw.url + path, json=payload, headers={"x-api-key": key})
+                await response.content.readany()  # message_start (12 input tokens) has been translated
+                response.close()  # the client hangs up while the upstream is still generating
+        used: list[int] = []
+        for _ in range(200):  # bounded: at most 10 s on a busy machine
+            used = sorted(r.used_input_tokens for r in tokens.list())  # type: ignore[attr-defined]
+            if all(used):
+                break
+            await asyncio.sleep(0.05)
+    assert used == [12, 12]
