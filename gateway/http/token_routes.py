@@ -85,6 +85,8 @@ def _id_from(body: object) -> str:
     token_id = body.get("id") if isinstance(body, dict) else None
     if not isinstance(token_id, str) or not token_id:
         raise bad_request("body must be a JSON object with a non-empty string id")
+    if token_id.startswith("la_sk_"):
+        raise bad_request("id is the key's id (the UUID /api/tokens/list shows), not the la_sk_ key itself")
     return token_id
 
 

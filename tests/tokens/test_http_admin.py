@@ -153,6 +153,7 @@ async def test_bad_admin_requests_get_clear_400s(
             ("/api/tokens", {"max_requests": 1.5}, None, "max_requests must be a non-negative integer"),
             ("/api/tokens", {"label": 7}, None, "label must be a string"),
             ("/api/tokens/revoke", {}, None, "non-empty string id"),
+            ("/api/tokens/expire", {"id": "la_sk_eyJ0eXAi.e30.sig"}, None, "not the la_sk_ key itself"),
         ]
         for path, body, raw, fragment in cases:
             status, answer = await call(gw, "POST", path, body, raw=raw)
