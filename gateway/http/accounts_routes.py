@@ -23,4 +23,6 @@ async def list_accounts(request: web.Request) -> web.Response:
 
 
 def add_accounts_routes(app: web.Application) -> None:
+    if not app[GATEWAY].config.features.metrics:
+        return  # --disable-metrics hides it (seed README); the fallback answers a 404 in Anthropic shape
     app.router.add_get("/v1/accounts", list_accounts)

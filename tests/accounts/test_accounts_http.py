@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import aiohttp
@@ -45,3 +46,16 @@ async def test_with_an_admin_key_the_list_needs_it(tmp_path: Path) -> None:
             assert ok.status == 200
             assert "accounts" in await ok.json()
     assert refused["type"] == "error" and refused["error"]["type"] == "authentication_error"
+
+
+async def test_disable_metrics_hides_the_list_like_the_seed_says(tmp_path: Path) -> None:
+    config = gateway_config("http://127.0.0.1:9", tmp_path / "d")
+    off = dataclasses.replace(config, features=dataclasses.replace(config.features, metrics=False))
+    async with (
+        running_gateway(off) as gw,
+        aiohttp.ClientSession() as http,
+        http.get(gw.url + "/v1/accounts") as response,
+    ):
+        body = await response.json()
+    assert response.status == 404
+    assert body["type"] == "error" and body["error"]["type"] == "not_found_error"
