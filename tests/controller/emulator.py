@@ -39,6 +39,7 @@ RESOURCES = {
 @attrs.define(kw_only=True)
 class ClusterEmulator(kmock.KubernetesEmulator):
     _versions: Any = attrs.field(factory=lambda: itertools.count(1), init=False)
+    _latest: int = attrs.field(default=0, init=False)
     failures: dict[tuple[str, str], list[int]] = attrs.field(factory=lambda: defaultdict(list), init=False)
     # Off when the owners live in another server (the real CRD API server behind the test shim).
     garbage_collection: bool = True
@@ -55,13 +56,17 @@ class ClusterEmulator(kmock.KubernetesEmulator):
     def _key(self, request: kmock.Request) -> Any:
         return (request.resource, request.namespace, request.name)
 
+    def _next_version(self) -> str:
+        self._latest = next(self._versions)
+        return str(self._latest)
+
     def _stamp(self, request: kmock.Request) -> kmock.Request:
         data = request.data if isinstance(request.data, dict) else None
         if data is None:
             return request
         meta = data.setdefault("metadata", {})
         if request.action == enums.action.CREATE:
-            meta["resourceVersion"] = str(next(self._versions))
+            meta["resourceVersion"] = self._next_version()
             meta.setdefault("uid", str(uuid.uuid4()))
             meta.setdefault("generation", 1)
             meta.setdefault("creationTimestamp", datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
@@ -74,7 +79,7 @@ class ClusterEmulator(kmock.KubernetesEmulator):
             spec_changed = request.subresource is None and merged.get("spec") != current.get("spec")
             meta["generation"] = old_gen + 1 if spec_changed else old_gen
             meta.pop("uid", None)  # identity never changes on update
-            meta["resourceVersion"] = str(next(self._versions))
+            meta["resourceVersion"] = self._next_version()
         return request
 
     def _stale(self, request: kmock.Request) -> bool:
@@ -170,20 +175,42 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                 await self._collect_garbage()
         return response
 
+    async def _serve_list(self, request: kmock.Request) -> Any:
+        """kmock's list, with the store's real resourceVersion (where a watch continues from)."""
+        latest = self._latest
+        payload: dict[str, Any] = await super()._serve_list(request)  # type: ignore[assignment]  # a dict
+        return {**payload, "metadata": {"resourceVersion": str(latest)}}
+
     async def _serve_watch(self, request: kmock.Request) -> AsyncIterator[Any]:
-        """Like a real server: a watch from a resourceVersion streams only later changes. (kmock replays
-        every existing object as ADDED on each watch, which would hide a controller whose resync
-        ignores its list.)"""
-        if not request.params.get("resourceVersion"):
+        """Like a real server, a watch from a resourceVersion sends only what changed after it (kmock
+        replays every object as ADDED on each watch, which would hide a controller whose resync ignores
+        its list). Objects put straight into the store carry no version: no watch ever reports them."""
+        since = request.params.get("resourceVersion")
+        if not since or not since.isdigit():
             async for item in super()._serve_watch(request):
                 yield item
             return
         yield b""  # send the headers: the stream is open even if nothing happens
         assert request.resource is not None
-        async for event in self._buses[request.resource]:
-            meta = (event.get("object") or {}).get("metadata") or {}
+
+        def wanted(raw: dict[str, Any]) -> bool:
+            meta = raw.get("metadata") or {}
             namespace_ok = request.namespace is None or meta.get("namespace") == request.namespace
-            if namespace_ok and (request.name is None or meta.get("name") == request.name):
+            return namespace_ok and (request.name is None or meta.get("name") == request.name)
+
+        async with self._lock:
+            changed = [
+                obj.raw
+                for (resource, _ns, _name), obj in self._objects.items()
+                if resource == request.resource
+                and not obj.deleted
+                and wanted(obj.raw)
+                and int((obj.raw.get("metadata") or {}).get("resourceVersion") or 0) > int(since)
+            ]
+        for raw in changed:
+            yield {"type": "MODIFIED", "object": raw}
+        async for event in self._buses[request.resource]:
+            if wanted(event.get("object") or {}):
                 yield event
 
     def live(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:

@@ -343,6 +343,7 @@ async def test_children_are_written_by_server_side_apply_under_one_field_manager
 ) -> None:
     await create(cluster, router_config())
     await cluster.eventually(lambda: live(cluster, "poddisruptionbudgets"), what="every child")
+    await config_valid(cluster, "True")  # the status is written after the children
     children = {
         "/api/v1/namespaces/default/configmaps/team-config",
         "/apis/apps/v1/namespaces/default/deployments/team",
