@@ -166,7 +166,7 @@ def test_reconcile_of_an_invalid_config_reports_it_in_status(
     assert row.split()[:4] == ["broken", "False", "1", "False"]
 
 
-def test_stale_write_gets_409_which_the_controller_retries(api: KubeClient) -> None:
+def test_a_stale_write_gets_a_409_the_controller_treats_as_retryable(api: KubeClient) -> None:
     created = create(api, rc("stale", {"config": "server:\n  port 8080\n"}))
     path = object_path("router.link-assistant.dev/v1alpha1", "RouterConfig", NS, "stale")
     fresh = dict(created, spec={**created["spec"], "replicas": 3})
