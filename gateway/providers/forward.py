@@ -112,12 +112,18 @@ async def forward_to_provider(
     if upstream.status >= 400:
         raise await provider_failure(upstream, provider)
     sniffer = OpenAIUsageSniffer()
-    with ctx.inflight.track():  # shutdown lets the stream finish within its grace period
-        response = await relay(
-            request, upstream, timeouts.idle, sniffer.feed if upstream.status < 300 else None
-        )
-    info.note_usage({"input_tokens": sniffer.input_tokens, "output_tokens": sniffer.output_tokens})
-    token_id = getattr(record, "id", None)
+    try:
+        with ctx.inflight.track():  # shutdown lets the stream finish within its grace period
+            return await relay(
+                request, upstream, timeouts.idle, sniffer.feed if upstream.status < 300 else None
+            )
+    finally:
+        # Also when the client left mid-stream: usage already seen still counts against its budget,
+        # so the write is shielded from the handler's cancellation.
+        info.note_usage({"input_tokens": sniffer.input_tokens, "output_tokens": sniffer.output_tokens})
+        await asyncio.shield(_charge(ctx, getattr(record, "id", None), sniffer))
+
+
+async def _charge(ctx: GatewayContext, token_id: str | None, sniffer: OpenAIUsageSniffer) -> None:
     if token_id and (sniffer.input_tokens or sniffer.output_tokens):
         await ctx.token_authority().record_usage(token_id, sniffer.input_tokens, sniffer.output_tokens)
-    return response

@@ -15,7 +15,8 @@ CHUNKS = [
     {"id": "chatcmpl-up", "object": "chat.completion.chunk", "created": 1, "model": "up-model",
      "choices": [{"index": 0, "delta": {"content": "Hi from upstream"}, "finish_reason": None}]},
     {"id": "chatcmpl-up", "object": "chat.completion.chunk", "created": 1, "model": "up-model",
-     "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+     "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+     "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}},
 ]  # fmt: skip
 STREAM_BODY = b"".join(f"data: {json.dumps(c)}\n\n".encode() for c in CHUNKS) + b"data: [DONE]\n\n"
 

@@ -267,3 +267,29 @@ async def test_a_damaged_provider_store_is_a_server_error_naming_the_file(
     assert capsys.readouterr().err.strip() == (
         "error: provider store providers.lenv is damaged: line 2: not valid JSON"
     )
+
+
+async def test_a_client_leaving_a_provider_stream_is_charged_for_the_usage_seen(
+    compat_gateway: RunningGateway, fake_openai: FakeOpenAI
+) -> None:
+    await register(compat_gateway, fake_openai)
+    fake_openai.pause = 30.0  # the usage chunk has been relayed, `[DONE]` never comes
+    tokens: Any = compat_gateway.ctx.token_authority()
+    issued = await tokens.issue(label="leaver", max_tokens=100)
+    payload = {"model": "m", "messages": [{"role": "user", "content": "Hi"}], "stream": True}
+    async with aiohttp.ClientSession() as http:
+        url = f"{compat_gateway.url}/v1/chat/completions"
+        response = await http.post(url, json=payload, headers={"x-api-key": issued.token})
+        seen = b""
+        for _ in range(50):  # bounded: the three chunks before the pause
+            seen += await response.content.readany()
+            if b'"usage"' in seen:
+                break
+        response.close()  # the client hangs up before the stream ends
+    record = tokens.get(issued.record.id)
+    for _ in range(200):  # bounded: at most 10 s on a busy machine
+        record = tokens.get(issued.record.id)
+        if record.used_input_tokens:
+            break
+        await asyncio.sleep(0.05)
+    assert (record.used_input_tokens, record.used_output_tokens) == (3, 4)
