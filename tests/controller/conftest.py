@@ -19,22 +19,23 @@ from tests.controller.emulator import ClusterEmulator
 from tests.controller.realapi import RealApiServer, _kubeconfig, real_api_server
 from tests.controller.tools import ToolUnavailable
 
-_SKIPPED_REAL_API: list[str] = []
+SKIPPED_REAL_API = pytest.StashKey[list[str]]()
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    for reason in dict.fromkeys(_SKIPPED_REAL_API):
+    """One visible line in the CI log per reason the real-API tier was skipped."""
+    for reason in dict.fromkeys(terminalreporter.config.stash.get(SKIPPED_REAL_API, [])):
         terminalreporter.write_line(f"SKIPPED: real CRD API server unavailable: {reason}", yellow=True)
 
 
 @pytest.fixture(scope="module")
-def real_api() -> Iterator[RealApiServer]:
+def real_api(request: pytest.FixtureRequest) -> Iterator[RealApiServer]:
     """The real CRD API server, up for one test module and stopped after it."""
     try:
         with real_api_server() as server:
             yield server
     except ToolUnavailable as exc:
-        _SKIPPED_REAL_API.append(str(exc))
+        request.config.stash.setdefault(SKIPPED_REAL_API, []).append(str(exc))
         pytest.skip(f"real CRD API server unavailable: {exc}")
 
 
