@@ -9,15 +9,28 @@ token's pin, and was not already tried for this request.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from dsl.model import RoutingStrategy
-from gateway.accounts.state import AccountState
+from gateway.accounts.state import AccountState, CooldownReason
 
 # When only concurrency limits block, nobody knows when a slot frees up: suggest a short wait.
 BUSY_RETRY_SECONDS = 1.0
+NO_HEALTHY = "no healthy accounts available"
+# Why accounts are out, in the client's error (counts only: account names are operator information).
+_WHY = {
+    CooldownReason.RATE_LIMIT: "rate limited",
+    CooldownReason.QUOTA_5H: "out of 5-hour quota",
+    CooldownReason.QUOTA_WEEKLY: "out of weekly quota",
+    CooldownReason.OVERLOADED: "overloaded",
+    CooldownReason.UPSTREAM_ERROR: "failing upstream",
+    CooldownReason.CONNECTION: "unreachable",
+    CooldownReason.AUTH: "refused by the upstream",
+    CooldownReason.CREDENTIAL: "without a usable credential",
+}
 
 
 @dataclass(frozen=True)
@@ -134,14 +147,18 @@ def _nothing(states: Sequence[AccountState], req: Request, now: float) -> NoChoi
             return NoChoice("no upstream accounts are configured", None)
         return NoChoice(f"no account is allowed to serve model {req.model!r}", None)
     waits: list[float] = []
+    why: Counter[str] = Counter()
     for s in candidates:
         remaining = s.remaining(now)
         if remaining is not None:
             waits.append(remaining)
+            why[_WHY.get(s.cooldown_reason, "cooling down") if s.cooldown_reason else "cooling down"] += 1
         elif s.at_capacity() or s.name in req.exclude:
             waits.append(BUSY_RETRY_SECONDS)
+            why["at their concurrency limit" if s.at_capacity() else "failing"] += 1
     retry = max(1.0, math.ceil(min(waits))) if waits else BUSY_RETRY_SECONDS
-    return NoChoice("no healthy accounts available", retry)
+    summary = ", ".join(f"{count} {reason}" for reason, count in why.most_common())
+    return NoChoice(f"no healthy accounts available ({summary})" if summary else NO_HEALTHY, retry)
 
 
 def recovery_wait(states: Sequence[AccountState], req: Request, now: float) -> float | None:

@@ -119,7 +119,8 @@ async def test_when_every_account_fails_the_client_gets_retry_after_of_the_earli
             await t.ask()
         assert again.value.status_code == 502
         assert again.value.body["error"]["type"] == "api_error"  # type: ignore[index]
-        assert "Upstream authentication unavailable" in again.value.message
+        assert "Upstream authentication unavailable: no healthy accounts available (3 rate limited)" \
+            in again.value.message
         assert again.value.response.headers["retry-after"] == "7"
         assert t.served() == {"a": 1, "b": 1, "c": 1}
 
@@ -268,6 +269,6 @@ async def test_when_no_account_is_reachable_the_502_says_when_to_retry(tmp_path:
         with pytest.raises(anthropic.APIStatusError) as again:
             await t.ask()  # every account is backing off: answered without trying one
         assert again.value.status_code == 502
-        assert "Upstream authentication unavailable" in again.value.message
+        assert "no healthy accounts available (3 unreachable)" in again.value.message
         assert again.value.response.headers["retry-after"] == "1"
         assert {e["cooldown_reason"] for e in (await t.accounts()).values()} == {"connection"}

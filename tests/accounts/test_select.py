@@ -9,7 +9,7 @@ import pytest
 
 from dsl.model import RoutingStrategy
 from gateway.accounts.select import Choice, NoChoice, Request, Turn, charge, model_allowed, select
-from gateway.accounts.state import AccountState
+from gateway.accounts.state import AccountState, CooldownReason
 
 NOW = 50.0
 T0 = Turn()
@@ -74,7 +74,7 @@ def test_pinning_serves_only_the_pinned_account() -> None:
     assert select(states, Request(pinned="a1"), RoutingStrategy.ROUND_ROBIN, NOW, T0) == Choice("a1", Turn(1))
     states[1] = replace(states[1], cooldown_until=NOW + 12.2)
     result = select(states, Request(pinned="a1"), RoutingStrategy.ROUND_ROBIN, NOW, T0)
-    assert result == NoChoice("no healthy accounts available", 13)
+    assert result == NoChoice("no healthy accounts available (1 cooling down)", 13)
     unknown = select(states, Request(pinned="ghost"), RoutingStrategy.ROUND_ROBIN, NOW, T0)
     assert isinstance(unknown, NoChoice) and unknown.retry_after is None and "ghost" in unknown.message
 
@@ -103,13 +103,13 @@ def test_concurrency_limit_and_exclusion() -> None:
     states = pool({"max_concurrent": 1, "in_flight": 1}, {})
     assert select(states, Request(), RoutingStrategy.PRIORITY, NOW, T0) == Choice("a1", T0)
     result = select(states, Request(exclude=frozenset({"a1"})), RoutingStrategy.PRIORITY, NOW, T0)
-    assert result == NoChoice("no healthy accounts available", 1)
+    assert result == NoChoice("no healthy accounts available (1 at their concurrency limit, 1 failing)", 1)
 
 
 def test_no_choice_reports_the_earliest_recovery() -> None:
     states = pool({"cooldown_until": NOW + 40}, {"cooldown_until": NOW + 7.5}, {"drained": True})
     assert select(states, Request(), RoutingStrategy.ROUND_ROBIN, NOW, T0) == NoChoice(
-        "no healthy accounts available", 8)
+        "no healthy accounts available (2 cooling down)", 8)
     assert select([], Request(), RoutingStrategy.ROUND_ROBIN, NOW, T0) == NoChoice(
         "no upstream accounts are configured", None)
 
@@ -134,3 +134,14 @@ def test_an_account_back_from_cooldown_gets_its_share_not_all_traffic(strategy: 
         states[i] = replace(charged, in_flight=0)
         names.append(result.name)
     assert Counter(names) == Counter({"a0": 5, "a1": 5})
+
+
+def test_no_choice_says_why_the_accounts_are_out_without_naming_them() -> None:
+    states = pool({"cooldown_until": NOW + 40, "cooldown_reason": CooldownReason.RATE_LIMIT},
+                  {"cooldown_until": NOW + 3600, "cooldown_reason": CooldownReason.QUOTA_5H},
+                  {"cooldown_until": NOW + 9, "cooldown_reason": CooldownReason.RATE_LIMIT},
+                  {"cooldown_until": NOW + 300, "cooldown_reason": CooldownReason.AUTH})
+    result = select(states, Request(), RoutingStrategy.ROUND_ROBIN, NOW, T0)
+    assert result == NoChoice("no healthy accounts available (2 rate limited, 1 out of 5-hour quota, "
+                              "1 refused by the upstream)", 9)
+    assert isinstance(result, NoChoice) and not any(s.name in result.message for s in states)
