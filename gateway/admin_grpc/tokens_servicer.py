@@ -61,11 +61,11 @@ class TokenServicer(tokens_pb2_grpc.TokenServiceServicer):
             await unavailable(context, "the token service is not running")
         return service
 
-    async def _refreshed(self, context: Context) -> TokenService:
+    async def _refreshed(self, context: Context, token_id: str | None = None) -> TokenService:
         """The service, caught up with other processes' changes (a key the CLI just issued)."""
         service = await self._service(context)
         try:
-            await service.refresh()
+            await service.refresh(token_id)
         except GatewayError as exc:
             await abort_for(context, exc)
         return service
@@ -92,8 +92,9 @@ class TokenServicer(tokens_pb2_grpc.TokenServiceServicer):
         return pb.ListTokensResponse(tokens=[token_message(r) for r in service.list()])
 
     async def GetToken(self, request: pb.GetTokenRequest, context: Context) -> pb.Token:
-        service = await self._refreshed(context)
-        record = service.get(await _id(request.id, context))
+        token_id = await _id(request.id, context)
+        service = await self._refreshed(context, token_id)
+        record = service.get(token_id)
         if record is None:
             await not_found(context, "token", request.id)
         return token_message(record)

@@ -121,7 +121,7 @@ class FileTokenStore(TokenState):
         """Write and fsync everything pending now (tests, shutdown, CLI)."""
         await self._io(self._sync, True, False)
 
-    async def refresh(self) -> None:
+    async def refresh(self, token_id: str | None = None) -> None:
         """Apply what other processes (the CLI) appended since the last poll, now: admin reads and
         changes call this so a key the CLI just issued is listed and revocable at once."""
         await self._io(self._sync, False, False)

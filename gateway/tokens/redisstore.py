@@ -225,8 +225,12 @@ class RedisTokenStore(TokenState):
                 records[record.id] = record
         self._records = records
 
-    async def refresh(self) -> None:
-        """Reload the read cache now (admin list/get): a key another process just issued shows."""
+    async def refresh(self, token_id: str | None = None) -> None:
+        """Reload the read cache now (admin list/get): a key another process just issued shows.
+        With `token_id`, only that record (one HGETALL, not the whole store)."""
+        if token_id is not None:
+            await self.fetch(token_id)
+            return
         await self._ready()
         await self._call(self._refresh_all())
 

@@ -124,9 +124,9 @@ class TokenService:
         await self._persist(self.store.put(record))
         return IssuedToken(token=token, record=record, ttl_hours=ttl)
 
-    async def refresh(self) -> None:
+    async def refresh(self, token_id: str | None = None) -> None:
         """Catch up with other processes' changes now (admin doors call it before list/get)."""
-        await self._persist(self.store.refresh())
+        await self._persist(self.store.refresh(token_id))
 
     def list(self) -> list[TokenRecord]:
         return sorted(self.store.records(), key=lambda r: (r.issued_at, r.id))
@@ -136,12 +136,12 @@ class TokenService:
 
     async def revoke(self, token_id: str) -> TokenRecord | None:
         """Mark revoked (durable before returning); None when the id is unknown."""
-        await self.refresh()  # the id may come from a key the CLI issued a moment ago
+        await self.refresh(token_id)  # the id may come from a key the CLI issued a moment ago
         return await self._persist(self.store.revoke(token_id))
 
     async def expire(self, token_id: str) -> TokenRecord | None:
         """Really expire it: `expires_at` becomes now (not an alias of revoke as in the seed)."""
-        await self.refresh()
+        await self.refresh(token_id)
         record = await self._persist(self.store.fetch(token_id))
         if record is None:
             return None

@@ -53,7 +53,7 @@ class TokenStore(Protocol):
 
     async def expire(self, token_id: str, expires_at: int) -> TokenRecord | None: ...
 
-    async def refresh(self) -> None: ...
+    async def refresh(self, token_id: str | None = None) -> None: ...
 
     async def open(self) -> None: ...
 
@@ -164,8 +164,9 @@ class TokenState:
     async def expire(self, token_id: str, expires_at: int) -> TokenRecord | None:
         return self._apply(journal.Expire(token_id, expires_at))
 
-    async def refresh(self) -> None:
-        """Catch up with changes other processes made (nothing to catch up in memory)."""
+    async def refresh(self, token_id: str | None = None) -> None:
+        """Catch up with changes other processes made (all, or just `token_id` where that is cheaper;
+        nothing to catch up in memory)."""
         return None
 
     async def open(self) -> None:
