@@ -45,8 +45,10 @@ def _authorization(metadata: Any) -> str | None:
 
 
 class AdminAuthInterceptor(aio.ServerInterceptor):  # type: ignore[misc]
-    def __init__(self, admin_key: str | None) -> None:
-        self._key = admin_key
+    def __init__(self, admin_key: str | Callable[[], str | None] | None) -> None:
+        # A callable is asked per call, like the HTTP side, so a rotated key file (a remounted
+        # Kubernetes Secret) applies to gRPC without a restart too.
+        self._key = admin_key if callable(admin_key) else (lambda: admin_key)
 
     async def intercept_service(
         self,
@@ -58,7 +60,7 @@ class AdminAuthInterceptor(aio.ServerInterceptor):  # type: ignore[misc]
         if handler is None or method.startswith(OPEN_SERVICES):
             return handler
         authorization = _authorization(handler_call_details.invocation_metadata)
-        key = self._key
+        key = self._key()
 
         async def check(context: aio.ServicerContext[Any, Any]) -> None:
             try:

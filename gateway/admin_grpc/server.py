@@ -73,7 +73,7 @@ class AdminServer:
 
 
 async def start_admin_server(ctx: GatewayContext, host: str, port: int) -> AdminServer:
-    server = aio.server(interceptors=[AdminAuthInterceptor(admin_key(ctx.config, ctx.environ))])
+    server = aio.server(interceptors=[AdminAuthInterceptor(lambda: admin_key(ctx.config, ctx.environ))])
     registrations: tuple[tuple[Any, type], ...] = (
         (tokens_pb2_grpc.add_TokenServiceServicer_to_server, TokenServicer),
         (accounts_pb2_grpc.add_AccountServiceServicer_to_server, AccountServicer),

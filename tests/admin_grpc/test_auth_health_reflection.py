@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import shutil
 import socket
@@ -15,7 +16,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from dsl.model import RouterConfig
+from dsl.model import AdminConfig, RouterConfig, SecretRef
 from gateway.admin_grpc.auth import peer_host
 from gateway.admin_grpc.gen import tokens_pb2 as pb
 from gateway.admin_grpc.gen import tokens_pb2_grpc
@@ -155,3 +156,22 @@ async def test_health_watchers_see_not_serving_when_the_gateway_stops(config: Ro
         await channel.close()
     assert statuses[0] == health_pb2.HealthCheckResponse.SERVING
     assert statuses[-1] == health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+async def test_a_rotated_admin_key_file_applies_without_a_restart(
+    config: RouterConfig, tmp_path: Path
+) -> None:
+    """Like the HTTP admin API: the key file (e.g. a remounted Kubernetes Secret) is read per call."""
+    key_file = tmp_path / "admin-key"
+    key_file.write_text("first-admin-key-0123\n")
+    admin = AdminConfig(token_secret=SecretRef(env="TOKEN_SECRET"), admin_key=SecretRef(file=str(key_file)))
+    async with grpc_gateway(dataclasses.replace(config, admin=admin), ACCOUNT_ENV) as (_gw, channel):
+        tokens = tokens_pb2_grpc.TokenServiceStub(channel)
+        first = (("authorization", "Bearer first-admin-key-0123"),)
+        await tokens.ListTokens(pb.ListTokensRequest(), metadata=first)
+        key_file.write_text("second-admin-key-4567\n")
+        with pytest.raises(grpc.aio.AioRpcError) as stale:
+            await tokens.ListTokens(pb.ListTokensRequest(), metadata=first)
+        assert stale.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        second = (("authorization", "Bearer second-admin-key-4567"),)
+        await tokens.ListTokens(pb.ListTokensRequest(), metadata=second)
