@@ -7,7 +7,8 @@ reports the outcome to the pool, and retries on another account when the run fai
 account's sake before its first event (bounded like the direct loop). In `hybrid` mode the direct
 path runs first; when it fails for auth (401/403), quota/rate limit (429) or no account is left, the
 request goes through the CLI with the account that failed (the real Claude Code client may still be
-served), else the key's pinned account, else the CLI's own login. The answer is a `CliResponse`, so
+served), else the key's pinned account, else an account direct traffic refused for auth, else the
+CLI's own login. The answer is a `CliResponse`, so
 the Anthropic relay and the OpenAI bridge handle it exactly like a direct one.
 """
 
@@ -23,7 +24,10 @@ from typing import Any, cast
 import aiohttp
 
 from dsl.model import RoutingMode
+from gateway.accounts.pool import AccountPool as Pool
 from gateway.accounts.retry import no_account_error, retry_after_header
+from gateway.accounts.select import model_allowed
+from gateway.accounts.state import CooldownReason
 from gateway.clibackend.events import CliFailure, CliOutput
 from gateway.clibackend.invocation import (
     DEFAULT_BINARY,
@@ -88,7 +92,8 @@ async def open_upstream_or_cli(ctx: GatewayContext, upstream: UpstreamRequest) -
     except GatewayError as err:
         if not falls_back(err, upstream.body):
             raise
-        return await open_cli_answer(ctx, upstream, None, hybrid=True)
+        parked = None if upstream.pinned_account else refused_direct(ctx, upstream.model)
+        return await open_cli_answer(ctx, upstream, parked, hybrid=True)
     if not falls_back(answer.response.status, upstream.body):
         return answer
     answer.finish()
@@ -164,6 +169,19 @@ def _finisher(response: CliResponse, pool: AccountPool, name: str) -> Callable[[
         finalizer()
 
     return finish
+
+
+def refused_direct(ctx: GatewayContext, model: str | None) -> str | None:
+    """With no account left for direct traffic: one that direct refused (auth), which the real Claude
+    Code client may still be allowed to use; None when there is none (the CLI's own login then)."""
+    pool = ctx.account_pool()
+    if not isinstance(pool, Pool):
+        return None
+    for state in pool.states():
+        if state.cooldown_reason is CooldownReason.AUTH and not state.drained \
+                and model_allowed(state.models, model):
+            return state.name
+    return None
 
 
 def _account_named(ctx: GatewayContext, name: str | None) -> Account | None:

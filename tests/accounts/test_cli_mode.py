@@ -189,3 +189,19 @@ async def test_a_large_system_prompt_reaches_the_cli_off_its_command_line(tmp_pa
         assert any(block.get("text") == system for block in seen.json()["system"])
         # The prompt file lived in the account's scratch home only while the CLI started.
         assert not list((tmp_path / "data" / "cli-home").rglob("*.txt"))
+
+
+async def test_hybrid_keeps_serving_through_the_cli_accounts_direct_refused(tmp_path: Path) -> None:
+    async with trio(tmp_path, mode=RoutingMode.HYBRID, strategy=RoutingStrategy.PRIORITY) as t:
+        refused = Step.error(401, "authentication_error", "only authorized for use with Claude Code")
+        for fake in t.fakes.values():
+            fake.then(refused)  # every account refuses the first direct call
+        first = await t.ask()
+        assert first.content[0].text == "served by c"  # type: ignore[union-attr]  # the last one refused
+        assert {e["cooldown_reason"] for e in (await t.accounts()).values()} == {"auth"}
+        # Nothing is left for direct traffic: the CLI is run with an account direct refused, not
+        # with the router's own (absent) login.
+        second = await t.ask()
+        assert second.content[0].text == "served by a"  # type: ignore[union-attr]
+        assert from_cli(t.fakes["a"].messages_requests()[-1])
+        assert served_by_cli(t) == {"a": 1, "b": 0, "c": 1}
