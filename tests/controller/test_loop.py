@@ -363,3 +363,17 @@ async def test_children_are_written_by_server_side_apply_under_one_field_manager
     assert status_writes and all(
         r.headers["Content-Type"] == "application/merge-patch+json" for r in status_writes
     )
+
+
+async def test_a_settled_router_config_is_not_rewritten_on_resync(
+    cluster: Cluster, running: Controller
+) -> None:
+    await create(cluster, router_config())
+    await config_valid(cluster, "True")
+    status_path = RC_PATH + "/team/status"
+    writes = len(list(cluster.emulator["patch"][status_path]))
+    events = len(cluster.emulator.all("events"))
+    seen = running.reconciled
+    await cluster.eventually(lambda: running.reconciled >= seen + 2, what="two more resyncs")
+    assert len(list(cluster.emulator["patch"][status_path])) == writes  # no status churn, no watch storm
+    assert len(cluster.emulator.all("events")) == events
