@@ -238,3 +238,27 @@ async def test_the_chart_grants_exactly_what_the_running_controller_uses(cluster
     }
     assert not used - granted, f"the chart does not grant what the controller uses: {sorted(used - granted)}"
     assert not granted - used, f"the chart grants what the controller never uses: {sorted(granted - used)}"
+
+
+def test_controller_chart_values_set_image_and_resources() -> None:
+    docs = documents(
+        helm(
+            "template",
+            "lar",
+            str(CONTROLLER_CHART),
+            "--set",
+            "image.repository=registry.test/router,image.tag=9.9.9",
+            "--set",
+            "resources.limits.memory=1Gi,resources.requests.cpu=200m",
+            "--set",
+            "gatewayImage=registry.test/gateway:1",
+        )
+    )
+    deployment = next(d for d in docs if d["kind"] == "Deployment")
+    kubernetes_validate.validate(deployment, K8S_VERSION, strict=True)
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "registry.test/router:9.9.9"
+    assert container["resources"]["limits"]["memory"] == "1Gi"
+    assert container["resources"]["requests"]["cpu"] == "200m"
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["GATEWAY_IMAGE"] == "registry.test/gateway:1"  # what RouterConfigs without spec.image run
