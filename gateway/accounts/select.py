@@ -139,13 +139,7 @@ def charge(state: AccountState, strategy: RoutingStrategy, turn: Turn) -> tuple[
 def _nothing(states: Sequence[AccountState], req: Request, now: float) -> NoChoice:
     candidates = _candidates(states, req)
     if not candidates:
-        if req.pinned is not None and not any(s.name == req.pinned for s in states):
-            return NoChoice(f"the account {req.pinned!r} this key is pinned to is not configured", None)
-        if req.pinned is not None:
-            return NoChoice(f"the account {req.pinned!r} this key is pinned to cannot serve this model", None)
-        if not states:
-            return NoChoice("no upstream accounts are configured", None)
-        return NoChoice(f"no account is allowed to serve model {req.model!r}", None)
+        return NoChoice(_never(states, req), None)
     waits: list[float] = []
     why: Counter[str] = Counter()
     for s in candidates:
@@ -159,6 +153,19 @@ def _nothing(states: Sequence[AccountState], req: Request, now: float) -> NoChoi
     retry = max(1.0, math.ceil(min(waits))) if waits else BUSY_RETRY_SECONDS
     summary = ", ".join(f"{count} {reason}" for reason, count in why.most_common())
     return NoChoice(f"no healthy accounts available ({summary})" if summary else NO_HEALTHY, retry)
+
+
+def _never(states: Sequence[AccountState], req: Request) -> str:
+    """Why no account can ever take this request (until the config or an admin changes something)."""
+    pin = f"the account {req.pinned!r} this key is pinned to"
+    named = [s for s in states if req.pinned is None or s.name == req.pinned]
+    if not named:
+        return f"{pin} is not configured" if req.pinned is not None else "no upstream accounts are configured"
+    if any(model_allowed(s.models, req.model) for s in named):  # allowed, so drained
+        return f"{pin} is drained" if req.pinned is not None else "every account that may serve it is drained"
+    if req.pinned is not None:
+        return f"{pin} cannot serve model {req.model!r}"
+    return f"no account is allowed to serve model {req.model!r}"
 
 
 def recovery_wait(states: Sequence[AccountState], req: Request, now: float) -> float | None:

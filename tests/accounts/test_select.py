@@ -145,3 +145,22 @@ def test_no_choice_says_why_the_accounts_are_out_without_naming_them() -> None:
     assert result == NoChoice("no healthy accounts available (2 rate limited, 1 out of 5-hour quota, "
                               "1 refused by the upstream)", 9)
     assert isinstance(result, NoChoice) and not any(s.name in result.message for s in states)
+
+
+@pytest.mark.parametrize(
+    ("req", "message"),
+    [
+        (Request(pinned="ghost"), "the account 'ghost' this key is pinned to is not configured"),
+        (Request(pinned="a0"), "the account 'a0' this key is pinned to is drained"),
+        (Request(pinned="a1", model="claude-opus-4"),
+         "the account 'a1' this key is pinned to cannot serve model 'claude-opus-4'"),
+        (Request(model="claude-haiku-4-5"), "every account that may serve it is drained"),
+        (Request(model="gpt-4o"), "no account is allowed to serve model 'gpt-4o'"),
+    ],
+)
+def test_when_waiting_cannot_help_the_message_says_why(req: Request, message: str) -> None:
+    states = pool({"models": ("claude-*",), "drained": True},
+                  {"models": ("claude-haiku-*",), "drained": True})
+    assert select(states, req, RoutingStrategy.ROUND_ROBIN, NOW, T0) == NoChoice(message, None)
+    assert select([], Request(), RoutingStrategy.ROUND_ROBIN, NOW, T0) == NoChoice(
+        "no upstream accounts are configured", None)
