@@ -90,8 +90,8 @@ async def open_upstream_or_cli(ctx: GatewayContext, upstream: UpstreamRequest) -
     try:
         answer = await open_upstream(ctx, upstream)  # hybrid: direct first
     except GatewayError as err:
-        if not falls_back(err, upstream.body):
-            raise
+        if not falls_back(err, upstream.body) or _drained(ctx, upstream.pinned_account):
+            raise  # an admin's drain holds for the CLI too
         parked = None if upstream.pinned_account else refused_direct(ctx, upstream.model)
         return await open_cli_answer(ctx, upstream, parked, hybrid=True)
     if not falls_back(answer.response.status, upstream.body):
@@ -182,6 +182,11 @@ def refused_direct(ctx: GatewayContext, model: str | None) -> str | None:
                 and model_allowed(state.models, model):
             return state.name
     return None
+
+
+def _drained(ctx: GatewayContext, name: str | None) -> bool:
+    pool = ctx.account_pool()
+    return isinstance(pool, Pool) and any(s.name == name and s.drained for s in pool.states())
 
 
 def _account_named(ctx: GatewayContext, name: str | None) -> Account | None:

@@ -205,3 +205,13 @@ async def test_hybrid_keeps_serving_through_the_cli_accounts_direct_refused(tmp_
         assert second.content[0].text == "served by a"  # type: ignore[union-attr]
         assert from_cli(t.fakes["a"].messages_requests()[-1])
         assert served_by_cli(t) == {"a": 1, "b": 0, "c": 1}
+
+
+async def test_hybrid_does_not_serve_a_drained_pinned_account_through_the_cli(tmp_path: Path) -> None:
+    async with trio(tmp_path, mode=RoutingMode.HYBRID, key_kwargs={"account": "a"}) as t:
+        t.gw.ctx.account_pool().drain("a")  # type: ignore[attr-defined]
+        with pytest.raises(anthropic.APIStatusError) as caught:
+            await t.ask()
+        assert caught.value.status_code == 502
+        assert "the account 'a' this key is pinned to is drained" in caught.value.message
+        assert t.served() == {"a": 0, "b": 0, "c": 0}
