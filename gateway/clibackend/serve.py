@@ -110,7 +110,10 @@ async def open_cli_answer(ctx: GatewayContext, upstream: UpstreamRequest, fallba
             raise GatewayError(502, "api_error", f"{NO_ACCOUNT_PREFIX}: account {name!r} is not configured")
         started = await _start(ctx, invocation, account, lambda outcome: None)
         if isinstance(started, CliFailure):
-            raise started.client_error()
+            error = started.client_error()
+            wait = ctx.account_pool().recovery_wait(upstream.model, upstream.pinned_account)
+            error.headers.update(retry_after_header(wait))
+            raise error
         return UpstreamAnswer(_as_client_response(started), name or OWN_LOGIN, started.close)
     pool = ctx.account_pool()
     attempts = 1 + max(0, ctx.config.routing.retry_before_first_byte)

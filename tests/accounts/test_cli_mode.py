@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import stat
+import time
 from pathlib import Path
 from typing import Any
 
@@ -215,3 +216,17 @@ async def test_hybrid_does_not_serve_a_drained_pinned_account_through_the_cli(tm
         assert caught.value.status_code == 502
         assert "the account 'a' this key is pinned to is drained" in caught.value.message
         assert t.served() == {"a": 0, "b": 0, "c": 0}
+
+
+async def test_hybrid_fallback_that_fails_too_says_when_the_account_recovers(tmp_path: Path) -> None:
+    async with trio(tmp_path, mode=RoutingMode.HYBRID, key_kwargs={"account": "a"}) as t:
+        reset = int(time.time()) + 600
+        quota = {f"{U}status": "rejected", f"{U}5h-status": "rejected", f"{U}5h-reset": str(reset),
+                 f"{U}representative-claim": "five_hour", f"{U}reset": str(reset)}
+        t.fakes["a"].then(Step.rate_limited(retry_after=5, headers=quota),  # direct
+                          Step.rate_limited(retry_after=5, headers=quota))  # through the CLI
+        with pytest.raises(anthropic.RateLimitError) as caught:
+            await t.ask()
+        assert 590 <= int(caught.value.response.headers["retry-after"]) <= 600  # the quota reset, not 5 s
+        direct, via_cli = t.fakes["a"].messages_requests()
+        assert not from_cli(direct) and from_cli(via_cli)
