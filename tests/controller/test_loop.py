@@ -122,6 +122,7 @@ async def test_create_renders_owned_children_and_status(cluster: Cluster, runnin
         what="Ready=True",
     )
     assert ready["status"]["readyReplicas"] == 2
+    assert "2 replicas without redis" in condition(ready, "Ready")["message"]  # said, not refused
 
 
 async def test_config_change_rolls_the_pods(cluster: Cluster, running: Controller) -> None:

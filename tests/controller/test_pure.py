@@ -17,7 +17,7 @@ from controller.spec import RouterConfigResource, SpecError, parse_resource
 from controller.status import compute_status
 from controller.workqueue import WorkQueue
 from dsl.errors import Problem
-from dsl.model import RouterConfig
+from dsl.model import RedisConfig, RouterConfig, SecretRef
 
 
 def obj(spec: dict[str, Any]) -> dict[str, Any]:
@@ -79,7 +79,8 @@ NOW, LATER = "2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z"
 
 def test_conditions_keep_their_transition_time_until_the_status_flips() -> None:
     resource = RouterConfigResource(name="r", namespace="ns", config="x", replicas=2, generation=4)
-    valid = ConfigCheck(config=RouterConfig())
+    shared = RouterConfig(redis=RedisConfig(url=SecretRef(env="REDIS_URL")))  # two replicas share state
+    valid = ConfigCheck(config=shared)
     first = compute_status(resource, valid, {"status": {"readyReplicas": 1}}, {}, NOW)
     assert [(c["type"], c["status"], c["reason"]) for c in first["conditions"]] == [
         ("ConfigValid", "True", "Valid"),
@@ -200,6 +201,24 @@ def test_two_secret_files_with_one_name_are_refused() -> None:
     check = check_resource(RouterConfigResource(name="r", namespace="ns", config=config))
     assert not check.valid
     assert "would read the same Secret key 'key'" in check.message()
+
+
+@pytest.mark.parametrize(
+    ("replicas", "config", "warned"),
+    [
+        (2, "server:\n  port 8080\n", True),
+        (1, "server:\n  port 8080\n", False),
+        (2, "redis:\n  url-env REDIS_URL\n", False),
+    ],
+)
+def test_several_replicas_without_redis_are_warned_about(replicas: int, config: str, warned: bool) -> None:
+    resource = RouterConfigResource(name="r", namespace="ns", config=config, replicas=replicas)
+    check = check_resource(resource)
+    assert check.valid  # allowed: a warning, not an invalid config
+    ready = compute_status(resource, check, None, {}, NOW)["conditions"][1]
+    assert ("replicas without redis" in ready["message"]) is warned, ready["message"]
+    if warned:
+        assert "each pod keeps its own keys, revocations and budgets" in ready["message"]
 
 
 def test_ready_waits_for_the_roll_out_of_the_current_config() -> None:
