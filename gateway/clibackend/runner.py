@@ -75,11 +75,13 @@ class CliProcess:
         if self._process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 self._process.kill()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(5):
-                await self._process.wait()
-        _remove(self._system_file)
-        self._system_file = None
+        try:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(5):
+                    await self._process.wait()
+        finally:  # also when the wait is cancelled: the prompt file must not outlive the run
+            _remove(self._system_file)
+            self._system_file = None
         return self._process.returncode
 
 

@@ -150,7 +150,8 @@ async def test_client_going_away_stops_the_cli_and_its_upstream_call(tmp_path: P
         t.fakes["a"].then(Step.stall(after_events=4, seconds=20))
         async with aiohttp.ClientSession() as http:
             response = await http.post(t.gw.url + "/v1/messages", headers={"x-api-key": t.key},
-                                       json={"model": MODEL, "max_tokens": 5, "stream": True, "messages": HI})
+                                       json={"model": MODEL, "max_tokens": 5, "stream": True, "messages": HI,
+                                             "system": "Be brief."})
             first = await response.content.readany()
             assert first.startswith(b"event: message_start")
             response.close()  # the client goes away mid-stream
@@ -159,6 +160,12 @@ async def test_client_going_away_stops_the_cli_and_its_upstream_call(tmp_path: P
                 break
             await asyncio.sleep(0.05)
         assert t.fakes["a"].disconnects == 1  # the CLI was killed, so its upstream call was dropped
+        homes = tmp_path / "data" / "cli-home"
+        for _ in range(100):
+            if not list(homes.rglob("system-prompt-*")):
+                break
+            await asyncio.sleep(0.05)
+        assert not list(homes.rglob("system-prompt-*"))  # its system prompt file went with it
 
 
 async def test_openai_chat_completions_go_through_the_cli_too(tmp_path: Path) -> None:
