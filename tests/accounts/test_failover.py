@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 import anthropic
+import openai
 import pytest
 
 from dsl.model import RoutingStrategy
@@ -122,6 +123,12 @@ async def test_when_every_account_fails_the_client_gets_retry_after_of_the_earli
         assert "Upstream authentication unavailable: no healthy accounts available (3 rate limited)" \
             in again.value.message
         assert again.value.response.headers["retry-after"] == "7"
+        async with openai.AsyncOpenAI(base_url=t.gw.url + "/v1", api_key=t.key, max_retries=0) as sdk:
+            with pytest.raises(openai.APIStatusError) as bridged:
+                await sdk.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "Hi"}])
+        assert bridged.value.status_code == 502  # the same answer in the OpenAI routes' own shape
+        assert "no healthy accounts available (3 rate limited)" in bridged.value.body["message"]  # type: ignore[index]
+        assert bridged.value.response.headers["retry-after"] == "7"
         assert t.served() == {"a": 1, "b": 1, "c": 1}
 
 
