@@ -151,6 +151,10 @@ async def test_json_access_log_one_line_per_request(config: RouterConfig) -> Non
             raw = await client.messages.with_raw_response.create(
                 model=MODEL, max_tokens=8, messages=[{"role": "user", "content": "Hi"}]
             )
+            async with client.messages.stream(
+                model=MODEL, max_tokens=8, messages=[{"role": "user", "content": "Hi"}]
+            ) as streamed:
+                await streamed.get_final_message()
             await client.close()
             async with aiohttp.ClientSession() as http, http.get(f"{gw.url}/health?key={key}") as _:
                 pass
@@ -158,8 +162,11 @@ async def test_json_access_log_one_line_per_request(config: RouterConfig) -> Non
         logger.removeHandler(handler)
     lines = stream.getvalue().splitlines()
     records = [json.loads(line) for line in lines]
-    assert len(records) == 2  # one line per request, nothing else on this logger
-    message = next(r for r in records if r["route"] == "/v1/messages")
+    assert len(records) == 3  # one line per request, nothing else on this logger
+    message, stream_record = [r for r in records if r["route"] == "/v1/messages"]
+    assert stream_record["stream"] is True and stream_record["ttft_ms"] > 0
+    assert (stream_record["input_tokens"], stream_record["output_tokens"]) == (12, 7)
+    assert message["stream"] is False and "ttft_ms" not in message
     assert message["request_id"] == raw.headers["x-request-id"] and message["level"] == "INFO"
     assert message["status"] == 200 and message["model"] == MODEL and message["account"] in {"alpha", "beta"}
     assert message["input_tokens"] == 12 and message["output_tokens"] == 7 and message["latency_ms"] > 0
