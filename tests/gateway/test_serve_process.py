@@ -86,7 +86,9 @@ async def test_sigterm_lets_the_stream_in_flight_finish_and_keys_survive_a_resta
 
 async def test_sigint_stops_an_idle_gateway_and_flags_hide_routes(tmp_path: Path) -> None:
     env = {"TOKEN_SECRET": SECRET, "DATA_DIR": str(tmp_path / "data")}
-    async with serve_process(env, tmp_path, args=("--disable-anthropic-api",)) as proc:
+    # No subcommand at all (bare `link-assistant-router`, serve flags given directly) serves too.
+    bare = ("gateway.cli.main",)
+    async with serve_process(env, tmp_path, args=("--disable-anthropic-api",), command=bare) as proc:
         async with aiohttp.ClientSession() as http:
             async with http.get(proc.url + "/health") as response:
                 assert await response.text() == "ok"
