@@ -7,6 +7,7 @@ CLAUDE_CODE_HOME, then `account-1`, `account-2`, ... from ADDITIONAL_ACCOUNT_DIR
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from gateway.credentials.apikey import ApiKeyCredential
 from gateway.credentials.oauth import OAuthFileCredential
 from gateway.credentials.secrets import resolve_secret
 from gateway.proxy.pool import PoolAccount
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,11 @@ def build_pool_accounts(
             key = resolve_secret(spec.api_key, environ)
             if key:
                 accounts.append(PoolAccount(spec.name, ApiKeyCredential(spec.name, key)))
+            else:
+                # Said at start-up, or the only sign would be a 502 'no account' on every request.
+                log.warning(
+                    "account %s: API key %s is not set; account skipped", spec.name, spec.api_key.describe()
+                )
             continue
         if spec.oauth_home is not None:
             credential = OAuthFileCredential(

@@ -4,6 +4,7 @@ credential and never the la_sk key, and the request passes through as the client
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import aiohttp
@@ -161,3 +162,21 @@ async def test_identity_toggle_off_forwards_untouched(
         await client.messages.create(model=MODEL, max_tokens=5, messages=[{"role": "user", "content": "Hi"}])
         await client.close()
     assert "system" not in fake.requests[0].json()
+
+
+async def test_api_key_account_without_its_key_is_named_at_start_and_refused_cleanly(
+    fake: FakeAnthropic, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = gateway_config(fake.url, tmp_path / "data", accounts=(api_key_account("team", "TEAM_KEY"),))
+    with caplog.at_level(logging.WARNING, logger="gateway.credentials.build"):
+        async with running_gateway(config, {}) as gw:
+            client = anthropic.AsyncAnthropic(base_url=gw.url, api_key=await gw.issue_key(), max_retries=0)
+            with pytest.raises(anthropic.APIStatusError) as raised:
+                await client.messages.create(
+                    model=MODEL, max_tokens=5, messages=[{"role": "user", "content": "Hi"}]
+                )
+            await client.close()
+    assert "account team: API key env:TEAM_KEY is not set; account skipped" in caplog.messages
+    assert raised.value.status_code == 502
+    assert raised.value.body["error"]["type"] == "api_error"  # type: ignore[index]
+    assert fake.messages_requests() == []
