@@ -37,7 +37,16 @@ SHUTDOWN_GRACE_SECONDS = 10.0
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("serve", help="start the HTTP gateway (the default command)")
+    parser = subparsers.add_parser(
+        "serve",
+        help="start the HTTP gateway (the default command)",
+        description=(
+            "Start the HTTP gateway (and the admin gRPC API) and serve until SIGTERM/SIGINT. Running "
+            "link-assistant-router with no command does the same. TOKEN_SECRET is required. Settings not "
+            "offered as flags (accounts, upstream connect/first-byte/idle timeouts, retries) go in the "
+            "--config file."
+        ),
+    )
     parser.set_defaults(handler=run)
 
 
