@@ -43,8 +43,8 @@ def register(subparsers: Any) -> None:
         description=(
             "Start the HTTP gateway (and the admin gRPC API) and serve until SIGTERM/SIGINT. Running "
             "link-assistant-router with no command does the same. TOKEN_SECRET is required. Settings not "
-            "offered as flags (accounts, upstream connect/first-byte/idle timeouts, retries) go in the "
-            "--config file."
+            "offered as flags (named and API-key accounts, upstream timeouts, retries) go in the --config "
+            "file."
         ),
     )
     parser.set_defaults(handler=run)
