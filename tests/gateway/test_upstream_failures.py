@@ -13,7 +13,7 @@ import pytest
 
 from dsl.model import TimeoutConfig
 from tests.support.fake_anthropic import FakeAnthropic, Step
-from tests.support.gateway import api_key_account, gateway_config, running_gateway
+from tests.support.gateway import RunningGateway, api_key_account, gateway_config, running_gateway
 
 MODEL = "claude-test-1"
 HI = [{"role": "user", "content": "Hi"}]
@@ -21,18 +21,27 @@ TWO_ACCOUNTS = (api_key_account("a", "KEY_A"), api_key_account("b", "KEY_B"))
 TWO_KEYS = {"KEY_A": "sk-ant-api03-AAAA", "KEY_B": "sk-ant-api03-BBBB"}
 
 
+async def refused(gw: RunningGateway) -> anthropic.APIStatusError:
+    """The error the SDK raises for one plain request through the gateway (which must fail)."""
+    client = anthropic.AsyncAnthropic(base_url=gw.url, api_key=await gw.issue_key(), max_retries=0)
+    try:
+        with pytest.raises(anthropic.APIStatusError) as caught:
+            await client.messages.create(model=MODEL, max_tokens=5, messages=HI)  # type: ignore[arg-type]
+    finally:
+        await client.close()
+    return caught.value
+
+
 async def test_429_on_the_only_account_is_relayed_with_retry_after(
     fake: FakeAnthropic, claude_home: Path, tmp_path: Path
 ) -> None:
     fake.then(Step.rate_limited(retry_after=17))
     async with running_gateway(gateway_config(fake.url, tmp_path / "d", claude_home)) as gw:
-        client = anthropic.AsyncAnthropic(base_url=gw.url, api_key=await gw.issue_key(), max_retries=0)
-        with pytest.raises(anthropic.RateLimitError) as caught:
-            await client.messages.create(model=MODEL, max_tokens=5, messages=HI)  # type: ignore[arg-type]
-        await client.close()
-    assert caught.value.status_code == 429
-    assert caught.value.response.headers["retry-after"] == "17"
-    assert caught.value.body["error"]["type"] == "rate_limit_error"  # type: ignore[index]
+        error = await refused(gw)
+    assert isinstance(error, anthropic.RateLimitError)
+    assert error.status_code == 429
+    assert error.response.headers["retry-after"] == "17"
+    assert error.body["error"]["type"] == "rate_limit_error"  # type: ignore[index]
 
 
 @pytest.mark.parametrize(
@@ -58,12 +67,9 @@ async def test_529_reaches_the_client_as_overloaded_when_every_account_is_overlo
     fake.then(Step.overloaded(), Step.overloaded())
     config = gateway_config(fake.url, tmp_path / "d", accounts=TWO_ACCOUNTS)
     async with running_gateway(config, TWO_KEYS) as gw:
-        client = anthropic.AsyncAnthropic(base_url=gw.url, api_key=await gw.issue_key(), max_retries=0)
-        with pytest.raises(anthropic.APIStatusError) as caught:
-            await client.messages.create(model=MODEL, max_tokens=5, messages=HI)  # type: ignore[arg-type]
-        await client.close()
-    assert caught.value.status_code == 529
-    assert caught.value.body["error"]["type"] == "overloaded_error"  # type: ignore[index]
+        error = await refused(gw)
+    assert error.status_code == 529
+    assert error.body["error"]["type"] == "overloaded_error"  # type: ignore[index]
 
 
 async def test_stream_cut_midway_reaches_the_sdk_as_an_error(
@@ -146,12 +152,9 @@ async def test_unreachable_upstream_is_a_502(claude_home: Path, tmp_path: Path) 
     async with FakeAnthropic() as gone:
         url = gone.url
     async with running_gateway(gateway_config(url, tmp_path / "d", claude_home)) as gw:
-        client = anthropic.AsyncAnthropic(base_url=gw.url, api_key=await gw.issue_key(), max_retries=0)
-        with pytest.raises(anthropic.APIStatusError) as caught:
-            await client.messages.create(model=MODEL, max_tokens=5, messages=HI)  # type: ignore[arg-type]
-        await client.close()
-    assert caught.value.status_code == 502
-    assert caught.value.body["error"]["type"] == "api_error"  # type: ignore[index]
+        error = await refused(gw)
+    assert error.status_code == 502
+    assert error.body["error"]["type"] == "api_error"  # type: ignore[index]
 
 
 async def test_client_disconnect_cancels_the_upstream_request(
