@@ -48,11 +48,12 @@ def inject_identity(body: bytes) -> bytes | None:
     """The body with the identity block added, or None to forward the original bytes unchanged."""
     try:
         payload = json.loads(body)
-    except ValueError:
+        if not isinstance(payload, dict):
+            return None
+        changed = with_identity_system(payload)
+        if changed is None:
+            return None
+        return json.dumps(changed, ensure_ascii=False, separators=(",", ":")).encode()
+    except (ValueError, RecursionError):
+        # Not JSON, or nested too deep for the parser: forward it as sent; the upstream answers it.
         return None
-    if not isinstance(payload, dict):
-        return None
-    changed = with_identity_system(payload)
-    if changed is None:
-        return None
-    return json.dumps(changed, ensure_ascii=False, separators=(",", ":")).encode()

@@ -1,4 +1,4 @@
-"""Cheap looks into bodies we otherwise pass through untouched. Pure; no JSON parsing.
+"""Cheap looks into bodies we otherwise pass through untouched. Pure; JSON parsing only as a last resort.
 
 `sniff_model` finds the request's model for account selection; `UsageSniffer` picks token counts
 out of response bytes (JSON or SSE) as they stream by, for per-token budgets.
@@ -6,8 +6,10 @@ out of response bytes (JSON or SSE) as they stream by, for per-token budgets.
 
 from __future__ import annotations
 
+import json
 import re
 
+_MAX_MODEL = 200
 _MODEL = re.compile(rb'"model"\s*:\s*"([^"\\]{1,200})"')
 _USAGE = re.compile(
     rb'"(input_tokens|output_tokens|cache_read_input_tokens|cache_creation_input_tokens)"\s*:\s*(\d{1,12})'
@@ -16,8 +18,24 @@ _TAIL = 64
 
 
 def sniff_model(body: bytes) -> str | None:
+    """The top-level `model`, for routing. A `"model"` key can also sit in a tool input or metadata
+    object, and SDKs send `messages` before `model`, so a body naming several models is parsed to
+    tell which is the request's (rare; the common body costs one byte count and one search)."""
+    if body.count(b'"model"') > 1:
+        found = _MODEL.findall(body)
+        if len(found) > 1:
+            return _parsed_model(body, found[0])
     match = _MODEL.search(body)
     return match.group(1).decode("utf-8", "replace") if match else None
+
+
+def _parsed_model(body: bytes, first: bytes) -> str | None:
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):  # not JSON (or nested too deep): the upstream refuses it anyway
+        return first.decode("utf-8", "replace")
+    model = payload.get("model") if isinstance(payload, dict) else None
+    return model if isinstance(model, str) and 0 < len(model) <= _MAX_MODEL else None
 
 
 class UsageSniffer:

@@ -56,7 +56,14 @@ def test_requests_that_carry_identity_are_forwarded_byte_for_byte(system: Any) -
     assert inject_identity(body) is None
 
 
-@pytest.mark.parametrize("body", [b"", b"not json", b"[1,2]", b'"x"', b'{"system": 5}'])
+DEEP = b'{"model":"m","messages":' + b"[" * 200_000 + b"]" * 200_000 + b"}"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"not json", b"[1,2]", b'"x"', b'{"system": 5}', b"\xff\xfe", DEEP],
+    ids=["empty", "not-json", "array", "string", "bad-system", "not-utf8", "nested-too-deep"],
+)
 def test_bodies_we_cannot_fix_are_left_alone(body: bytes) -> None:
     assert inject_identity(body) is None
 

@@ -20,7 +20,17 @@ from tests.support.fake_anthropic import message_events, message_json
         (b'{"messages":[{"role":"user","content":"say \\"model\\": \\"evil\\""}],"model":"m"}', "m"),
         (b'{"messages": []}', None),
         (b"", None),
+        # SDKs send messages before model; a tool input naming a model must not be taken for it.
+        (
+            b'{"messages":[{"role":"assistant","content":[{"type":"tool_use","id":"t","name":"spawn",'
+            b'"input":{"model":"gpt-4o"}}]}],"model":"claude-x","metadata":{"model":"y"}}',
+            "claude-x",
+        ),
+        (b'{"tools":[{"input_schema":{"properties":{"model":{"type":"string"}}}}],"model":"c"}', "c"),
+        (b'{"messages":[{"input":{"model":"a"}}],"model":"b"', "a"),  # not JSON: first one, no error
+        (b'{"messages":' + b"[" * 200_000 + b'{"model":"a"}' + b"]" * 200_000 + b',"model":"b"}', "a"),
     ],
+    ids=lambda value: str(len(value)) if isinstance(value, bytes) else None,
 )
 def test_sniff_model(body: bytes, model: str | None) -> None:
     assert sniff_model(body) == model
