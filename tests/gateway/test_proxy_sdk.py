@@ -180,3 +180,19 @@ async def test_api_key_account_without_its_key_is_named_at_start_and_refused_cle
     assert raised.value.status_code == 502
     assert raised.value.body["error"]["type"] == "api_error"  # type: ignore[index]
     assert fake.messages_requests() == []
+
+
+async def test_body_too_deep_for_the_identity_check_is_forwarded_as_sent(
+    fake: FakeAnthropic, claude_home: Path, tmp_path: Path
+) -> None:
+    body = b'{"model":"m","max_tokens":5,"messages":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    async with (
+        running_gateway(gateway_config(fake.url, tmp_path / "data", claude_home)) as gw,
+        aiohttp.ClientSession() as http,
+    ):
+        headers = {"x-api-key": await gw.issue_key(), "content-type": "application/json"}
+        async with http.post(gw.url + "/v1/messages", data=body, headers=headers) as response:
+            answer = await response.json()
+    # The upstream's own 400 reaches the client, not a gateway 500.
+    assert (response.status, answer["error"]["type"]) == (400, "invalid_request_error")
+    assert [seen.body for seen in fake.messages_requests()] == [body]

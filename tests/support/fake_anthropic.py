@@ -229,7 +229,7 @@ class FakeAnthropic:
         step = self.script.popleft() if self.script else Step()
         try:
             payload = seen.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # nested too deep to parse is refused like bad JSON
             return web.json_response(error_json("invalid_request_error", "body is not JSON"), status=400)
         model = str(payload.get("model", "claude-test"))
         if step.kind is Kind.ERROR:
