@@ -103,7 +103,7 @@ def system_text(system: Any) -> str | None:
 def parse_body(body: bytes) -> dict[str, Any]:
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
         raise bad_request("request body is not valid JSON") from None
     if not isinstance(payload, dict):
         raise bad_request("request body must be a JSON object")

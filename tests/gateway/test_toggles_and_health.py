@@ -155,3 +155,20 @@ async def test_oversized_body_is_a_413_in_anthropic_shape(
     assert response.status == 413
     assert body["error"]["type"] == "request_too_large"
     assert fake.requests == []
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/responses"])
+async def test_body_nested_too_deep_is_a_400_on_the_openai_routes(
+    fake: FakeAnthropic, claude_home: Path, tmp_path: Path, path: str
+) -> None:
+    body = b'{"model":"m","messages":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    async with running_gateway(gateway_config(fake.url, tmp_path / "d", claude_home)) as gw:
+        headers = {"authorization": f"Bearer {await gw.issue_key()}", "content-type": "application/json"}
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(gw.url + path, data=body, headers=headers) as response,
+        ):
+            answer = await response.json()
+    assert response.status == 400  # a gateway 500 with a traceback before
+    assert answer["error"]["message"] == "the request body is not valid JSON"
+    assert fake.requests == []
