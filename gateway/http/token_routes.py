@@ -33,7 +33,7 @@ async def _json_body(request: web.Request) -> object:
         return None
     try:
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep to parse
         raise bad_request("request body is not valid JSON") from None
 
 

@@ -48,7 +48,7 @@ async def read_upstream_json(response: aiohttp.ClientResponse) -> Any:
         response.release()
     try:
         return json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise bad_gateway("upstream returned non-JSON") from None
 
 

@@ -167,7 +167,7 @@ def tool_arguments(arguments: Any) -> dict[str, Any]:
         raise bad_request("tool call arguments must be a JSON string")
     try:
         parsed = json.loads(arguments)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
         raise bad_request("tool call arguments are not valid JSON") from exc
     if not isinstance(parsed, dict):
         raise bad_request("tool call arguments must be a JSON object")

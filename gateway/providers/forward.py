@@ -57,7 +57,7 @@ def error_from_body(status: int, text: str) -> GatewayError:
     kind = "api_error" if status >= 500 else "invalid_request_error"
     try:
         error = json.loads(text).get("error")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         error = None
     if isinstance(error, dict) and isinstance(error.get("message"), str):
         kind = str(error.get("type") or kind)

@@ -37,7 +37,7 @@ async def upsert_provider(request: web.Request) -> web.Response:
     store = _admin_store(request)
     try:
         body = json.loads(await read_body(request))
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deep to parse
         raise bad_request("the request body is not valid JSON") from None
     record = await asyncio.to_thread(store.upsert, provider_input(body))
     return web.json_response(record.redacted())

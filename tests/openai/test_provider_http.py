@@ -69,6 +69,9 @@ async def test_provider_crud_is_admin_only_and_never_shows_keys(compat_gateway: 
         assert status == 200 and body["models"] == ["a", "b"]
         status, body = await admin(http, "POST", base, json={"name": "bad name"})
         assert status == 400 and body["error"]["type"] == "invalid_request_error"
+        for raw in (b"{not json", b"[" * 100_000):  # the second is nested too deep for any JSON parser
+            status, body = await admin(http, "POST", base, data=raw)
+            assert (status, body["error"]["message"]) == (400, "the request body is not valid JSON")
         status, body = await admin(http, "DELETE", f"{base}/litellm")
         assert (status, body) == (200, {"deleted": "litellm"})
         status, body = await admin(http, "GET", f"{base}/litellm")

@@ -147,6 +147,7 @@ async def test_bad_admin_requests_get_clear_400s(
     async with running_gateway(gateway_config(fake.url, tmp_path / "data", claude_home)) as gw:
         cases = [
             ("/api/tokens", None, b"{not json", "request body is not valid JSON"),
+            ("/api/tokens", None, b"[" * 100_000, "request body is not valid JSON"),  # too deep to parse
             ("/api/tokens", ["list"], None, "request body must be a JSON object"),
             ("/api/tokens", {"ttl_hours": "24"}, None, "ttl_hours must be a non-negative integer"),
             ("/api/tokens", {"ttl_hours": -1}, None, "ttl_hours must be a non-negative integer"),
