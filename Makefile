@@ -22,7 +22,8 @@ test: install
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/mypy dsl gateway controller
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy --strict dsl gateway controller
 	$(BIN)/lint-imports
 
 fmt: install

@@ -27,10 +27,18 @@ CLASSIFY_TARGET_US = 15.0
 HEAD_TARGET_US = 60.0
 U = "anthropic-ratelimit-unified-"
 HEADERS = {
-    "content-type": "text/event-stream", "request-id": "req_0123456789", "anthropic-organization-id": "org",
-    f"{U}status": "allowed", f"{U}5h-status": "allowed", f"{U}5h-reset": "1800000000",
-    f"{U}5h-utilization": "0.42", f"{U}7d-status": "allowed", f"{U}7d-reset": "1800300000",
-    f"{U}7d-utilization": "0.13", f"{U}representative-claim": "five_hour", f"{U}fallback-percentage": "0.5",
+    "content-type": "text/event-stream",
+    "request-id": "req_0123456789",
+    "anthropic-organization-id": "org",
+    f"{U}status": "allowed",
+    f"{U}5h-status": "allowed",
+    f"{U}5h-reset": "1800000000",
+    f"{U}5h-utilization": "0.42",
+    f"{U}7d-status": "allowed",
+    f"{U}7d-reset": "1800300000",
+    f"{U}7d-utilization": "0.13",
+    f"{U}representative-claim": "five_hour",
+    f"{U}fallback-percentage": "0.5",
 }
 STREAM_HEAD = (
     b'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_01","type":"message",'
@@ -56,8 +64,11 @@ def cpu_us(work: Callable[[], object], n: int) -> float:
 
 def pool_work(accounts: int, strategy: RoutingStrategy) -> Callable[[], None]:
     names = [f"acct{i}" for i in range(accounts)]
-    pool = AccountPool([PooledAccount(n, ApiKeyCredential(n, "k")) for n in names],
-                       [AccountState(n) for n in names], strategy)
+    pool = AccountPool(
+        [PooledAccount(n, ApiKeyCredential(n, "k")) for n in names],
+        [AccountState(n) for n in names],
+        strategy,
+    )
     outcome = UpstreamOutcome(200, HEADERS)
     counter = iter(range(10**9))
 
@@ -81,8 +92,10 @@ def main() -> int:
         for strategy in RoutingStrategy:
             us = cpu_us(pool_work(accounts, strategy), 4000)
             failed |= us > POOL_TARGET_US
-            print(f"accounts pool  {accounts:2d} accounts {strategy:12s} {us:6.1f} us/request "
-                  f"(target < {POOL_TARGET_US:.0f})")
+            print(
+                f"accounts pool  {accounts:2d} accounts {strategy:12s} {us:6.1f} us/request "
+                f"(target < {POOL_TARGET_US:.0f})"
+            )
     us = cpu_us(lambda: classify_response(200, HEADERS, 1_800_000_000.0), 20000)
     failed |= us > CLASSIFY_TARGET_US
     print(f"accounts classify unified headers {us:6.1f} us/response (target < {CLASSIFY_TARGET_US:.0f})")

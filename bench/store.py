@@ -101,8 +101,10 @@ async def main() -> int:
         if file_us > AUTHORIZE_TARGET_US:
             failures.append("authorize")
         journal_bytes, batches, rewritten = await usage_on_disk(root / "b")
-        print(f"10,000 requests of usage: {journal_bytes} journal bytes in {batches} fsync batches, "
-              f"snapshot rewritten: {rewritten}")
+        print(
+            f"10,000 requests of usage: {journal_bytes} journal bytes in {batches} fsync batches, "
+            f"snapshot rewritten: {rewritten}"
+        )
         if rewritten:
             failures.append("usage rewrote the snapshot")
         print(f"issue latency (fsynced) p50: {await issue_latency(root / 'c'):.2f} ms")

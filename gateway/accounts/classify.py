@@ -171,8 +171,12 @@ def classify_response(status: int, headers: Mapping[str, str], now_wall: float) 
         return Verdict(OutcomeKind.OK, retry_after=None, quota=quota)
     if status == 429:
         if quota is not None:
-            return Verdict(OutcomeKind.QUOTA_EXHAUSTED, retry_after, quota,
-                           f"upstream returned 429 ({quota.window} quota exhausted)")
+            return Verdict(
+                OutcomeKind.QUOTA_EXHAUSTED,
+                retry_after,
+                quota,
+                f"upstream returned 429 ({quota.window} quota exhausted)",
+            )
         return Verdict(OutcomeKind.RATE_LIMITED, retry_after, None, "upstream returned 429")
     if status == 401:
         return Verdict(OutcomeKind.UNAUTHORIZED, detail="upstream returned 401")

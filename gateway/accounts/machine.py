@@ -28,13 +28,24 @@ _TRANSIENT = {
 MAX_QUOTA_COOLDOWN = 8 * 24 * 3600.0
 
 
-def _cool(state: AccountState, now: float, seconds: float, reason: CooldownReason, detail: str,
-          reset_at: float | None = None) -> AccountState:
+def _cool(
+    state: AccountState,
+    now: float,
+    seconds: float,
+    reason: CooldownReason,
+    detail: str,
+    reset_at: float | None = None,
+) -> AccountState:
     until = now + max(0.0, seconds)
     if state.cooling(now) and state.cooldown_until is not None and state.cooldown_until >= until:
         return replace(state, last_error=detail or state.last_error)
-    return replace(state, cooldown_until=until, cooldown_reason=reason, reset_at=reset_at,
-                   last_error=detail or state.last_error)
+    return replace(
+        state,
+        cooldown_until=until,
+        cooldown_reason=reason,
+        reset_at=reset_at,
+        last_error=detail or state.last_error,
+    )
 
 
 def quota_seconds(verdict: Verdict, now_wall: float, policy: Policy) -> float:
@@ -53,14 +64,26 @@ def apply(state: AccountState, verdict: Verdict, now: float, now_wall: float, po
         ok = state.evolve(failures=0)
         if verdict.quota is not None:
             reason = _quota_reason(verdict.quota.window)
-            return _cool(ok, now, quota_seconds(verdict, now_wall, policy), reason,
-                         f"{verdict.quota.window} quota exhausted", verdict.quota.reset_at)
+            return _cool(
+                ok,
+                now,
+                quota_seconds(verdict, now_wall, policy),
+                reason,
+                f"{verdict.quota.window} quota exhausted",
+                verdict.quota.reset_at,
+            )
         return ok
     if kind is OutcomeKind.CLIENT_ERROR:
         return state
     if kind is OutcomeKind.QUOTA_EXHAUSTED and verdict.quota is not None:
-        return _cool(state, now, quota_seconds(verdict, now_wall, policy),
-                     _quota_reason(verdict.quota.window), detail, verdict.quota.reset_at)
+        return _cool(
+            state,
+            now,
+            quota_seconds(verdict, now_wall, policy),
+            _quota_reason(verdict.quota.window),
+            detail,
+            verdict.quota.reset_at,
+        )
     if kind in (OutcomeKind.RATE_LIMITED, OutcomeKind.QUOTA_EXHAUSTED):
         seconds = verdict.retry_after if verdict.retry_after is not None else policy.cooldown
         return _cool(state, now, seconds, CooldownReason.RATE_LIMIT, detail)

@@ -229,6 +229,8 @@ def token_facts(credential: CredentialSource) -> dict[str, Any]:
     if tokens is None:
         return {**facts, "token_expires_at": None, "refreshable": False}
     expires_ms = getattr(tokens, "expires_at_ms", None)
-    return {**facts, "token_expires_at": iso_time(expires_ms / 1000) if expires_ms else None,
-            "refreshable": bool(getattr(tokens, "can_refresh", False))}
-
+    return {
+        **facts,
+        "token_expires_at": iso_time(expires_ms / 1000) if expires_ms else None,
+        "refreshable": bool(getattr(tokens, "can_refresh", False)),
+    }

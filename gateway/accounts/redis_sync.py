@@ -66,8 +66,10 @@ class RedisPoolSync:
             self._pool.adopt(PoolEvent(EventKind.DRAIN, str(name)))
         self._pool.origin = uuid.uuid4().hex
         self._pool.publish = self.publish
-        self._tasks = [asyncio.create_task(self._listen(pubsub), name="accounts-redis-listen"),
-                       asyncio.create_task(self._write(), name="accounts-redis-write")]
+        self._tasks = [
+            asyncio.create_task(self._listen(pubsub), name="accounts-redis-listen"),
+            asyncio.create_task(self._write(), name="accounts-redis-write"),
+        ]
         return True
 
     def publish(self, event: PoolEvent) -> None:
@@ -85,8 +87,9 @@ class RedisPoolSync:
             try:
                 await self._store(event)
             except (RedisError, OSError) as exc:
-                log.warning("could not share the %s of account %s: %s", event.kind, event.account,
-                            type(exc).__name__)
+                log.warning(
+                    "could not share the %s of account %s: %s", event.kind, event.account, type(exc).__name__
+                )
 
     async def _store(self, event: PoolEvent) -> None:
         assert self._redis is not None

@@ -19,5 +19,6 @@ def retry_after_header(seconds: float | None) -> dict[str, str]:
 
 
 def no_account_error(exc: NoAccountAvailable) -> GatewayError:
-    return GatewayError(502, "api_error", f"Upstream authentication unavailable: {exc}",
-                        retry_after_header(exc.retry_after))
+    return GatewayError(
+        502, "api_error", f"Upstream authentication unavailable: {exc}", retry_after_header(exc.retry_after)
+    )

@@ -74,7 +74,8 @@ def model_allowed(patterns: Sequence[str], model: str | None) -> bool:
 def _candidates(states: Sequence[AccountState], req: Request) -> list[AccountState]:
     """Accounts that could ever serve this request (ignoring cooldowns, load and this request's tries)."""
     return [
-        s for s in states
+        s
+        for s in states
         if not s.drained
         and (req.pinned is None or s.name == req.pinned)
         and model_allowed(s.models, req.model)

@@ -48,10 +48,15 @@ def decode_event(text: str | bytes) -> PoolEvent | None:
         until = data.get("until_wall")
         reset = data.get("reset_at")
         detail = data.get("detail")
-        return PoolEvent(kind, str(data["account"]), str(data.get("origin") or ""),
-                         float(until) if until is not None else None, reason,
-                         float(reset) if reset is not None else None,
-                         str(detail) if detail is not None else None)
+        return PoolEvent(
+            kind,
+            str(data["account"]),
+            str(data.get("origin") or ""),
+            float(until) if until is not None else None,
+            reason,
+            float(reset) if reset is not None else None,
+            str(detail) if detail is not None else None,
+        )
     except (ValueError, KeyError, TypeError):
         return None
 
@@ -59,8 +64,15 @@ def decode_event(text: str | bytes) -> PoolEvent | None:
 def cooldown_event(state: AccountState, now: float, wall: float, origin: str) -> PoolEvent | None:
     if state.cooldown_until is None or state.cooldown_until <= now:
         return None
-    return PoolEvent(EventKind.COOLDOWN, state.name, origin, wall + (state.cooldown_until - now),
-                     state.cooldown_reason, state.reset_at, state.last_error)
+    return PoolEvent(
+        EventKind.COOLDOWN,
+        state.name,
+        origin,
+        wall + (state.cooldown_until - now),
+        state.cooldown_reason,
+        state.reset_at,
+        state.last_error,
+    )
 
 
 def adopt(state: AccountState, event: PoolEvent, now: float, wall: float) -> AccountState:
@@ -75,5 +87,9 @@ def adopt(state: AccountState, event: PoolEvent, now: float, wall: float) -> Acc
     until = now + (event.until_wall - wall)
     if state.cooling(now) and state.cooldown_until is not None and state.cooldown_until >= until:
         return state
-    return state.evolve(cooldown_until=until, cooldown_reason=event.reason, reset_at=event.reset_at,
-                        last_error=event.detail or state.last_error)
+    return state.evolve(
+        cooldown_until=until,
+        cooldown_reason=event.reason,
+        reset_at=event.reset_at,
+        last_error=event.detail or state.last_error,
+    )

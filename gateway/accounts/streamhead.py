@@ -61,7 +61,7 @@ class StreamHead:
             end = text.find(b"\n\n", self._scan)
             if end < 0:
                 break
-            event, data = _frame_event(text[self._scan:end])
+            event, data = _frame_event(text[self._scan : end])
             self._scan = end + 2
             if event is None and not data:
                 continue

@@ -23,8 +23,9 @@ def iso_time(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
 
 
-def account_entry(state: AccountState, home: str | None, is_oauth: bool, now: float, wall: float
-                  ) -> dict[str, Any]:
+def account_entry(
+    state: AccountState, home: str | None, is_oauth: bool, now: float, wall: float
+) -> dict[str, Any]:
     health = state.health(now)
     remaining = state.remaining(now)
     cooling = remaining is not None
@@ -83,5 +84,6 @@ def accounts_table(entries: Sequence[Mapping[str, Any]]) -> str:
     """The seed's `name  healthy  used  home` table, with our state columns after it."""
     rows = [list(TABLE_COLUMNS)] + [[_cell(e, c) for c in TABLE_COLUMNS] for e in entries]
     widths = [max(len(r[i]) for r in rows) for i in range(len(TABLE_COLUMNS))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip()
-                     for r in rows)
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows
+    )

@@ -50,13 +50,24 @@ TOKEN_ADMIN_KEY as the Bearer key when set. No credential is ever printed.
 
 
 def register(subparsers: Any) -> None:
-    accounts = subparsers.add_parser("accounts", help="show the upstream account pool",
-                                     description="Show the upstream account pool (see `accounts list -h`).")
+    accounts = subparsers.add_parser(
+        "accounts",
+        help="show the upstream account pool",
+        description="Show the upstream account pool (see `accounts list -h`).",
+    )
     ops = accounts.add_subparsers(dest="accounts_command", metavar="OPERATION", required=True)
-    listing = ops.add_parser("list", help="list accounts: name healthy used home + state columns",
-                             description=LIST_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    listing.add_argument("--url", default=None, metavar="URL",
-                         help="base URL of a running gateway (http://router:8080) to show its live state")
+    listing = ops.add_parser(
+        "list",
+        help="list accounts: name healthy used home + state columns",
+        description=LIST_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    listing.add_argument(
+        "--url",
+        default=None,
+        metavar="URL",
+        help="base URL of a running gateway (http://router:8080) to show its live state",
+    )
     listing.add_argument("--json", action="store_true", help="print the /v1/accounts JSON, not the table")
     listing.set_defaults(handler=run_list)
 

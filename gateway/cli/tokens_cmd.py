@@ -52,13 +52,17 @@ def register(subparsers: Any) -> None:
     issue.add_argument("--account", default=None, help="upstream account this key is pinned to")
     issue.add_argument("--max-requests", type=_non_negative, default=None, help="request budget")
     issue.add_argument("--max-tokens", type=_non_negative, default=None, help="input+output token budget")
-    issue.add_argument("--rate-limit-per-minute", type=_non_negative, default=None,
-                       help="requests per minute")
+    issue.add_argument(
+        "--rate-limit-per-minute", type=_non_negative, default=None, help="requests per minute"
+    )
     issue.set_defaults(handler=_handler(_issue))
 
     ops.add_parser("list", help="list every key").set_defaults(handler=_handler(_list))
-    for name, action, text in (("revoke", _revoke, "revoke a key"), ("expire", _expire, "expire a key now"),
-                               ("show", _show, "show one key's record as JSON")):
+    for name, action, text in (
+        ("revoke", _revoke, "revoke a key"),
+        ("expire", _expire, "expire a key now"),
+        ("show", _show, "show one key's record as JSON"),
+    ):
         op = ops.add_parser(name, help=text)
         op.add_argument("id", help="the key's id (the JWT sub)")
         op.set_defaults(handler=_handler(action))
@@ -122,9 +126,16 @@ def render_list(records: list[TokenRecord]) -> str:
     """The seed's `tokens list` table (pure)."""
     lines = [LIST_ROW.format("id", "issued_at", "expires_at", "revoked", "requests", "label")]
     for record in records:
-        lines.append(LIST_ROW.format(record.id, record.issued_at, record.expires_at,
-                                     "true" if record.revoked else "false", record.requests_display(),
-                                     _one_line(record.label)))
+        lines.append(
+            LIST_ROW.format(
+                record.id,
+                record.issued_at,
+                record.expires_at,
+                "true" if record.revoked else "false",
+                record.requests_display(),
+                _one_line(record.label),
+            )
+        )
     return "\n".join(lines)
 
 
@@ -140,8 +151,10 @@ async def _list(service: TokenService, args: argparse.Namespace) -> int:
 
 def _not_found(token_id: str) -> int:
     if token_id.startswith("la_sk_"):  # a pasted key: say what is wanted, and do not echo the key
-        print("not found: give the key's id (the UUID `tokens list` shows), not the la_sk_ key itself",
-              file=sys.stderr)
+        print(
+            "not found: give the key's id (the UUID `tokens list` shows), not the la_sk_ key itself",
+            file=sys.stderr,
+        )
     else:
         print(f"not found: {token_id}", file=sys.stderr)
     return 2

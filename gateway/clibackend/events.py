@@ -18,9 +18,15 @@ from gateway.accounts.classify import UNIFIED
 from gateway.errors import GatewayError
 
 USAGE_FIELDS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "output_tokens")
-ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
-               404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error",
-               529: "overloaded_error"}
+ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    529: "overloaded_error",
+}
 
 
 def sse_frame(event: dict[str, Any]) -> bytes:
@@ -114,8 +120,10 @@ class CliOutput:
         info = self._rate_limit
         if info.get("status") != "rejected" or not info.get("rateLimitType"):
             return {}
-        headers = {f"{UNIFIED}status": "rejected",
-                   f"{UNIFIED}representative-claim": str(info["rateLimitType"])}
+        headers = {
+            f"{UNIFIED}status": "rejected",
+            f"{UNIFIED}representative-claim": str(info["rateLimitType"]),
+        }
         if isinstance(info.get("resetsAt"), int | float):
             headers[f"{UNIFIED}reset"] = str(int(info["resetsAt"]))
         return headers

@@ -20,12 +20,15 @@ DEFAULT_BINARY = "claude"
 # no retries of its own (the router decides about retries and accounts).
 BASE_ARGS: tuple[str, ...] = (
     "-p",
-    "--output-format", "stream-json",
+    "--output-format",
+    "stream-json",
     "--verbose",
     "--include-partial-messages",
-    "--tools", "",
+    "--tools",
+    "",
     "--no-session-persistence",
-    "--setting-sources", "",
+    "--setting-sources",
+    "",
 )
 QUIET_ENV: Mapping[str, str] = {
     "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
@@ -130,25 +133,37 @@ def credential_env(auth_headers: Mapping[str, str]) -> dict[str, str]:
     """The account's credential as the CLI reads it: an OAuth token or an API key."""
     authorization = auth_headers.get("authorization", "")
     if authorization.startswith("Bearer "):
-        return {"CLAUDE_CODE_OAUTH_TOKEN": authorization[len("Bearer "):]}
+        return {"CLAUDE_CODE_OAUTH_TOKEN": authorization[len("Bearer ") :]}
     if auth_headers.get("x-api-key"):
         return {"ANTHROPIC_API_KEY": auth_headers["x-api-key"]}
     return {}
 
 
-PASS_THROUGH = ("PATH", "LANG", "LC_ALL", "TZ", "TMPDIR", "SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS",
-                "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY")
+PASS_THROUGH = (
+    "PATH",
+    "LANG",
+    "LC_ALL",
+    "TZ",
+    "TMPDIR",
+    "SSL_CERT_FILE",
+    "NODE_EXTRA_CA_CERTS",
+    "HTTPS_PROXY",
+    "HTTP_PROXY",
+    "NO_PROXY",
+)
 
 
-def cli_environment(environ: Mapping[str, str], home: str, base_url: str | None,
-                    credential: Mapping[str, str] | None) -> dict[str, str]:
+def cli_environment(
+    environ: Mapping[str, str], home: str, base_url: str | None, credential: Mapping[str, str] | None
+) -> dict[str, str]:
     """The child's environment. With a pool credential: a scratch HOME and only that credential, never
     the router's own secrets. Without one (hybrid fallback when no account is left): the CLI's own
     login, i.e. the router's HOME and its ANTHROPIC_*/CLAUDE_* settings."""
     env = {k: environ[k] for k in PASS_THROUGH if k in environ}
     if credential is None:
-        env.update({k: v for k, v in environ.items()
-                    if k.startswith(("ANTHROPIC_", "CLAUDE_")) or k == "HOME"})
+        env.update(
+            {k: v for k, v in environ.items() if k.startswith(("ANTHROPIC_", "CLAUDE_")) or k == "HOME"}
+        )
     else:
         env["HOME"] = home
         env.update(credential)

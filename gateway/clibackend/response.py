@@ -56,8 +56,9 @@ class CliBody:
 class CliResponse:
     reason = "OK"
 
-    def __init__(self, status: int, headers: Mapping[str, str], body: CliBody,
-                 pump: asyncio.Task[None] | None = None) -> None:
+    def __init__(
+        self, status: int, headers: Mapping[str, str], body: CliBody, pump: asyncio.Task[None] | None = None
+    ) -> None:
         self.status = status
         self.headers = CIMultiDictProxy(CIMultiDict(headers))
         self.content = body

@@ -28,16 +28,29 @@ class CliProcess:
         self._system_file = system_file
 
     @classmethod
-    async def start(cls, binary: str, args: Sequence[str], env: Mapping[str, str], cwd: str,
-                    prompt: str, system: str | None = None) -> CliProcess:
+    async def start(
+        cls,
+        binary: str,
+        args: Sequence[str],
+        env: Mapping[str, str],
+        cwd: str,
+        prompt: str,
+        system: str | None = None,
+    ) -> CliProcess:
         system_file = _private_file(Path(cwd), system) if system is not None else None
         if system_file is not None:
             args = (*args, "--system-prompt-file", str(system_file))
         try:
             process = await asyncio.create_subprocess_exec(
-                binary, *args, env=dict(env), cwd=cwd,
-                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.DEVNULL, limit=LINE_LIMIT, start_new_session=True,
+                binary,
+                *args,
+                env=dict(env),
+                cwd=cwd,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.DEVNULL,
+                limit=LINE_LIMIT,
+                start_new_session=True,
             )
         except OSError as exc:  # missing, not executable, not a binary, arguments too long...
             _remove(system_file)

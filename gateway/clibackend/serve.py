@@ -54,8 +54,11 @@ from gateway.proxy.stream import sse_error_event
 
 FALLBACK_STATUSES = frozenset({401, 403, 429})
 NO_ACCOUNT_PREFIX = "Upstream authentication unavailable"
-SSE_HEADERS = {"content-type": "text/event-stream", "cache-control": "no-cache",
-               "x-link-assistant-backend": "cli"}
+SSE_HEADERS = {
+    "content-type": "text/event-stream",
+    "cache-control": "no-cache",
+    "x-link-assistant-backend": "cli",
+}
 JSON_HEADERS = {"content-type": "application/json", "x-link-assistant-backend": "cli"}
 OWN_LOGIN = "cli-own-login"
 
@@ -71,7 +74,8 @@ def falls_back(error: GatewayError | int, body: bytes) -> bool:
         worth_it = error in FALLBACK_STATUSES
     else:
         worth_it = error.status in FALLBACK_STATUSES or (
-            error.status == 502 and error.message.startswith(NO_ACCOUNT_PREFIX))
+            error.status == 502 and error.message.startswith(NO_ACCOUNT_PREFIX)
+        )
     if not worth_it:
         return False
     try:
@@ -100,8 +104,9 @@ async def open_upstream_or_cli(ctx: GatewayContext, upstream: UpstreamRequest) -
     return await open_cli_answer(ctx, upstream, answer.account, hybrid=True)
 
 
-async def open_cli_answer(ctx: GatewayContext, upstream: UpstreamRequest, fallback_account: str | None = None,
-                          hybrid: bool = False) -> UpstreamAnswer:
+async def open_cli_answer(
+    ctx: GatewayContext, upstream: UpstreamRequest, fallback_account: str | None = None, hybrid: bool = False
+) -> UpstreamAnswer:
     invocation = build_invocation(parse_body(upstream.body))
     if hybrid:
         name = fallback_account or upstream.pinned_account  # a pin is never served by another identity
@@ -121,8 +126,9 @@ async def open_cli_answer(ctx: GatewayContext, upstream: UpstreamRequest, fallba
     last: CliFailure | None = None
     for _ in range(attempts):
         try:
-            chosen = pool.choose(upstream.model, upstream.session_key, upstream.pinned_account,
-                                 frozenset(exclude))
+            chosen = pool.choose(
+                upstream.model, upstream.session_key, upstream.pinned_account, frozenset(exclude)
+            )
         except NoAccountAvailable as exc:
             if last is not None:
                 break
@@ -181,8 +187,11 @@ def refused_direct(ctx: GatewayContext, model: str | None) -> str | None:
     if not isinstance(pool, Pool):
         return None
     for state in pool.states():
-        if state.cooldown_reason is CooldownReason.AUTH and not state.drained \
-                and model_allowed(state.models, model):
+        if (
+            state.cooldown_reason is CooldownReason.AUTH
+            and not state.drained
+            and model_allowed(state.models, model)
+        ):
             return state.name
     return None
 
@@ -213,8 +222,12 @@ def _home_for(ctx: GatewayContext, account: Account | None) -> str:
     return str(home)
 
 
-async def _start(ctx: GatewayContext, invocation: Invocation, account: Account | None,
-                 on_late_failure: Callable[[UpstreamOutcome], None]) -> CliResponse | CliFailure:
+async def _start(
+    ctx: GatewayContext,
+    invocation: Invocation,
+    account: Account | None,
+    on_late_failure: Callable[[UpstreamOutcome], None],
+) -> CliResponse | CliFailure:
     """Run the CLI up to its first stream event (streaming) or to its end (non-streaming)."""
     credential: dict[str, str] | None = None
     base_url: str | None = None
@@ -228,8 +241,9 @@ async def _start(ctx: GatewayContext, invocation: Invocation, account: Account |
     env = cli_environment(ctx.environ, home, base_url, credential)
     binary = ctx.config.routing.claude_cli_bin or DEFAULT_BINARY
     try:
-        process = await CliProcess.start(binary, invocation.args, env, home, invocation.prompt,
-                                         invocation.system)
+        process = await CliProcess.start(
+            binary, invocation.args, env, home, invocation.prompt, invocation.system
+        )
     except CliNotRunnable as exc:
         raise GatewayError(502, "api_error", str(exc)) from exc
     timeouts = ctx.config.upstream.timeouts
@@ -262,8 +276,13 @@ async def _start(ctx: GatewayContext, invocation: Invocation, account: Account |
             await process.close()
 
 
-async def _pump(process: CliProcess, output: CliOutput, body: CliBody, idle: float,
-                on_late_failure: Callable[[UpstreamOutcome], None]) -> None:
+async def _pump(
+    process: CliProcess,
+    output: CliOutput,
+    body: CliBody,
+    idle: float,
+    on_late_failure: Callable[[UpstreamOutcome], None],
+) -> None:
     """Move the rest of a started stream into the body; cancelled when the client goes away."""
     try:
         failure: CliFailure | None = None

@@ -62,17 +62,19 @@ async def issue_token(request: web.Request) -> web.Response:
     issued = await service.issue(**asdict(params))
     _count_metric(request.app[GATEWAY], "token_issued")
     record = issued.record
-    return web.json_response({
-        "token": issued.token,
-        "ttl_hours": issued.ttl_hours,
-        "label": record.label,
-        "account": record.account,
-        "max_requests": record.max_requests,
-        "id": record.id,
-        "expires_at": record.expires_at,
-        "max_tokens": record.max_tokens,
-        "rate_limit_per_minute": record.rate_limit_per_minute,
-    })
+    return web.json_response(
+        {
+            "token": issued.token,
+            "ttl_hours": issued.ttl_hours,
+            "label": record.label,
+            "account": record.account,
+            "max_requests": record.max_requests,
+            "id": record.id,
+            "expires_at": record.expires_at,
+            "max_tokens": record.max_tokens,
+            "rate_limit_per_minute": record.rate_limit_per_minute,
+        }
+    )
 
 
 async def list_tokens(request: web.Request) -> web.Response:

@@ -51,7 +51,6 @@ CREDENTIAL_UNAVAILABLE = "credential unavailable"
 """`connection_error` value for an account whose credential could not be read or refreshed."""
 
 
-
 class NoAccountAvailable(Exception):
     """No account can take this request now; `retry_after` seconds until one might."""
 

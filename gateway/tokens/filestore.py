@@ -43,9 +43,17 @@ TEXT_FILE, BINARY_FILE, JOURNAL_FILE, LOCK_FILE = "tokens.lino", "tokens.bin", "
 
 
 class FileTokenStore(TokenState):
-    def __init__(self, data_dir: Path, policy: StoragePolicy, *, commit_interval: float = 0.05,
-                 poll_interval: float = 0.2, compact_bytes: int = 4 << 20, compact_on_open: bool = True,
-                 compact_on_close: bool = True) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        policy: StoragePolicy,
+        *,
+        commit_interval: float = 0.05,
+        poll_interval: float = 0.2,
+        compact_bytes: int = 4 << 20,
+        compact_on_open: bool = True,
+        compact_on_close: bool = True,
+    ) -> None:
         super().__init__()
         if policy is StoragePolicy.MEMORY:
             raise ValueError("the memory policy has no files; use MemoryTokenStore")
@@ -290,8 +298,11 @@ class FileTokenStore(TokenState):
                 batch, self._queue = self._queue, []
                 pending, self._pending = self._pending, {}
                 lines = [journal.encode(entry) for entry, _ in batch]
-                lines += [journal.encode(journal.usage_of(self._records[token_id]))
-                          for token_id in pending if token_id in self._records]
+                lines += [
+                    journal.encode(journal.usage_of(self._records[token_id]))
+                    for token_id in pending
+                    if token_id in self._records
+                ]
             try:
                 if lines:
                     _write_all(self._journal_fd, b"".join(lines))
@@ -326,8 +337,9 @@ class FileTokenStore(TokenState):
         self._offset = 0
 
 
-def _apply_into(records: dict[str, TokenRecord], entry: journal.Entry,
-                pending: dict[str, list[int]] | None) -> None:
+def _apply_into(
+    records: dict[str, TokenRecord], entry: journal.Entry, pending: dict[str, list[int]] | None
+) -> None:
     record = journal.apply(entry, records.get(journal.entry_id(entry)))
     if record is None:
         return

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 
 from gateway.tokens.records import RecordError, TokenRecord, from_json, to_json
 
-TEXT_HEADER = "# Link.Assistant.Router token store\n# Format: (token <id> (label \"...\") ...)\n"
+TEXT_HEADER = '# Link.Assistant.Router token store\n# Format: (token <id> (label "...") ...)\n'
 BIN_MAGIC = b"LARTOK01"
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _UNESCAPES = {'"': '"', "\\": "\\", "n": "\n", "r": "\r", "t": "\t"}
@@ -104,14 +104,33 @@ def _parse_line(line: str) -> TokenRecord:
     # Fast path: the exact layout this module and the seed write (a 10k-token file loads ~10x faster).
     match = _CANONICAL.fullmatch(line)
     if match is not None:
-        (token_id, label, issued, expires, revoked, account, max_requests, used, max_tokens, rate,
-         used_in, used_out) = match.groups()
+        (
+            token_id,
+            label,
+            issued,
+            expires,
+            revoked,
+            account,
+            max_requests,
+            used,
+            max_tokens,
+            rate,
+            used_in,
+            used_out,
+        ) = match.groups()
         return TokenRecord(
-            id=token_id, label=_unescape(label), issued_at=int(issued), expires_at=int(expires),
-            revoked=revoked == "true", account=None if account is None else _unescape(account),
-            max_requests=_optional(max_requests), used_requests=int(used or 0),
-            max_tokens=_optional(max_tokens), used_input_tokens=int(used_in or 0),
-            used_output_tokens=int(used_out or 0), rate_limit_per_minute=_optional(rate),
+            id=token_id,
+            label=_unescape(label),
+            issued_at=int(issued),
+            expires_at=int(expires),
+            revoked=revoked == "true",
+            account=None if account is None else _unescape(account),
+            max_requests=_optional(max_requests),
+            used_requests=int(used or 0),
+            max_tokens=_optional(max_tokens),
+            used_input_tokens=int(used_in or 0),
+            used_output_tokens=int(used_out or 0),
+            rate_limit_per_minute=_optional(rate),
         )
     return parse_groups(line)
 
@@ -216,7 +235,7 @@ class _Scanner:
             if char.isspace() or char in '()"':
                 break
             self.pos += 1
-        return self.text[start:self.pos]
+        return self.text[start : self.pos]
 
 
 # ---------------------------------------------------------------- binary (tokens.bin)

@@ -56,9 +56,13 @@ def encode(entry: Entry) -> bytes:
     elif isinstance(entry, Expire):
         body = {"op": "expire", "id": entry.id, "expires_at": entry.expires_at}
     else:
-        body = {"op": "usage", "id": entry.id, "used_requests": entry.used_requests,
-                "used_input_tokens": entry.used_input_tokens,
-                "used_output_tokens": entry.used_output_tokens}
+        body = {
+            "op": "usage",
+            "id": entry.id,
+            "used_requests": entry.used_requests,
+            "used_input_tokens": entry.used_input_tokens,
+            "used_output_tokens": entry.used_output_tokens,
+        }
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
 
 
@@ -82,8 +86,12 @@ def decode(line: bytes) -> Entry | None:
         if op == "expire":
             return Expire(str(body["id"]), int(body["expires_at"]))
         if op == "usage":
-            return Usage(str(body["id"]), int(body["used_requests"]), int(body["used_input_tokens"]),
-                         int(body["used_output_tokens"]))
+            return Usage(
+                str(body["id"]),
+                int(body["used_requests"]),
+                int(body["used_input_tokens"]),
+                int(body["used_output_tokens"]),
+            )
     except (ValueError, KeyError, TypeError, RecordError):
         return None
     return None

@@ -106,8 +106,12 @@ def verify_signature(token: str, secret: str) -> Claims:
                 token[len(PREFIX) :],
                 secret,
                 algorithms=[ALGORITHM],
-                options={"verify_exp": False, "verify_iat": False, "verify_nbf": False,
-                         "require": ["exp", "sub"]},
+                options={
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                    "require": ["exp", "sub"],
+                },
             )
     except jwt.PyJWTError as exc:
         raise TokenFormatError(TokenProblem.INVALID, str(exc)) from exc

@@ -41,9 +41,20 @@ class TokenRecord:
 
     def with_usage(self, requests: int, input_tokens: int, output_tokens: int) -> TokenRecord:
         """This record with absolute usage counters (hot path: avoids `dataclasses.replace`)."""
-        return TokenRecord(self.id, self.label, self.issued_at, self.expires_at, self.revoked, self.account,
-                           self.max_requests, requests, self.max_tokens, input_tokens, output_tokens,
-                           self.rate_limit_per_minute)
+        return TokenRecord(
+            self.id,
+            self.label,
+            self.issued_at,
+            self.expires_at,
+            self.revoked,
+            self.account,
+            self.max_requests,
+            requests,
+            self.max_tokens,
+            input_tokens,
+            output_tokens,
+            self.rate_limit_per_minute,
+        )
 
     def requests_display(self) -> str:
         """The seed's `tokens list` column: `used/max` or `used/-`."""
@@ -51,8 +62,16 @@ class TokenRecord:
         return f"{self.used_requests}/{cap}"
 
 
-SEED_FIELDS = ("id", "label", "issued_at", "expires_at", "revoked", "account", "max_requests",
-               "used_requests")
+SEED_FIELDS = (
+    "id",
+    "label",
+    "issued_at",
+    "expires_at",
+    "revoked",
+    "account",
+    "max_requests",
+    "used_requests",
+)
 EXTRA_INT_FIELDS = ("used_input_tokens", "used_output_tokens")
 EXTRA_OPTIONAL_FIELDS = ("max_tokens", "rate_limit_per_minute")
 
@@ -156,6 +175,7 @@ def admission(record: TokenRecord, jwt_exp: int, now: float, recent_requests: in
 
 def budget_view(record: TokenRecord) -> dict[str, Any]:
     """What a key holder may see about their own key (no other token's data)."""
+
     def remaining(cap: int | None, used: int) -> int | None:
         return None if cap is None else max(0, cap - used)
 

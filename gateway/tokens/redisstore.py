@@ -73,8 +73,13 @@ return redis.call('HGETALL', KEYS[1])
 
 LISTEN_POLL_SECONDS = 0.1
 REOPEN_AFTER_SECONDS = 1.0
-DENIALS = {1: Denial.REVOKED, 2: Denial.EXPIRED, 3: Denial.REQUEST_BUDGET, 4: Denial.TOKEN_BUDGET,
-           5: Denial.RATE_LIMIT}
+DENIALS = {
+    1: Denial.REVOKED,
+    2: Denial.EXPIRED,
+    3: Denial.REQUEST_BUDGET,
+    4: Denial.TOKEN_BUDGET,
+    5: Denial.RATE_LIMIT,
+}
 _OPTIONAL = ("account", "max_requests", "max_tokens", "rate_limit_per_minute")
 _INTS = ("issued_at", "expires_at", "used_requests", "used_input_tokens", "used_output_tokens")
 
@@ -98,11 +103,17 @@ def from_hash(fields: Mapping[str, str]) -> TokenRecord:
 
     try:
         return TokenRecord(
-            id=fields["id"], label=fields.get("label", ""), issued_at=count("issued_at"),
-            expires_at=count("expires_at"), revoked=fields.get("revoked") == "1",
-            account=fields.get("account"), max_requests=cap("max_requests"),
-            used_requests=count("used_requests"), max_tokens=cap("max_tokens"),
-            used_input_tokens=count("used_input_tokens"), used_output_tokens=count("used_output_tokens"),
+            id=fields["id"],
+            label=fields.get("label", ""),
+            issued_at=count("issued_at"),
+            expires_at=count("expires_at"),
+            revoked=fields.get("revoked") == "1",
+            account=fields.get("account"),
+            max_requests=cap("max_requests"),
+            used_requests=count("used_requests"),
+            max_tokens=cap("max_tokens"),
+            used_input_tokens=count("used_input_tokens"),
+            used_output_tokens=count("used_output_tokens"),
             rate_limit_per_minute=cap("rate_limit_per_minute"),
         )
     except (KeyError, ValueError) as exc:
@@ -147,8 +158,10 @@ class RedisTokenStore(TokenState):
         await self._refresh_all()
         pubsub = client.pubsub()
         await pubsub.subscribe(self._channel)
-        self._tasks = [asyncio.create_task(self._listen(pubsub), name="token-redis-listen"),
-                       asyncio.create_task(self._refresh_loop(), name="token-redis-refresh")]
+        self._tasks = [
+            asyncio.create_task(self._listen(pubsub), name="token-redis-listen"),
+            asyncio.create_task(self._refresh_loop(), name="token-redis-refresh"),
+        ]
 
     def start(self) -> None:
         """Open in the background (wiring code cannot await); every operation waits for it, and a
@@ -162,8 +175,11 @@ class RedisTokenStore(TokenState):
         if self._opening is None:
             raise StoreError("the Redis token store is not open")
         loop = asyncio.get_running_loop()
-        if self._opening.done() and self._opening.exception() is not None \
-                and loop.time() - self._opened_at >= REOPEN_AFTER_SECONDS:
+        if (
+            self._opening.done()
+            and self._opening.exception() is not None
+            and loop.time() - self._opened_at >= REOPEN_AFTER_SECONDS
+        ):
             self._opening, self._opened_at = asyncio.ensure_future(self.open()), loop.time()
         await asyncio.shield(self._opening)
         assert self._redis is not None
@@ -187,8 +203,9 @@ class RedisTokenStore(TokenState):
         try:
             while not self._closing:
                 try:
-                    message = await pubsub.get_message(ignore_subscribe_messages=True,
-                                                       timeout=LISTEN_POLL_SECONDS)
+                    message = await pubsub.get_message(
+                        ignore_subscribe_messages=True, timeout=LISTEN_POLL_SECONDS
+                    )
                     if message is not None and message.get("type") == "message":
                         await self.fetch(str(message["data"]))
                 except (RedisError, OSError, StoreError) as exc:
@@ -251,8 +268,9 @@ class RedisTokenStore(TokenState):
     async def admit(self, token_id: str, jwt_exp: int, now: float) -> Admission:
         await self._ready()
         keys = [self._key(token_id), f"{self.prefix}rate:{token_id}"]
-        reply = await self._call(self._admit(keys=keys, args=[jwt_exp, repr(now), uuid.uuid4().hex,
-                                                               LEEWAY_SECONDS]))
+        reply = await self._call(
+            self._admit(keys=keys, args=[jwt_exp, repr(now), uuid.uuid4().hex, LEEWAY_SECONDS])
+        )
         code = int(reply[0])
         if code == -1:
             return Admission(None)
@@ -263,8 +281,9 @@ class RedisTokenStore(TokenState):
 
     async def add_tokens(self, token_id: str, input_tokens: int, output_tokens: int) -> TokenRecord | None:
         await self._ready()
-        reply = await self._call(self._add(keys=[self._key(token_id)],
-                                           args=[max(0, input_tokens), max(0, output_tokens)]))
+        reply = await self._call(
+            self._add(keys=[self._key(token_id)], args=[max(0, input_tokens), max(0, output_tokens)])
+        )
         return self._cache(reply)
 
     async def put(self, record: TokenRecord) -> None:

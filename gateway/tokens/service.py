@@ -44,8 +44,13 @@ class IssuedToken:
 
 
 class TokenService:
-    def __init__(self, store: TokenStore, secret: str, defaults: TokenDefaults | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: TokenStore,
+        secret: str,
+        defaults: TokenDefaults | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         if not secret:
             raise ValueError("TOKEN_SECRET must not be empty")
         self.store = store
@@ -107,18 +112,32 @@ class TokenService:
 
     # ------------------------------------------------------------------ administration
 
-    async def issue(self, *, ttl_hours: int | None = None, label: str = "", account: str | None = None,
-                    max_requests: int | None = None, max_tokens: int | None = None,
-                    rate_limit_per_minute: int | None = None) -> IssuedToken:
+    async def issue(
+        self,
+        *,
+        ttl_hours: int | None = None,
+        label: str = "",
+        account: str | None = None,
+        max_requests: int | None = None,
+        max_tokens: int | None = None,
+        rate_limit_per_minute: int | None = None,
+    ) -> IssuedToken:
         ttl = self.defaults.ttl_hours if ttl_hours is None else ttl_hours
         now = int(self._clock())
         claims = Claims(sub=str(uuid.uuid4()), iat=now, exp=now + ttl * 3600, label=label, account=account)
         record = TokenRecord(
-            id=claims.sub, label=label, issued_at=claims.iat, expires_at=claims.exp, account=account,
+            id=claims.sub,
+            label=label,
+            issued_at=claims.iat,
+            expires_at=claims.exp,
+            account=account,
             max_requests=self.defaults.max_requests if max_requests is None else max_requests,
             max_tokens=self.defaults.max_tokens if max_tokens is None else max_tokens,
-            rate_limit_per_minute=(self.defaults.rate_limit_per_minute if rate_limit_per_minute is None
-                                   else rate_limit_per_minute),
+            rate_limit_per_minute=(
+                self.defaults.rate_limit_per_minute
+                if rate_limit_per_minute is None
+                else rate_limit_per_minute
+            ),
         )
         token = jwt_codec.encode(claims, self._secret)
         await self._persist(self.store.put(record))
@@ -171,12 +190,14 @@ def _denial_error(denial: Denial, retry_after: float | None) -> GatewayError:
 
 
 def _record_from_claims(claims: Claims) -> TokenRecord:
-    return TokenRecord(id=claims.sub, label=claims.label, issued_at=claims.iat, expires_at=claims.exp,
-                       account=claims.account)
+    return TokenRecord(
+        id=claims.sub, label=claims.label, issued_at=claims.iat, expires_at=claims.exp, account=claims.account
+    )
 
 
-def build_store(config: RouterConfig, data_dir: Path, *, server: bool = True,
-                environ: Mapping[str, str] | None = None) -> TokenStore:
+def build_store(
+    config: RouterConfig, data_dir: Path, *, server: bool = True, environ: Mapping[str, str] | None = None
+) -> TokenStore:
     """The store the config asks for (not yet opened): Redis when a Redis URL is configured (shared
     by replicas), else the storage policy's. `server=False` (the CLI) skips the file store's
     compaction at open (it still compacts at close, so the seed-format snapshot stays current)."""
@@ -188,8 +209,9 @@ def build_store(config: RouterConfig, data_dir: Path, *, server: bool = True,
     return FileTokenStore(data_dir, config.storage.policy, compact_on_open=server)
 
 
-def build_token_service(config: RouterConfig, secret: str, data_dir: Path,
-                        environ: Mapping[str, str] | None = None) -> TokenService:
+def build_token_service(
+    config: RouterConfig, secret: str, data_dir: Path, environ: Mapping[str, str] | None = None
+) -> TokenService:
     """Build and open the service (call from inside the running event loop, e.g. a cleanup_ctx)."""
     store = build_store(config, data_dir, environ=environ)
     store.start()

@@ -44,8 +44,9 @@ class TokenStore(Protocol):
 
     async def admit(self, token_id: str, jwt_exp: int, now: float) -> Admission: ...
 
-    async def add_tokens(self, token_id: str, input_tokens: int,
-                         output_tokens: int) -> TokenRecord | None: ...
+    async def add_tokens(
+        self, token_id: str, input_tokens: int, output_tokens: int
+    ) -> TokenRecord | None: ...
 
     async def put(self, record: TokenRecord) -> None: ...
 
@@ -102,8 +103,9 @@ class TokenState:
                 if denial is Denial.RATE_LIMIT and window:
                     retry = window[0] + RATE_WINDOW_SECONDS - now
                 return Admission(record, denial, retry)
-            record = record.with_usage(record.used_requests + 1, record.used_input_tokens,
-                                       record.used_output_tokens)
+            record = record.with_usage(
+                record.used_requests + 1, record.used_input_tokens, record.used_output_tokens
+            )
             self._records[token_id] = record
             if window is not None:
                 window.append(now)
@@ -126,8 +128,11 @@ class TokenState:
             record = self._records.get(token_id)
             if record is None or (input_tokens == 0 and output_tokens == 0):
                 return record
-            record = record.with_usage(record.used_requests, record.used_input_tokens + input_tokens,
-                                       record.used_output_tokens + output_tokens)
+            record = record.with_usage(
+                record.used_requests,
+                record.used_input_tokens + input_tokens,
+                record.used_output_tokens + output_tokens,
+            )
             self._records[token_id] = record
             self._add_pending(token_id, 0, input_tokens, output_tokens)
         self._usage_changed()
@@ -183,8 +188,11 @@ def with_delta(record: TokenRecord, delta: list[int] | None) -> TokenRecord:
     """`record` (as read from disk) plus this process's not yet persisted usage."""
     if not delta:
         return record
-    return record.with_usage(record.used_requests + delta[0], record.used_input_tokens + delta[1],
-                             record.used_output_tokens + delta[2])
+    return record.with_usage(
+        record.used_requests + delta[0],
+        record.used_input_tokens + delta[1],
+        record.used_output_tokens + delta[2],
+    )
 
 
 MemoryTokenStore = TokenState

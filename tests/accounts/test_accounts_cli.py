@@ -21,8 +21,14 @@ from tests.support.ports import free_port
 async def run_cli(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
     base = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "PYTHONPATH")}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gateway.cli.main", *args, env={**base, **env}, cwd=cwd,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "gateway.cli.main",
+        *args,
+        env={**base, **env},
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode is not None
@@ -38,8 +44,13 @@ def seed_layout(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
     primary, extra = tmp_path / "primary", tmp_path / "extra"
     write_credentials(primary, "sk-ant-oat01-SECRET-primary", "sk-ant-ort01-x", 4_102_444_800_000)
     write_credentials(extra, "sk-ant-oat01-SECRET-extra")
-    env = {"TOKEN_SECRET": TEST_SECRET, "CLAUDE_CODE_HOME": str(primary), "DATA_DIR": str(tmp_path / "d"),
-           "ADDITIONAL_ACCOUNT_DIRS": f"{extra},{tmp_path / 'missing'}", "HOME": str(tmp_path)}
+    env = {
+        "TOKEN_SECRET": TEST_SECRET,
+        "CLAUDE_CODE_HOME": str(primary),
+        "DATA_DIR": str(tmp_path / "d"),
+        "ADDITIONAL_ACCOUNT_DIRS": f"{extra},{tmp_path / 'missing'}",
+        "HOME": str(tmp_path),
+    }
     return primary, extra, env
 
 
@@ -58,8 +69,9 @@ async def test_list_from_the_seed_environment(tmp_path: Path) -> None:
     assert "SECRET" not in out + err
 
 
-def test_json_listing_from_the_seed_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_json_listing_from_the_seed_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     _, _, env = seed_layout(tmp_path)
     code, out, _ = run_in_process(["accounts", "list", "--json"], env, tmp_path, monkeypatch, capsys)
     assert code == 0
@@ -69,11 +81,23 @@ def test_json_listing_from_the_seed_environment(tmp_path: Path, monkeypatch: pyt
     assert "note" not in body and "SECRET" not in out
 
 
-def run_in_process(args: list[str], env: dict[str, str], cwd: Path, monkeypatch: pytest.MonkeyPatch,
-                   capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+def run_in_process(
+    args: list[str],
+    env: dict[str, str],
+    cwd: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> tuple[int, str, str]:
     """The same entry point without a new interpreter (faster; the process test above covers that)."""
-    for name in ("TOKEN_SECRET", "CLAUDE_CODE_HOME", "ADDITIONAL_ACCOUNT_DIRS", "DATA_DIR", "TOKEN_ADMIN_KEY",
-                 "ROUTER_CONFIG", "CONFIG_FILE"):
+    for name in (
+        "TOKEN_SECRET",
+        "CLAUDE_CODE_HOME",
+        "ADDITIONAL_ACCOUNT_DIRS",
+        "DATA_DIR",
+        "TOKEN_ADMIN_KEY",
+        "ROUTER_CONFIG",
+        "CONFIG_FILE",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -83,18 +107,24 @@ def run_in_process(args: list[str], env: dict[str, str], cwd: Path, monkeypatch:
     return code, captured.out, captured.err
 
 
-def test_single_account_mode_and_missing_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
-    env = {"TOKEN_SECRET": TEST_SECRET, "CLAUDE_CODE_HOME": str(tmp_path / "none"),
-           "DATA_DIR": str(tmp_path / "d"), "HOME": str(tmp_path)}
+def test_single_account_mode_and_missing_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = {
+        "TOKEN_SECRET": TEST_SECRET,
+        "CLAUDE_CODE_HOME": str(tmp_path / "none"),
+        "DATA_DIR": str(tmp_path / "d"),
+        "HOME": str(tmp_path),
+    }
     code, out, _ = run_in_process(["accounts", "list", "--json"], env, tmp_path, monkeypatch, capsys)
     assert code == 0
     body = json.loads(out)
     assert body["note"] == "single-account mode (no AccountRouter configured)"
     assert [a["name"] for a in body["accounts"]] == ["primary"]
     monkeypatch.delenv("TOKEN_SECRET")
-    code, _, err = run_in_process(["accounts", "list"], {"HOME": str(tmp_path)}, tmp_path, monkeypatch,
-                                  capsys)
+    code, _, err = run_in_process(
+        ["accounts", "list"], {"HOME": str(tmp_path)}, tmp_path, monkeypatch, capsys
+    )
     assert code == 2 and "TOKEN_SECRET" in err
 
 
@@ -121,8 +151,10 @@ async def test_live_listing_says_what_is_wrong_without_a_traceback(tmp_path: Pat
         env = {"TOKEN_SECRET": TEST_SECRET, "HOME": str(tmp_path), "DATA_DIR": str(tmp_path / "cli")}
         code, out, err = await run_cli("accounts", "list", "--url", gw.url, env=env, cwd=tmp_path)
         assert (code, out) == (1, "")
-        assert err.strip() == f"error: {gw.url}/v1/accounts refused the request (401): " \
-                              "set TOKEN_ADMIN_KEY to its admin key"
+        assert (
+            err.strip() == f"error: {gw.url}/v1/accounts refused the request (401): "
+            "set TOKEN_ADMIN_KEY to its admin key"
+        )
         wrong = {**env, "TOKEN_ADMIN_KEY": "nope"}
         code, out, err = await run_cli("accounts", "list", "--url", gw.url, env=wrong, cwd=tmp_path)
         assert code == 1 and "TOKEN_ADMIN_KEY is not its key" in err and "nope" not in err

@@ -39,8 +39,9 @@ U = "anthropic-ratelimit-unified-"
         (503, {"retry-after": "4"}, OutcomeKind.SERVER_ERROR, 4.0),
     ],
 )
-def test_status_table(status: int, headers: dict[str, str], kind: OutcomeKind,
-                      retry_after: float | None) -> None:
+def test_status_table(
+    status: int, headers: dict[str, str], kind: OutcomeKind, retry_after: float | None
+) -> None:
     verdict = classify_response(status, headers, NOW)
     assert verdict.kind is kind
     assert verdict.retry_after == retry_after
@@ -51,8 +52,13 @@ def test_retry_after_http_date() -> None:
 
 
 def test_quota_5h_exhausted_is_told_apart_from_throttling() -> None:
-    headers = {f"{U}status": "rejected", f"{U}5h-status": "rejected", f"{U}5h-reset": str(int(NOW) + 3600),
-               f"{U}7d-status": "allowed", f"{U}7d-reset": str(int(NOW) + 86400)}
+    headers = {
+        f"{U}status": "rejected",
+        f"{U}5h-status": "rejected",
+        f"{U}5h-reset": str(int(NOW) + 3600),
+        f"{U}7d-status": "allowed",
+        f"{U}7d-reset": str(int(NOW) + 86400),
+    }
     verdict = classify_response(429, headers, NOW)
     assert verdict.kind is OutcomeKind.QUOTA_EXHAUSTED
     assert verdict.quota == Quota(QuotaWindow.FIVE_HOUR, NOW + 3600)
@@ -60,15 +66,23 @@ def test_quota_5h_exhausted_is_told_apart_from_throttling() -> None:
 
 
 def test_weekly_and_5h_both_exhausted_later_reset_wins() -> None:
-    headers = {f"{U}5h-status": "rejected", f"{U}5h-reset": str(int(NOW) + 3600),
-               f"{U}7d-status": "rejected", f"{U}7d-reset": str(int(NOW) + 5 * 86400)}
+    headers = {
+        f"{U}5h-status": "rejected",
+        f"{U}5h-reset": str(int(NOW) + 3600),
+        f"{U}7d-status": "rejected",
+        f"{U}7d-reset": str(int(NOW) + 5 * 86400),
+    }
     assert parse_quota(headers) == Quota(QuotaWindow.WEEKLY, NOW + 5 * 86400)
 
 
 @pytest.mark.parametrize(
     ("claim", "window"),
-    [("five_hour", QuotaWindow.FIVE_HOUR), ("seven_day", QuotaWindow.WEEKLY),
-     ("seven_day_opus", QuotaWindow.WEEKLY), ("", QuotaWindow.FIVE_HOUR)],
+    [
+        ("five_hour", QuotaWindow.FIVE_HOUR),
+        ("seven_day", QuotaWindow.WEEKLY),
+        ("seven_day_opus", QuotaWindow.WEEKLY),
+        ("", QuotaWindow.FIVE_HOUR),
+    ],
 )
 def test_overall_rejection_uses_representative_claim(claim: str, window: QuotaWindow) -> None:
     headers = {f"{U}status": "rejected", f"{U}representative-claim": claim, f"{U}reset": str(int(NOW) + 60)}
@@ -84,11 +98,14 @@ def test_quota_not_exhausted(status: str) -> None:
 
 def test_reset_in_rfc3339_and_milliseconds() -> None:
     assert parse_quota({f"{U}5h-status": "rejected", f"{U}5h-reset": "2027-01-15T08:00:00Z"}) == Quota(
-        QuotaWindow.FIVE_HOUR, 1_800_000_000.0)
+        QuotaWindow.FIVE_HOUR, 1_800_000_000.0
+    )
     assert parse_quota({f"{U}5h-status": "rejected", f"{U}5h-reset": "1800000000000"}) == Quota(
-        QuotaWindow.FIVE_HOUR, 1_800_000_000.0)
+        QuotaWindow.FIVE_HOUR, 1_800_000_000.0
+    )
     assert parse_quota({f"{U}5h-status": "rejected", f"{U}5h-reset": "garbage"}) == Quota(
-        QuotaWindow.FIVE_HOUR, None)
+        QuotaWindow.FIVE_HOUR, None
+    )
 
 
 def test_success_can_announce_an_exhausted_window() -> None:
@@ -100,9 +117,13 @@ def test_success_can_announce_an_exhausted_window() -> None:
 
 @pytest.mark.parametrize(
     ("error_type", "kind"),
-    [("overloaded_error", OutcomeKind.OVERLOADED), ("rate_limit_error", OutcomeKind.RATE_LIMITED),
-     ("api_error", OutcomeKind.SERVER_ERROR), ("invalid_request_error", OutcomeKind.CLIENT_ERROR),
-     (None, OutcomeKind.CLIENT_ERROR)],
+    [
+        ("overloaded_error", OutcomeKind.OVERLOADED),
+        ("rate_limit_error", OutcomeKind.RATE_LIMITED),
+        ("api_error", OutcomeKind.SERVER_ERROR),
+        ("invalid_request_error", OutcomeKind.CLIENT_ERROR),
+        (None, OutcomeKind.CLIENT_ERROR),
+    ],
 )
 def test_stream_errors(error_type: str | None, kind: OutcomeKind) -> None:
     assert classify_stream_error(error_type).kind is kind

@@ -21,14 +21,28 @@ pytestmark = pytest.mark.skipif(CLAUDE is None, reason="Claude Code CLI not inst
 
 async def claude(t: Trio, home: Path, *args: str) -> str:
     home.mkdir(exist_ok=True)
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home),
-           "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "DISABLE_AUTOUPDATER": "1",
-           "DISABLE_TELEMETRY": "1",
-           "ANTHROPIC_BASE_URL": t.gw.url, "ANTHROPIC_API_KEY": t.key}
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        "DISABLE_AUTOUPDATER": "1",
+        "DISABLE_TELEMETRY": "1",
+        "ANTHROPIC_BASE_URL": t.gw.url,
+        "ANTHROPIC_API_KEY": t.key,
+    }
     assert CLAUDE is not None
     process = await asyncio.create_subprocess_exec(
-        CLAUDE, "-p", "--model", "claude-haiku-4-5", *args, cwd=home, env=env,
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        CLAUDE,
+        "-p",
+        "--model",
+        "claude-haiku-4-5",
+        *args,
+        cwd=home,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         out, err = await asyncio.wait_for(process.communicate(), timeout=90)
     except TimeoutError:

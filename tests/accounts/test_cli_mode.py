@@ -41,9 +41,14 @@ def served_by_cli(t: Trio) -> dict[str, int]:
 async def test_cli_mode_answers_a_messages_call_through_the_claude_cli(tmp_path: Path) -> None:
     async with trio(tmp_path, mode=RoutingMode.CLI, strategy=RoutingStrategy.PRIORITY) as t:
         message = await t.client.messages.create(
-            model=MODEL, max_tokens=50, system="Answer tersely.",
-            messages=[{"role": "user", "content": "Say hi"}, {"role": "assistant", "content": "Hi?"},
-                      {"role": "user", "content": "Again please"}],
+            model=MODEL,
+            max_tokens=50,
+            system="Answer tersely.",
+            messages=[
+                {"role": "user", "content": "Say hi"},
+                {"role": "assistant", "content": "Hi?"},
+                {"role": "user", "content": "Again please"},
+            ],
         )
         assert message.content[0].text == "served by a"  # type: ignore[union-attr]
         assert message.usage.input_tokens == 12 and message.usage.output_tokens == 7
@@ -74,12 +79,22 @@ async def test_cli_mode_streams_the_cli_events_as_anthropic_sse(tmp_path: Path) 
 async def test_cli_mode_fails_over_when_the_subscription_window_is_exhausted(tmp_path: Path) -> None:
     home = tmp_path / "claude-a"
     write_credentials(home, "sk-ant-oat01-account-a", "sk-ant-ort01-a", expires_at_ms=4_102_444_800_000)
-    async with trio(tmp_path, oauth_home_a=home, mode=RoutingMode.CLI,
-                    strategy=RoutingStrategy.PRIORITY) as t:
+    async with trio(
+        tmp_path, oauth_home_a=home, mode=RoutingMode.CLI, strategy=RoutingStrategy.PRIORITY
+    ) as t:
         reset = 1_900_000_000
-        t.fakes["a"].then(Step.rate_limited(retry_after=5, headers={
-            f"{U}status": "rejected", f"{U}5h-status": "rejected", f"{U}5h-reset": str(reset),
-            f"{U}representative-claim": "five_hour", f"{U}reset": str(reset)}))
+        t.fakes["a"].then(
+            Step.rate_limited(
+                retry_after=5,
+                headers={
+                    f"{U}status": "rejected",
+                    f"{U}5h-status": "rejected",
+                    f"{U}5h-reset": str(reset),
+                    f"{U}representative-claim": "five_hour",
+                    f"{U}reset": str(reset),
+                },
+            )
+        )
         message = await t.ask()
         assert message.content[0].text == "served by b"  # type: ignore[union-attr]
         assert served_by_cli(t) == {"a": 1, "b": 1, "c": 0}
@@ -90,8 +105,9 @@ async def test_cli_mode_fails_over_when_the_subscription_window_is_exhausted(tmp
 
 
 async def test_hybrid_falls_back_to_the_cli_when_direct_is_refused(tmp_path: Path) -> None:
-    async with trio(tmp_path, mode=RoutingMode.HYBRID, strategy=RoutingStrategy.PRIORITY,
-                    key_kwargs={"account": "a"}) as t:
+    async with trio(
+        tmp_path, mode=RoutingMode.HYBRID, strategy=RoutingStrategy.PRIORITY, key_kwargs={"account": "a"}
+    ) as t:
         # The first (direct) call is refused as if the credential were only good for Claude Code.
         t.fakes["a"].then(Step.error(401, "authentication_error", "only authorized for use with Claude Code"))
         message = await t.ask()
@@ -149,9 +165,11 @@ async def test_client_going_away_stops_the_cli_and_its_upstream_call(tmp_path: P
     async with trio(tmp_path, mode=RoutingMode.CLI, strategy=RoutingStrategy.PRIORITY) as t:
         t.fakes["a"].then(Step.stall(after_events=4, seconds=20))
         async with aiohttp.ClientSession() as http:
-            response = await http.post(t.gw.url + "/v1/messages", headers={"x-api-key": t.key},
-                                       json={"model": MODEL, "max_tokens": 5, "stream": True, "messages": HI,
-                                             "system": "Be brief."})
+            response = await http.post(
+                t.gw.url + "/v1/messages",
+                headers={"x-api-key": t.key},
+                json={"model": MODEL, "max_tokens": 5, "stream": True, "messages": HI, "system": "Be brief."},
+            )
             first = await response.content.readany()
             assert first.startswith(b"event: message_start")
             response.close()  # the client goes away mid-stream
@@ -169,17 +187,20 @@ async def test_client_going_away_stops_the_cli_and_its_upstream_call(tmp_path: P
 
 
 async def test_openai_chat_completions_go_through_the_cli_too(tmp_path: Path) -> None:
-    async with trio(tmp_path, mode=RoutingMode.CLI, strategy=RoutingStrategy.PRIORITY,
-                    max_concurrent_a=1) as t:
+    async with trio(
+        tmp_path, mode=RoutingMode.CLI, strategy=RoutingStrategy.PRIORITY, max_concurrent_a=1
+    ) as t:
         client = openai.AsyncOpenAI(base_url=t.gw.url + "/v1", api_key=t.key, max_retries=0)
         try:
             chat = await client.chat.completions.create(
-                model=MODEL, messages=[{"role": "system", "content": "Be brief."},
-                                       {"role": "user", "content": "hi"}])
+                model=MODEL,
+                messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}],
+            )
             assert chat.choices[0].message.content == "served by a"
             assert chat.usage is not None and chat.usage.completion_tokens == 7
             stream = await client.chat.completions.create(
-                model=MODEL, messages=[{"role": "user", "content": "hi"}], stream=True)
+                model=MODEL, messages=[{"role": "user", "content": "hi"}], stream=True
+            )
             text = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
             assert text == "served by a"
         finally:
@@ -228,10 +249,17 @@ async def test_hybrid_does_not_serve_a_drained_pinned_account_through_the_cli(tm
 async def test_hybrid_fallback_that_fails_too_says_when_the_account_recovers(tmp_path: Path) -> None:
     async with trio(tmp_path, mode=RoutingMode.HYBRID, key_kwargs={"account": "a"}) as t:
         reset = int(time.time()) + 600
-        quota = {f"{U}status": "rejected", f"{U}5h-status": "rejected", f"{U}5h-reset": str(reset),
-                 f"{U}representative-claim": "five_hour", f"{U}reset": str(reset)}
-        t.fakes["a"].then(Step.rate_limited(retry_after=5, headers=quota),  # direct
-                          Step.rate_limited(retry_after=5, headers=quota))  # through the CLI
+        quota = {
+            f"{U}status": "rejected",
+            f"{U}5h-status": "rejected",
+            f"{U}5h-reset": str(reset),
+            f"{U}representative-claim": "five_hour",
+            f"{U}reset": str(reset),
+        }
+        t.fakes["a"].then(
+            Step.rate_limited(retry_after=5, headers=quota),  # direct
+            Step.rate_limited(retry_after=5, headers=quota),
+        )  # through the CLI
         with pytest.raises(anthropic.RateLimitError) as caught:
             await t.ask()
         assert 590 <= int(caught.value.response.headers["retry-after"]) <= 600  # the quota reset, not 5 s

@@ -36,16 +36,26 @@ def test_streamed_answer_becomes_the_exact_anthropic_sse_sequence() -> None:
     output, frames = feed_all("cli_success.jsonl")
     events = [frame.split(b"\n")[0].decode() for frame in frames]
     deltas = ["event: content_block_delta"] * 5
-    assert events == ["event: message_start", "event: content_block_start", *deltas,
-                      "event: content_block_stop", "event: message_delta", "event: message_stop"]
-    first = json.loads(frames[0].split(b"\n")[1][len(b"data: "):])
+    assert events == [
+        "event: message_start",
+        "event: content_block_start",
+        *deltas,
+        "event: content_block_stop",
+        "event: message_delta",
+        "event: message_stop",
+    ]
+    first = json.loads(frames[0].split(b"\n")[1][len(b"data: ") :])
     assert first["type"] == "message_start" and first["message"]["id"] == "msg_fake01"
     assert output.finish(0) is None
     message = output.message()
     assert message["content"] == [{"type": "text", "text": "Hello from the fake upstream"}]
     assert message["stop_reason"] == "end_turn"
-    assert message["usage"] == {"input_tokens": 12, "cache_creation_input_tokens": 0,
-                                "cache_read_input_tokens": 0, "output_tokens": 7}
+    assert message["usage"] == {
+        "input_tokens": 12,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+        "output_tokens": 7,
+    }
     assert message["model"] == "claude-haiku-4-5" and message["type"] == "message"
 
 
@@ -75,9 +85,14 @@ def test_unreachable_upstream_and_a_silent_crash_are_502s() -> None:
 
 
 def test_invocation_flags_system_prompt_and_model() -> None:
-    invocation = build_invocation({"model": "claude-x", "stream": True,
-                                   "system": [{"type": "text", "text": "S"}],
-                                   "messages": [{"role": "user", "content": "Q"}]})
+    invocation = build_invocation(
+        {
+            "model": "claude-x",
+            "stream": True,
+            "system": [{"type": "text", "text": "S"}],
+            "messages": [{"role": "user", "content": "Q"}],
+        }
+    )
     args = invocation.args
     assert args[:1] == ("-p",) and invocation.prompt == "Q" and invocation.stream
     assert args[args.index("--output-format") + 1] == "stream-json"
@@ -88,14 +103,20 @@ def test_invocation_flags_system_prompt_and_model() -> None:
 
 
 def test_history_is_rendered_as_a_transcript_before_the_last_turn() -> None:
-    prompt = render_prompt([
-        {"role": "user", "content": "one"},
-        {"role": "assistant",
-         "content": [{"type": "thinking", "thinking": "x"}, {"type": "text", "text": "two"}]},
-        {"role": "user", "content": [{"type": "text", "text": "three"}]},
-    ])
-    assert prompt == ("<conversation_history>\n<user>\none\n</user>\n<assistant>\ntwo\n</assistant>\n"
-                      "</conversation_history>\n\nthree")
+    prompt = render_prompt(
+        [
+            {"role": "user", "content": "one"},
+            {
+                "role": "assistant",
+                "content": [{"type": "thinking", "thinking": "x"}, {"type": "text", "text": "two"}],
+            },
+            {"role": "user", "content": [{"type": "text", "text": "three"}]},
+        ]
+    )
+    assert prompt == (
+        "<conversation_history>\n<user>\none\n</user>\n<assistant>\ntwo\n</assistant>\n"
+        "</conversation_history>\n\nthree"
+    )
 
 
 @pytest.mark.parametrize(
@@ -103,8 +124,10 @@ def test_history_is_rendered_as_a_transcript_before_the_last_turn() -> None:
     [
         {"model": "m", "messages": [{"role": "user", "content": "q"}], "tools": [{"name": "t"}]},
         {"model": "m", "messages": [{"role": "user", "content": [{"type": "image", "source": {}}]}]},
-        {"model": "m",
-         "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "pre"}]},
+        {
+            "model": "m",
+            "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "pre"}],
+        },
         {"model": "m", "messages": []},
         {"messages": [{"role": "user", "content": "q"}]},
         {"model": "m", "messages": [{"role": "robot", "content": "q"}]},
@@ -117,10 +140,19 @@ def test_what_the_cli_cannot_express_is_a_400(payload: dict[str, object]) -> Non
 
 
 def test_environment_carries_only_the_account_credential() -> None:
-    parent = {"PATH": "/usr/bin", "HOME": "/srv/router", "TOKEN_SECRET": "s3cret", "TOKEN_ADMIN_KEY": "adm",
-              "ANTHROPIC_API_KEY": "sk-ant-api03-router-own"}
-    env = cli_environment(parent, "/data/cli-home/a", "http://127.0.0.1:9/",
-                          credential_env({"authorization": "Bearer sk-ant-oat01-acct"}))
+    parent = {
+        "PATH": "/usr/bin",
+        "HOME": "/srv/router",
+        "TOKEN_SECRET": "s3cret",
+        "TOKEN_ADMIN_KEY": "adm",
+        "ANTHROPIC_API_KEY": "sk-ant-api03-router-own",
+    }
+    env = cli_environment(
+        parent,
+        "/data/cli-home/a",
+        "http://127.0.0.1:9/",
+        credential_env({"authorization": "Bearer sk-ant-oat01-acct"}),
+    )
     assert env["CLAUDE_CODE_OAUTH_TOKEN"] == "sk-ant-oat01-acct"
     assert env["HOME"] == "/data/cli-home/a" and env["ANTHROPIC_BASE_URL"] == "http://127.0.0.1:9"
     assert "TOKEN_SECRET" not in env and "TOKEN_ADMIN_KEY" not in env and "ANTHROPIC_API_KEY" not in env

@@ -47,8 +47,20 @@ storage:
 
 async def issue_key(env: dict[str, str], cwd: Path, config: Path) -> str:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gateway.cli.main", "tokens", "issue", "--label", "t", "--config", str(config),
-        env=env, cwd=cwd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "gateway.cli.main",
+        "tokens",
+        "issue",
+        "--label",
+        "t",
+        "--config",
+        str(config),
+        env=env,
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode == 0, err.decode()
     return out.decode().strip()
@@ -58,10 +70,17 @@ async def test_accounts_from_the_config_file_fail_over_in_the_serve_process(tmp_
     async with AsyncExitStack() as stack:
         fakes = {n: await stack.enter_async_context(FakeAnthropic(text=f"served by {n}")) for n in "abc"}
         config = tmp_path / "router.lino"
-        config.write_text(CONFIG.format(a=fakes["a"].url, b=fakes["b"].url, c=fakes["c"].url,
-                                        data=tmp_path / "data"))
-        env = serve_env({"TOKEN_SECRET": TEST_SECRET, "KEY_A": "sk-ant-api03-a", "KEY_B": "sk-ant-api03-b",
-                         "KEY_C": "sk-ant-api03-c"})
+        config.write_text(
+            CONFIG.format(a=fakes["a"].url, b=fakes["b"].url, c=fakes["c"].url, data=tmp_path / "data")
+        )
+        env = serve_env(
+            {
+                "TOKEN_SECRET": TEST_SECRET,
+                "KEY_A": "sk-ant-api03-a",
+                "KEY_B": "sk-ant-api03-b",
+                "KEY_C": "sk-ant-api03-c",
+            }
+        )
         key = await issue_key(env, tmp_path, config)
         proc = await stack.enter_async_context(serve_process(env, tmp_path, ("--config", str(config))))
         client = anthropic.AsyncAnthropic(base_url=proc.url, api_key=key, max_retries=0)

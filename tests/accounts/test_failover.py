@@ -54,8 +54,13 @@ async def test_429_cools_the_account_for_retry_after_and_the_client_never_notice
 async def test_exhausted_5h_window_is_a_quota_cooldown_until_its_reset(tmp_path: Path) -> None:
     async with trio(tmp_path, strategy=RoutingStrategy.PRIORITY) as t:
         reset = int(time.time()) + 3  # the window reopens in 2-3 s (Unix seconds, as Anthropic sends)
-        quota = {f"{U}status": "rejected", f"{U}5h-status": "rejected", f"{U}5h-reset": str(reset),
-                 f"{U}7d-status": "allowed", f"{U}representative-claim": "five_hour"}
+        quota = {
+            f"{U}status": "rejected",
+            f"{U}5h-status": "rejected",
+            f"{U}5h-reset": str(reset),
+            f"{U}7d-status": "allowed",
+            f"{U}representative-claim": "five_hour",
+        }
         t.fakes["a"].then(Step.rate_limited(retry_after=0, headers=quota))
         assert (await t.ask()).content[0].text == "served by b"  # type: ignore[union-attr]
         entry = (await t.accounts())["a"]
@@ -120,8 +125,10 @@ async def test_when_every_account_fails_the_client_gets_retry_after_of_the_earli
             await t.ask()
         assert again.value.status_code == 502
         assert again.value.body["error"]["type"] == "api_error"  # type: ignore[index]
-        assert "Upstream authentication unavailable: no healthy accounts available (3 rate limited)" \
+        assert (
+            "Upstream authentication unavailable: no healthy accounts available (3 rate limited)"
             in again.value.message
+        )
         assert again.value.response.headers["retry-after"] == "7"
         async with openai.AsyncOpenAI(base_url=t.gw.url + "/v1", api_key=t.key, max_retries=0) as sdk:
             with pytest.raises(openai.APIStatusError) as bridged:

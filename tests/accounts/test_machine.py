@@ -22,19 +22,43 @@ def run(verdict: Verdict, state: AccountState | None = None) -> AccountState:
     [
         (Verdict(OutcomeKind.OK), None, None, Health.HEALTHY),
         (Verdict(OutcomeKind.CLIENT_ERROR), None, None, Health.HEALTHY),
-        (Verdict(OutcomeKind.RATE_LIMITED, retry_after=7), NOW + 7, CooldownReason.RATE_LIMIT,
-         Health.COOLING_DOWN),
+        (
+            Verdict(OutcomeKind.RATE_LIMITED, retry_after=7),
+            NOW + 7,
+            CooldownReason.RATE_LIMIT,
+            Health.COOLING_DOWN,
+        ),
         (Verdict(OutcomeKind.RATE_LIMITED), NOW + 60, CooldownReason.RATE_LIMIT, Health.COOLING_DOWN),
-        (Verdict(OutcomeKind.QUOTA_EXHAUSTED, quota=Quota(QuotaWindow.FIVE_HOUR, WALL + 1800)),
-         NOW + 1800, CooldownReason.QUOTA_5H, Health.QUOTA_EXHAUSTED),
-        (Verdict(OutcomeKind.QUOTA_EXHAUSTED, quota=Quota(QuotaWindow.WEEKLY, WALL + 3 * 86400)),
-         NOW + 3 * 86400, CooldownReason.QUOTA_WEEKLY, Health.QUOTA_EXHAUSTED),
-        (Verdict(OutcomeKind.QUOTA_EXHAUSTED, retry_after=30, quota=Quota(QuotaWindow.FIVE_HOUR, None)),
-         NOW + 30, CooldownReason.QUOTA_5H, Health.QUOTA_EXHAUSTED),
-        (Verdict(OutcomeKind.QUOTA_EXHAUSTED, quota=Quota(QuotaWindow.FIVE_HOUR, WALL - 50)),
-         NOW + 1, CooldownReason.QUOTA_5H, Health.QUOTA_EXHAUSTED),
-        (Verdict(OutcomeKind.OK, quota=Quota(QuotaWindow.FIVE_HOUR, WALL + 90)), NOW + 90,
-         CooldownReason.QUOTA_5H, Health.QUOTA_EXHAUSTED),
+        (
+            Verdict(OutcomeKind.QUOTA_EXHAUSTED, quota=Quota(QuotaWindow.FIVE_HOUR, WALL + 1800)),
+            NOW + 1800,
+            CooldownReason.QUOTA_5H,
+            Health.QUOTA_EXHAUSTED,
+        ),
+        (
+            Verdict(OutcomeKind.QUOTA_EXHAUSTED, quota=Quota(QuotaWindow.WEEKLY, WALL + 3 * 86400)),
+            NOW + 3 * 86400,
+            CooldownReason.QUOTA_WEEKLY,
+            Health.QUOTA_EXHAUSTED,
+        ),
+        (
+            Verdict(OutcomeKind.QUOTA_EXHAUSTED, retry_after=30, quota=Quota(QuotaWindow.FIVE_HOUR, None)),
+            NOW + 30,
+            CooldownReason.QUOTA_5H,
+            Health.QUOTA_EXHAUSTED,
+        ),
+        (
+            Verdict(OutcomeKind.QUOTA_EXHAUSTED, quota=Quota(QuotaWindow.FIVE_HOUR, WALL - 50)),
+            NOW + 1,
+            CooldownReason.QUOTA_5H,
+            Health.QUOTA_EXHAUSTED,
+        ),
+        (
+            Verdict(OutcomeKind.OK, quota=Quota(QuotaWindow.FIVE_HOUR, WALL + 90)),
+            NOW + 90,
+            CooldownReason.QUOTA_5H,
+            Health.QUOTA_EXHAUSTED,
+        ),
         (Verdict(OutcomeKind.OVERLOADED), NOW + 1, CooldownReason.OVERLOADED, Health.COOLING_DOWN),
         (Verdict(OutcomeKind.SERVER_ERROR), NOW + 1, CooldownReason.UPSTREAM_ERROR, Health.COOLING_DOWN),
         (Verdict(OutcomeKind.CONNECTION_FAILED), NOW + 1, CooldownReason.CONNECTION, Health.COOLING_DOWN),
@@ -42,8 +66,9 @@ def run(verdict: Verdict, state: AccountState | None = None) -> AccountState:
         (Verdict(OutcomeKind.CREDENTIAL_UNAVAILABLE), NOW + 60, CooldownReason.CREDENTIAL, Health.UNHEALTHY),
     ],
 )
-def test_transition_table(verdict: Verdict, until: float | None, reason: CooldownReason | None,
-                          health: Health) -> None:
+def test_transition_table(
+    verdict: Verdict, until: float | None, reason: CooldownReason | None, health: Health
+) -> None:
     state = run(verdict)
     assert state.cooldown_until == until
     assert state.cooldown_reason == reason

@@ -34,20 +34,30 @@ OUTCOMES = [
 ops = st.lists(
     st.one_of(
         st.tuples(st.just("advance"), st.floats(min_value=0, max_value=400, allow_nan=False)),
-        st.tuples(st.just("request"), st.integers(0, len(OUTCOMES) - 1), st.sampled_from([None, "s1", "s2"]),
-                  st.booleans()),
+        st.tuples(
+            st.just("request"),
+            st.integers(0, len(OUTCOMES) - 1),
+            st.sampled_from([None, "s1", "s2"]),
+            st.booleans(),
+        ),
         st.tuples(st.just("release_all"), st.none()),
     ),
     max_size=60,
 )
 
 
-def make_pool(n: int, strategy: RoutingStrategy, clock: VirtualClock, max_concurrent: int | None = None,
-              ) -> AccountPool:
+def make_pool(
+    n: int,
+    strategy: RoutingStrategy,
+    clock: VirtualClock,
+    max_concurrent: int | None = None,
+) -> AccountPool:
     names = [f"acct{i}" for i in range(n)]
     accounts = [PooledAccount(name, ApiKeyCredential(name, "sk-test")) for name in names]
-    states = [AccountState(name, weight=i + 1, priority=i % 2, max_concurrent=max_concurrent) for i, name in
-              enumerate(names)]
+    states = [
+        AccountState(name, weight=i + 1, priority=i % 2, max_concurrent=max_concurrent)
+        for i, name in enumerate(names)
+    ]
     return AccountPool(accounts, states, strategy, Policy(cooldown=60), session_affinity=True, clock=clock)
 
 
@@ -58,8 +68,9 @@ def make_pool(n: int, strategy: RoutingStrategy, clock: VirtualClock, max_concur
     max_concurrent=st.sampled_from([None, 1, 2]),
     script=ops,
 )
-def test_never_sends_to_an_account_in_cooldown(n: int, strategy: RoutingStrategy, max_concurrent: int | None,
-                                               script: list[tuple[object, ...]]) -> None:
+def test_never_sends_to_an_account_in_cooldown(
+    n: int, strategy: RoutingStrategy, max_concurrent: int | None, script: list[tuple[object, ...]]
+) -> None:
     clock = VirtualClock()
     pool = make_pool(n, strategy, clock, max_concurrent)
     held: list[str] = []
@@ -98,12 +109,14 @@ def test_never_sends_to_an_account_in_cooldown(n: int, strategy: RoutingStrategy
 @given(
     n=st.integers(2, 4),
     strategy=st.sampled_from(
-        [RoutingStrategy.ROUND_ROBIN, RoutingStrategy.LEAST_USED, RoutingStrategy.WEIGHTED]),
+        [RoutingStrategy.ROUND_ROBIN, RoutingStrategy.LEAST_USED, RoutingStrategy.WEIGHTED]
+    ),
     failures=st.lists(st.tuples(st.integers(0, 3), st.integers(0, len(OUTCOMES) - 1)), max_size=20),
     pause=st.floats(min_value=0, max_value=10 * 86400, allow_nan=False),
 )
-def test_no_healthy_account_starves(n: int, strategy: RoutingStrategy, failures: list[tuple[int, int]],
-                                    pause: float) -> None:
+def test_no_healthy_account_starves(
+    n: int, strategy: RoutingStrategy, failures: list[tuple[int, int]], pause: float
+) -> None:
     clock = VirtualClock()
     pool = make_pool(n, strategy, clock)
     for who, outcome_index in failures:

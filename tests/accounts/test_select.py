@@ -81,9 +81,14 @@ def test_pinning_serves_only_the_pinned_account() -> None:
 
 @pytest.mark.parametrize(
     ("patterns", "model", "allowed"),
-    [((), "claude-x", True), (("claude-sonnet-4-5",), "claude-sonnet-4-5", True),
-     (("claude-sonnet-*",), "claude-sonnet-4-5", True), (("claude-sonnet-*",), "claude-opus-4", False),
-     (("a", "claude-opus-*"), "claude-opus-4", True), (("x",), None, True)],
+    [
+        ((), "claude-x", True),
+        (("claude-sonnet-4-5",), "claude-sonnet-4-5", True),
+        (("claude-sonnet-*",), "claude-sonnet-4-5", True),
+        (("claude-sonnet-*",), "claude-opus-4", False),
+        (("a", "claude-opus-*"), "claude-opus-4", True),
+        (("x",), None, True),
+    ],
 )
 def test_model_patterns(patterns: tuple[str, ...], model: str | None, allowed: bool) -> None:
     assert model_allowed(patterns, model) is allowed
@@ -109,9 +114,11 @@ def test_concurrency_limit_and_exclusion() -> None:
 def test_no_choice_reports_the_earliest_recovery() -> None:
     states = pool({"cooldown_until": NOW + 40}, {"cooldown_until": NOW + 7.5}, {"drained": True})
     assert select(states, Request(), RoutingStrategy.ROUND_ROBIN, NOW, T0) == NoChoice(
-        "no healthy accounts available (2 cooling down)", 8)
+        "no healthy accounts available (2 cooling down)", 8
+    )
     assert select([], Request(), RoutingStrategy.ROUND_ROBIN, NOW, T0) == NoChoice(
-        "no upstream accounts are configured", None)
+        "no upstream accounts are configured", None
+    )
 
 
 @pytest.mark.parametrize("strategy", [RoutingStrategy.LEAST_USED, RoutingStrategy.WEIGHTED])
@@ -137,13 +144,16 @@ def test_an_account_back_from_cooldown_gets_its_share_not_all_traffic(strategy: 
 
 
 def test_no_choice_says_why_the_accounts_are_out_without_naming_them() -> None:
-    states = pool({"cooldown_until": NOW + 40, "cooldown_reason": CooldownReason.RATE_LIMIT},
-                  {"cooldown_until": NOW + 3600, "cooldown_reason": CooldownReason.QUOTA_5H},
-                  {"cooldown_until": NOW + 9, "cooldown_reason": CooldownReason.RATE_LIMIT},
-                  {"cooldown_until": NOW + 300, "cooldown_reason": CooldownReason.AUTH})
+    states = pool(
+        {"cooldown_until": NOW + 40, "cooldown_reason": CooldownReason.RATE_LIMIT},
+        {"cooldown_until": NOW + 3600, "cooldown_reason": CooldownReason.QUOTA_5H},
+        {"cooldown_until": NOW + 9, "cooldown_reason": CooldownReason.RATE_LIMIT},
+        {"cooldown_until": NOW + 300, "cooldown_reason": CooldownReason.AUTH},
+    )
     result = select(states, Request(), RoutingStrategy.ROUND_ROBIN, NOW, T0)
-    assert result == NoChoice("no healthy accounts available (2 rate limited, 1 out of 5-hour quota, "
-                              "1 refused by the upstream)", 9)
+    assert result == NoChoice(
+        "no healthy accounts available (2 rate limited, 1 out of 5-hour quota, 1 refused by the upstream)", 9
+    )
     assert isinstance(result, NoChoice) and not any(s.name in result.message for s in states)
 
 
@@ -152,15 +162,19 @@ def test_no_choice_says_why_the_accounts_are_out_without_naming_them() -> None:
     [
         (Request(pinned="ghost"), "the account 'ghost' this key is pinned to is not configured"),
         (Request(pinned="a0"), "the account 'a0' this key is pinned to is drained"),
-        (Request(pinned="a1", model="claude-opus-4"),
-         "the account 'a1' this key is pinned to cannot serve model 'claude-opus-4'"),
+        (
+            Request(pinned="a1", model="claude-opus-4"),
+            "the account 'a1' this key is pinned to cannot serve model 'claude-opus-4'",
+        ),
         (Request(model="claude-haiku-4-5"), "every account that may serve it is drained"),
         (Request(model="gpt-4o"), "no account is allowed to serve model 'gpt-4o'"),
     ],
 )
 def test_when_waiting_cannot_help_the_message_says_why(req: Request, message: str) -> None:
-    states = pool({"models": ("claude-*",), "drained": True},
-                  {"models": ("claude-haiku-*",), "drained": True})
+    states = pool(
+        {"models": ("claude-*",), "drained": True}, {"models": ("claude-haiku-*",), "drained": True}
+    )
     assert select(states, req, RoutingStrategy.ROUND_ROBIN, NOW, T0) == NoChoice(message, None)
     assert select([], Request(), RoutingStrategy.ROUND_ROBIN, NOW, T0) == NoChoice(
-        "no upstream accounts are configured", None)
+        "no upstream accounts are configured", None
+    )

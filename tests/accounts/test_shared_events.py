@@ -11,17 +11,30 @@ NOW, WALL = 100.0, 1_800_000_000.0
 
 
 def test_round_trip_and_absolute_time() -> None:
-    state = AccountState("a", cooldown_until=NOW + 30, cooldown_reason=CooldownReason.QUOTA_5H,
-                         reset_at=WALL + 30, last_error="upstream returned 429 (5h quota exhausted)")
+    state = AccountState(
+        "a",
+        cooldown_until=NOW + 30,
+        cooldown_reason=CooldownReason.QUOTA_5H,
+        reset_at=WALL + 30,
+        last_error="upstream returned 429 (5h quota exhausted)",
+    )
     event = cooldown_event(state, NOW, WALL, "replica-1")
-    assert event == PoolEvent(EventKind.COOLDOWN, "a", "replica-1", WALL + 30, CooldownReason.QUOTA_5H,
-                              WALL + 30, "upstream returned 429 (5h quota exhausted)")
+    assert event == PoolEvent(
+        EventKind.COOLDOWN,
+        "a",
+        "replica-1",
+        WALL + 30,
+        CooldownReason.QUOTA_5H,
+        WALL + 30,
+        "upstream returned 429 (5h quota exhausted)",
+    )
     assert decode_event(event.encode()) == event
     assert cooldown_event(AccountState("a"), NOW, WALL, "r") is None
 
 
 @pytest.mark.parametrize(
-    "text", ["", "[]", "{}", '{"kind":"explode","account":"a"}', b"\xff", '{"kind":"drain"}'])
+    "text", ["", "[]", "{}", '{"kind":"explode","account":"a"}', b"\xff", '{"kind":"drain"}']
+)
 def test_malformed_messages_are_ignored(text: str | bytes) -> None:
     assert decode_event(text) is None
 

@@ -16,8 +16,11 @@ CASES = {
     "error after ping": (b"".join(EVENTS[:3]) + OVERLOADED, HeadDecision.ERROR, "overloaded_error"),
     "error after first delta": (b"".join(EVENTS[:4]) + OVERLOADED, HeadDecision.COMMIT, None),
     "crlf framing": (b"".join(EVENTS).replace(b"\n", b"\r\n"), HeadDecision.COMMIT, None),
-    "bare error data": (b'data: {"type": "error", "error": {"type": "api_error"}}\n\n', HeadDecision.ERROR,
-                        "api_error"),
+    "bare error data": (
+        b'data: {"type": "error", "error": {"type": "api_error"}}\n\n',
+        HeadDecision.ERROR,
+        "api_error",
+    ),
     "opening only": (b"".join(EVENTS[:3]), HeadDecision.PENDING, None),
 }
 

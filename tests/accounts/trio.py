@@ -38,7 +38,8 @@ class Trio:
 
     async def ask(self, **kwargs: Any) -> anthropic.types.Message:
         message: anthropic.types.Message = await self.client.messages.create(
-            model=MODEL, max_tokens=5, messages=HI, **kwargs)
+            model=MODEL, max_tokens=5, messages=HI, **kwargs
+        )
         return message
 
     async def accounts(self) -> dict[str, dict[str, Any]]:
@@ -47,8 +48,13 @@ class Trio:
         return {e["name"]: e for e in response["accounts"]}
 
 
-def trio_config(fakes: dict[str, FakeAnthropic], data_dir: Path, oauth_home_a: Path | None = None,
-                max_concurrent_a: int | None = None, **routing: Any) -> RouterConfig:
+def trio_config(
+    fakes: dict[str, FakeAnthropic],
+    data_dir: Path,
+    oauth_home_a: Path | None = None,
+    max_concurrent_a: int | None = None,
+    **routing: Any,
+) -> RouterConfig:
     """Accounts a, b, c on their own stand-ins; `a` is an OAuth account when given a credential dir
     (its token refreshes against a's stand-in)."""
     configured = tuple(
@@ -63,12 +69,18 @@ def trio_config(fakes: dict[str, FakeAnthropic], data_dir: Path, oauth_home_a: P
 
 
 @asynccontextmanager
-async def trio(tmp_path: Path, key_kwargs: dict[str, Any] | None = None,
-               oauth_home_a: Path | None = None, max_concurrent_a: int | None = None,
-               unset_keys: tuple[str, ...] = (), **routing: Any) -> AsyncIterator[Trio]:
+async def trio(
+    tmp_path: Path,
+    key_kwargs: dict[str, Any] | None = None,
+    oauth_home_a: Path | None = None,
+    max_concurrent_a: int | None = None,
+    unset_keys: tuple[str, ...] = (),
+    **routing: Any,
+) -> AsyncIterator[Trio]:
     async with AsyncExitStack() as stack:
-        fakes = {name: await stack.enter_async_context(FakeAnthropic(text=f"served by {name}"))
-                 for name in NAMES}
+        fakes = {
+            name: await stack.enter_async_context(FakeAnthropic(text=f"served by {name}")) for name in NAMES
+        }
         config = trio_config(fakes, tmp_path / "data", oauth_home_a, max_concurrent_a, **routing)
         env = {f"KEY_{n.upper()}": f"sk-ant-api03-{n}" for n in NAMES}
         env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")  # the cli routing mode runs `claude`

@@ -47,8 +47,13 @@ async def grpc_calls(target: str) -> tuple[list[str], list[str]]:
         configs = config_pb2_grpc.ConfigServiceStub(channel)
         effective = config_pb2.GetEffectiveConfigRequest()
         seen.append(str(await configs.GetEffectiveConfig(effective, metadata=GOOD)))
-        seen.append(str(await usage_pb2_grpc.UsageServiceStub(channel).GetUsage(
-            usage_pb2.GetUsageRequest(), metadata=GOOD)))
+        seen.append(
+            str(
+                await usage_pb2_grpc.UsageServiceStub(channel).GetUsage(
+                    usage_pb2.GetUsageRequest(), metadata=GOOD
+                )
+            )
+        )
     return seen, [issued.key]
 
 
@@ -80,15 +85,17 @@ async def http_calls(url: str) -> tuple[list[str], list[str]]:
 
 async def test_admin_apis_at_debug_leak_no_secret(tmp_path: Path) -> None:
     grpc_port = free_port()
-    env = serve_env({
-        "TOKEN_SECRET": SECRET,
-        "TOKEN_ADMIN_KEY": ADMIN_KEY,
-        "DATA_DIR": str(tmp_path / "data"),
-        "ADMIN_GRPC_PORT": str(grpc_port),
-        "VERBOSE": "true",
-        "RUST_LOG": "debug",
-        "JSON_LOGS": "true",
-    })
+    env = serve_env(
+        {
+            "TOKEN_SECRET": SECRET,
+            "TOKEN_ADMIN_KEY": ADMIN_KEY,
+            "DATA_DIR": str(tmp_path / "data"),
+            "ADMIN_GRPC_PORT": str(grpc_port),
+            "VERBOSE": "true",
+            "RUST_LOG": "debug",
+            "JSON_LOGS": "true",
+        }
+    )
     config = tmp_path / "router.lino"
     config.write_text("server:\n  admin-grpc-host 127.0.0.1\n")
     async with serve_process(env, tmp_path, args=("--config", str(config))) as proc:

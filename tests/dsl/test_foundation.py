@@ -66,7 +66,8 @@ def test_make_target_exists(target: str) -> None:
 
 def test_lint_runs_ruff_strict_mypy_on_dsl_and_import_contracts() -> None:
     lint = MAKEFILE[MAKEFILE.index("\nlint:") :].split("\n\n")[0]
-    assert "ruff check" in lint and "mypy" in lint and "dsl" in lint and "lint-imports" in lint
+    assert "ruff check" in lint and "ruff format --check" in lint and "lint-imports" in lint
+    assert "mypy --strict dsl gateway controller" in lint
     strict = [o for o in PYPROJECT["tool"]["mypy"]["overrides"] if o.get("strict")]
     assert any("dsl.*" in o["module"] for o in strict)
     assert PYPROJECT["tool"]["importlinter"]["contracts"]

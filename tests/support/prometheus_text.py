@@ -1,7 +1,7 @@
 """Read a gateway's Prometheus exposition in tests: fetch it, and index its samples by name+labels.
 
-    _, _, text = await get_text(f"{gw.url}/metrics")
-    assert series(text)[("link_assistant_requests_total", frozenset())] == 3
+_, _, text = await get_text(f"{gw.url}/metrics")
+assert series(text)[("link_assistant_requests_total", frozenset())] == 3
 """
 
 from __future__ import annotations

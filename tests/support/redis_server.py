@@ -42,12 +42,25 @@ async def redis_server(
     binary = require_redis_server()
     workdir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
-    args = ["--port", str(port), "--bind", "127.0.0.1", "--dir", str(workdir), "--save", "",
-            "--appendonly", "no", "--protected-mode", "no"]
+    args = [
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(workdir),
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--protected-mode",
+        "no",
+    ]
     if password:
         args += ["--requirepass", password]
     process = await asyncio.create_subprocess_exec(
-        binary, *args, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        binary, *args, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+    )
     auth = f":{password}@" if password else ""
     url = f"redis://{auth}127.0.0.1:{port}/0"
     try:

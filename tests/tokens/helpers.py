@@ -20,8 +20,13 @@ def config_for(data_dir: Path, policy: StoragePolicy = StoragePolicy.BOTH) -> Ro
     return RouterConfig(storage=StorageConfig(policy=policy, data_dir=str(data_dir)))
 
 
-async def open_service(data_dir: Path, policy: StoragePolicy = StoragePolicy.BOTH, *,
-                       clock: FakeClock | None = None, **store_options: object) -> TokenService:
+async def open_service(
+    data_dir: Path,
+    policy: StoragePolicy = StoragePolicy.BOTH,
+    *,
+    clock: FakeClock | None = None,
+    **store_options: object,
+) -> TokenService:
     if store_options:
         store = FileTokenStore(data_dir, policy, **store_options)  # type: ignore[arg-type]
     else:
@@ -48,8 +53,9 @@ def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def run_cli(data_dir: Path, *args: str, env: dict[str, str] | None = None,
-            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    data_dir: Path, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """`link-assistant-router <args>` as a real process, on `data_dir`, from an empty cwd."""
     return subprocess.run(
         [sys.executable, "-m", "gateway.cli.main", *args],

@@ -25,8 +25,19 @@ UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9
 
 def test_issue_list_show_expire_revoke(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    issued = run_cli(data, "tokens", "issue", "--ttl-hours", "48", "--label", "ops — 東京",
-                     "--account", "primary", "--max-requests", "3")
+    issued = run_cli(
+        data,
+        "tokens",
+        "issue",
+        "--ttl-hours",
+        "48",
+        "--label",
+        "ops — 東京",
+        "--account",
+        "primary",
+        "--max-requests",
+        "3",
+    )
     assert issued.returncode == 0, issued.stderr
     token = issued.stdout.strip()
     assert issued.stdout == token + "\n"  # the token only
@@ -35,16 +46,32 @@ def test_issue_list_show_expire_revoke(tmp_path: Path) -> None:
 
     listed = run_cli(data, "tokens", "list")
     header, row = listed.stdout.splitlines()
-    assert header == ("id                                    issued_at   expires_at  revoked   "
-                      "requests       label")
+    assert header == (
+        "id                                    issued_at   expires_at  revoked   requests       label"
+    )
     assert row == (f"{claims.sub}  {claims.iat:<10}  {claims.exp:<10}  false     0/3            ops — 東京")
 
     shown = run_cli(data, "tokens", "show", claims.sub)
     assert json.loads(shown.stdout) == {
-        "id": claims.sub, "label": "ops — 東京", "issued_at": claims.iat, "expires_at": claims.exp,
-        "revoked": False, "account": "primary", "max_requests": 3, "used_requests": 0}
-    assert list(json.loads(shown.stdout)) == ["id", "label", "issued_at", "expires_at", "revoked", "account",
-                                             "max_requests", "used_requests"]  # the seed's field order
+        "id": claims.sub,
+        "label": "ops — 東京",
+        "issued_at": claims.iat,
+        "expires_at": claims.exp,
+        "revoked": False,
+        "account": "primary",
+        "max_requests": 3,
+        "used_requests": 0,
+    }
+    assert list(json.loads(shown.stdout)) == [
+        "id",
+        "label",
+        "issued_at",
+        "expires_at",
+        "revoked",
+        "account",
+        "max_requests",
+        "used_requests",
+    ]  # the seed's field order
 
     assert run_cli(data, "tokens", "expire", claims.sub).stdout == f"expired {claims.sub}\n"
     assert run_cli(data, "tokens", "revoke", claims.sub).stdout == f"revoked {claims.sub}\n"
@@ -88,7 +115,7 @@ def test_lists_a_data_dir_written_by_the_seed(tmp_path: Path) -> None:
     assert len(rows) == 5
     assert any(row.endswith("2/2            Zoë — 東京 🚀") for row in rows)
     escaped = 'ci "nightly" \\\\ job\\nline two\\ttab'
-    assert any(row.endswith(f' true      7/-            {escaped}') for row in rows)
+    assert any(row.endswith(f" true      7/-            {escaped}") for row in rows)
 
 
 @pytest.mark.parametrize("command", [("tokens", "list"), ("serve", "--host", "127.0.0.1", "--port", "0")])
@@ -111,17 +138,26 @@ async def test_cli_revoke_reaches_a_running_gateway_within_one_second(
         async with anthropic.AsyncAnthropic(base_url=gw.url, api_key=issued.token, max_retries=0) as client:
             await client.messages.create(model="m", max_tokens=8, messages=[{"role": "user", "content": "a"}])
             cli = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "gateway.cli.main", "tokens", "revoke", issued.record.id,
-                env=cli_env(data), cwd=tmp_path, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE)
+                sys.executable,
+                "-m",
+                "gateway.cli.main",
+                "tokens",
+                "revoke",
+                issued.record.id,
+                env=cli_env(data),
+                cwd=tmp_path,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
             out, err = await asyncio.wait_for(cli.communicate(), timeout=60)
             revoked_at = time.monotonic()
             assert cli.returncode == 0, err
             assert out.decode() == f"revoked {issued.record.id}\n"
             while True:
                 try:
-                    await client.messages.create(model="m", max_tokens=8,
-                                                 messages=[{"role": "user", "content": "b"}])
+                    await client.messages.create(
+                        model="m", max_tokens=8, messages=[{"role": "user", "content": "b"}]
+                    )
                 except anthropic.PermissionDeniedError:
                     break
                 assert time.monotonic() - revoked_at < 1.0, "the server still accepts the revoked key"

@@ -41,8 +41,12 @@ async def test_kill_9_of_a_busy_writer_loses_no_issue_or_revoke_and_usage_only_w
 ) -> None:
     data_dir = tmp_path / "data"
     child = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.tokens.crash_child", str(data_dir),
-        cwd=REPO, stdout=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "tests.tokens.crash_child",
+        str(data_dir),
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
     )
     assert child.stdout is not None
     lines: list[str] = []
@@ -69,8 +73,11 @@ async def test_kill_9_of_a_busy_writer_loses_no_issue_or_revoke_and_usage_only_w
     records = await load(data_dir)
     issued = [line.split()[1] for line in lines if line.startswith("issued ")]
     revoked = [line.split()[1] for line in lines if line.startswith("revoked ")]
-    used = [(int(parts[2]), float(parts[3])) for parts in (line.split() for line in lines)
-            if parts and parts[0] == "used"]
+    used = [
+        (int(parts[2]), float(parts[3]))
+        for parts in (line.split() for line in lines)
+        if parts and parts[0] == "used"
+    ]
     assert len(revoked) >= 10
     assert set(issued) <= set(records), "an issued token was lost"
     assert all(records[token_id].revoked for token_id in revoked), "a revocation was lost"  # type: ignore[attr-defined]
@@ -85,8 +92,14 @@ async def test_kill_9_of_the_real_server_after_100_concurrent_requests(tmp_path:
     data_dir, port = tmp_path / "data", free_port()
     async with FakeAnthropic() as fake:
         write_credentials(tmp_path / "claude", OAUTH_ACCESS, expires_at_ms=4_102_444_800_000)
-        env = cli_env(data_dir, UPSTREAM_BASE_URL=fake.url, CLAUDE_CODE_HOME=str(tmp_path / "claude"),
-                      ROUTER_HOST="127.0.0.1", ROUTER_PORT=str(port), HOME=str(tmp_path))
+        env = cli_env(
+            data_dir,
+            UPSTREAM_BASE_URL=fake.url,
+            CLAUDE_CODE_HOME=str(tmp_path / "claude"),
+            ROUTER_HOST="127.0.0.1",
+            ROUTER_PORT=str(port),
+            HOME=str(tmp_path),
+        )
         log, base = tmp_path / "serve.log", f"http://127.0.0.1:{port}"
         server = await _serve(env, tmp_path, log)
         try:
@@ -95,9 +108,14 @@ async def test_kill_9_of_the_real_server_after_100_concurrent_requests(tmp_path:
                 key, _ = await _issue(http, base, label="load", max_requests=1000)
                 _, doomed = await _issue(http, base, label="to revoke")
                 async with anthropic.AsyncAnthropic(base_url=base, api_key=key, max_retries=0) as client:
-                    counted = await asyncio.gather(*(client.messages.count_tokens(
-                        model="claude-test-1", messages=[{"role": "user", "content": "hi"}])
-                        for _ in range(100)))
+                    counted = await asyncio.gather(
+                        *(
+                            client.messages.count_tokens(
+                                model="claude-test-1", messages=[{"role": "user", "content": "hi"}]
+                            )
+                            for _ in range(100)
+                        )
+                    )
                     assert all(result.input_tokens > 0 for result in counted)
                 await asyncio.sleep(USAGE_WINDOW_SECONDS)  # past the usage window
                 async with http.post(f"{base}/api/tokens/revoke", json={"id": doomed}) as r:
@@ -114,7 +132,14 @@ async def test_kill_9_of_the_real_server_after_100_concurrent_requests(tmp_path:
 async def _serve(env: dict[str, str], cwd: Path, log: Path) -> asyncio.subprocess.Process:
     with log.open("ab") as sink:
         return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "gateway.cli.main", "serve", cwd=cwd, env=env, stdout=sink, stderr=sink,
+            sys.executable,
+            "-m",
+            "gateway.cli.main",
+            "serve",
+            cwd=cwd,
+            env=env,
+            stdout=sink,
+            stderr=sink,
         )
 
 
@@ -133,8 +158,14 @@ async def test_kill_9_during_100_in_flight_requests_then_restart(tmp_path: Path)
     async with FakeAnthropic() as fake:
         fake.then(*[Step.slow_first_byte(30)] * 100)
         write_credentials(tmp_path / "claude", OAUTH_ACCESS, expires_at_ms=4_102_444_800_000)
-        env = cli_env(data_dir, UPSTREAM_BASE_URL=fake.url, CLAUDE_CODE_HOME=str(tmp_path / "claude"),
-                      ROUTER_HOST="127.0.0.1", ROUTER_PORT=str(port), HOME=str(tmp_path))
+        env = cli_env(
+            data_dir,
+            UPSTREAM_BASE_URL=fake.url,
+            CLAUDE_CODE_HOME=str(tmp_path / "claude"),
+            ROUTER_HOST="127.0.0.1",
+            ROUTER_PORT=str(port),
+            HOME=str(tmp_path),
+        )
         log, base = tmp_path / "serve.log", f"http://127.0.0.1:{port}"
         server = await _serve(env, tmp_path, log)
         client = anthropic.AsyncAnthropic(base_url=base, api_key="unset", max_retries=0, timeout=60)
@@ -148,9 +179,14 @@ async def test_kill_9_during_100_in_flight_requests_then_restart(tmp_path: Path)
                     assert r.status == 200
                 # Usage last: no admin write after it that would flush it along.
                 client = client.with_options(api_key=key)
-                in_flight = [asyncio.ensure_future(client.messages.create(
-                    model="claude-test-1", max_tokens=8, messages=[{"role": "user", "content": "hi"}]))
-                    for _ in range(100)]
+                in_flight = [
+                    asyncio.ensure_future(
+                        client.messages.create(
+                            model="claude-test-1", max_tokens=8, messages=[{"role": "user", "content": "hi"}]
+                        )
+                    )
+                    for _ in range(100)
+                ]
                 deadline = time.monotonic() + 30
                 while len(fake.messages_requests()) < 100:  # each was admitted (counted) before forwarding
                     assert time.monotonic() < deadline, f"{len(fake.messages_requests())} reached upstream"
@@ -172,9 +208,11 @@ async def test_kill_9_during_100_in_flight_requests_then_restart(tmp_path: Path)
                 assert by_label["load"]["used_requests"] == 100 and by_label["to revoke"]["revoked"]
                 with pytest.raises(anthropic.PermissionDeniedError):
                     await client.with_options(api_key=doomed_key).messages.create(
-                        model="claude-test-1", max_tokens=8, messages=[{"role": "user", "content": "hi"}])
+                        model="claude-test-1", max_tokens=8, messages=[{"role": "user", "content": "hi"}]
+                    )
                 await client.messages.create(
-                    model="claude-test-1", max_tokens=8, messages=[{"role": "user", "content": "hi"}])
+                    model="claude-test-1", max_tokens=8, messages=[{"role": "user", "content": "hi"}]
+                )
                 async with http.get(f"{base}/api/tokens/self", headers={"x-api-key": key}) as r:
                     assert (await r.json())["used_requests"] == 101
         finally:

@@ -82,8 +82,11 @@ async def test_a_seed_data_dir_loads_and_its_revocations_and_budgets_hold(tmp_pa
 
 async def test_both_policy_text_wins_over_binary_on_the_same_id(tmp_path: Path) -> None:
     (tmp_path / "tokens.lino").write_text(formats.encode_text([TokenRecord(id="same", label="from text")]))
-    (tmp_path / "tokens.bin").write_bytes(formats.encode_binary([
-        TokenRecord(id="same", label="from binary", revoked=True), TokenRecord(id="only-bin", label="b")]))
+    (tmp_path / "tokens.bin").write_bytes(
+        formats.encode_binary(
+            [TokenRecord(id="same", label="from binary", revoked=True), TokenRecord(id="only-bin", label="b")]
+        )
+    )
     service = await open_service(tmp_path)
     try:
         assert service.get("same") == TokenRecord(id="same", label="from text")

@@ -14,21 +14,42 @@ from gateway.tokens.records import TokenRecord
 FIXTURES = Path(__file__).parent / "fixtures"
 
 SEED_TEXT_RECORDS = [
-    TokenRecord(id="0b7a1d2e-5c1f-4c3e-9a55-1f0e7d3c2b10", label="alice", issued_at=1781000000,
-                expires_at=1781604800),
-    TokenRecord(id="3f1c9e84-2d6b-4a8e-b0f7-6c5d4e3a2b19", label='ci "nightly" \\ job\nline two\ttab',
-                issued_at=1781000100, expires_at=1781086500, revoked=True, account="primary",
-                used_requests=7),
-    TokenRecord(id="9d2e4f60-7a8b-4c1d-8e9f-0a1b2c3d4e5f", label="Zoë — 東京 🚀", issued_at=1781000200,
-                expires_at=1781086600, max_requests=2, used_requests=2),
+    TokenRecord(
+        id="0b7a1d2e-5c1f-4c3e-9a55-1f0e7d3c2b10", label="alice", issued_at=1781000000, expires_at=1781604800
+    ),
+    TokenRecord(
+        id="3f1c9e84-2d6b-4a8e-b0f7-6c5d4e3a2b19",
+        label='ci "nightly" \\ job\nline two\ttab',
+        issued_at=1781000100,
+        expires_at=1781086500,
+        revoked=True,
+        account="primary",
+        used_requests=7,
+    ),
+    TokenRecord(
+        id="9d2e4f60-7a8b-4c1d-8e9f-0a1b2c3d4e5f",
+        label="Zoë — 東京 🚀",
+        issued_at=1781000200,
+        expires_at=1781086600,
+        max_requests=2,
+        used_requests=2,
+    ),
 ]
 
 SEED_BIN_RECORDS = [
-    TokenRecord(id="1a2b3c4d-0000-4000-8000-000000000001", label="bob", issued_at=1781000300,
-                expires_at=1781086700),
-    TokenRecord(id="1a2b3c4d-0000-4000-8000-000000000002", label='quote " slash \\ nl\n Ünïcödé ✓',
-                issued_at=1781000400, expires_at=1781086800, revoked=True, account="account-1",
-                max_requests=10, used_requests=4),
+    TokenRecord(
+        id="1a2b3c4d-0000-4000-8000-000000000001", label="bob", issued_at=1781000300, expires_at=1781086700
+    ),
+    TokenRecord(
+        id="1a2b3c4d-0000-4000-8000-000000000002",
+        label='quote " slash \\ nl\n Ünïcödé ✓',
+        issued_at=1781000400,
+        expires_at=1781086800,
+        revoked=True,
+        account="account-1",
+        max_requests=10,
+        used_requests=4,
+    ),
 ]
 
 
@@ -52,8 +73,10 @@ def test_binary_store_is_written_byte_for_byte_like_the_seed() -> None:
 
 def test_pre_budget_seed_lines_and_reordered_groups_load() -> None:
     # v0.7.0 wrote no budget fields; the seed's parser accepts groups in any order and 1/yes as true.
-    text = ('(token a (revoked yes) (expires_at 2) (label "x") (issued_at 1))\n'
-            '  (token b (label "") (issued_at 3) (expires_at 4) (revoked 1) (account "acc"))\n')
+    text = (
+        '(token a (revoked yes) (expires_at 2) (label "x") (issued_at 1))\n'
+        '  (token b (label "") (issued_at 3) (expires_at 4) (revoked 1) (account "acc"))\n'
+    )
     assert formats.decode_text(text) == [
         TokenRecord(id="a", label="x", issued_at=1, expires_at=2, revoked=True),
         TokenRecord(id="b", label="", issued_at=3, expires_at=4, revoked=True, account="acc"),
@@ -68,10 +91,11 @@ def test_unknown_field_groups_are_skipped_not_fatal() -> None:
 
 def test_our_budget_fields_are_written_only_when_set() -> None:
     plain = TokenRecord(id="a", label="x", issued_at=1, expires_at=2)
-    rich = TokenRecord(id="b", max_tokens=1000, used_input_tokens=5, used_output_tokens=6,
-                       rate_limit_per_minute=30)
+    rich = TokenRecord(
+        id="b", max_tokens=1000, used_input_tokens=5, used_output_tokens=6, rate_limit_per_minute=30
+    )
     text = formats.encode_text([plain, rich])
-    assert "(token a (label \"x\") (issued_at 1) (expires_at 2) (revoked false) (used_requests 0))" in text
+    assert '(token a (label "x") (issued_at 1) (expires_at 2) (revoked false) (used_requests 0))' in text
     assert "(max_tokens 1000) (rate_limit_per_minute 30) (used_input_tokens 5) (used_output_tokens 6)" in text
     assert formats.decode_text(text) == [plain, rich]
     assert formats.decode_binary(formats.encode_binary([plain, rich])) == [plain, rich]
@@ -80,12 +104,12 @@ def test_our_budget_fields_are_written_only_when_set() -> None:
 @pytest.mark.parametrize(
     ("text", "fragment"),
     [
-        ("(token a (label \"x\") (issued_at nope))", "line 1: field issued_at: expected an integer"),
+        ('(token a (label "x") (issued_at nope))', "line 1: field issued_at: expected an integer"),
         ("(token a (label unquoted))", "line 1: field label: expected a quoted string"),
-        ("# header\n(token a (label \"unterminated)", "line 2: unterminated string"),
-        ("(token a (label \"x\")", "line 1: unclosed '('"),
+        ('# header\n(token a (label "unterminated)', "line 2: unterminated string"),
+        ('(token a (label "x")', "line 1: unclosed '('"),
         ("token a", "line 1: expected '('"),
-        ("(account a (label \"x\"))", "line 1: expected (token <id>"),
+        ('(account a (label "x"))', "line 1: expected (token <id>"),
         ("(token a) trailing", "line 1: unexpected text after the record"),
     ],
 )

@@ -20,8 +20,14 @@ MODEL = "claude-test-1"
 ADMIN_KEY = "admin-key-for-tests-0123456789"
 
 
-async def call(gw: RunningGateway, method: str, path: str, body: Any = None,
-               headers: dict[str, str] | None = None, raw: bytes | None = None) -> tuple[int, Any]:
+async def call(
+    gw: RunningGateway,
+    method: str,
+    path: str,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    raw: bytes | None = None,
+) -> tuple[int, Any]:
     async with aiohttp.ClientSession() as http:
         kwargs: dict[str, Any] = {"headers": headers or {}}
         if raw is not None:
@@ -34,19 +40,25 @@ async def call(gw: RunningGateway, method: str, path: str, body: Any = None,
 
 async def ask(gw: RunningGateway, key: str) -> Any:
     async with anthropic.AsyncAnthropic(base_url=gw.url, api_key=key, max_retries=0) as client:
-        return await client.messages.create(model=MODEL, max_tokens=16,
-                                            messages=[{"role": "user", "content": "Hi"}])
+        return await client.messages.create(
+            model=MODEL, max_tokens=16, messages=[{"role": "user", "content": "Hi"}]
+        )
 
 
 async def test_issue_use_introspect_list_and_revoke_over_http(
     fake: FakeAnthropic, claude_home: Path, tmp_path: Path
 ) -> None:
     async with running_gateway(gateway_config(fake.url, tmp_path / "data", claude_home)) as gw:
-        status, issued = await call(gw, "POST", "/api/tokens",
-                                    {"ttl_hours": 1, "label": "alice ✓", "max_requests": 2})
+        status, issued = await call(
+            gw, "POST", "/api/tokens", {"ttl_hours": 1, "label": "alice ✓", "max_requests": 2}
+        )
         assert status == 200
         assert {k: issued[k] for k in ("ttl_hours", "label", "account", "max_requests")} == {
-            "ttl_hours": 1, "label": "alice ✓", "account": None, "max_requests": 2}
+            "ttl_hours": 1,
+            "label": "alice ✓",
+            "account": None,
+            "max_requests": 2,
+        }
         key, token_id = issued["token"], issued["id"]
         assert key.startswith("la_sk_eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.")
 
@@ -54,8 +66,10 @@ async def test_issue_use_introspect_list_and_revoke_over_http(
         await ask(gw, key)
         with pytest.raises(anthropic.RateLimitError) as spent:
             await ask(gw, key)
-        assert spent.value.body == {"type": "error", "error": {
-            "type": "rate_limit_error", "message": "Token has reached its request limit"}}
+        assert spent.value.body == {
+            "type": "error",
+            "error": {"type": "rate_limit_error", "message": "Token has reached its request limit"},
+        }
         assert len(fake.messages_requests()) == 2  # the refused call never reached the upstream
 
         status, own = await call(gw, "GET", "/api/tokens/self", headers={"x-api-key": key})
@@ -67,14 +81,20 @@ async def test_issue_use_introspect_list_and_revoke_over_http(
         assert status == 200
         [row] = [r for r in listing["data"] if r["id"] == token_id]
         assert (row["label"], row["used_requests"], row["max_requests"], row["revoked"]) == (
-            "alice ✓", 2, 2, False)
+            "alice ✓",
+            2,
+            2,
+            False,
+        )
         assert key not in str(listing)
 
         assert await call(gw, "POST", "/api/tokens/revoke", {"id": token_id}) == (200, {"revoked": token_id})
         with pytest.raises(anthropic.PermissionDeniedError) as revoked:
             await ask(gw, key)
-        assert revoked.value.body == {"type": "error", "error": {
-            "type": "authentication_error", "message": "Token has been revoked"}}
+        assert revoked.value.body == {
+            "type": "error",
+            "error": {"type": "authentication_error", "message": "Token has been revoked"},
+        }
 
 
 async def test_expire_endpoint_makes_the_key_expired_at_once(
@@ -96,9 +116,15 @@ async def test_200_concurrent_sdk_requests_against_a_budget_of_50(
     async with running_gateway(gateway_config(fake.url, tmp_path / "data", claude_home)) as gw:
         key = await gw.issue_key(label="burst", max_requests=50)
         async with anthropic.AsyncAnthropic(base_url=gw.url, api_key=key, max_retries=0) as client:
-            results = await asyncio.gather(*(
-                client.messages.create(model=MODEL, max_tokens=8, messages=[{"role": "user", "content": "x"}])
-                for _ in range(200)), return_exceptions=True)
+            results = await asyncio.gather(
+                *(
+                    client.messages.create(
+                        model=MODEL, max_tokens=8, messages=[{"role": "user", "content": "x"}]
+                    )
+                    for _ in range(200)
+                ),
+                return_exceptions=True,
+            )
         ok = [r for r in results if isinstance(r, anthropic.types.Message)]
         limited = [r for r in results if isinstance(r, anthropic.RateLimitError)]
         assert (len(ok), len(limited)) == (50, 150)
@@ -116,7 +142,11 @@ async def test_200_concurrent_sdk_requests_against_a_budget_of_50(
     ],
 )
 async def test_with_an_admin_key_every_caller_needs_it(
-    fake: FakeAnthropic, claude_home: Path, tmp_path: Path, headers: dict[str, str], expected: int,
+    fake: FakeAnthropic,
+    claude_home: Path,
+    tmp_path: Path,
+    headers: dict[str, str],
+    expected: int,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     compared: list[tuple[bytes, bytes]] = []
@@ -129,12 +159,23 @@ async def test_with_an_admin_key_every_caller_needs_it(
     monkeypatch.setattr(adminauth.hmac, "compare_digest", spy)
     config = gateway_config(fake.url, tmp_path / "data", claude_home)
     async with running_gateway(config, {"TOKEN_ADMIN_KEY": ADMIN_KEY}) as gw:
-        for method, path, body in (("POST", "/api/tokens", {}), ("GET", "/api/tokens/list", None),
-                                   ("POST", "/api/tokens/revoke", {"id": "x"})):
+        for method, path, body in (
+            ("POST", "/api/tokens", {}),
+            ("GET", "/api/tokens/list", None),
+            ("POST", "/api/tokens/revoke", {"id": "x"}),
+        ):
             status, answer = await call(gw, method, path, body, headers)
             if expected == 401:
-                assert (status, answer) == (401, {"type": "error", "error": {
-                    "type": "authentication_error", "message": "missing or invalid admin Bearer key"}})
+                assert (status, answer) == (
+                    401,
+                    {
+                        "type": "error",
+                        "error": {
+                            "type": "authentication_error",
+                            "message": "missing or invalid admin Bearer key",
+                        },
+                    },
+                )
             else:
                 assert status in (200, 404), (path, answer)  # revoking an unknown id: 404
     if headers.get("Authorization", "").startswith("Bearer "):
@@ -179,9 +220,19 @@ async def test_introspection_needs_a_valid_key(
 
 @pytest.mark.parametrize(
     ("peer", "allowed"),
-    [("127.0.0.1", True), ("127.8.9.10", True), ("::1", True), ("::ffff:127.0.0.1", True),
-     ("10.0.0.5", False), ("192.168.1.2", False), ("::ffff:10.0.0.5", False), ("2001:db8::1", False),
-     (None, False), ("", False), ("localhost", False)],
+    [
+        ("127.0.0.1", True),
+        ("127.8.9.10", True),
+        ("::1", True),
+        ("::ffff:127.0.0.1", True),
+        ("10.0.0.5", False),
+        ("192.168.1.2", False),
+        ("::ffff:10.0.0.5", False),
+        ("2001:db8::1", False),
+        (None, False),
+        ("", False),
+        ("localhost", False),
+    ],
 )
 def test_without_an_admin_key_only_loopback_peers_are_admitted(peer: str | None, allowed: bool) -> None:
     if allowed:

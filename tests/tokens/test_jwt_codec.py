@@ -47,8 +47,9 @@ def test_issued_tokens_have_the_seed_header_and_claims_in_order() -> None:
 
 def test_a_token_signed_like_the_seed_verifies() -> None:
     token = seed_style_token({"sub": "abc", "iat": NOW, "exp": NOW + 60, "label": "from-seed"})
-    assert jwt_codec.decode(token, SECRET, now=NOW) == Claims(sub="abc", iat=NOW, exp=NOW + 60,
-                                                               label="from-seed")
+    assert jwt_codec.decode(token, SECRET, now=NOW) == Claims(
+        sub="abc", iat=NOW, exp=NOW + 60, label="from-seed"
+    )
 
 
 def test_account_claim_is_optional_and_kept() -> None:
@@ -71,21 +72,42 @@ def test_expiry_has_the_seeds_sixty_second_leeway() -> None:
 @pytest.mark.parametrize(
     ("make", "problem", "message_start"),
     [
-        (lambda: jwt_codec.encode(Claims("s", NOW, NOW + 60), SECRET)[6:], TokenProblem.PREFIX,
-         "Token must start with 'la_sk_' prefix"),
+        (
+            lambda: jwt_codec.encode(Claims("s", NOW, NOW + 60), SECRET)[6:],
+            TokenProblem.PREFIX,
+            "Token must start with 'la_sk_' prefix",
+        ),
         (lambda: "sk-ant-api03-whatever", TokenProblem.PREFIX, "Token must start with 'la_sk_' prefix"),
-        (lambda: jwt_codec.encode(Claims("s", NOW, NOW + 60), "another-secret"), TokenProblem.INVALID,
-         "Invalid token: Signature verification failed"),
-        (lambda: "la_sk_" + jwt.encode({"sub": "s", "exp": NOW + 60}, SECRET, algorithm="HS512"),
-         TokenProblem.INVALID, "Invalid token: The specified alg value is not allowed"),
-        (lambda: "la_sk_" + jwt.encode({"sub": "s", "exp": NOW + 60}, None, algorithm="none"),
-         TokenProblem.INVALID, "Invalid token: The specified alg value is not allowed"),
-        (lambda: seed_style_token({"sub": "s", "iat": NOW, "label": ""}), TokenProblem.INVALID,
-         'Invalid token: Token is missing the "exp" claim'),
-        (lambda: seed_style_token({"sub": 7, "iat": NOW, "exp": NOW + 60}), TokenProblem.INVALID,
-         "Invalid token: "),
-        (lambda: seed_style_token({"sub": "s", "iat": NOW, "exp": "tomorrow"}), TokenProblem.INVALID,
-         "Invalid token: "),
+        (
+            lambda: jwt_codec.encode(Claims("s", NOW, NOW + 60), "another-secret"),
+            TokenProblem.INVALID,
+            "Invalid token: Signature verification failed",
+        ),
+        (
+            lambda: "la_sk_" + jwt.encode({"sub": "s", "exp": NOW + 60}, SECRET, algorithm="HS512"),
+            TokenProblem.INVALID,
+            "Invalid token: The specified alg value is not allowed",
+        ),
+        (
+            lambda: "la_sk_" + jwt.encode({"sub": "s", "exp": NOW + 60}, None, algorithm="none"),
+            TokenProblem.INVALID,
+            "Invalid token: The specified alg value is not allowed",
+        ),
+        (
+            lambda: seed_style_token({"sub": "s", "iat": NOW, "label": ""}),
+            TokenProblem.INVALID,
+            'Invalid token: Token is missing the "exp" claim',
+        ),
+        (
+            lambda: seed_style_token({"sub": 7, "iat": NOW, "exp": NOW + 60}),
+            TokenProblem.INVALID,
+            "Invalid token: ",
+        ),
+        (
+            lambda: seed_style_token({"sub": "s", "iat": NOW, "exp": "tomorrow"}),
+            TokenProblem.INVALID,
+            "Invalid token: ",
+        ),
         (lambda: "la_sk_not.a.jwt", TokenProblem.INVALID, "Invalid token: "),
         (lambda: "la_sk_", TokenProblem.INVALID, "Invalid token: "),
     ],

@@ -33,10 +33,18 @@ from .helpers import SECRET
         ({"label": "ci ✓", "account": "alpha"}, IssueParams(label="ci ✓", account="alpha")),
         ({"ttl_hours": 0, "max_requests": 0}, IssueParams(ttl_hours=0, max_requests=0)),
         (
-            {"ttl_hours": MAX_TTL_HOURS, "max_requests": MAX_BUDGET, "max_tokens": MAX_BUDGET,
-             "rate_limit_per_minute": MAX_RATE_PER_MINUTE},
-            IssueParams(ttl_hours=MAX_TTL_HOURS, max_requests=MAX_BUDGET, max_tokens=MAX_BUDGET,
-                        rate_limit_per_minute=MAX_RATE_PER_MINUTE),
+            {
+                "ttl_hours": MAX_TTL_HOURS,
+                "max_requests": MAX_BUDGET,
+                "max_tokens": MAX_BUDGET,
+                "rate_limit_per_minute": MAX_RATE_PER_MINUTE,
+            },
+            IssueParams(
+                ttl_hours=MAX_TTL_HOURS,
+                max_requests=MAX_BUDGET,
+                max_tokens=MAX_BUDGET,
+                rate_limit_per_minute=MAX_RATE_PER_MINUTE,
+            ),
         ),
     ],
 )

@@ -45,12 +45,18 @@ async def test_two_gateways_share_one_budget_and_one_revocation_list(
         ):
             async with http.post(f"{gw_a.url}/api/tokens", json={"label": "shared", "max_requests": 50}) as r:
                 key = (await r.json())["token"]
-            clients = [anthropic.AsyncAnthropic(base_url=gw.url, api_key=key, max_retries=0)
-                       for gw in (gw_a, gw_b)]
-            results = await asyncio.gather(*(
-                clients[i % 2].messages.create(model=MODEL, max_tokens=8,
-                                               messages=[{"role": "user", "content": "x"}])
-                for i in range(100)), return_exceptions=True)
+            clients = [
+                anthropic.AsyncAnthropic(base_url=gw.url, api_key=key, max_retries=0) for gw in (gw_a, gw_b)
+            ]
+            results = await asyncio.gather(
+                *(
+                    clients[i % 2].messages.create(
+                        model=MODEL, max_tokens=8, messages=[{"role": "user", "content": "x"}]
+                    )
+                    for i in range(100)
+                ),
+                return_exceptions=True,
+            )
             assert sum(isinstance(r, anthropic.types.Message) for r in results) == 50
             assert sum(isinstance(r, anthropic.RateLimitError) for r in results) == 50
             assert len(fake.messages_requests()) == 50
@@ -58,13 +64,15 @@ async def test_two_gateways_share_one_budget_and_one_revocation_list(
             async with http.post(f"{gw_b.url}/api/tokens", json={"label": "revoke me"}) as r:
                 other = await r.json()
             victim = anthropic.AsyncAnthropic(base_url=gw_a.url, api_key=other["token"], max_retries=0)
-            await victim.messages.create(model=MODEL, max_tokens=8,
-                                         messages=[{"role": "user", "content": "a"}])
+            await victim.messages.create(
+                model=MODEL, max_tokens=8, messages=[{"role": "user", "content": "a"}]
+            )
             async with http.post(f"{gw_b.url}/api/tokens/revoke", json={"id": other["id"]}) as r:
                 assert r.status == 200
             with pytest.raises(anthropic.PermissionDeniedError):  # on the other replica, at once
-                await victim.messages.create(model=MODEL, max_tokens=8,
-                                             messages=[{"role": "user", "content": "b"}])
+                await victim.messages.create(
+                    model=MODEL, max_tokens=8, messages=[{"role": "user", "content": "b"}]
+                )
 
             deadline = time.monotonic() + 1.0  # listings follow through the change channel
             while True:
@@ -134,10 +142,23 @@ async def test_an_unreachable_redis_fails_requests_cleanly_and_never_shows_the_u
 
 
 def test_hash_encoding_round_trips() -> None:
-    for record in (TokenRecord(id="a"), TokenRecord(id="b", label="Zoë ✓", issued_at=1, expires_at=2,
-                                                   revoked=True, account="acc", max_requests=3,
-                                                   used_requests=2, max_tokens=9, used_input_tokens=4,
-                                                   used_output_tokens=5, rate_limit_per_minute=6)):
+    for record in (
+        TokenRecord(id="a"),
+        TokenRecord(
+            id="b",
+            label="Zoë ✓",
+            issued_at=1,
+            expires_at=2,
+            revoked=True,
+            account="acc",
+            max_requests=3,
+            used_requests=2,
+            max_tokens=9,
+            used_input_tokens=4,
+            used_output_tokens=5,
+            rate_limit_per_minute=6,
+        ),
+    ):
         assert from_hash(to_hash(record)) == record
 
 
@@ -146,25 +167,35 @@ async def test_the_cli_issues_and_revokes_in_redis_for_a_running_gateway(
 ) -> None:
     async with redis_server(tmp_path / "redis") as url:
         env = {**cli_env(tmp_path / "cli-data"), "REDIS_URL": url}
-        async with running_gateway(redis_config(fake, tmp_path / "a", claude_home),
-                                   {"REDIS_URL": url, "TOKEN_SECRET": SECRET}) as gw:
+        async with running_gateway(
+            redis_config(fake, tmp_path / "a", claude_home), {"REDIS_URL": url, "TOKEN_SECRET": SECRET}
+        ) as gw:
             issued = await _cli(env, tmp_path, "tokens", "issue", "--label", "from cli")
             key = issued.strip()
             token_id = jwt_codec.decode(key, SECRET, now=time.time()).sub
             async with anthropic.AsyncAnthropic(base_url=gw.url, api_key=key, max_retries=0) as client:
-                await client.messages.create(model=MODEL, max_tokens=8,
-                                             messages=[{"role": "user", "content": "a"}])
+                await client.messages.create(
+                    model=MODEL, max_tokens=8, messages=[{"role": "user", "content": "a"}]
+                )
                 assert await _cli(env, tmp_path, "tokens", "revoke", token_id) == f"revoked {token_id}\n"
                 with pytest.raises(anthropic.PermissionDeniedError):
-                    await client.messages.create(model=MODEL, max_tokens=8,
-                                                 messages=[{"role": "user", "content": "b"}])
+                    await client.messages.create(
+                        model=MODEL, max_tokens=8, messages=[{"role": "user", "content": "b"}]
+                    )
         assert not (tmp_path / "cli-data").exists()
 
 
 async def _cli(env: dict[str, str], cwd: Path, *args: str) -> str:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gateway.cli.main", *args, env=env, cwd=cwd,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "gateway.cli.main",
+        *args,
+        env=env,
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode == 0, err.decode()
     return out.decode()

@@ -31,13 +31,15 @@ async def test_200_concurrent_authorizations_against_a_budget_of_50_admit_exactl
     service = await open_service(tmp_path, policy)
     try:
         issued = await service.issue(label="budget", max_requests=50)
-        results = await asyncio.gather(*(service.authorize(bearer(issued.token)) for _ in range(200)),
-                                       return_exceptions=True)
+        results = await asyncio.gather(
+            *(service.authorize(bearer(issued.token)) for _ in range(200)), return_exceptions=True
+        )
         admitted = [r for r in results if isinstance(r, TokenRecord)]
         rejected = [r for r in results if isinstance(r, GatewayError)]
         assert len(admitted) == 50 and len(rejected) == 150
         assert {(e.status, e.error_type, e.message) for e in rejected} == {
-            (429, "rate_limit_error", "Token has reached its request limit")}
+            (429, "rate_limit_error", "Token has reached its request limit")
+        }
         assert service.get(issued.record.id).used_requests == 50  # type: ignore[union-attr]
     finally:
         await service.close()
@@ -116,7 +118,10 @@ async def test_defaults_from_config_apply_to_issued_tokens() -> None:
     issued = await service.issue()
     assert issued.ttl_hours == 2 and issued.record.expires_at - issued.record.issued_at == 7200
     assert (issued.record.max_requests, issued.record.max_tokens, issued.record.rate_limit_per_minute) == (
-        9, 1000, 60)
+        9,
+        1000,
+        60,
+    )
 
 
 async def test_introspection_shows_usage_without_spending_budget() -> None:
@@ -138,8 +143,9 @@ async def _introspect_error(service: TokenService, token: str) -> GatewayError:
 
 async def test_a_validly_signed_token_without_a_record_is_accepted_like_the_seed() -> None:
     service = TokenService(MemoryTokenStore(), SECRET, clock=FakeClock())
-    token = jwt_codec.encode(Claims(sub="elsewhere", iat=1_781_000_000, exp=1_781_003_600, label="l",
-                                    account="acc"), SECRET)
+    token = jwt_codec.encode(
+        Claims(sub="elsewhere", iat=1_781_000_000, exp=1_781_003_600, label="l", account="acc"), SECRET
+    )
     record = await service.authorize(bearer(token))
     assert (record.id, record.label, record.account, record.max_requests) == ("elsewhere", "l", "acc", None)
 
@@ -166,8 +172,12 @@ async def test_the_signature_cache_never_skips_expiry_or_revocation() -> None:
         (TokenRecord(id="a", expires_at=50), 49, 0, None),
         (TokenRecord(id="a", expires_at=100, revoked=True, max_requests=0), 0, 0, Denial.REVOKED),
         (TokenRecord(id="a", expires_at=100, max_requests=3, used_requests=3), 0, 0, Denial.REQUEST_BUDGET),
-        (TokenRecord(id="a", expires_at=100, max_tokens=10, used_input_tokens=4, used_output_tokens=6), 0, 0,
-         Denial.TOKEN_BUDGET),
+        (
+            TokenRecord(id="a", expires_at=100, max_tokens=10, used_input_tokens=4, used_output_tokens=6),
+            0,
+            0,
+            Denial.TOKEN_BUDGET,
+        ),
         (TokenRecord(id="a", expires_at=100, rate_limit_per_minute=2), 0, 2, Denial.RATE_LIMIT),
         (TokenRecord(id="a", expires_at=100, rate_limit_per_minute=2), 0, 1, None),
     ],

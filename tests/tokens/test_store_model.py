@@ -88,14 +88,16 @@ async def run(sequence: list[tuple], data_dir: Path, policy: StoragePolicy) -> N
                     except Exception:  # refused (revoked, expired, spent): counts nothing
                         continue
                     current = model.records[token_id]
-                    model.records[token_id] = current.with_usage(current.used_requests + 1,
-                                                                 current.used_input_tokens,
-                                                                 current.used_output_tokens)
+                    model.records[token_id] = current.with_usage(
+                        current.used_requests + 1, current.used_input_tokens, current.used_output_tokens
+                    )
             else:
                 await service.record_usage(token_id, int(op[2]), 1)
-                model.records[token_id] = current.with_usage(current.used_requests,
-                                                             current.used_input_tokens + int(op[2]),
-                                                             current.used_output_tokens + 1)
+                model.records[token_id] = current.with_usage(
+                    current.used_requests,
+                    current.used_input_tokens + int(op[2]),
+                    current.used_output_tokens + 1,
+                )
         elif kind == "compact":
             await service.store._io(service.store._sync, True, True)
         elif kind in ("restart", "crash", "torn"):
