@@ -1,6 +1,6 @@
 """`.lenv` files (lino-env) and `.env` files (dotenv): read and write, as pure text functions.
 
-`.lenv` follows lino-env exactly (notes/links-notation.md §2.1): `KEY: value` per line, split at
+`.lenv` follows lino-env exactly: `KEY: value` per line, split at
 the first colon-space; the value is kept untrimmed; whole-line `#` comments; lines without `: `
 (`KEY=value`, `KEY:value`) are ignored; a value that opens a quote and does not close it on the same
 line continues up to the first later line holding that quote (quotes dropped, lines joined with

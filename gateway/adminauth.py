@@ -1,6 +1,6 @@
 """Who may call admin endpoints (HTTP `/api/tokens*`, `/api/providers*`, and the gRPC admin API).
 
-Closed by default (SPEC §3, unlike the seed): with no admin key configured only loopback peers
+Closed by default (unlike the seed, which leaves it open): with no admin key configured only loopback peers
 are admitted; with a key (`TOKEN_ADMIN_KEY` / `--admin-key`) every caller, loopback included,
 must send `Authorization: Bearer <key>`, compared in constant time. Pure apart from reading the
 key reference; never logs or echoes the key.

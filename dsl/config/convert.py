@@ -46,7 +46,7 @@ MAX_WHOLE = 2**53
 _SIZE = re.compile(r"(\d+)\s*(b|kb|kib|mb|mib|gb|gib)?", re.IGNORECASE)
 _SIZE_UNITS = {"b": 1, "kb": 1000, "kib": 1024, "mb": 10**6, "mib": 2**20, "gb": 10**9, "gib": 2**30}
 
-# The seed's accepted spellings (seed-behaviour §4.2, §7, §9.2).
+# The seed's accepted spellings.
 STORAGE_SYNONYMS: Mapping[str, StoragePolicy] = {
     "memory": StoragePolicy.MEMORY,
     "mem": StoragePolicy.MEMORY,

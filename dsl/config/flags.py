@@ -1,6 +1,6 @@
 """The seed's global flags and their environment aliases, plus ours, as one table.
 
-Pure data (seed-behaviour §9.2). Each `Setting` names the flag, the env variable (also the `.lenv`
+Pure data: the seed's flags and env names. Each `Setting` names the flag, the env variable (also the `.lenv`
 / `.env` key), the RouterConfig path it fills and how its text is read. `dsl.settings` resolves
 them with the seed's precedence; `add_global_flags` turns them into argparse options.
 """

@@ -163,7 +163,7 @@ ROUTING = SectionSpec(
     ),
 )
 
-# Keys and spellings of the seed's indented provider form (seed-behaviour §6) are all accepted.
+# Keys and spellings of the seed's indented provider form are all accepted.
 PROVIDER = SectionSpec(
     "provider",
     ProviderConfig,

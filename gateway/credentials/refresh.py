@@ -1,4 +1,4 @@
-"""The Claude OAuth refresh exchange (protocols §1.2): request shape, response parsing, one POST.
+"""The Claude OAuth refresh exchange: request shape, response parsing, one POST.
 
 `refresh_request_body` and `parse_refresh_response` are pure; `exchange_refresh_token` does the single
 HTTP call. Errors never carry a token: only the status and the OAuth `error` code.

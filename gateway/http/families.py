@@ -1,7 +1,7 @@
 """Which API family a path belongs to, and whether the config hides it.
 
 Pure. The family decides the error dialect (Anthropic or OpenAI shape) and which feature toggle
-hides the route, including on the catch-all, so a disabled surface is really gone (SPEC §3).
+hides the route, including on the catch-all, so a disabled surface is really gone.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Header rules of the pass-through proxy (SPEC §2). Pure; never imports aiohttp.
+"""Header rules of the pass-through proxy. Pure; never imports aiohttp.
 
 Request: drop the client's credential, host, length and hop-by-hop headers; add the upstream
 credential; default `anthropic-version`; merge the OAuth beta only for OAuth credentials.

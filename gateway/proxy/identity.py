@@ -1,4 +1,4 @@
-"""The Claude Code identity system block for subscription OAuth traffic (protocols §1.3). Pure.
+"""The Claude Code identity system block for subscription OAuth traffic. Pure.
 
 Anthropic refuses subscription tokens unless the system prompt carries the identity line. Requests
 that already carry it (Claude Code's own, idempotent re-application) are left byte for byte alone;

@@ -1,5 +1,5 @@
 """A real Kubernetes API server for custom resources: etcd + the upstream apiextensions-apiserver, on
-127.0.0.1, plus the small discovery shim kubectl needs (test-infrastructure notes §1.3-1.4).
+127.0.0.1, plus the small discovery shim kubectl needs (see tests/controller/tools.py).
 
 It serves CRDs and custom objects with real schema validation, defaulting and the status subresource; it
 does not serve core types (those tests use kmock).

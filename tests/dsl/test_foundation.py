@@ -90,3 +90,28 @@ def test_the_grammar_is_a_lark_file_used_by_the_parser() -> None:
     grammar = ROOT / "dsl" / "lino" / "grammar.lark"
     assert grammar.is_file()
     assert "grammar.lark" in (ROOT / "dsl" / "lino" / "parser.py").read_text(encoding="utf-8")
+
+
+# Documents that live outside the repository; a reader of a clone cannot follow a pointer to them.
+_OUTSIDE_DOCS = re.compile(r"SPEC\b|seed-behaviour|protocols(\.md)? §|test-infrastructure|shared/notes|§\s*\d")
+
+
+def test_no_text_points_at_a_document_outside_the_repository() -> None:
+    offenders = []
+    for path in sorted(ROOT.rglob("*")):
+        rel = path.relative_to(ROOT)
+        if rel.parts[0].startswith(".") or "gen" in rel.parts or not path.is_file():
+            continue
+        if path.suffix not in {".py", ".md", ".lark", ".yaml", ".yml", ".lino", ".proto", ".toml"}:
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+            if _OUTSIDE_DOCS.search(line) and "_OUTSIDE_DOCS" not in line:
+                offenders.append(f"{rel}:{number}: {line.strip()}")
+    assert not offenders, "\n".join(offenders)
+
+
+def test_the_readme_defines_the_seed_once() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(re.findall(r"called \*\*the seed\*\*", readme)) == 1
+    first_use = readme.lower().index("the seed")
+    assert "link-assistant/router" in readme[max(0, first_use - 200) : first_use]

@@ -1,4 +1,4 @@
-"""Header rules of the pass-through proxy (SPEC §2), as tables."""
+"""Header rules of the pass-through proxy, as tables."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Anthropic Messages wire bodies for test stand-ins: a message, its SSE event sequence, an error.
 
-Pure builders (no I/O): the exact shapes of protocols.md §2.1, used by the fake upstream and by
+Pure builders (no I/O): the exact Anthropic wire shapes, used by the fake upstream and by
 tests that feed bytes to stream parsers.
 """
 
