@@ -93,7 +93,9 @@ def test_the_grammar_is_a_lark_file_used_by_the_parser() -> None:
 
 
 # Documents that live outside the repository; a reader of a clone cannot follow a pointer to them.
-_OUTSIDE_DOCS = re.compile(r"SPEC\b|seed-behaviour|protocols(\.md)? §|test-infrastructure|shared/notes|§\s*\d")
+_OUTSIDE_DOCS = re.compile(
+    r"SPEC\b|seed-behaviour|protocols(\.md)? §|test-infrastructure|shared/notes|§\s*\d"
+)
 
 
 def test_no_text_points_at_a_document_outside_the_repository() -> None:
