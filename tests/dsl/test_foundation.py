@@ -107,7 +107,7 @@ def test_no_text_points_at_a_document_outside_the_repository() -> None:
         if path.suffix not in {".py", ".md", ".lark", ".yaml", ".yml", ".lino", ".proto", ".toml"}:
             continue
         for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
-            if _OUTSIDE_DOCS.search(line) and "_OUTSIDE_DOCS" not in line:
+            if _OUTSIDE_DOCS.search(line) and rel != Path(__file__).relative_to(ROOT):
                 offenders.append(f"{rel}:{number}: {line.strip()}")
     assert not offenders, "\n".join(offenders)
 
