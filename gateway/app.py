@@ -19,6 +19,7 @@ from dsl.model import RouterConfig
 from gateway.accounts.build import build_account_pool
 from gateway.accounts.redis_sync import shared_pool_ctx
 from gateway.admin_grpc.server import admin_grpc_ctx
+from gateway.adminauth import unreadable_admin_key
 from gateway.context import GATEWAY, GatewayContext
 from gateway.credentials.build import expand_home
 from gateway.credentials.secrets import resolve_secret
@@ -56,6 +57,11 @@ def build_context(config: RouterConfig, environ: Mapping[str, str]) -> GatewayCo
     if not secret:
         raise ConfigurationError(
             f"TOKEN_SECRET is required ({config.admin.token_secret.describe()} is unset or empty)"
+        )
+    problem = unreadable_admin_key(config, environ)
+    if problem is not None:  # never fall back to open loopback admin
+        raise ConfigurationError(
+            f"{problem}; restore it, or remove the admin key setting for loopback-only admin"
         )
     return GatewayContext(
         config=config, environ=dict(environ), data_dir=resolve_data_dir(config, environ), token_secret=secret
