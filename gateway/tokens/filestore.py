@@ -46,6 +46,8 @@ TEXT_FILE, BINARY_FILE, JOURNAL_FILE, LOCK_FILE = "tokens.lino", "tokens.bin", "
 
 
 class FileTokenStore(TokenState):
+    persistent = True
+
     def __init__(
         self,
         data_dir: Path,

@@ -125,6 +125,8 @@ def _pairs(flat: list[str]) -> dict[str, str]:
 
 
 class RedisTokenStore(TokenState):
+    persistent = True
+
     def __init__(self, url: str, prefix: str = "lar:", *, refresh_interval: float = 2.0) -> None:
         super().__init__()
         self._url = url

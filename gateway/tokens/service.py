@@ -2,7 +2,11 @@
 
 `authorize` follows the seed's order exactly: credential from `Authorization: Bearer` first, else
 `x-api-key`; `la_sk_` prefix; HS256 signature; `exp` with 60 s leeway; revoked → 403; then the
-budgets (`max_requests`, `max_tokens`, `rate_limit_per_minute`) → 429. The budget check and the
+budgets (`max_requests`, `max_tokens`, `rate_limit_per_minute`) → 429. A validly signed key whose
+record the store does not hold first makes the store catch up (a key the CLI issued a moment ago
+is counted from its first request); still unknown to a persistent store (file or Redis), it is a
+401 "unknown key": a lost data dir must never revive revoked keys or lift budgets. Only the
+memory policy keeps the seed's rule (accepted, uncounted). The budget check and the
 count happen in one synchronous step (no await in between), so concurrent requests never
 overshoot a budget. Errors leave as `GatewayError`; their messages never contain the token.
 
@@ -33,6 +37,11 @@ from gateway.tokens.state import MemoryTokenStore, StoreError, TokenStore
 
 log = logging.getLogger(__name__)
 VERIFIED_CACHE_SIZE = 4096
+UNKNOWN_KEY_MESSAGE = "Unknown key: the token store has no record of it"
+MEMORY_POLICY_WARNING = (
+    "storage policy is memory: keys, revocations and budgets do not survive a restart, and after one "
+    "every validly signed key is accepted without limits"
+)
 T = TypeVar("T")
 
 
@@ -82,8 +91,11 @@ class TokenService:
         now = self._clock()
         claims = self.verify(headers, now)
         outcome = await self._persist(self.store.admit(claims.sub, claims.exp, now))
+        if outcome.record is None and self.store.persistent:
+            await self._persist(self.store.refresh(claims.sub))  # issued elsewhere a moment ago?
+            outcome = await self._persist(self.store.admit(claims.sub, claims.exp, now))
         if outcome.record is None:
-            return _record_from_claims(claims)  # seed: a token without a record is accepted
+            return self._unknown(claims)
         if outcome.denial is not None:
             error = _denial_error(outcome.denial, outcome.retry_after)
             if error.status == 429:
@@ -96,12 +108,22 @@ class TokenService:
         now = self._clock()
         claims = self.verify(headers, now)
         record = await self._persist(self.store.fetch(claims.sub))
+        if record is None and self.store.persistent:
+            await self._persist(self.store.refresh(claims.sub))
+            record = await self._persist(self.store.fetch(claims.sub))
         if record is None:
-            return _record_from_claims(claims)
+            return self._unknown(claims)
         denial = admission(record, claims.exp, now)
         if denial in (Denial.REVOKED, Denial.EXPIRED):
             raise _denial_error(denial, None)
         return record
+
+    def _unknown(self, claims: Claims) -> TokenRecord:
+        """A validly signed key with no record: refused by a persistent store, accepted (the seed's
+        behaviour) by the memory policy, which loses every record on restart anyway."""
+        if self.store.persistent:
+            raise unauthorized(UNKNOWN_KEY_MESSAGE)
+        return _record_from_claims(claims)
 
     async def record_usage(self, token_id: str, input_tokens: int, output_tokens: int) -> None:
         """Count tokens after a response; never fails the (already answered) request."""
@@ -214,5 +236,7 @@ def build_token_service(
 ) -> TokenService:
     """Build and open the service (call from inside the running event loop, e.g. a cleanup_ctx)."""
     store = build_store(config, data_dir, environ=environ)
+    if not store.persistent:
+        log.warning(MEMORY_POLICY_WARNING)
     store.start()
     return TokenService(store, secret, config.tokens)

@@ -36,6 +36,7 @@ class Admission(NamedTuple):
 
 
 class TokenStore(Protocol):
+    persistent: bool  # False only for the memory policy: records die with the process
     def get(self, token_id: str) -> TokenRecord | None: ...
 
     def records(self) -> list[TokenRecord]: ...
@@ -65,6 +66,8 @@ class TokenStore(Protocol):
 
 class TokenState:
     """Records by id plus usage not yet persisted (`_pending`: id → [requests, input, output])."""
+
+    persistent = False
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
