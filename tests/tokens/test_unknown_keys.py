@@ -80,13 +80,14 @@ async def test_the_sdk_sees_a_401_for_a_key_another_store_issued(
 ) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    key = run_cli(elsewhere, "tokens", "issue", env=cli_env(elsewhere, TOKEN_SECRET=TEST_SECRET)).stdout.strip()
-    async with running_gateway(gateway_config(fake.url, tmp_path / "data", claude_home)) as gw:
-        async with anthropic.AsyncAnthropic(base_url=gw.url, api_key=key, max_retries=0) as client:
-            with pytest.raises(anthropic.AuthenticationError) as refused:
-                await client.messages.create(
-                    model=MODEL, max_tokens=8, messages=[{"role": "user", "content": "Hi"}]
-                )
+    issued = run_cli(elsewhere, "tokens", "issue", env=cli_env(elsewhere, TOKEN_SECRET=TEST_SECRET))
+    key = issued.stdout.strip()
+    async with (
+        running_gateway(gateway_config(fake.url, tmp_path / "data", claude_home)) as gw,
+        anthropic.AsyncAnthropic(base_url=gw.url, api_key=key, max_retries=0) as client,
+    ):
+        with pytest.raises(anthropic.AuthenticationError) as refused:
+            await client.messages.create(model=MODEL, max_tokens=8, messages=[{"role": "user", "content": "Hi"}])
     assert refused.value.status_code == 401
     assert "Unknown key" in str(refused.value)
     assert fake.requests == []  # the upstream never saw it
@@ -115,7 +116,8 @@ async def test_the_memory_policy_keeps_the_seeds_rule_and_warns_at_start(
 ) -> None:
     issued = await TokenService(MemoryTokenStore(), SECRET).issue(label="from elsewhere")  # real clock
     with caplog.at_level(logging.WARNING, logger="gateway.tokens.service"):
-        service = build_token_service(config_for(tmp_path / "m", StoragePolicy.MEMORY), SECRET, tmp_path / "m")
+        memory = config_for(tmp_path / "m", StoragePolicy.MEMORY)
+        service = build_token_service(memory, SECRET, tmp_path / "m")
     assert MEMORY_POLICY_WARNING in caplog.text and "do not survive a restart" in caplog.text
     record = await service.authorize(bearer(issued.token))
     assert record.label == "from elsewhere"
