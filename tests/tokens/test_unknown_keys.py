@@ -87,7 +87,7 @@ async def test_the_sdk_sees_a_401_for_a_key_another_store_issued(
         anthropic.AsyncAnthropic(base_url=gw.url, api_key=key, max_retries=0) as client,
     ):
         with pytest.raises(anthropic.AuthenticationError) as refused:
-            await client.messages.create(model=MODEL, max_tokens=8, messages=[{"role": "user", "content": "Hi"}])
+            await client.messages.create(model=MODEL, max_tokens=8, messages=[{"role": "user", "content": "x"}])
     assert refused.value.status_code == 401
     assert "Unknown key" in str(refused.value)
     assert fake.requests == []  # the upstream never saw it
