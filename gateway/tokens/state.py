@@ -37,6 +37,7 @@ class Admission(NamedTuple):
 
 class TokenStore(Protocol):
     persistent: bool  # False only for the memory policy: records die with the process
+
     def get(self, token_id: str) -> TokenRecord | None: ...
 
     def records(self) -> list[TokenRecord]: ...

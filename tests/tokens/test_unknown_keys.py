@@ -13,6 +13,7 @@ from pathlib import Path
 
 import anthropic
 import pytest
+from anthropic.types import MessageParam
 
 from dsl.model import StoragePolicy
 from gateway.errors import GatewayError
@@ -25,6 +26,7 @@ from tests.support.redis_server import redis_server
 from .helpers import SECRET, bearer, cli_env, config_for, open_service, run_cli
 
 MODEL = "claude-test-1"
+HELLO: list[MessageParam] = [{"role": "user", "content": "Hi"}]
 
 
 async def test_a_key_the_cli_just_issued_is_metered_from_its_first_request(tmp_path: Path) -> None:
@@ -87,7 +89,7 @@ async def test_the_sdk_sees_a_401_for_a_key_another_store_issued(
         anthropic.AsyncAnthropic(base_url=gw.url, api_key=key, max_retries=0) as client,
     ):
         with pytest.raises(anthropic.AuthenticationError) as refused:
-            await client.messages.create(model=MODEL, max_tokens=8, messages=[{"role": "user", "content": "x"}])
+            await client.messages.create(model=MODEL, max_tokens=8, messages=HELLO)
     assert refused.value.status_code == 401
     assert "Unknown key" in str(refused.value)
     assert fake.requests == []  # the upstream never saw it
