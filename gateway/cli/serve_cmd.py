@@ -28,6 +28,8 @@ from gateway.context import GATEWAY
 from gateway.credentials.build import account_specs
 from gateway.credentials.secrets import resolve_secret
 from gateway.logging import configure_logging, level_from
+from gateway.tokens.jwt_codec import parse_previous
+from gateway.tokens.service import PREVIOUS_SECRETS_ENV
 from gateway.tokens.state import StoreError
 
 log = logging.getLogger("gateway.serve")
@@ -60,7 +62,8 @@ def secrets_of(config: RouterConfig, environ: Mapping[str, str]) -> list[str]:
         config.redis.url,
     ]
     refs += [a.api_key for a in config.accounts] + [p.api_key for p in config.providers]
-    return [v for v in (resolve_secret(r, environ) for r in refs) if v]
+    previous = list(parse_previous(environ.get(PREVIOUS_SECRETS_ENV)))
+    return [v for v in (resolve_secret(r, environ) for r in refs) if v] + previous
 
 
 def run(args: argparse.Namespace) -> int:

@@ -37,6 +37,7 @@ from gateway.tokens.state import MemoryTokenStore, StoreError, TokenStore
 
 log = logging.getLogger(__name__)
 VERIFIED_CACHE_SIZE = 4096
+PREVIOUS_SECRETS_ENV = "TOKEN_SECRET_PREVIOUS"
 UNKNOWN_KEY_MESSAGE = "Unknown key: the token store has no record of it"
 MEMORY_POLICY_WARNING = (
     "storage policy is memory: keys, revocations and budgets do not survive a restart, and after one "
@@ -59,12 +60,14 @@ class TokenService:
         secret: str,
         defaults: TokenDefaults | None = None,
         clock: Callable[[], float] = time.time,
+        previous_secrets: tuple[str, ...] = (),
     ) -> None:
         if not secret:
             raise ValueError("TOKEN_SECRET must not be empty")
         self.store = store
         self.defaults = defaults if defaults is not None else TokenDefaults()
         self._secret = secret
+        self._keyring = jwt_codec.Keyring(secret, previous_secrets)
         self._clock = clock
         # Signature checks are pure in (token, secret): cache them; expiry is still checked per call.
         self._verified: dict[str, Claims] = {}
@@ -77,7 +80,7 @@ class TokenService:
             token = jwt_codec.extract_credential(headers)
             claims = self._verified.get(token)
             if claims is None:
-                claims = jwt_codec.verify_signature(token, self._secret)
+                claims = jwt_codec.verify_signature(token, self._keyring)
                 if len(self._verified) >= VERIFIED_CACHE_SIZE:
                     del self._verified[next(iter(self._verified))]
                 self._verified[token] = claims
@@ -239,4 +242,6 @@ def build_token_service(
     if not store.persistent:
         log.warning(MEMORY_POLICY_WARNING)
     store.start()
-    return TokenService(store, secret, config.tokens)
+    env = os.environ if environ is None else environ
+    previous = jwt_codec.parse_previous(env.get(PREVIOUS_SECRETS_ENV))
+    return TokenService(store, secret, config.tokens, previous_secrets=previous)
