@@ -75,6 +75,12 @@ class ServerConfig:
     verbose: bool = False
     json_logs: bool = False
     max_body_bytes: int = 32 * 1024 * 1024
+    header_timeout: float = 10.0
+    """Seconds a client has to send a request's headers (from connecting or the request's first byte)."""
+    keepalive_timeout: float = 75.0
+    """Seconds an idle kept-alive connection stays open between requests."""
+    max_connections: int = 10_000
+    """Open client connections beyond this are answered 503 and closed."""
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from gateway.app import ConfigurationError, build_app, build_context
 from gateway.context import GATEWAY
 from gateway.credentials.build import account_specs
 from gateway.credentials.secrets import resolve_secret
+from gateway.http.connections import ConnectionLimits, GuardedTCPSite
 from gateway.logging import configure_logging, level_from
 from gateway.tokens.jwt_codec import parse_previous
 from gateway.tokens.service import PREVIOUS_SECRETS_ENV
@@ -119,11 +120,17 @@ async def _serve(
         handler_cancellation=True,
         shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
         access_log=None,
+        keepalive_timeout=config.server.keepalive_timeout,
     )
     await runner.setup()
     started = False
     try:
-        site = web.TCPSite(runner, config.server.host, config.server.port)
+        limits = ConnectionLimits(
+            header_timeout=config.server.header_timeout,
+            keepalive_timeout=config.server.keepalive_timeout,
+            max_connections=config.server.max_connections,
+        )
+        site = GuardedTCPSite(runner, config.server.host, config.server.port, limits)
         await site.start()
         started = True
         host, port = _bound(runner, config)
