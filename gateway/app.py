@@ -26,6 +26,7 @@ from gateway.credentials.secrets import resolve_secret
 from gateway.http.accounts_routes import add_accounts_routes
 from gateway.http.health import add_health_routes
 from gateway.http.middleware import error_middleware
+from gateway.http.openapi import add_openapi_route
 from gateway.http.token_routes import add_token_routes
 from gateway.openai.routes import add_openai_routes
 from gateway.providers.routes import add_provider_routes
@@ -123,6 +124,7 @@ def build_app(config: RouterConfig, environ: Mapping[str, str] | None = None) ->
     app.cleanup_ctx.append(admin_grpc_ctx)
     setup_telemetry(app)
     add_health_routes(app)
+    add_openapi_route(app)
     add_accounts_routes(app)
     add_anthropic_routes(app)
     add_token_routes(app)
