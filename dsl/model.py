@@ -124,6 +124,8 @@ class RoutingConfig:
     session_affinity: bool = True
     cooldown_seconds: float = 60.0
     retry_before_first_byte: int = 2
+    outlier_consecutive: int = 5
+    """Consecutive 5xx / connection failures before an account cools (429, 529, quota, auth: at once)."""
     mode: RoutingMode = RoutingMode.DIRECT
     claude_cli_bin: str | None = None
 

@@ -161,6 +161,7 @@ ROUTING = SectionSpec(
         F("session-affinity", "session_affinity", c.to_bool),
         F("cooldown", "cooldown_seconds", c.to_seconds),
         F("retry-before-first-byte", "retry_before_first_byte", _int_min(0)),
+        F("outlier-consecutive", "outlier_consecutive", _int_min(1)),
         F("mode", "mode", _choice(c.ROUTING_MODE_SYNONYMS)),
         F("claude-cli-bin", "claude_cli_bin"),
     ),
