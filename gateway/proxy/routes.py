@@ -17,6 +17,7 @@ from gateway.clibackend.serve import open_upstream_or_cli
 from gateway.context import GATEWAY, GatewayContext
 from gateway.errors import GatewayError, bad_request, not_found
 from gateway.http.families import Family, family_of, is_enabled, strip_anthropic_prefix
+from gateway.pathguard import PathRefused, check_upstream_path
 from gateway.proxy.forward import UpstreamRequest
 from gateway.proxy.sniff import UsageSniffer, sniff_model
 from gateway.proxy.stream import relay
@@ -43,7 +44,10 @@ def raw_upstream_path(request: web.Request) -> str:
     path = request.raw_path.partition("?")[0].partition("#")[0]
     if not path.startswith("/"):  # absolute-form request target (`GET http://host/path`)
         path = request.rel_url.raw_path
-    return strip_anthropic_prefix(path) or "/"
+    try:  # never forward a path that could leave the proxied API upstream
+        return check_upstream_path(strip_anthropic_prefix(path) or "/")
+    except PathRefused as exc:
+        raise bad_request(f"Invalid path: {exc}") from None
 
 
 async def proxy_handler(request: web.Request) -> web.StreamResponse:
