@@ -19,7 +19,7 @@ from gateway.errors import GatewayError, bad_request, not_found
 from gateway.http.families import Family, family_of, is_enabled, strip_anthropic_prefix
 from gateway.pathguard import PathRefused, check_upstream_path
 from gateway.proxy.forward import UpstreamRequest
-from gateway.proxy.sniff import UsageSniffer, sniff_model
+from gateway.proxy.sniff import UsageSniffer, sniff_max_tokens, sniff_model
 from gateway.proxy.stream import relay
 from gateway.telemetry.request_info import info_of
 
@@ -52,8 +52,18 @@ def raw_upstream_path(request: web.Request) -> str:
 
 async def proxy_handler(request: web.Request) -> web.StreamResponse:
     ctx = request.app[GATEWAY]
-    record: Any = await ctx.token_authority().authorize(request.headers)
+    tokens = ctx.token_authority()
+    tokens.check_key(request.headers)  # a bad key is a 401 before its body is read
     body = await read_body(request)
+    reserve = sniff_max_tokens(body) if body else 0
+    record: Any = await tokens.authorize(request.headers, reserve)
+    try:
+        return await _forward(request, ctx, record, body)
+    finally:  # answered, failed or cut, its usage already counted: give back what admission held
+        tokens.release(record, reserve)
+
+
+async def _forward(request: web.Request, ctx: GatewayContext, record: Any, body: bytes) -> web.StreamResponse:
     upstream = UpstreamRequest(
         method=request.method,
         path=raw_upstream_path(request),

@@ -89,14 +89,20 @@ class TokenService:
             raise unauthorized(exc.message) from None
         return claims
 
-    async def authorize(self, headers: Mapping[str, str]) -> TokenRecord:
-        """Verify the client's key and count one request against its budget."""
+    def check_key(self, headers: Mapping[str, str]) -> None:
+        """The 401 checks alone (prefix, signature, expiry), before a request's body is read."""
+        self.verify(headers, self._clock())
+
+    async def authorize(self, headers: Mapping[str, str], reserve_tokens: int = 0) -> TokenRecord:
+        """Verify the client's key and count one request against its budget; with a token budget,
+        hold `reserve_tokens` (the request's max_tokens) until `settle` (see `TokenState.consume`)."""
         now = self._clock()
         claims = self.verify(headers, now)
-        outcome = await self._persist(self.store.admit(claims.sub, claims.exp, now))
+        reserve = max(0, reserve_tokens)
+        outcome = await self._persist(self.store.admit(claims.sub, claims.exp, now, reserve))
         if outcome.record is None and self.store.persistent:
             await self._persist(self.store.refresh(claims.sub))  # issued elsewhere a moment ago?
-            outcome = await self._persist(self.store.admit(claims.sub, claims.exp, now))
+            outcome = await self._persist(self.store.admit(claims.sub, claims.exp, now, reserve))
         if outcome.record is None:
             return self._unknown(claims)
         if outcome.denial is not None:
@@ -127,6 +133,12 @@ class TokenService:
         if self.store.persistent:
             raise unauthorized(UNKNOWN_KEY_MESSAGE)
         return _record_from_claims(claims)
+
+    def release(self, record: TokenRecord, reserve_tokens: int) -> None:
+        """A request has ended (answered, failed or cut) and its usage is recorded: give back what
+        `authorize` held for it."""
+        if record.max_tokens is not None:
+            self.store.release(record.id, max(0, reserve_tokens))
 
     async def record_usage(self, token_id: str, input_tokens: int, output_tokens: int) -> None:
         """Count tokens after a response; never fails the (already answered) request."""
