@@ -1,13 +1,14 @@
 """Which client paths may be forwarded to the upstream: no dot segments, however spelled.
 
 Pure. The catch-all Anthropic route forwards the path as the client wrote it (escapes kept, so
-signatures and odd-but-valid paths pass through untouched). A path that could resolve outside the
-proxied API at the upstream or anything between is refused instead of forwarded: a `.` or `..`
-segment, also spelled `%2e%2e` / `%2E.` or delimited by an encoded slash or backslash (`%2f`,
-`%5c`, which some servers decode before resolving dots), a literal backslash, NUL or control
-bytes. An encoded slash inside an ordinary segment (`/v1/files/file%2F01`) passes untouched: `/api/latest/anthropic/../../api/tokens` must never reach the upstream as
-`/../../api/tokens` with the account's credential attached. Refusing, not normalising, so the
-client learns its path is wrong rather than being silently sent somewhere else.
+odd-but-valid paths pass through untouched). A path that could resolve outside the proxied API at
+the upstream or anything between is refused instead of forwarded: a `.` or `..` segment, also
+spelled `%2e%2e` / `%2E.` or delimited by an encoded slash or backslash (`%2f`, `%5c`, which some
+servers decode before resolving dots), a literal backslash, NUL or control bytes. An encoded
+slash inside an ordinary segment (`/v1/files/file%2F01`) passes untouched. So
+`/api/latest/anthropic/../../api/tokens` never reaches the upstream as `/../../api/tokens` with
+the account's credential attached. Refusing, not normalising: the client learns its path is
+wrong rather than being silently sent somewhere else.
 """
 
 from __future__ import annotations

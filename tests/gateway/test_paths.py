@@ -32,7 +32,15 @@ HOSTILE = [
     "/v1\\..\\x",
     "/v1/a%00b",
 ]
-FINE = ["/v1/messages", "/v1/files/file%20name", "/v1/files/file%2F01", "/v1/a%5Cb", "/v1/models/claude-3.5", "/v1/a..b/.hidden", "/"]
+FINE = [
+    "/v1/messages",
+    "/v1/files/file%20name",
+    "/v1/files/file%2F01",
+    "/v1/a%5Cb",
+    "/v1/models/claude-3.5",
+    "/v1/a..b/.hidden",
+    "/",
+]
 
 
 @pytest.mark.parametrize("path", HOSTILE)
