@@ -24,6 +24,7 @@ from gateway.context import GATEWAY, GatewayContext
 from gateway.credentials.build import expand_home
 from gateway.credentials.secrets import resolve_secret
 from gateway.http.accounts_routes import add_accounts_routes
+from gateway.http.body_limits import body_limit_middleware
 from gateway.http.health import add_health_routes
 from gateway.http.middleware import error_middleware
 from gateway.http.openapi import add_openapi_route
@@ -114,7 +115,10 @@ async def _end_streams(app: web.Application) -> None:
 def build_app(config: RouterConfig, environ: Mapping[str, str] | None = None) -> web.Application:
     env = os.environ if environ is None else environ
     ctx = build_context(config, env)
-    app = web.Application(middlewares=[error_middleware], client_max_size=config.server.max_body_bytes)
+    app = web.Application(
+        middlewares=[error_middleware, body_limit_middleware(config.server)],
+        client_max_size=config.server.max_body_bytes,
+    )
     app[GATEWAY] = ctx
     app.on_shutdown.append(_end_streams)
     app.cleanup_ctx.append(_http_session)

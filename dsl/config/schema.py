@@ -119,6 +119,7 @@ SERVER = SectionSpec(
         F("verbose", "verbose", c.to_bool),
         F("json-logs", "json_logs", c.to_bool),
         F("max-body-size", "max_body_bytes", c.to_size),
+        F("admin-max-body-size", "admin_max_body_bytes", c.to_size),
         F("header-timeout", "header_timeout", c.to_seconds),
         F("keepalive-timeout", "keepalive_timeout", c.to_seconds),
         F("max-connections", "max_connections", _int_min(1)),
