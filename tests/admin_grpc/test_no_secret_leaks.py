@@ -10,7 +10,7 @@ from pathlib import Path
 import aiohttp
 import grpc
 
-from gateway.admin_grpc.gen import (
+from link_assistant_router_admin.v1 import (
     config_pb2,
     config_pb2_grpc,
     tokens_pb2,

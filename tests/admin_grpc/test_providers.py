@@ -9,8 +9,8 @@ import grpc
 import pytest
 
 from dsl.model import RouterConfig
-from gateway.admin_grpc.gen import providers_pb2 as pb
-from gateway.admin_grpc.gen import providers_pb2_grpc
+from link_assistant_router_admin.v1 import providers_pb2 as pb
+from link_assistant_router_admin.v1 import providers_pb2_grpc
 from tests.support.admin_grpc import grpc_gateway
 from tests.support.two_accounts import ACCOUNT_ENV
 

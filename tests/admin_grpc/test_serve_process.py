@@ -15,7 +15,7 @@ import aiohttp
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from gateway.admin_grpc.gen import tokens_pb2, tokens_pb2_grpc
+from link_assistant_router_admin.v1 import tokens_pb2, tokens_pb2_grpc
 from tests.support.ports import free_port
 
 

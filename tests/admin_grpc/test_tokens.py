@@ -13,8 +13,8 @@ import grpc
 import pytest
 
 from dsl.model import RouterConfig
-from gateway.admin_grpc.gen import tokens_pb2 as pb
-from gateway.admin_grpc.gen import tokens_pb2_grpc
+from link_assistant_router_admin.v1 import tokens_pb2 as pb
+from link_assistant_router_admin.v1 import tokens_pb2_grpc
 from tests.support.admin_grpc import grpc_gateway
 from tests.support.gateway import TEST_SECRET
 from tests.support.two_accounts import ACCOUNT_ENV

@@ -8,7 +8,7 @@ import aiohttp
 import anthropic
 
 from dsl.model import RouterConfig
-from gateway.admin_grpc.gen import accounts_pb2, accounts_pb2_grpc, tokens_pb2, tokens_pb2_grpc
+from link_assistant_router_admin.v1 import accounts_pb2, accounts_pb2_grpc, tokens_pb2, tokens_pb2_grpc
 from tests.support.admin_grpc import grpc_gateway
 from tests.support.fake_anthropic import FakeAnthropic, Step
 from tests.support.prometheus_text import get_text, series

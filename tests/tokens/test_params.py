@@ -13,10 +13,10 @@ import aiohttp
 import grpc
 import pytest
 
-from gateway.admin_grpc.gen import tokens_pb2, tokens_pb2_grpc
 from gateway.cli.main import main
 from gateway.errors import GatewayError
 from gateway.tokens.params import MAX_BUDGET, MAX_RATE_PER_MINUTE, MAX_TTL_HOURS, IssueParams, parse_issue
+from link_assistant_router_admin.v1 import tokens_pb2, tokens_pb2_grpc
 from tests.support.admin_grpc import grpc_gateway
 from tests.support.fake_anthropic import FakeAnthropic
 from tests.support.gateway import gateway_config
