@@ -113,6 +113,15 @@ def grpc_server_credentials(reloader: CertificateReloader) -> grpc.ServerCredent
     )
 
 
+def tls_problem(cert_file: str | None, key_file: str | None, client_ca_file: str | None) -> str | None:
+    """Why these TLS settings cannot work together, or None. Pure."""
+    if bool(cert_file) != bool(key_file):
+        return "TLS needs both TLS_CERT_FILE and TLS_KEY_FILE (tls-cert-file and tls-key-file)"
+    if client_ca_file and not cert_file:
+        return "ADMIN_GRPC_CLIENT_CA_FILE (mTLS) needs TLS_CERT_FILE and TLS_KEY_FILE as well"
+    return None
+
+
 def http_tls(
     cert_file: str | None, key_file: str | None
 ) -> tuple[ssl.SSLContext, CertificateReloader] | None:

@@ -43,25 +43,7 @@ def cross_check(config: RouterConfig) -> list[Finding]:
                 "`recipient ACCOUNT` in the `mpp:` block, or MPP_RECIPIENT in the environment",
             )
         )
-    findings += _tls_findings(config)
     return findings
-
-
-def _tls_findings(config: RouterConfig) -> list[Finding]:
-    server = config.server
-    if bool(server.tls_cert_file) != bool(server.tls_key_file):
-        missing = "server.tls_key_file" if server.tls_cert_file else "server.tls_cert_file"
-        message = "TLS needs both a certificate file and its key file"
-        return [(missing, message, "tls-cert-file and tls-key-file")]
-    if server.admin_grpc_client_ca_file and not server.tls_cert_file:
-        return [
-            (
-                "server.admin_grpc_client_ca_file",
-                "a client CA (mTLS) needs TLS on the admin listener",
-                "tls-cert-file and tls-key-file as well",
-            )
-        ]
-    return []
 
 
 def record_findings(kind: str, name: str, fields: Mapping[str, Any]) -> list[tuple[str, str]]:

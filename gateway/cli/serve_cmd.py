@@ -29,7 +29,7 @@ from gateway.context import GATEWAY
 from gateway.credentials.build import account_specs
 from gateway.credentials.secrets import resolve_secret
 from gateway.logging import configure_logging, level_from
-from gateway.tlsfiles import RELOADERS, http_tls
+from gateway.tlsfiles import RELOADERS, http_tls, tls_problem
 from gateway.tokens.state import StoreError
 
 log = logging.getLogger("gateway.serve")
@@ -88,8 +88,13 @@ def serve(
     configure_logging(
         level_from(config.server.verbose, environ), config.server.json_logs, secrets_of(config, environ)
     )
+    server = config.server
+    problem = tls_problem(server.tls_cert_file, server.tls_key_file, server.admin_grpc_client_ca_file)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     try:
-        tls = http_tls(config.server.tls_cert_file, config.server.tls_key_file)
+        tls = http_tls(server.tls_cert_file, server.tls_key_file)
     except (OSError, ssl.SSLError) as err:
         print(f"error: cannot load the TLS certificate and key: {err}", file=sys.stderr)
         return 2

@@ -107,7 +107,7 @@ async def test_grpcurl_lists_services_and_calls_methods(config: RouterConfig) ->
             "-d",
             '{"label": "via-grpcurl", "max_requests": 3}',
             target,
-            "linkassistant.router.admin.v1.TokenService/IssueToken",
+            "linkassistant.router.admin.v1.TokenService/CreateToken",
         )
         assert rc == 0, err
         issued = json.loads(out)
@@ -115,7 +115,7 @@ async def test_grpcurl_lists_services_and_calls_methods(config: RouterConfig) ->
         assert [r.label for r in gw.ctx.token_authority().list()] == ["via-grpcurl"]  # type: ignore[attr-defined]
 
         rc, out, err = await grpcurl(
-            *auth, "-d", '{"id": "unknown"}', target, "linkassistant.router.admin.v1.TokenService/GetToken"
+            *auth, "-d", '{"name": "tokens/unknown"}', target, "linkassistant.router.admin.v1.TokenService/GetToken"
         )
         assert rc == 64 + grpc.StatusCode.NOT_FOUND.value[0], (rc, out, err)
         assert "NotFound" in err

@@ -90,7 +90,7 @@ async def test_http_refuses_out_of_range_budgets_and_grpc_lists_the_largest_allo
         [token] = listed.tokens
         assert (token.max_requests, token.rate_limit_per_minute) == (MAX_BUDGET, MAX_RATE_PER_MINUTE)
         with pytest.raises(grpc.aio.AioRpcError) as too_long:
-            await tokens.IssueToken(tokens_pb2.IssueTokenRequest(label="x" * 1025))
+            await tokens.CreateToken(tokens_pb2.CreateTokenRequest(label="x" * 1025))
         assert too_long.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
