@@ -67,7 +67,8 @@ async def test_reset_cooldown_after_a_429(config: RouterConfig, fake: FakeAnthro
         assert limited.cooldown_remaining_seconds > 500 and limited.cooldown_reason == "rate_limit"
         reset = await accounts.ResetAccountCooldown(pb.ResetAccountCooldownRequest(name=limited.name))
         assert reset.state == pb.ACCOUNT_STATE_HEALTHY and reset.cooldown_remaining_seconds == 0
-        assert (await http_accounts(gw.url))[limited.name.removeprefix("accounts/")]["cooldown_remaining_seconds"] is None
+        shown = (await http_accounts(gw.url))[limited.name.removeprefix("accounts/")]
+        assert shown["cooldown_remaining_seconds"] is None
 
 
 async def test_unknown_account_is_not_found(config: RouterConfig) -> None:

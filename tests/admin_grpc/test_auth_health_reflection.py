@@ -29,6 +29,8 @@ from tests.support.two_accounts import ACCOUNT_ENV
 ADMIN_KEY = "admin-key-0123456789"
 GRPCURL = shutil.which("grpcurl") or str(Path(sys.executable).parent / "grpcurl")
 
+TOKENS = "linkassistant.router.admin.v1.TokenService"
+
 
 async def test_admin_key_is_required_in_metadata(config: RouterConfig) -> None:
     env = {**ACCOUNT_ENV, "TOKEN_ADMIN_KEY": ADMIN_KEY}
@@ -114,9 +116,7 @@ async def test_grpcurl_lists_services_and_calls_methods(config: RouterConfig) ->
         assert issued["key"].startswith("la_sk_") and issued["token"]["max_requests"] == "3"
         assert [r.label for r in gw.ctx.token_authority().list()] == ["via-grpcurl"]  # type: ignore[attr-defined]
 
-        rc, out, err = await grpcurl(
-            *auth, "-d", '{"name": "tokens/unknown"}', target, "linkassistant.router.admin.v1.TokenService/GetToken"
-        )
+        rc, out, err = await grpcurl(*auth, "-d", '{"name": "tokens/unknown"}', target, f"{TOKENS}/GetToken")
         assert rc == 64 + grpc.StatusCode.NOT_FOUND.value[0], (rc, out, err)
         assert "NotFound" in err
 

@@ -65,7 +65,9 @@ async def test_provider_errors_use_grpc_codes(config: RouterConfig) -> None:
         assert "base_url" in (bad_url.value.details() or "")
         with pytest.raises(grpc.aio.AioRpcError) as bad_name:
             await providers.CreateProvider(
-                pb.CreateProviderRequest(provider_id="has space", provider=pb.Provider(base_url="http://h/v1"))
+                pb.CreateProviderRequest(
+                    provider_id="has space", provider=pb.Provider(base_url="http://h/v1")
+                )
             )
         assert bad_name.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         for call in (

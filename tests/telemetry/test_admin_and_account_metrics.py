@@ -78,7 +78,8 @@ async def test_account_state_and_cooldown_gauges_follow_the_pool(
         assert 200 < cooldowns(limited)[cooling] <= 300 and cooldowns(limited)[other] == 0
 
         accounts = accounts_pb2_grpc.AccountServiceStub(channel)
-        await accounts.ResetAccountCooldown(accounts_pb2.ResetAccountCooldownRequest(name=f"accounts/{cooling}"))
+        reset = accounts_pb2.ResetAccountCooldownRequest(name=f"accounts/{cooling}")
+        await accounts.ResetAccountCooldown(reset)
         await accounts.DrainAccount(accounts_pb2.DrainAccountRequest(name=f"accounts/{other}"))
         _, _, after = await get_text(f"{gw.url}/metrics")
     assert account_states(after) == {cooling: "healthy", other: "drained"}
