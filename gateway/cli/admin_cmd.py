@@ -23,7 +23,7 @@ import grpc
 from google.protobuf.json_format import MessageToDict
 
 from link_assistant_router_admin import AdminClient, AdminError
-from link_assistant_router_admin.channel import ChannelError
+from link_assistant_router_admin.channel import ChannelError, ChannelOptions, open_channel
 
 USER_ERRORS = (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.ALREADY_EXISTS)
 
@@ -110,7 +110,7 @@ def admin_key(args: argparse.Namespace) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        client = AdminClient.connect(
+        options = ChannelOptions.from_files(
             args.target,
             plaintext=args.plaintext,
             ca_file=args.tls_ca,
@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     try:
-        return asyncio.run(_run(client, args))
+        return asyncio.run(_run(options, args))
     except AdminError as err:
         hint = f" (cannot reach {args.target})" if err.code == grpc.StatusCode.UNAVAILABLE else ""
         print(f"error: {err}{hint}", file=sys.stderr)
@@ -133,8 +133,9 @@ def run(args: argparse.Namespace) -> int:
         return 130
 
 
-async def _run(client: AdminClient, args: argparse.Namespace) -> int:
-    async with client:
+async def _run(options: ChannelOptions, args: argparse.Namespace) -> int:
+    # The channel belongs to this event loop, so it is opened inside it.
+    async with AdminClient(open_channel(options), options) as client:
         handler = {
             "tokens": _tokens,
             "accounts": _accounts,
