@@ -1,4 +1,3 @@
-# ruff: noqa: E501  (long assertion lines read better whole)
 """The admin API from a remote operator's seat: the `admin` CLI and grpcurl against a real gateway
 over TLS and mTLS (certificates made in the test), paging through 1,000 tokens, a field-mask
 update, and `google.rpc` error details decoded by the client."""
@@ -80,7 +79,9 @@ async def test_cli_over_mtls_manages_a_remote_gateway(
         key = out.strip()
         assert key.startswith("la_sk_") and err.startswith("created tokens/")
         async with anthropic.AsyncAnthropic(base_url=gw.url, api_key=key, max_retries=0) as claude:
-            await claude.messages.create(model="m", max_tokens=8, messages=[{"role": "user", "content": "Hi"}])
+            await claude.messages.create(
+                model="m", max_tokens=8, messages=[{"role": "user", "content": "Hi"}]
+            )
 
         code, out, err = await cli(capsys, *mtls, "tokens", "list", "--filter", "label=ci")
         [listed] = [json.loads(line) for line in out.splitlines()]
@@ -134,10 +135,14 @@ async def test_grpcurl_over_mtls(config: RouterConfig, tmp_path: Path) -> None:
     async with tls_gateway(config, pki, mtls=True) as (_gw, target):
         files = ("-cacert", str(pki.ca_cert), "-cert", str(pki.client_cert), "-key", str(pki.client_key))
         auth = ("-H", f"authorization: Bearer {ADMIN_KEY}")
-        rc, out, err = await grpcurl(*files, *auth, "-d", '{"label": "via-grpcurl"}', target, f"{TOKENS}/CreateToken")
+        rc, out, err = await grpcurl(
+            *files, *auth, "-d", '{"label": "via-grpcurl"}', target, f"{TOKENS}/CreateToken"
+        )
         assert rc == 0, err
         assert json.loads(out)["token"]["name"].startswith("tokens/")
-        rc, out, err = await grpcurl(*files, *auth, "-d", '{"name": "tokens/nope"}', target, f"{TOKENS}/GetToken")
+        rc, out, err = await grpcurl(
+            *files, *auth, "-d", '{"name": "tokens/nope"}', target, f"{TOKENS}/GetToken"
+        )
         assert rc == 64 + grpc.StatusCode.NOT_FOUND.value[0] and "TOKEN_NOT_FOUND" in err, err
         rc, _, err = await grpcurl("-cacert", str(pki.ca_cert), *auth, target, "list")
         assert rc != 0  # no client certificate
@@ -178,23 +183,37 @@ async def test_page_token_is_bound_to_its_filter(config: RouterConfig, tmp_path:
         async with connect(target, tmp_path) as admin:
             page = await admin.tokens.ListTokens(tokens_pb2.ListTokensRequest(page_size=1), metadata=META)
             with pytest.raises(grpc.aio.AioRpcError) as mismatch:
-                request = tokens_pb2.ListTokensRequest(page_size=1, page_token=page.next_page_token, filter="label=x")
+                request = tokens_pb2.ListTokensRequest(
+                    page_size=1, page_token=page.next_page_token, filter="label=x"
+                )
                 await admin.tokens.ListTokens(request, metadata=META)
             assert mismatch.value.code() == grpc.StatusCode.INVALID_ARGUMENT
             with pytest.raises(AdminError) as negative:
                 [t async for t in admin.list_tokens(page_size=-1)]
-            assert (negative.value.reason, negative.value.violations[0].field) == ("INVALID_PAGE_SIZE", "page_size")
+            assert (negative.value.reason, negative.value.violations[0].field) == (
+                "INVALID_PAGE_SIZE",
+                "page_size",
+            )
 
 
 async def test_field_mask_update_changes_only_the_masked_fields(config: RouterConfig, tmp_path: Path) -> None:
     async with tls_gateway(config, make_pki(tmp_path / "pki"), mtls=False) as (_gw, target):  # noqa: SIM117 (the target comes from the first)
         async with connect(target, tmp_path) as admin:
             await admin.create_provider(
-                "litellm", base_url="http://127.0.0.1:4000/v1", model="m1", models=["m1", "m2"], api_key="sk-inline-1"
+                "litellm",
+                base_url="http://127.0.0.1:4000/v1",
+                model="m1",
+                models=["m1", "m2"],
+                api_key="sk-inline-1",
             )
             moved = await admin.update_provider("litellm", base_url="http://127.0.0.1:4001/v1")
             assert moved.base_url == "http://127.0.0.1:4001/v1"
-            assert (moved.model, list(moved.models), moved.has_api_key, moved.enabled) == ("m1", ["m1", "m2"], True, True)
+            assert (moved.model, list(moved.models), moved.has_api_key, moved.enabled) == (
+                "m1",
+                ["m1", "m2"],
+                True,
+                True,
+            )
             off = await admin.update_provider("providers/litellm", enabled=False, api_key="")
             assert (off.enabled, off.has_api_key, off.base_url) == (False, False, "http://127.0.0.1:4001/v1")
             with pytest.raises(AdminError) as bad_path:
@@ -203,8 +222,12 @@ async def test_field_mask_update_changes_only_the_masked_fields(config: RouterCo
             assert bad_path.value.violations[0].field == "update_mask.paths"
             with pytest.raises(AdminError) as taken:
                 await admin.create_provider("litellm", base_url="http://127.0.0.1:1/v1")
-            assert taken.value.code == grpc.StatusCode.ALREADY_EXISTS and taken.value.reason == "PROVIDER_EXISTS"
-            assert [p.name async for p in admin.list_providers(filter="enabled=false")] == ["providers/litellm"]
+            assert (
+                taken.value.code == grpc.StatusCode.ALREADY_EXISTS and taken.value.reason == "PROVIDER_EXISTS"
+            )
+            assert [p.name async for p in admin.list_providers(filter="enabled=false")] == [
+                "providers/litellm"
+            ]
 
 
 async def test_error_details_are_decoded_by_the_client(config: RouterConfig, tmp_path: Path) -> None:
@@ -212,7 +235,10 @@ async def test_error_details_are_decoded_by_the_client(config: RouterConfig, tmp
         async with connect(target, tmp_path) as admin:
             with pytest.raises(AdminError) as missing:
                 await admin.get_token("8d5c5a0e-0000-4000-8000-000000000000")
-            assert (missing.value.code, missing.value.reason) == (grpc.StatusCode.NOT_FOUND, "TOKEN_NOT_FOUND")
+            assert (missing.value.code, missing.value.reason) == (
+                grpc.StatusCode.NOT_FOUND,
+                "TOKEN_NOT_FOUND",
+            )
             with pytest.raises(AdminError) as too_long:
                 await admin.create_token(label="x" * 5000)
             assert too_long.value.reason == "INVALID_REQUEST_ERROR"
@@ -221,7 +247,9 @@ async def test_error_details_are_decoded_by_the_client(config: RouterConfig, tmp
                 await admin.get_account("accounts/a/b")
             assert (bad_name.value.reason, bad_name.value.violations[0].field) == ("INVALID_NAME", "name")
             with pytest.raises(AdminError) as invalid:
-                await admin.validate_config("server:\n  port 8080\n  colour blue\n", "r.lino", require_valid=True)
+                await admin.validate_config(
+                    "server:\n  port 8080\n  colour blue\n", "r.lino", require_valid=True
+                )
             assert invalid.value.reason == "CONFIG_INVALID"
             assert invalid.value.metadata["line"] == "3" and invalid.value.metadata["filename"] == "r.lino"
             assert invalid.value.violations[0].field == "text"
