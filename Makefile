@@ -25,6 +25,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict dsl gateway controller link_assistant_router_admin
 	$(BIN)/lint-imports
+	.ci/buf lint
 
 fmt: install
 	$(BIN)/ruff check --fix .
