@@ -41,7 +41,7 @@ def register(subparsers: Any) -> None:
     admin.add_argument("--tls-server-name", help="name to check the certificate against (default: HOST)")
     admin.add_argument("--plaintext", action="store_true", help="no TLS (loopback or a trusted network only)")
     admin.add_argument("--admin-key-file", help="file holding the admin key (default: TOKEN_ADMIN_KEY)")
-    kinds = admin.add_subparsers(dest="kind", metavar="RESOURCE", required=True)
+    kinds = admin.add_subparsers(dest="resource", metavar="RESOURCE", required=True)
 
     tokens = kinds.add_parser("tokens", help="la_sk_ keys").add_subparsers(dest="verb", required=True)
     create = tokens.add_parser("create", help="issue a key; prints it once")
@@ -142,7 +142,7 @@ async def _run(options: ChannelOptions, args: argparse.Namespace) -> int:
             "providers": _providers,
             "usage": _usage,
             "config": _config,
-        }[args.kind]
+        }[args.resource]
         return await handler(client, args)
 
 
