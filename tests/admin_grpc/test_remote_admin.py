@@ -127,11 +127,13 @@ async def test_cli_over_tls_config_validate_and_usage(
         assert code == 0 and "lastSequence" not in json.loads(out)  # zero: nothing served yet
         code, out, _ = await cli(capsys, *tls, "config", "reload")
         assert json.loads(out)["reloaded"][0] == "tls_certificates"
-        create = ("providers", "create", "litellm", "--base-url", "http://127.0.0.1:4000/v1", "--models", "a,b")
+        url = "http://127.0.0.1:4000/v1"
+        create = ("providers", "create", "litellm", "--base-url", url, "--models", "a,b")
         code, out, err = await cli(capsys, *tls, *create, "--kind", "litellm")
         assert code == 0 and json.loads(out)["models"] == ["a", "b"], err
         code, out, err = await cli(capsys, *tls, "providers", "update", "litellm", "--enabled", "false")
-        assert code == 0 and json.loads(out)["enabled"] is False and json.loads(out)["models"] == ["a", "b"], err
+        updated = json.loads(out)
+        assert code == 0 and updated["enabled"] is False and updated["models"] == ["a", "b"], err
         code, out, _ = await cli(capsys, *tls, "providers", "list", "--filter", "enabled=false")
         assert [json.loads(line)["name"] for line in out.splitlines()] == ["providers/litellm"]
 
