@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeAlias
 
-from gateway.admin_grpc.listing import ListingError, boolean, choice, paginate, parse_filter, resource_id
-from gateway.admin_grpc.status import bad_listing, not_found, unavailable
+from gateway.admin_grpc.listing import ListingError, boolean, choice, resource_id
+from gateway.admin_grpc.status import bad_listing, filter_of, not_found, page_of, unavailable
 from gateway.context import GatewayContext
 from link_assistant_router_admin.v1 import accounts_pb2 as pb
 from link_assistant_router_admin.v1 import accounts_pb2_grpc
@@ -84,20 +84,14 @@ class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
     async def ListAccounts(
         self, request: pb.ListAccountsRequest, context: Context
     ) -> pb.ListAccountsResponse:
-        try:
-            wanted = parse_filter(request.filter, FILTER_FIELDS)
-        except ListingError as exc:
-            await bad_listing(context, exc)
+        wanted = await filter_of(context, request.filter, FILTER_FIELDS)
         pool = await self._pool(context)
         entries = [
             (index, entry)
             for index, entry in enumerate(pool.snapshot())
             if all(entry.get(key) == value for key, value in wanted.items())
         ]
-        try:
-            page = paginate(entries, _order, request.page_size, request.page_token, request.filter)
-        except ListingError as exc:
-            await bad_listing(context, exc)
+        page = await page_of(context, entries, _order, request)
         return pb.ListAccountsResponse(
             accounts=[account_message(entry) for _, entry in page.items],
             next_page_token=page.next_page_token,

@@ -16,8 +16,8 @@ from typing import Any, TypeAlias, TypeVar
 import grpc
 from google.protobuf.empty_pb2 import Empty
 
-from gateway.admin_grpc.listing import ListingError, boolean, paginate, parse_filter, resource_id
-from gateway.admin_grpc.status import abort, abort_for, bad_listing, invalid, not_found
+from gateway.admin_grpc.listing import ListingError, boolean, resource_id
+from gateway.admin_grpc.status import abort, abort_for, bad_listing, filter_of, invalid, not_found, page_of
 from gateway.context import GatewayContext
 from gateway.errors import GatewayError
 from gateway.providers.forward import provider_store
@@ -134,15 +134,9 @@ class ProviderServicer(providers_pb2_grpc.ProviderServiceServicer):
     async def ListProviders(
         self, request: pb.ListProvidersRequest, context: Context
     ) -> pb.ListProvidersResponse:
-        try:
-            wanted = parse_filter(request.filter, FILTER_FIELDS)
-        except ListingError as exc:
-            await bad_listing(context, exc)
+        wanted = await filter_of(context, request.filter, FILTER_FIELDS)
         records = [r for r in await self._store_call(context, self._store().list) if matches(r, wanted)]
-        try:
-            page = paginate(records, lambda r: r.name, request.page_size, request.page_token, request.filter)
-        except ListingError as exc:
-            await bad_listing(context, exc)
+        page = await page_of(context, records, lambda r: r.name, request)
         return pb.ListProvidersResponse(
             providers=[provider_message(r) for r in page.items],
             next_page_token=page.next_page_token,

@@ -10,15 +10,15 @@ Every admin error carries a `google.rpc.Status` in the `grpc-status-details-bin`
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from typing import Any, NoReturn
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, NoReturn, TypeVar
 
 import grpc
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc import aio
 
-from gateway.admin_grpc.listing import ListingError
+from gateway.admin_grpc.listing import ListingError, Page, paginate, parse_filter
 from gateway.errors import GatewayError
 
 DOMAIN = "linkassistant.router"
@@ -34,6 +34,7 @@ _CODES: dict[int, grpc.StatusCode] = {
     501: grpc.StatusCode.UNIMPLEMENTED,
     503: grpc.StatusCode.UNAVAILABLE,
 }
+T = TypeVar("T")
 Violation = tuple[str, str]
 """(request field, what is wrong with it)."""
 
@@ -115,3 +116,23 @@ async def unavailable(context: aio.ServicerContext[Any, Any], message: str) -> N
 async def bad_listing(context: aio.ServicerContext[Any, Any], error: ListingError) -> NoReturn:
     """A bad resource name, filter, page size or page token, blamed on its request field."""
     await invalid(context, error.message, error.field, error.reason)
+
+
+async def filter_of(
+    context: aio.ServicerContext[Any, Any], text: str, fields: Mapping[str, Callable[[str], object]]
+) -> dict[str, object]:
+    """A List request's parsed `filter`, or INVALID_ARGUMENT naming the field `filter`."""
+    try:
+        return parse_filter(text, fields)
+    except ListingError as exc:
+        await bad_listing(context, exc)
+
+
+async def page_of(
+    context: aio.ServicerContext[Any, Any], items: Sequence[T], key: Callable[[T], str], request: Any
+) -> Page[T]:
+    """The page a List request asks for, or INVALID_ARGUMENT for a bad page size or token."""
+    try:
+        return paginate(items, key, request.page_size, request.page_token, request.filter)
+    except ListingError as exc:
+        await bad_listing(context, exc)

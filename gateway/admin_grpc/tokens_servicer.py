@@ -13,8 +13,8 @@ from typing import Any, TypeAlias
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from gateway.admin_grpc.listing import ListingError, boolean, paginate, parse_filter, resource_id
-from gateway.admin_grpc.status import abort_for, bad_listing, not_found, unavailable
+from gateway.admin_grpc.listing import ListingError, boolean, resource_id
+from gateway.admin_grpc.status import abort_for, bad_listing, filter_of, not_found, page_of, unavailable
 from gateway.context import GatewayContext
 from gateway.errors import GatewayError
 from gateway.tokens.params import parse_issue
@@ -118,17 +118,11 @@ class TokenServicer(tokens_pb2_grpc.TokenServiceServicer):
         return pb.CreateTokenResponse(key=issued.token, token=token_message(issued.record))
 
     async def ListTokens(self, request: pb.ListTokensRequest, context: Context) -> pb.ListTokensResponse:
-        try:
-            wanted = parse_filter(request.filter, FILTER_FIELDS)
-        except ListingError as exc:
-            await bad_listing(context, exc)
+        wanted = await filter_of(context, request.filter, FILTER_FIELDS)
         service = await self._refreshed(context)
         now = time.time()
         records = [r for r in service.list() if matches(r, wanted, now)]
-        try:
-            page = paginate(records, _order, request.page_size, request.page_token, request.filter)
-        except ListingError as exc:
-            await bad_listing(context, exc)
+        page = await page_of(context, records, _order, request)
         return pb.ListTokensResponse(
             tokens=[token_message(r) for r in page.items],
             next_page_token=page.next_page_token,
