@@ -101,6 +101,11 @@ def _list_parser(verbs: Any, example: str) -> None:
     listing.add_argument("--page-size", type=int, default=0)
 
 
+def is_loopback_target(target: str) -> bool:
+    host = target.rsplit(":", 1)[0].strip("[]")
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
 def admin_key(args: argparse.Namespace) -> str | None:
     if args.admin_key_file:
         return None  # read by ChannelOptions.from_files
@@ -123,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
     except ChannelError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    if options.plaintext and options.admin_key and not is_loopback_target(args.target):
+        print(f"warning: sending the admin key to {args.target} without TLS", file=sys.stderr)
     try:
         return asyncio.run(_run(options, args))
     except AdminError as err:
