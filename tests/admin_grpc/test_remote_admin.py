@@ -265,3 +265,13 @@ async def test_error_details_are_decoded_by_the_client(config: RouterConfig, tmp
             assert invalid.value.violations[0].description.startswith("r.lino:3:")
             verdict = await admin.validate_config("server:\n  colour blue\n", "r.lino")
             assert not verdict.valid and verdict.problems[0].line == 2
+
+
+@pytest.mark.parametrize(
+    ("target", "loopback"),
+    [("127.0.0.1:9090", True), ("localhost:9090", True), ("[::1]:9090", True), ("router.example:9090", False)],
+)
+def test_plaintext_key_warning_is_only_for_remote_targets(target: str, loopback: bool) -> None:
+    from gateway.cli.admin_cmd import is_loopback_target
+
+    assert is_loopback_target(target) is loopback
