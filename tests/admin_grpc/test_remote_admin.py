@@ -269,7 +269,12 @@ async def test_error_details_are_decoded_by_the_client(config: RouterConfig, tmp
 
 @pytest.mark.parametrize(
     ("target", "loopback"),
-    [("127.0.0.1:9090", True), ("localhost:9090", True), ("[::1]:9090", True), ("router.example:9090", False)],
+    [
+        ("127.0.0.1:9090", True),
+        ("localhost:9090", True),
+        ("[::1]:9090", True),
+        ("router.example:9090", False),
+    ],
 )
 def test_plaintext_key_warning_is_only_for_remote_targets(target: str, loopback: bool) -> None:
     from gateway.cli.admin_cmd import is_loopback_target
