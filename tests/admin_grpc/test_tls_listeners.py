@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 import shutil
 import ssl
+import subprocess
+import sys
 from pathlib import Path
 
 import aiohttp
@@ -15,10 +17,11 @@ import openai
 import pytest
 
 from dsl.model import ServerConfig
+from gateway.tlsfiles import http_tls, tls_problem
 from link_assistant_router_admin import AdminClient, AdminError
 from tests.support.fake_anthropic import FakeAnthropic
 from tests.support.gateway import write_credentials
-from tests.support.serve_process import serve_process
+from tests.support.serve_process import serve_env, serve_process
 from tests.support.tls import Pki, make_pki
 
 SECRET = "tls-test-secret-0123456789abcdef"
@@ -105,25 +108,34 @@ def test_admin_grpc_binds_the_http_host_unless_told_otherwise() -> None:
     assert ServerConfig().admin_grpc_bind_host == "0.0.0.0"
 
 
-async def test_a_lone_tls_file_stops_serve_loudly(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("cert", "key", "ca", "problem"),
+    [
+        ("c.pem", None, None, "both"),
+        (None, "k.pem", None, "both"),
+        (None, None, "ca.pem", "mTLS"),
+        ("c.pem", "k.pem", "ca.pem", None),
+        (None, None, None, None),
+    ],
+)
+def test_tls_settings_that_cannot_work_together(
+    cert: str | None, key: str | None, ca: str | None, problem: str | None
+) -> None:
+    found = tls_problem(cert, key, ca)
+    assert (found is None) if problem is None else (found is not None and problem in found)
+
+
+def test_a_lone_tls_file_stops_serve_loudly(tmp_path: Path) -> None:
     pki = make_pki(tmp_path / "pki")
-    import subprocess
-    import sys
-
-    from tests.support.serve_process import serve_env
-
-    for extra in (
-        {"TLS_CERT_FILE": str(pki.server_cert)},
-        {"ADMIN_GRPC_CLIENT_CA_FILE": str(pki.ca_cert)},
-        {"TLS_CERT_FILE": str(pki.server_cert), "TLS_KEY_FILE": str(tmp_path / "missing.key")},
-    ):
-        done = subprocess.run(
-            [sys.executable, "-m", "gateway.cli.main", "serve"],
-            env=serve_env({"TOKEN_SECRET": SECRET, "DATA_DIR": str(tmp_path / "d"), **extra}),
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert done.returncode == 2 and done.stderr.startswith("error:"), done.stderr
-        assert "Traceback" not in done.stderr
+    with pytest.raises(OSError):
+        http_tls(str(pki.server_cert), str(tmp_path / "missing.key"))
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway.cli.main", "serve"],
+        env=serve_env({"TOKEN_SECRET": SECRET, "TLS_CERT_FILE": str(pki.server_cert)}),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and done.stderr.startswith("error: TLS needs both"), done.stderr
+    assert "Traceback" not in done.stderr
