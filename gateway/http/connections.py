@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,8 +113,15 @@ class GuardedHandler(RequestHandler):
 class GuardedTCPSite(web.TCPSite):
     """`web.TCPSite` whose connections are `GuardedHandler`s sharing one open-connection count."""
 
-    def __init__(self, runner: web.BaseRunner, host: str, port: int, limits: ConnectionLimits) -> None:
-        super().__init__(runner, host, port)
+    def __init__(
+        self,
+        runner: web.BaseRunner,
+        host: str,
+        port: int,
+        limits: ConnectionLimits,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        super().__init__(runner, host, port, ssl_context=ssl_context)
         self._limits = limits
 
     async def start(self) -> None:
@@ -127,6 +135,11 @@ class GuardedTCPSite(web.TCPSite):
             return GuardedHandler(server, self._limits, count, loop=loop, access_log=None)
 
         self._server = await loop.create_server(
-            factory, self._host, self._port, backlog=self._backlog, reuse_address=self._reuse_address
+            factory,
+            self._host,
+            self._port,
+            ssl=self._ssl_context,
+            backlog=self._backlog,
+            reuse_address=self._reuse_address,
         )
         self._bound_port = self._server.sockets[0].getsockname()[1] if self._server.sockets else self._port
