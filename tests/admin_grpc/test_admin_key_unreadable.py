@@ -16,9 +16,9 @@ import grpc
 import pytest
 
 from dsl.model import AdminConfig, RouterConfig, SecretRef
-from gateway.admin_grpc.gen import tokens_pb2 as pb
-from gateway.admin_grpc.gen import tokens_pb2_grpc
 from gateway.app import ConfigurationError, build_context
+from link_assistant_router_admin.v1 import tokens_pb2 as pb
+from link_assistant_router_admin.v1 import tokens_pb2_grpc
 from tests.support.admin_grpc import grpc_gateway
 from tests.support.serve_process import serve_env
 from tests.support.two_accounts import ACCOUNT_ENV

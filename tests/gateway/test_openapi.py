@@ -101,6 +101,7 @@ async def run_schemathesis(url: str, key: str, cwd: Path, *selection: str) -> in
     return int(generated.group(1))
 
 
+@pytest.mark.timeout(400)  # two schemathesis runs, ~40 s on two shared cores
 async def test_schemathesis_finds_no_5xx_and_every_response_matches(
     strict: FakeAnthropic, claude_home: Path, tmp_path: Path
 ) -> None:

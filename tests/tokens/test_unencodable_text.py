@@ -55,7 +55,7 @@ async def test_http_refuses_a_lone_surrogate_label_and_a_revoke_beside_it_persis
 
 async def test_grpc_refuses_a_label_that_is_not_utf8_with_invalid_argument(config: RouterConfig) -> None:
     async with grpc_gateway(config, ACCOUNT_ENV) as (_gw, channel):
-        issue = channel.unary_unary("/linkassistant.router.admin.v1.TokenService/IssueToken")
+        issue = channel.unary_unary("/linkassistant.router.admin.v1.TokenService/CreateToken")
         with pytest.raises(grpc.aio.AioRpcError) as info:
             await issue(b"\x12\x02\xed\xa0")  # field 2 (label): the UTF-8-style bytes of a surrogate
         assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
