@@ -76,7 +76,7 @@ class ServerConfig:
     verbose: bool = False
     json_logs: bool = False
     max_body_bytes: int = 32 * 1024 * 1024
-    admin_max_body_bytes: int = 64 * 1024
+    admin_max_body_bytes: int = 1024 * 1024
     """The body limit of the admin API (`/api/tokens*`, `/api/providers*`); max_body_bytes caps it."""
     header_timeout: float = 10.0
     """Seconds a client has to send a request's headers (from connecting or the request's first byte)."""

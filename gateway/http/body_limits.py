@@ -2,7 +2,7 @@
 
 Pure rule (`limit_for`) plus a thin middleware. The model surfaces (Anthropic, OpenAI) take up to
 `server: max-body-size` (32 MiB, also aiohttp's hard cap for the whole app); the admin API takes
-up to `server: admin-max-body-size` (64 KiB: a key or provider record is a few hundred bytes), and
+up to `server: admin-max-body-size` (1 MiB: a key or provider record is a few hundred bytes), and
 the read-only operations routes nothing. A declared `Content-Length` over the limit is a 413 in
 the route's dialect at once, without reading a byte of the body; a chunked body is still bounded
 by the app-wide cap.

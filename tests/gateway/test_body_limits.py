@@ -21,7 +21,7 @@ from tests.support.gateway import gateway_config, running_gateway
 
 def test_each_family_has_its_limit() -> None:
     server = ServerConfig()
-    assert limit_for(Family.ADMIN, server) == 64 * 1024
+    assert limit_for(Family.ADMIN, server) == 1024 * 1024
     assert limit_for(Family.ANTHROPIC, server) == limit_for(Family.OPENAI, server) == 32 * 1024 * 1024
     loaded = load_config("server:\n  max-body-size 2MiB\n  admin-max-body-size 8MiB\n").server
     assert limit_for(Family.ADMIN, loaded) == 2 * 1024 * 1024  # never above the app-wide cap

@@ -123,6 +123,7 @@ async def test_every_single_bit_flip_is_refused_or_is_the_torn_last_line(tmp_pat
             assert records[second.record.id].used_requests == 1
     assert (cases, torn) == (len(journal) + 2 * len(line_starts[1:]), 3)
     assert refused == cases - torn
+    print(f"corruption campaign: {cases} damaged journals, {refused} refused, {torn} torn tails")
 
 
 @pytest.mark.parametrize("size", range(8))
