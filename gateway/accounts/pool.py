@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from aiohttp import web
+
 from dsl.model import RoutingStrategy
 from gateway.accounts import machine
 from gateway.accounts.classify import (
@@ -228,3 +230,7 @@ def token_facts(credential: CredentialSource) -> dict[str, Any]:
         "token_expires_at": iso_time(expires_ms / 1000) if expires_ms else None,
         "refreshable": bool(getattr(tokens, "can_refresh", False)),
     }
+
+
+POOL = web.AppKey("account_pool", AccountPool)
+"""The app's account pool (made in its own cleanup_ctx)."""

@@ -11,13 +11,15 @@ import asyncio
 import json
 from typing import Any, TypeAlias
 
+from aiohttp import web
+
 from dsl.config import load_config
 from dsl.config.view import flatten
 from dsl.errors import DslError, Problem
 from gateway.admin_grpc.gen import config_pb2 as pb
 from gateway.admin_grpc.gen import config_pb2_grpc
 from gateway.admin_grpc.status import invalid
-from gateway.context import GatewayContext
+from gateway.context import GATEWAY
 
 Context: TypeAlias = Any  # grpc.aio.ServicerContext (grpcio ships no type stubs)
 MAX_CONFIG_CHARS = 1_000_000
@@ -42,8 +44,8 @@ def validate(text: str, filename: str) -> pb.ValidateConfigResponse:
 
 
 class ConfigServicer(config_pb2_grpc.ConfigServiceServicer):
-    def __init__(self, ctx: GatewayContext) -> None:
-        self._ctx = ctx
+    def __init__(self, app: web.Application) -> None:
+        self._ctx = app[GATEWAY]
 
     async def ValidateConfig(
         self, request: pb.ValidateConfigRequest, context: Context

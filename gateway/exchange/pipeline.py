@@ -31,7 +31,6 @@ from gateway.exchange.interface import (
     Whole,
 )
 from gateway.exchange.relay import relay
-from gateway.http.families import strip_anthropic_prefix
 from gateway.telemetry.request_info import RequestInfo, info_of
 from gateway.tokens.records import TokenRecord
 
@@ -51,6 +50,14 @@ def raw_query(request: web.Request) -> str:
     """The query exactly as the client wrote it (`?beta=true`, percent-escapes untouched)."""
     _, _, query = request.raw_path.partition("?")
     return query
+
+
+def strip_anthropic_prefix(path: str) -> str:
+    """The seed's legacy prefix: `/api/latest/anthropic/v1/messages` is forwarded as `/v1/messages`."""
+    prefix = "/api/latest/anthropic"
+    if path == prefix or path.startswith(prefix + "/"):
+        return path[len(prefix) :]
+    return path
 
 
 def raw_upstream_path(request: web.Request) -> str:

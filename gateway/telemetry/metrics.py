@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from aiohttp import web
 from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.sdk.metrics import AlwaysOffExemplarFilter, MeterProvider
 from opentelemetry.sdk.resources import Resource
@@ -286,3 +287,7 @@ def _event(info: RequestInfo, status: int, account: str, model: str, duration: f
         cache_read_tokens=info.cache_read_tokens,
         cache_write_tokens=info.cache_write_tokens,
     )
+
+
+METRICS = web.AppKey("metrics", GatewayMetrics)
+"""The app's metrics; absent when metrics are off (`--disable-metrics`)."""

@@ -135,10 +135,10 @@ async def test_refresh_retry_keeps_the_account_slot_count_exact(tmp_path: Path) 
                 )
                 await slow.content.readany()  # the stream is in flight on the only account
                 assert await ask(gw.url, key) == fake.text  # 401 → refresh → retry, meanwhile
-                during = [e["in_flight"] for e in gw.ctx.account_pool().snapshot()]
+                during = [e["in_flight"] for e in gw.pool.snapshot()]
                 slow.close()  # the slow stream's client leaves; its slot comes back
                 for _ in range(200):  # bounded: at most 10 s
-                    after = [e["in_flight"] for e in gw.ctx.account_pool().snapshot()]
+                    after = [e["in_flight"] for e in gw.pool.snapshot()]
                     if after == [0]:
                         break
                     await asyncio.sleep(0.05)

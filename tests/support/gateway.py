@@ -30,8 +30,10 @@ from dsl.model import (
     TimeoutConfig,
     UpstreamConfig,
 )
+from gateway.accounts.pool import POOL, AccountPool
 from gateway.app import build_app
 from gateway.context import GATEWAY, GatewayContext
+from gateway.tokens.service import TOKENS, TokenService
 
 TEST_SECRET = "test-token-secret-0123456789abcdef"
 
@@ -45,9 +47,17 @@ class RunningGateway:
     def ctx(self) -> GatewayContext:
         return self.app[GATEWAY]
 
+    @property
+    def tokens(self) -> TokenService:
+        return self.app[TOKENS]
+
+    @property
+    def pool(self) -> AccountPool:
+        return self.app[POOL]
+
     async def issue_key(self, **kwargs: Any) -> str:
         """Issue an la_sk_ key through the token service (label, ttl_hours, max_requests, account...)."""
-        tokens: Any = self.ctx.token_authority()
+        tokens: Any = self.tokens
         result = tokens.issue(**kwargs)
         if inspect.isawaitable(result):
             result = await result
