@@ -21,9 +21,9 @@ from aiohttp import web
 
 from dsl.errors import DslError
 from dsl.model import RouterConfig
-from dsl.settings import settings_from_args
 from gateway.admin_grpc.server import AdminServerError
 from gateway.app import ConfigurationError, build_app, build_context
+from gateway.cli.settings import settings_from_args
 from gateway.context import GATEWAY
 from gateway.credentials.build import account_specs
 from gateway.credentials.secrets import resolve_secret

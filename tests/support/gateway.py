@@ -31,6 +31,7 @@ from dsl.model import (
     UpstreamConfig,
 )
 from gateway.accounts.pool import POOL, AccountPool
+from gateway.accounts.state import Clock
 from gateway.app import build_app
 from gateway.context import GATEWAY, GatewayContext
 from gateway.tokens.service import TOKENS, TokenService
@@ -70,10 +71,11 @@ class RunningGateway:
 
 @asynccontextmanager
 async def running_gateway(
-    config: RouterConfig, environ: Mapping[str, str] | None = None
+    config: RouterConfig, environ: Mapping[str, str] | None = None, clock: Clock | None = None
 ) -> AsyncIterator[RunningGateway]:
+    """`clock` (a `tests.accounts.vclock.VirtualClock`) lets a test move account cooldowns on."""
     env = {"TOKEN_SECRET": TEST_SECRET, **(environ or {})}
-    app = build_app(config, env)
+    app = build_app(config, env, clock)
     runner = web.AppRunner(app, handle_signals=False, handler_cancellation=True, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
