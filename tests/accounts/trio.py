@@ -17,8 +17,8 @@ from typing import Any
 import anthropic
 
 from dsl.model import AccountConfig, RouterConfig, SecretRef
-from tests.support.fake_anthropic import FakeAnthropic
 from gateway.accounts.state import Clock
+from tests.support.fake_anthropic import FakeAnthropic
 from tests.support.gateway import RunningGateway, gateway_config, running_gateway
 
 NAMES = ("a", "b", "c")
