@@ -12,9 +12,7 @@ No I/O here and no metrics calls: noting things is a few attribute writes on the
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from aiohttp import web
 
@@ -49,17 +47,6 @@ class RequestInfo:
         "unauthorized", "quota_exhausted", ...); retries on another account each add one."""
         self.upstream_errors.append((account, kind))
 
-    def note_usage(self, usage: Mapping[str, Any]) -> None:
-        """Take an Anthropic `usage` object (non-streaming body, message_start or message_delta).
-
-        Streaming sends input counts in message_start and cumulative output counts in message_delta,
-        so each field keeps the largest value seen rather than summing.
-        """
-        self.input_tokens = max(self.input_tokens, _count(usage, "input_tokens"))
-        self.output_tokens = max(self.output_tokens, _count(usage, "output_tokens"))
-        self.cache_read_tokens = max(self.cache_read_tokens, _count(usage, "cache_read_input_tokens"))
-        self.cache_write_tokens = max(self.cache_write_tokens, _count(usage, "cache_creation_input_tokens"))
-
     def note_counts(self, input_tokens: int, output_tokens: int, cache_read: int, cache_write: int) -> None:
         """Take the token counts of the answer (the exchange pipeline settles them once, at the end)."""
         self.input_tokens = max(self.input_tokens, input_tokens)
@@ -69,11 +56,6 @@ class RequestInfo:
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
-
-
-def _count(usage: Mapping[str, Any], key: str) -> int:
-    value = usage.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 REQUEST_INFO = web.RequestKey("telemetry_request_info", RequestInfo)
