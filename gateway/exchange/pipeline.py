@@ -8,7 +8,6 @@ failed attempts, first token, usage): lower layers return verdicts, they do not 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -33,8 +32,6 @@ from gateway.exchange.interface import (
 from gateway.exchange.relay import relay
 from gateway.telemetry.request_info import RequestInfo, info_of
 from gateway.tokens.records import TokenRecord
-
-log = logging.getLogger(__name__)
 
 
 async def read_body(request: web.Request) -> bytes:
