@@ -15,7 +15,7 @@ import os
 import sys
 from typing import Any
 
-from dsl.settings import settings_from_args
+from gateway.cli.settings import settings_from_args
 from gateway.credentials.secrets import resolve_secret
 from gateway.errors import GatewayError
 from gateway.providers.crypto import ProviderKeyError

@@ -19,6 +19,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
+from aiohttp import web
+
 from gateway.errors import GatewayError
 from gateway.providers.crypto import ProviderKeyError, decrypt_key, encrypt_key
 from gateway.providers.imports import STORE_PREFIX, parse_store_lines
@@ -146,3 +148,7 @@ def _decrypt_any(name: str, stored: str, secrets: tuple[str, ...]) -> str:
     raise ProviderKeyError(
         f"provider {name}: its stored key opens with neither TOKEN_SECRET nor any TOKEN_SECRET_PREVIOUS"
     )
+
+
+PROVIDERS = web.AppKey("providers", ProviderStore)
+"""The app's provider store (made in its own cleanup_ctx)."""
