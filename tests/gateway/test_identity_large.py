@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from gateway.proxy.identity import IDENTITY, SPLICE_MIN_BYTES, inject_identity
+from gateway.exchange.identity import IDENTITY, SPLICE_MIN_BYTES, inject_identity
 
 
 def big_body(prefix: bytes = b"", **fields: object) -> bytes:
