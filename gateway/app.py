@@ -22,6 +22,7 @@ from gateway.admin_grpc.server import admin_grpc_ctx
 from gateway.context import GATEWAY, GatewayContext
 from gateway.credentials.build import expand_home
 from gateway.credentials.secrets import resolve_secret
+from gateway.forgefed.surface import add_activitypub_routes
 from gateway.http.accounts_routes import add_accounts_routes
 from gateway.http.health import add_health_routes
 from gateway.http.middleware import error_middleware
@@ -122,5 +123,6 @@ def build_app(config: RouterConfig, environ: Mapping[str, str] | None = None) ->
     add_token_routes(app)
     add_openai_routes(app)
     add_provider_routes(app)
+    add_activitypub_routes(app)
     add_fallback_route(app)
     return app

@@ -182,6 +182,9 @@ SEED_FLAGS = [
     ("--mpp-recipient", "MPP_RECIPIENT"), ("--mpp-method", "MPP_METHOD"),
     ("--config", "ROUTER_CONFIG"), ("--admin-grpc-port", "ADMIN_GRPC_PORT"), ("--json-logs", "JSON_LOGS"),
     ("--redis-url", "REDIS_URL"), ("--oauth-token-url", "CLAUDE_OAUTH_TOKEN_URL"),
+    ("--activitypub-private-key-pem", "ACTIVITYPUB_PRIVATE_KEY_PEM"),
+    ("--activitypub-rate-limit-per-minute", "ACTIVITYPUB_RATE_LIMIT_PER_MINUTE"),
+    ("--disable-activitypub", "DISABLE_ACTIVITYPUB"),
 ]  # fmt: skip
 
 
