@@ -86,7 +86,7 @@ def answer(request: web.Request, body: dict[str, Any], status: int = 200) -> web
     if media is None:
         return refusal(406, "not_acceptable", f"this resource is {documents.ACTIVITY_JSON}")
     text = json.dumps(body)
-    return web.Response(text=text, status=status, headers={"content-type": media})
+    return web.Response(body=text.encode(), status=status, headers={"content-type": media})
 
 
 async def actor(request: web.Request) -> web.StreamResponse:
@@ -116,7 +116,7 @@ async def webfinger(request: web.Request) -> web.StreamResponse:
     found = documents.webfinger(request.app[FEDERATION].urls, resource)
     if found is None:
         return refusal(404, "not_found", "unknown resource")
-    return web.Response(text=json.dumps(found), headers={"content-type": documents.JRD_JSON})
+    return web.Response(body=json.dumps(found).encode(), headers={"content-type": documents.JRD_JSON})
 
 
 async def inbox(request: web.Request) -> web.StreamResponse:
@@ -144,7 +144,9 @@ async def inbox(request: web.Request) -> web.StreamResponse:
         return refusal(exc.status, exc.code, exc.message)
     federation.take(activity)
     reply = {"@context": documents.CONTEXT, "type": "Accept", "object": activity}
-    return web.Response(text=json.dumps(reply), status=202, headers={"content-type": documents.ACTIVITY_JSON})
+    return web.Response(
+        body=json.dumps(reply).encode(), status=202, headers={"content-type": documents.ACTIVITY_JSON}
+    )
 
 
 def add_activitypub_routes(app: web.Application) -> None:

@@ -60,13 +60,13 @@ class RunningGateway:
 
 @asynccontextmanager
 async def running_gateway(
-    config: RouterConfig, environ: Mapping[str, str] | None = None
+    config: RouterConfig, environ: Mapping[str, str] | None = None, port: int = 0
 ) -> AsyncIterator[RunningGateway]:
     env = {"TOKEN_SECRET": TEST_SECRET, **(environ or {})}
     app = build_app(config, env)
     runner = web.AppRunner(app, handle_signals=False, handler_cancellation=True, shutdown_timeout=1.0)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
     server: Any = site._server
     port = server.sockets[0].getsockname()[1]
