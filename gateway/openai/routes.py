@@ -19,6 +19,7 @@ from aiohttp import web
 from dsl.model import UpstreamProvider
 from gateway.context import GATEWAY, GatewayContext
 from gateway.errors import GatewayError, bad_request
+from gateway.forgefed.crater import serve_crater
 from gateway.openai import models, structured
 from gateway.openai.bridge import Translation, answer_via_anthropic
 from gateway.openai.chat_request import translate_chat_request
@@ -119,6 +120,8 @@ async def model_listing(request: web.Request) -> dict[str, Any]:
     if ctx.config.upstream.provider is UpstreamProvider.OPENAI_COMPATIBLE:
         provider = await current_provider(ctx)
         return models.provider_models_list(provider.name, provider.models, provider.default_model, created)
+    if ctx.config.upstream.provider is UpstreamProvider.CRATER:
+        return {"object": "list", "data": [models.model_entry("crater-forgefed", "crater", None)]}
     return models.anthropic_models_list(request.app[OPENAI].aliases, created)
 
 
@@ -140,6 +143,7 @@ def add_openai_routes(app: web.Application) -> None:
         return
     surface = OpenAISurface(models.build_alias_table(config.model_aliases))
     surface.forwarders[UpstreamProvider.OPENAI_COMPATIBLE] = forward_to_provider
+    surface.forwarders[UpstreamProvider.CRATER] = serve_crater
     app[OPENAI] = surface
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_post("/v1/responses", responses)

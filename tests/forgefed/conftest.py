@@ -9,13 +9,16 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from dsl.model import ActivityPubConfig, RouterConfig
+from dsl.model import ActivityPubConfig, RouterConfig, UpstreamProvider
 from tests.support.gateway import RunningGateway, gateway_config, running_gateway
 from tests.support.ports import free_port
 
 
-def federated_config(data_dir: Path, port: int, **changes: Any) -> RouterConfig:
+def federated_config(
+    data_dir: Path, port: int, provider: UpstreamProvider = UpstreamProvider.ANTHROPIC, **changes: Any
+) -> RouterConfig:
     config = gateway_config("http://127.0.0.1:9", data_dir)
+    config = dataclasses.replace(config, upstream=dataclasses.replace(config.upstream, provider=provider))
     activitypub = changes.pop("activitypub", ActivityPubConfig())
     activitypub = dataclasses.replace(activitypub, actor_base_url=f"http://127.0.0.1:{port}")
     return dataclasses.replace(config, activitypub=activitypub, **changes)

@@ -9,6 +9,7 @@ Neither uses the router's own signing code: keys are fetched from the router's a
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -193,6 +194,8 @@ class Tracker(Server):
         self.script = script or TrackerScript()
         self.offers: list[dict[str, Any]] = []
         self.polls = 0
+        self.task_polls: dict[str, int] = {}
+        self.deliveries: set[asyncio.Task[Any]] = set()
         self.signers: list[str] = []
         self.failures: list[str] = []
         self.app.router.add_post(f"/{self.name}/inbox", self._inbox)
@@ -236,9 +239,8 @@ class Tracker(Server):
                 http.get(offer["actor"], headers={"Accept": "application/activity+json"}) as response,
             ):
                 router_inbox = (await response.json(content_type=None))["inbox"]
-            request.app.loop.create_task(
-                signed_send(self.private_pem, self.key_id, "POST", router_inbox, reply)
-            )
+            delivery = signed_send(self.private_pem, self.key_id, "POST", router_inbox, reply)
+            self.deliveries.add(asyncio.get_running_loop().create_task(delivery))
             return web.Response(status=202)
         return web.json_response(reply, content_type="application/activity+json")
 
@@ -247,7 +249,9 @@ class Tracker(Server):
         if refused is not None:
             return refused
         self.polls += 1
+        number = request.match_info["n"]
+        self.task_polls[number] = self.task_polls.get(number, 0) + 1
         task: dict[str, Any] = {"@context": [AS2], "id": str(request.url), "type": "Ticket"}
-        if self.polls >= self.script.resolve_after:
+        if self.task_polls[number] >= self.script.resolve_after:
             task |= {"isResolved": True, **self.script.answer}
         return web.json_response(task, content_type="application/activity+json")
