@@ -18,7 +18,7 @@ from typing import Any
 
 from gateway.forgefed import documents, httpsig
 from gateway.forgefed.followers import FollowerStore
-from gateway.forgefed.keys import ActorKeys
+from gateway.forgefed.keys import ActorKeys, KeyRing
 from gateway.forgefed.ratelimit import RateLimiter
 from gateway.forgefed.remote import Clock, Remote, RemoteError
 
@@ -38,12 +38,16 @@ class InboxRefusal(Exception):
 @dataclass
 class Federation:
     urls: documents.ActorUrls
-    keys: ActorKeys
+    keyring: KeyRing
     remote: Remote
     followers: FollowerStore
     limiter: RateLimiter
     pending: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    @property
+    def keys(self) -> ActorKeys:
+        return self.keyring.get()
 
     @property
     def clock(self) -> Clock:

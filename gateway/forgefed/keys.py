@@ -6,7 +6,7 @@ Resolution, in order:
    then be the same key, or start-up fails;
 2. a public PEM alone (`ACTIVITYPUB_PUBLIC_KEY_PEM`): published as given, but we cannot sign, so
    outbound activities go unsigned and start-up says so loudly;
-3. neither: an RSA-2048 pair generated on first start and kept in `<data dir>/activitypub/actor-key.pem`
+3. neither: an RSA-2048 pair made on first use and kept in `<data dir>/activitypub/actor-key.pem`
    (mode 0600), so the published key stays the same across restarts.
 A public PEM that does not parse (the seed's placeholder) is ignored with a warning.
 """
@@ -58,7 +58,24 @@ def generated_key(path: Path) -> httpsig.PrivateKey:
     return key
 
 
-def resolve_keys(config: ActivityPubConfig, environ: Mapping[str, str], data_dir: Path) -> ActorKeys:
+class KeyRing:
+    """The actor's keys: configured ones are checked when the app is built (a bad key stops start-up);
+    a generated pair is read or made on first use, since most gateways never federate and making
+    one costs tens of milliseconds."""
+
+    def __init__(self, config: ActivityPubConfig, environ: Mapping[str, str], data_dir: Path) -> None:
+        self._keys = configured_keys(config, environ)
+        self._path = data_dir / KEY_FILE
+
+    def get(self) -> ActorKeys:
+        if self._keys is None:
+            key = generated_key(self._path)
+            self._keys = ActorKeys(httpsig.public_pem(key), key, "generated")
+        return self._keys
+
+
+def configured_keys(config: ActivityPubConfig, environ: Mapping[str, str]) -> ActorKeys | None:
+    """The keys the configuration names, or None when the router is to keep its own pair."""
     configured_public: httpsig.PublicKey | None = None
     if config.public_key_pem:
         try:
@@ -90,4 +107,4 @@ def resolve_keys(config: ActivityPubConfig, environ: Mapping[str, str], data_dir
             "(or drop the public key to let the router keep its own pair)"
         )
         return ActorKeys(httpsig.public_pem(configured_public), None, "public-only")
-    return ActorKeys(httpsig.public_pem(key := generated_key(data_dir / KEY_FILE)), key, "generated")
+    return None

@@ -18,7 +18,7 @@ import aiohttp
 from yarl import URL
 
 from gateway.forgefed import documents, httpsig
-from gateway.forgefed.keys import ActorKeys
+from gateway.forgefed.keys import KeyRing
 
 MAX_DOCUMENT_BYTES = 1024 * 1024
 KEY_CACHE_SECONDS = 3600.0
@@ -69,7 +69,7 @@ class RemoteAnswer:
 class Remote:
     """Our side of server-to-server ActivityPub: `get`, `post` and sender key lookup."""
 
-    keys: ActorKeys
+    keyring: KeyRing
     key_id: str
     clock: Clock = field(default_factory=SystemClock)
     timeout: float = 30.0
@@ -89,9 +89,10 @@ class Remote:
         headers = {"Accept": documents.ACCEPT_ACTIVITY, "Host": host}
         if body is not None:
             headers["Content-Type"] = documents.LD_JSON
-        if self.keys.private_key is not None:
+        private_key = self.keyring.get().private_key
+        if private_key is not None:
             headers |= httpsig.sign_request(
-                self.keys.private_key, self.key_id, method, target.raw_path_qs, host, body, self.clock.wall()
+                private_key, self.key_id, method, target.raw_path_qs, host, body, self.clock.wall()
             )
         if self.session is None:
             raise RemoteError("the federation HTTP session is not open")

@@ -21,7 +21,7 @@ from gateway.context import GATEWAY, GatewayContext
 from gateway.forgefed import documents
 from gateway.forgefed.federation import Federation, InboxRefusal
 from gateway.forgefed.followers import FollowerStore
-from gateway.forgefed.keys import resolve_keys
+from gateway.forgefed.keys import KeyRing
 from gateway.forgefed.ratelimit import RateLimiter
 from gateway.forgefed.remote import Remote
 
@@ -38,13 +38,13 @@ def actor_base_url(config: RouterConfig) -> str:
 
 
 def build_federation(ctx: GatewayContext) -> Federation:
-    """Keys are resolved here, while the app is built, so a bad key stops start-up with a clear error."""
+    """Configured keys are checked here, while the app is built, so a bad key stops start-up clearly."""
     urls = documents.ActorUrls(actor_base_url(ctx.config))
-    keys = resolve_keys(ctx.config.activitypub, ctx.environ, ctx.data_dir)
+    keyring = KeyRing(ctx.config.activitypub, ctx.environ, ctx.data_dir)
     return Federation(
         urls=urls,
-        keys=keys,
-        remote=Remote(keys, urls.key_id),
+        keyring=keyring,
+        remote=Remote(keyring, urls.key_id),
         followers=FollowerStore(ctx.data_dir),
         limiter=RateLimiter(ctx.config.activitypub.rate_limit_per_minute),
     )
