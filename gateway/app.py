@@ -10,24 +10,35 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import AsyncIterator, Mapping
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 
-from dsl.model import RouterConfig
+from dsl.model import RouterConfig, UpstreamProvider
 from gateway.accounts.build import build_account_pool
 from gateway.accounts.redis_sync import shared_pool_ctx
 from gateway.admin_grpc.server import admin_grpc_ctx
 from gateway.context import GATEWAY, GatewayContext
 from gateway.credentials.build import expand_home
 from gateway.credentials.secrets import resolve_secret
+from gateway.exchange.interface import Surface
+from gateway.exchange.pipeline import EXCHANGE
+from gateway.exchange.wiring import build_exchange
+from gateway.forgefed.crater import add_crater_door
 from gateway.forgefed.surface import add_activitypub_routes
 from gateway.http.accounts_routes import add_accounts_routes
 from gateway.http.health import add_health_routes
 from gateway.http.middleware import error_middleware
 from gateway.http.token_routes import add_token_routes
-from gateway.openai.routes import add_openai_routes
+from gateway.openai.bridge import OpenAIApi, openai_body
+from gateway.openai.models import provider_models_list
+from gateway.openai.routes import OPENAI, add_openai_routes
+from gateway.providers.active import ActiveProvider
+from gateway.providers.forward import ProviderSurface
+from gateway.providers.lookup import current_provider
 from gateway.providers.routes import add_provider_routes
 from gateway.proxy.routes import add_anthropic_routes, add_fallback_route
 from gateway.telemetry.setup import setup_telemetry
@@ -97,6 +108,36 @@ async def _account_pool(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
+async def _exchange(app: web.Application) -> AsyncIterator[None]:
+    ctx = app[GATEWAY]
+    tokens = ctx.token_authority()
+    app[EXCHANGE] = build_exchange(
+        ctx.config, tokens, ctx.account_pool(), ctx.session, ctx.environ, ctx.data_dir, ctx.inflight
+    )
+    yield
+
+
+def add_provider_door(app: web.Application) -> None:
+    """The OpenAI routes' door to an OpenAI-compatible provider (`UPSTREAM_PROVIDER=openai-compatible`)."""
+    doors = app.get(OPENAI)
+    if doors is None:
+        return
+    ctx = app[GATEWAY]
+
+    async def lookup() -> ActiveProvider:
+        return await current_provider(ctx)
+
+    async def listing(created: int) -> dict[str, Any]:
+        provider = await lookup()
+        return provider_models_list(provider.name, provider.models, provider.default_model, created)
+
+    def door(api: OpenAIApi) -> Surface:
+        return ProviderSurface(api.value, partial(openai_body, api), lookup)
+
+    doors.doors[UpstreamProvider.OPENAI_COMPATIBLE] = door
+    doors.listings[UpstreamProvider.OPENAI_COMPATIBLE] = listing
+
+
 async def _end_streams(app: web.Application) -> None:
     """Shutdown, after the listeners stopped: let relayed streams finish, then end the rest cleanly."""
     ctx = app[GATEWAY]
@@ -114,6 +155,7 @@ def build_app(config: RouterConfig, environ: Mapping[str, str] | None = None) ->
     app.cleanup_ctx.append(_http_session)
     app.cleanup_ctx.append(_token_service)
     app.cleanup_ctx.append(_account_pool)
+    app.cleanup_ctx.append(_exchange)
     app.cleanup_ctx.append(shared_pool_ctx)
     app.cleanup_ctx.append(admin_grpc_ctx)
     setup_telemetry(app)
@@ -122,7 +164,9 @@ def build_app(config: RouterConfig, environ: Mapping[str, str] | None = None) ->
     add_anthropic_routes(app)
     add_token_routes(app)
     add_openai_routes(app)
+    add_provider_door(app)
     add_provider_routes(app)
     add_activitypub_routes(app)
+    add_crater_door(app)
     add_fallback_route(app)
     return app

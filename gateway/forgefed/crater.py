@@ -1,36 +1,56 @@
 """Crater: `/v1/chat/completions` answered by a ForgeFed ticket tracker (`UPSTREAM_PROVIDER=crater`).
 
-The flow (rules in `crater_flow`): a signed Offer{Ticket} goes to `CRATER_FORGEFED_INBOX`; the task
-URI comes from the Accept, in the POST reply or, as the spec allows, delivered later to our inbox;
-the task is polled (signed GET) every `CRATER_POLL_INTERVAL_MS` until `isResolved: true`, for at most
-`CRATER_POLL_TIMEOUT_SECS` in all (then 504). Time comes from the federation's clock, so tests run
-the waits in virtual time. The answer is chat-completion JSON, or SSE with `stream: true`; the task's
-usage is charged to the caller's key like on every route.
+A door of the exchange pipeline, like any provider: `CraterSurface` turns the chat request into the
+upstream call (the Offer{Ticket} activity is its body), `CraterBackend` carries it out, and the
+pipeline authorizes, relays and settles usage as on every route. The backend's flow: the signed
+Offer goes to `CRATER_FORGEFED_INBOX`; the task URI comes from the Accept, in the POST reply or, as
+the spec allows, delivered later to our inbox; the task is polled (signed GET) every
+`CRATER_POLL_INTERVAL_MS` until `isResolved: true`, for at most `CRATER_POLL_TIMEOUT_SECS` in all
+(then 504). Time comes from the federation's clock, so tests run the waits in virtual time.
+
+The backend's "upstream response" (a byte pipe, the one the CLI backend uses) is the resolved task:
+JSON for a plain request, or, for a streamed one, a line protocol (`crater_flow.wait_line`,
+`task_line`, `error_line`) that starts at once, so the client's SSE opens immediately and gets a
+keep-alive comment per poll while the task runs; a client that leaves cancels the polling.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
-from dsl.model import RouterConfig
-from gateway.context import GatewayContext
+from dsl.model import RouterConfig, UpstreamProvider
+from gateway.clibackend.response import CliBody, CliResponse
+from gateway.context import GATEWAY
 from gateway.errors import GatewayError
+from gateway.exchange.interface import (
+    AttemptNotes,
+    Incoming,
+    RawTarget,
+    Relay,
+    Reply,
+    UpstreamAnswer,
+    UpstreamRequest,
+    Whole,
+)
 from gateway.forgefed import crater_flow as flow
 from gateway.forgefed.federation import Federation
 from gateway.forgefed.remote import RemoteAnswer, RemoteError
 from gateway.forgefed.surface import FEDERATION
-from gateway.telemetry.request_info import RequestInfo
+from gateway.openai import models
+from gateway.openai.bridge import OpenAIApi, openai_body
+from gateway.openai.routes import OPENAI
+from gateway.tokens.records import TokenRecord
 
-ERROR_TYPE = "forgefed_task_error"
-OnWait = Callable[[], Awaitable[None]]
+ERROR_TYPE = flow.ERROR_TYPE
+STREAM_HEADERS = {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"}
+OnWait = Callable[[], None]
 
 
 @dataclass(frozen=True)
@@ -54,26 +74,22 @@ class CraterSettings:
         )
 
 
-async def _nothing() -> None:
+def _nothing() -> None:
     return None
 
 
 async def run_task(
-    federation: Federation, settings: CraterSettings, ticket: flow.Ticket, on_wait: OnWait = _nothing
+    federation: Federation, settings: CraterSettings, offer: dict[str, Any], on_wait: OnWait = _nothing
 ) -> dict[str, Any]:
-    """Offer the ticket and wait for it to resolve; the resolved task JSON, or `TaskError`."""
+    """Deliver the Offer and wait for its ticket to resolve; the resolved task JSON, or `TaskError`."""
     if not settings.inbox:
         raise flow.TaskError(502, "CRATER_FORGEFED_INBOX is required for crater provider")
     clock = federation.clock
     deadline = clock.monotonic() + settings.timeout
-    offer_id = f"{settings.actor}/activities/offer-{uuid.uuid4()}"
+    offer_id = str(offer["id"])
     waiter = federation.expect_reply(offer_id)  # before sending: the Accept may beat the POST reply
     try:
-        answer = await _call(
-            federation.remote.post(
-                settings.inbox, flow.offer(ticket, settings.actor, settings.target, offer_id)
-            )
-        )
+        answer = await _call(federation.remote.post(settings.inbox, offer))
         if answer.status >= 300:
             detail = f": {answer.text()}" if answer.text() else ""
             raise flow.TaskError(502, f"ForgeFed delivery failed with HTTP {answer.status}{detail}")
@@ -85,7 +101,7 @@ async def run_task(
             if clock.monotonic() >= deadline:
                 raise flow.TaskError(504, f"the Offer was not answered within {settings.timeout:g} seconds")
             await _wait(waiter, clock.sleep(settings.interval))
-            await on_wait()
+            on_wait()
         uri = flow.task_uri(reply)
     finally:
         federation.forget(offer_id)
@@ -99,7 +115,7 @@ async def run_task(
         if clock.monotonic() >= deadline:
             raise flow.TaskError(504, f"task {uri} did not resolve within {settings.timeout:g} seconds")
         await clock.sleep(settings.interval)
-        await on_wait()
+        on_wait()
 
 
 async def _call(request: Awaitable[RemoteAnswer]) -> RemoteAnswer:
@@ -125,86 +141,111 @@ async def _wait(waiter: asyncio.Future[Any], sleep: Awaitable[None]) -> None:
         sleeper.cancel()
 
 
-async def serve_crater(
-    request: web.Request, ctx: GatewayContext, path: str, body: dict[str, Any], info: RequestInfo, record: Any
-) -> web.StreamResponse:
-    """The OpenAI-routes forwarder for `UPSTREAM_PROVIDER=crater`."""
-    if path != "/v1/chat/completions":
-        raise GatewayError(
-            400, "invalid_request_error", "UPSTREAM_PROVIDER=crater serves /v1/chat/completions only"
-        )
-    federation = request.app[FEDERATION]
-    settings = CraterSettings.of(ctx.config, federation.urls.actor)
-    try:
-        ticket = flow.ticket_of(body, settings.actor)
-    except flow.TaskError as exc:
-        raise GatewayError(exc.status, ERROR_TYPE, exc.message) from None
-    info.account, info.model, info.streaming = "crater", ticket.model, body.get("stream") is True
-    completion_id, created = f"chatcmpl-{uuid.uuid4()}", int(time.time())
-    if not info.streaming:
+class CraterBackend:
+    """Carries out a Crater call: the Offer in `call.body`, streamed when the call accepts SSE."""
+
+    def __init__(self, federation: Federation, settings: CraterSettings) -> None:
+        self._federation = federation
+        self._settings = settings
+
+    async def open(self, call: UpstreamRequest, notes: AttemptNotes) -> UpstreamAnswer:
+        offer = json.loads(call.body)
+        if dict(call.headers).get("accept") != "text/event-stream":
+            try:
+                task = await run_task(self._federation, self._settings, offer)
+            except flow.TaskError as exc:
+                notes.note_upstream_error("crater", "timeout" if exc.status == 504 else "server_error")
+                raise GatewayError(exc.status, ERROR_TYPE, exc.message) from None
+            body = CliBody()
+            body.feed(json.dumps(task).encode())
+            body.end()
+            return UpstreamAnswer(CliResponse(200, {"content-type": "application/json"}, body), "crater")
+        body = CliBody()
+        pump = asyncio.get_running_loop().create_task(self._pump(offer, body, notes))
+        response = CliResponse(200, {"content-type": flow.LINES_TYPE}, body, pump)
+        return UpstreamAnswer(response, "crater", response.close)
+
+    async def _pump(self, offer: dict[str, Any], body: CliBody, notes: AttemptNotes) -> None:
         try:
-            task = await run_task(federation, settings, ticket)
+            task = await run_task(
+                self._federation, self._settings, offer, lambda: body.feed(flow.wait_line())
+            )
+            body.feed(flow.task_line(task))
         except flow.TaskError as exc:
-            info.note_upstream_error("crater", "timeout" if exc.status == 504 else "server_error")
+            notes.note_upstream_error("crater", "timeout" if exc.status == 504 else "server_error")
+            body.feed(flow.error_line(exc))
+        finally:
+            body.end()
+
+
+class CraterSurface:
+    """The OpenAI chat route's door to Crater (`/v1/responses` is not served by Crater, as in the seed)."""
+
+    def __init__(self, api: OpenAIApi, settings: CraterSettings) -> None:
+        self._api = api
+        self._settings = settings
+
+    async def translator(self, incoming: Incoming, record: TokenRecord) -> CraterTranslator:
+        if self._api is not OpenAIApi.CHAT:
+            raise GatewayError(
+                400, "invalid_request_error", "UPSTREAM_PROVIDER=crater serves /v1/chat/completions only"
+            )
+        body = openai_body(self._api, incoming)
+        try:
+            ticket = flow.ticket_of(body, self._settings.actor)
+        except flow.TaskError as exc:
             raise GatewayError(exc.status, ERROR_TYPE, exc.message) from None
+        offer_id = f"{self._settings.actor}/activities/offer-{uuid.uuid4()}"
+        offer = flow.offer(ticket, self._settings.actor, self._settings.target, offer_id)
+        stream = body.get("stream") is True
+        options = body.get("stream_options")
+        include_usage = isinstance(options, dict) and options.get("include_usage") is True
+        call = UpstreamRequest(
+            method="POST",
+            path=self._api.value,
+            query="",
+            headers=(("accept", "text/event-stream" if stream else "application/json"),),
+            body=json.dumps(offer).encode(),
+            model=ticket.model,
+            target=RawTarget(self._settings.inbox, "crater", "ForgeFed tracker"),
+        )
+        return CraterTranslator(call, ticket.model, stream, include_usage)
+
+
+class CraterTranslator:
+    def __init__(self, call: UpstreamRequest, model: str, stream: bool, include_usage: bool) -> None:
+        self.call = call
+        self._answer = flow.Answer(f"chatcmpl-{uuid.uuid4()}", flow.now(), model)
+        self._stream = stream
+        self._include_usage = include_usage
+
+    def answer(self, status: int, reason: str | None, headers: Mapping[str, str]) -> Relay | Whole:
+        if self._stream:
+            return Relay(flow.StreamCodec(self._answer, self._include_usage), 200, STREAM_HEADERS)
+        return Whole(self._whole)
+
+    def _whole(self, raw: bytes | None) -> Reply:
+        if raw is None:
+            raise GatewayError(502, ERROR_TYPE, "the ForgeFed task answer broke off")
+        task = json.loads(raw)
         usage = flow.usage_of(task)
-        await _charge(ctx, info, record, usage)
-        return web.json_response(
-            flow.completion(completion_id, created, ticket.model, flow.answer_text(task), usage)
+        body = self._answer.completion(flow.answer_text(task), usage)
+        return Reply(
+            200, {"content-type": "application/json"}, json.dumps(body).encode(), flow.usage_record(usage)
         )
-    return await _stream(
-        request, ctx, info, record, federation, settings, ticket, body, completion_id, created
-    )
 
 
-async def _stream(
-    request: web.Request,
-    ctx: GatewayContext,
-    info: RequestInfo,
-    record: Any,
-    federation: Federation,
-    settings: CraterSettings,
-    ticket: flow.Ticket,
-    body: dict[str, Any],
-    completion_id: str,
-    created: int,
-) -> web.StreamResponse:
-    """SSE opened at once; `: waiting` comments keep it alive while the task runs, then the answer."""
-    response = web.StreamResponse(
-        headers={"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"}
-    )
-    await response.prepare(request)
+def add_crater_door(app: web.Application) -> None:
+    """Plug Crater into the OpenAI routes when `UPSTREAM_PROVIDER=crater` (after the routes and the actor)."""
+    doors = app.get(OPENAI)
+    if doors is None or FEDERATION not in app:
+        return
+    federation = app[FEDERATION]
+    settings = CraterSettings.of(app[GATEWAY].config, federation.urls.actor)
 
-    async def keepalive() -> None:
-        await response.write(b": waiting\n\n")
+    async def listing(created: int) -> dict[str, Any]:
+        return {"object": "list", "data": [models.model_entry("crater-forgefed", "crater", None)]}
 
-    options = body.get("stream_options")
-    include_usage = isinstance(options, dict) and options.get("include_usage") is True
-    with ctx.inflight.track():
-        try:
-            task = await run_task(federation, settings, ticket, keepalive)
-        except flow.TaskError as exc:
-            info.note_upstream_error("crater", "timeout" if exc.status == 504 else "server_error")
-            error = {"error": {"type": ERROR_TYPE, "message": exc.message, "code": str(exc.status)}}
-            await response.write(f"data: {json.dumps(error)}\n\ndata: [DONE]\n\n".encode())
-            await response.write_eof()
-            return response
-        usage = flow.usage_of(task)
-        await _charge(ctx, info, record, usage)
-        info.mark_first_token()
-        frames = flow.chunks(
-            completion_id, created, ticket.model, flow.answer_text(task), usage if include_usage else None
-        )
-        payload = "".join(f"data: {json.dumps(frame)}\n\n" for frame in frames) + "data: [DONE]\n\n"
-        await response.write(payload.encode())
-        await response.write_eof()
-    return response
-
-
-async def _charge(ctx: GatewayContext, info: RequestInfo, record: Any, usage: dict[str, int]) -> None:
-    info.note_usage({"input_tokens": usage["prompt_tokens"], "output_tokens": usage["completion_tokens"]})
-    token_id = getattr(record, "id", None)
-    if token_id and usage["total_tokens"]:
-        await asyncio.shield(
-            ctx.token_authority().record_usage(token_id, usage["prompt_tokens"], usage["completion_tokens"])
-        )
+    doors.doors[UpstreamProvider.CRATER] = lambda api: CraterSurface(api, settings)
+    doors.listings[UpstreamProvider.CRATER] = listing
+    doors.backends[UpstreamProvider.CRATER] = CraterBackend(federation, settings)

@@ -10,10 +10,17 @@ answer text is the first non-empty of `result.content`, `result.output_text`, `o
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.errors import GatewayError
+from gateway.exchange.interface import Usage
 from gateway.forgefed.documents import CONTEXT, object_id
+
+ERROR_TYPE = "forgefed_task_error"
+LINES_TYPE = "application/x-crater-task-lines"
+"""The backend's streamed body: one JSON object per line, `{"wait":true}`, `{"task":…}` or `{"error":…}`."""
 
 
 class TaskError(Exception):
@@ -168,38 +175,122 @@ def usage_of(task: dict[str, Any]) -> dict[str, int]:
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
-def completion(
-    completion_id: str, created: int, model: str, text: str, usage: dict[str, int]
-) -> dict[str, Any]:
-    return {
-        "id": completion_id,
-        "object": "chat.completion",
-        "created": created,
-        "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-        "usage": usage,
-    }
+def usage_record(usage: dict[str, int]) -> Usage:
+    return Usage(input=usage["prompt_tokens"], output=usage["completion_tokens"])
 
 
-def chunks(
-    completion_id: str, created: int, model: str, text: str, usage: dict[str, int] | None
-) -> list[dict[str, Any]]:
-    """The streamed answer: role, the whole content, finish (and a usage chunk when asked for)."""
+def now() -> int:
+    return int(time.time())
 
-    def chunk(delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
+
+@dataclass(frozen=True)
+class Answer:
+    """The chat completion's identity: one id and creation time for the JSON answer or every chunk."""
+
+    completion_id: str
+    created: int
+    model: str
+
+    def completion(self, text: str, usage: dict[str, int]) -> dict[str, Any]:
         return {
-            "id": completion_id,
+            "id": self.completion_id,
+            "object": "chat.completion",
+            "created": self.created,
+            "model": self.model,
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+            ],
+            "usage": usage,
+        }
+
+    def chunk(self, delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
+        return {
+            "id": self.completion_id,
             "object": "chat.completion.chunk",
-            "created": created,
-            "model": model,
+            "created": self.created,
+            "model": self.model,
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
         }
 
-    out = [
-        chunk({"role": "assistant", "content": ""}, None),
-        chunk({"content": text}, None),
-        chunk({}, "stop"),
-    ]
-    if usage is not None:
-        out.append({**chunk({}, None), "choices": [], "usage": usage})
-    return out
+    def chunks(self, text: str, usage: dict[str, int] | None) -> list[dict[str, Any]]:
+        """The streamed answer: role, the whole content, finish (and a usage chunk when asked for)."""
+        out = [self.chunk({"role": "assistant", "content": ""}, None), self.chunk({"content": text}, None)]
+        out.append(self.chunk({}, "stop"))
+        if usage is not None:
+            out.append({**self.chunk({}, None), "choices": [], "usage": usage})
+        return out
+
+
+def wait_line() -> bytes:
+    return b'{"wait":true}\n'
+
+
+def task_line(task: dict[str, Any]) -> bytes:
+    return json.dumps({"task": task}).encode() + b"\n"
+
+
+def error_line(error: TaskError) -> bytes:
+    return json.dumps({"error": {"status": error.status, "message": error.message}}).encode() + b"\n"
+
+
+def sse(data: Any) -> bytes:
+    return f"data: {json.dumps(data)}\n\n".encode()
+
+
+DONE = b"data: [DONE]\n\n"
+
+
+def error_frame(message: str) -> bytes:
+    return sse({"error": {"type": ERROR_TYPE, "message": message}}) + DONE
+
+
+class StreamCodec:
+    """Task lines in, OpenAI chat SSE out: a `: waiting` comment per poll, then the answer's chunks."""
+
+    def __init__(self, answer: Answer, include_usage: bool) -> None:
+        self._answer = answer
+        self._include_usage = include_usage
+        self._pending = b""
+        self._done = False
+        self._usage = Usage()
+
+    @property
+    def done(self) -> bool:
+        return self._done
+
+    @property
+    def usage(self) -> Usage:
+        return self._usage
+
+    def feed(self, chunk: bytes) -> bytes:
+        lines = (self._pending + chunk).split(b"\n")
+        self._pending = lines.pop()
+        return b"".join(self._line(line) for line in lines if line.strip() and not self._done)
+
+    def _line(self, line: bytes) -> bytes:
+        try:
+            item = json.loads(line)
+        except ValueError:
+            return b""
+        if not isinstance(item, dict) or item.get("wait"):
+            return b": waiting\n\n"
+        self._done = True
+        if isinstance(item.get("error"), dict):
+            return error_frame(str(item["error"].get("message", "the ForgeFed task failed")))
+        task = _mapping(item.get("task"))
+        usage = usage_of(task)
+        self._usage = usage_record(usage)
+        frames = self._answer.chunks(answer_text(task), usage if self._include_usage else None)
+        return b"".join(sse(frame) for frame in frames) + DONE
+
+    def finish(self) -> bytes:
+        if self._done:
+            return b""
+        self._done = True
+        return error_frame("the ForgeFed task ended without an answer")
+
+    def fail(self, error: GatewayError) -> bytes | None:
+        if self._done:
+            return None
+        self._done = True
+        return error_frame(error.message)

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gateway.errors import GatewayError
 from gateway.forgefed import crater_flow as flow
 
 ACTOR = "https://router.example/actor/code"
@@ -140,7 +141,8 @@ def test_usage_reads_openai_or_anthropic_names_and_defaults_to_zero() -> None:
 
 
 def test_stream_chunks_are_role_content_finish_and_usage_on_request() -> None:
-    frames = flow.chunks("id", 1, "m", "hello", None)
+    answer = flow.Answer("id", 1, "m")
+    frames = answer.chunks("hello", None)
     assert [f["choices"][0]["delta"] for f in frames] == [
         {"role": "assistant", "content": ""},
         {"content": "hello"},
@@ -148,7 +150,7 @@ def test_stream_chunks_are_role_content_finish_and_usage_on_request() -> None:
     ]
     assert frames[-1]["choices"][0]["finish_reason"] == "stop"
     usage = {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}
-    assert flow.chunks("id", 1, "m", "hello", usage)[-1] == {
+    assert answer.chunks("hello", usage)[-1] == {
         "id": "id",
         "object": "chat.completion.chunk",
         "created": 1,
@@ -156,6 +158,37 @@ def test_stream_chunks_are_role_content_finish_and_usage_on_request() -> None:
         "choices": [],
         "usage": usage,
     }
+
+
+def sse_data(raw: bytes) -> list[str]:
+    return [line[6:] for line in raw.decode().splitlines() if line.startswith("data: ")]
+
+
+@pytest.mark.parametrize("split", [1, 3, 7, 1000])
+def test_the_stream_codec_turns_task_lines_into_chat_sse_however_they_are_split(split: int) -> None:
+    codec = flow.StreamCodec(flow.Answer("id", 1, "m"), include_usage=True)
+    task = {"isResolved": True, "content": "hi", "usage": {"prompt_tokens": 2, "completion_tokens": 3}}
+    lines = flow.wait_line() + flow.wait_line() + flow.task_line(task) + flow.wait_line()
+    out = b"".join(codec.feed(lines[i : i + split]) for i in range(0, len(lines), split)) + codec.finish()
+    assert out.count(b": waiting\n\n") == 2 and codec.done
+    data = sse_data(out)
+    assert data[-1] == "[DONE]" and json.loads(data[1])["choices"][0]["delta"]["content"] == "hi"
+    assert json.loads(data[-2])["usage"]["total_tokens"] == 5
+    assert (codec.usage.input, codec.usage.output) == (2, 3)
+
+
+def test_the_stream_codec_reports_errors_in_band() -> None:
+    codec = flow.StreamCodec(flow.Answer("id", 1, "m"), include_usage=False)
+    out = codec.feed(flow.error_line(flow.TaskError(504, "task x did not resolve within 1 seconds")))
+    assert sse_data(out) == [
+        json.dumps(
+            {"error": {"type": "forgefed_task_error", "message": "task x did not resolve within 1 seconds"}}
+        ),
+        "[DONE]",
+    ]
+    assert codec.finish() == b"" and codec.fail(GatewayError(502, "api_error", "x")) is None
+    cut = flow.StreamCodec(flow.Answer("id", 1, "m"), include_usage=False)
+    assert b"ended without an answer" in cut.finish()
 
 
 @given(
