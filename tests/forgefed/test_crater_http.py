@@ -164,7 +164,9 @@ async def test_rejected_or_failed_offers_are_openai_shaped_502s(
 
 async def test_an_accept_delivered_later_to_our_inbox_is_taken(tmp_path: Path) -> None:
     # A spec-following tracker answers the Offer 202 and delivers a signed Accept to our inbox.
-    async with crater(tmp_path, TrackerScript(mode="async"), virtual=False, poll_interval_ms=20) as (
+    async with crater(
+        tmp_path, TrackerScript(mode="async"), virtual=False, poll_interval_ms=20, poll_timeout_secs=5
+    ) as (
         _gw,
         tracker,
         sdk,
