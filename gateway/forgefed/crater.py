@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ from gateway.openai.bridge import OpenAIApi, openai_body
 from gateway.openai.routes import OPENAI
 from gateway.tokens.records import TokenRecord
 
+log = logging.getLogger(__name__)
 ERROR_TYPE = flow.ERROR_TYPE
 STREAM_HEADERS = {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"}
 OnWait = Callable[[], None]
@@ -241,7 +243,20 @@ def add_crater_door(app: web.Application) -> None:
     if doors is None or FEDERATION not in app:
         return
     federation = app[FEDERATION]
-    settings = CraterSettings.of(app[GATEWAY].config, federation.urls.actor)
+    config = app[GATEWAY].config
+    settings = CraterSettings.of(config, federation.urls.actor)
+    if settings.actor != federation.urls.actor:
+        log.warning(
+            "CRATER_FORGEFED_ACTOR (%s) is not the router's actor (%s): offers are signed with the "
+            "router's key, so a tracker that checks the signer against the Offer's actor will refuse them",
+            settings.actor,
+            federation.urls.actor,
+        )
+    if not config.features.activitypub:
+        log.warning(
+            "ActivityPub routes are disabled: a Crater tracker that answers an Offer later, by delivery "
+            "to the router's inbox, cannot reach it; only an Accept in the reply to the Offer works"
+        )
 
     async def listing(created: int) -> dict[str, Any]:
         return {"object": "list", "data": [models.model_entry("crater-forgefed", "crater", None)]}

@@ -94,6 +94,8 @@ async def test_a_chat_completion_is_a_signed_offer_polled_until_resolved(tmp_pat
 
         models = await sdk.models.list()
         assert [m.id for m in models.data] == ["crater-forgefed"]
+        with pytest.raises(openai.BadRequestError, match="crater serves /v1/chat/completions only"):
+            await sdk.responses.create(model="crater-forgefed", input="hi")
 
 
 async def test_streamed_by_body_flag_and_by_query(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from dsl.model import ActivityPubConfig, FeaturesConfig, SecretRef
+from dsl.model import ActivityPubConfig, CraterConfig, FeaturesConfig, SecretRef, UpstreamProvider
 from gateway.app import build_app
 from gateway.forgefed import httpsig
 from gateway.forgefed.keys import KeyConfigurationError
@@ -190,3 +190,17 @@ def test_configured_keys_are_used_and_checked(tmp_path: Path, caplog: pytest.Log
     with caplog.at_level(logging.WARNING):
         app = build_app(federated_config(tmp_path, 8080, activitypub=placeholder), env)
     assert "not a PEM public key" in caplog.text and app[FEDERATION].keys.private_key is not None
+
+
+def test_crater_start_up_says_what_will_not_work(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    config = federated_config(
+        tmp_path,
+        8080,
+        provider=UpstreamProvider.CRATER,
+        crater=CraterConfig(inbox="http://127.0.0.1:9/inbox", actor="https://elsewhere.example/me"),
+        features=FeaturesConfig(activitypub=False),
+    )
+    with caplog.at_level(logging.WARNING):
+        build_app(config, {"TOKEN_SECRET": TEST_SECRET})
+    assert "CRATER_FORGEFED_ACTOR (https://elsewhere.example/me) is not the router's actor" in caplog.text
+    assert "ActivityPub routes are disabled" in caplog.text
