@@ -27,14 +27,14 @@ from gateway.credentials.secrets import resolve_secret
 from gateway.exchange.interface import Surface
 from gateway.exchange.pipeline import EXCHANGE
 from gateway.exchange.wiring import build_exchange
-from gateway.forgefed.crater import add_crater_door
+from gateway.forgefed.crater import CraterSurface, crater_parts
 from gateway.forgefed.surface import add_activitypub_routes
 from gateway.http.accounts_routes import add_accounts_routes
 from gateway.http.health import add_health_routes
 from gateway.http.middleware import error_middleware
 from gateway.http.token_routes import add_token_routes
 from gateway.openai.bridge import OpenAIApi, openai_body
-from gateway.openai.models import provider_models_list
+from gateway.openai.models import model_entry, provider_models_list
 from gateway.openai.routes import OPENAI, add_openai_routes
 from gateway.providers.active import ActiveProvider
 from gateway.providers.forward import ProviderSurface
@@ -136,6 +136,25 @@ def add_provider_door(app: web.Application) -> None:
 
     doors.doors[UpstreamProvider.OPENAI_COMPATIBLE] = door
     doors.listings[UpstreamProvider.OPENAI_COMPATIBLE] = listing
+
+
+def add_crater_door(app: web.Application) -> None:
+    """The OpenAI routes' door to a ForgeFed tracker (`UPSTREAM_PROVIDER=crater`), with its own backend."""
+    doors = app.get(OPENAI)
+    parts = crater_parts(app) if doors is not None else None
+    if doors is None or parts is None:
+        return
+    settings, backend = parts
+
+    async def listing(created: int) -> dict[str, Any]:
+        return {"object": "list", "data": [model_entry("crater-forgefed", "crater", None)]}
+
+    def door(api: OpenAIApi) -> Surface:
+        return CraterSurface(api.value, partial(openai_body, api), settings)
+
+    doors.doors[UpstreamProvider.CRATER] = door
+    doors.listings[UpstreamProvider.CRATER] = listing
+    doors.backends[UpstreamProvider.CRATER] = backend
 
 
 async def _end_streams(app: web.Application) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 
 from aiohttp import web
 
-from dsl.model import RouterConfig, UpstreamProvider
+from dsl.model import RouterConfig
 from gateway.clibackend.response import CliBody, CliResponse
 from gateway.context import GATEWAY
 from gateway.errors import GatewayError
@@ -44,15 +44,14 @@ from gateway.forgefed import crater_flow as flow
 from gateway.forgefed.federation import Federation
 from gateway.forgefed.remote import RemoteAnswer, RemoteError
 from gateway.forgefed.surface import FEDERATION
-from gateway.openai import models
-from gateway.openai.bridge import OpenAIApi, openai_body
-from gateway.openai.routes import OPENAI
 from gateway.tokens.records import TokenRecord
 
 log = logging.getLogger(__name__)
 ERROR_TYPE = flow.ERROR_TYPE
 STREAM_HEADERS = {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"}
 OnWait = Callable[[], None]
+BodyParser = Callable[[Incoming], dict[str, Any]]
+CHAT_PATH = "/v1/chat/completions"
 
 
 @dataclass(frozen=True)
@@ -181,18 +180,20 @@ class CraterBackend:
 
 
 class CraterSurface:
-    """The OpenAI chat route's door to Crater (`/v1/responses` is not served by Crater, as in the seed)."""
+    """An OpenAI route's door to Crater: chat completions only (`/v1/responses` is a 400 here; the
+    seed sent it to Anthropic). `parse` reads the route's JSON body (with its `?stream=true`)."""
 
-    def __init__(self, api: OpenAIApi, settings: CraterSettings) -> None:
-        self._api = api
+    def __init__(self, path: str, parse: BodyParser, settings: CraterSettings) -> None:
+        self._path = path
+        self._parse = parse
         self._settings = settings
 
     async def translator(self, incoming: Incoming, record: TokenRecord) -> CraterTranslator:
-        if self._api is not OpenAIApi.CHAT:
+        if self._path != CHAT_PATH:
             raise GatewayError(
-                400, "invalid_request_error", "UPSTREAM_PROVIDER=crater serves /v1/chat/completions only"
+                400, "invalid_request_error", f"UPSTREAM_PROVIDER=crater serves {CHAT_PATH} only"
             )
-        body = openai_body(self._api, incoming)
+        body = self._parse(incoming)
         try:
             ticket = flow.ticket_of(body, self._settings.actor)
         except flow.TaskError as exc:
@@ -204,7 +205,7 @@ class CraterSurface:
         include_usage = isinstance(options, dict) and options.get("include_usage") is True
         call = UpstreamRequest(
             method="POST",
-            path=self._api.value,
+            path=self._path,
             query="",
             headers=(("accept", "text/event-stream" if stream else "application/json"),),
             body=json.dumps(offer).encode(),
@@ -237,11 +238,12 @@ class CraterTranslator:
         )
 
 
-def add_crater_door(app: web.Application) -> None:
-    """Plug Crater into the OpenAI routes when `UPSTREAM_PROVIDER=crater` (after the routes and the actor)."""
-    doors = app.get(OPENAI)
-    if doors is None or FEDERATION not in app:
-        return
+def crater_parts(app: web.Application) -> tuple[CraterSettings, CraterBackend] | None:
+    """Crater's settings and backend for the app's wiring, or None when the actor was not built.
+
+    Start-up also says what will not work: a different CRATER_FORGEFED_ACTOR, or no inbox route."""
+    if FEDERATION not in app:
+        return None
     federation = app[FEDERATION]
     config = app[GATEWAY].config
     settings = CraterSettings.of(config, federation.urls.actor)
@@ -257,10 +259,4 @@ def add_crater_door(app: web.Application) -> None:
             "ActivityPub routes are disabled: a Crater tracker that answers an Offer later, by delivery "
             "to the router's inbox, cannot reach it; only an Accept in the reply to the Offer works"
         )
-
-    async def listing(created: int) -> dict[str, Any]:
-        return {"object": "list", "data": [models.model_entry("crater-forgefed", "crater", None)]}
-
-    doors.doors[UpstreamProvider.CRATER] = lambda api: CraterSurface(api, settings)
-    doors.listings[UpstreamProvider.CRATER] = listing
-    doors.backends[UpstreamProvider.CRATER] = CraterBackend(federation, settings)
+    return settings, CraterBackend(federation, settings)
