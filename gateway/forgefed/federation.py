@@ -73,8 +73,10 @@ class Federation:
         except httpsig.SignatureError as exc:
             raise InboxRefusal(401, "invalid_signature", str(exc)) from None
         except RemoteError as exc:
-            message = f"the signing key could not be fetched: {exc}"
-            raise InboxRefusal(401, "invalid_signature", message) from None
+            # Details stay in the log: echoing what a URL of the sender's choosing answered would
+            # make the inbox a probe of hosts only the router can reach.
+            log.info("inbox: signing key not fetched: %s", exc)
+            raise InboxRefusal(401, "invalid_signature", "the signing key could not be fetched") from None
         if owner != actor:
             message = "the signing key does not belong to the activity's actor"
             raise InboxRefusal(401, "invalid_signature", message)

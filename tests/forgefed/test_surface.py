@@ -121,6 +121,10 @@ async def test_unsigned_or_badly_signed_inbox_posts_are_refused(tmp_path: Path) 
         status, body = await signed_send(alice.private_pem, alice.key_id, "POST", inbox, impostor)
         assert status == 401 and "does not belong" in body["message"]
 
+        elsewhere = "http://127.0.0.1:9/nobody#main-key"  # a keyId pointing where nothing answers
+        status, body = await signed_send(alice.private_pem, elsewhere, "POST", inbox, follow)
+        assert (status, body["message"]) == (401, "the signing key could not be fetched")
+
         forged_key = rsa_pem("not alice")  # alice's keyId, someone else's key
         status, body = await signed_send(forged_key, alice.key_id, "POST", inbox, follow)
         assert status == 401 and body["error"] == "invalid_signature"
