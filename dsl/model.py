@@ -173,6 +173,7 @@ class FeaturesConfig:
     claude_code_identity: bool = True
     experimental_compatibility: bool = False
     hot_reload: bool = True
+    activitypub: bool = True
 
 
 @dataclass(frozen=True)
@@ -218,6 +219,10 @@ class CraterConfig:
 class ActivityPubConfig:
     actor_base_url: str | None = None
     public_key_pem: str | None = None
+    private_key: SecretRef | None = None
+    """PEM private key that signs outbound activities; unset: a pair kept in the data dir."""
+    rate_limit_per_minute: int = 120
+    """Requests per minute per client address on the public ActivityPub routes."""
 
 
 @dataclass(frozen=True)

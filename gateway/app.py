@@ -33,6 +33,8 @@ from gateway.exchange.inflight import InFlight
 from gateway.exchange.interface import Surface
 from gateway.exchange.pipeline import EXCHANGE
 from gateway.exchange.wiring import build_exchange
+from gateway.forgefed.crater import CraterSurface, crater_parts
+from gateway.forgefed.surface import add_activitypub_routes
 from gateway.http.accounts_routes import add_accounts_routes
 from gateway.http.anthropic_routes import add_anthropic_routes, add_fallback_route
 from gateway.http.health import add_health_routes
@@ -40,7 +42,7 @@ from gateway.http.middleware import error_middleware
 from gateway.http.observability import setup_telemetry
 from gateway.http.token_routes import add_token_routes
 from gateway.openai.bridge import OpenAIApi, openai_body
-from gateway.openai.models import provider_models_list
+from gateway.openai.models import model_entry, provider_models_list
 from gateway.openai.routes import OPENAI, add_openai_routes
 from gateway.providers.active import ActiveProvider
 from gateway.providers.forward import ProviderSurface
@@ -170,6 +172,25 @@ def add_provider_door(app: web.Application) -> None:
     doors.listings[UpstreamProvider.OPENAI_COMPATIBLE] = listing
 
 
+def add_crater_door(app: web.Application) -> None:
+    """The OpenAI routes' door to a ForgeFed tracker (`UPSTREAM_PROVIDER=crater`), with its own backend."""
+    doors = app.get(OPENAI)
+    parts = crater_parts(app) if doors is not None else None
+    if doors is None or parts is None:
+        return
+    settings, backend = parts
+
+    async def listing(created: int) -> dict[str, Any]:
+        return {"object": "list", "data": [model_entry("crater-forgefed", "crater", None)]}
+
+    def door(api: OpenAIApi) -> Surface:
+        return CraterSurface(api.value, partial(openai_body, api), settings)
+
+    doors.doors[UpstreamProvider.CRATER] = door
+    doors.listings[UpstreamProvider.CRATER] = listing
+    doors.backends[UpstreamProvider.CRATER] = backend
+
+
 def _end_streams(inflight: InFlight) -> Callable[[web.Application], Awaitable[None]]:
     async def end_streams(app: web.Application) -> None:
         """Shutdown, after the listeners stopped: let relayed streams finish, then end the rest cleanly."""
@@ -206,5 +227,7 @@ def build_app(
     add_openai_routes(app)
     add_provider_door(app)
     add_provider_routes(app)
+    add_activitypub_routes(app)
+    add_crater_door(app)
     add_fallback_route(app)
     return app

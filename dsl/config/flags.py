@@ -276,6 +276,27 @@ SETTINGS: tuple[Setting, ...] = (
         "Public key PEM published on the actor",
     ),
     S(
+        "--activitypub-private-key-pem",
+        "ACTIVITYPUB_PRIVATE_KEY_PEM",
+        "activitypub.private_key",
+        K.SECRET,
+        "Private key PEM that signs outbound activities (default: a pair kept in the data dir)",
+    ),
+    S(
+        "--activitypub-rate-limit-per-minute",
+        "ACTIVITYPUB_RATE_LIMIT_PER_MINUTE",
+        "activitypub.rate_limit_per_minute",
+        K.INT,
+        "Requests per minute per client address on the ActivityPub routes (default 120; 0: no limit)",
+    ),
+    S(
+        "--disable-activitypub",
+        "DISABLE_ACTIVITYPUB",
+        "features.activitypub",
+        K.DISABLE,
+        "Hide the ActivityPub/ForgeFed routes (actor, inbox, outbox, followers, WebFinger)",
+    ),
+    S(
         "--disable-openai-api",
         "DISABLE_OPENAI_API",
         "features.openai_api",

@@ -16,10 +16,22 @@ class Family(StrEnum):
     OPENAI = "openai"
     METRICS = "metrics"
     ADMIN = "admin"
+    ACTIVITYPUB = "activitypub"
 
 
 OPENAI_PATHS = frozenset({"/v1/chat/completions", "/v1/responses", "/v1/models"})
 METRICS_PATHS = frozenset({"/metrics", "/v1/usage", "/v1/accounts"})
+# The public ActivityPub/ForgeFed surface (the seed's paths, its later `/api/services/activitypub`
+# prefix, and WebFinger): never forwarded upstream, so never behind an la_sk_ key.
+ACTIVITYPUB_PREFIXES = (
+    "/actor/",
+    "/inbox/",
+    "/outbox/",
+    "/actors/",
+    "/activities/",
+    "/api/services/activitypub/",
+    "/.well-known/webfinger",
+)
 
 
 def family_of(path: str) -> Family:
@@ -29,6 +41,8 @@ def family_of(path: str) -> Family:
         return Family.METRICS
     if path.startswith("/api/tokens") or path.startswith("/api/providers"):
         return Family.ADMIN
+    if path.startswith(ACTIVITYPUB_PREFIXES):
+        return Family.ACTIVITYPUB
     return Family.ANTHROPIC
 
 
@@ -39,4 +53,6 @@ def is_enabled(family: Family, features: FeaturesConfig) -> bool:
         return features.metrics
     if family is Family.ANTHROPIC:
         return features.anthropic_api
+    if family is Family.ACTIVITYPUB:
+        return features.activitypub
     return True

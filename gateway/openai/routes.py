@@ -20,7 +20,7 @@ from aiohttp import web
 from dsl.model import UpstreamProvider
 from gateway.context import GATEWAY
 from gateway.errors import GatewayError
-from gateway.exchange.interface import Incoming, Surface, Translator
+from gateway.exchange.interface import Backend, Incoming, Surface, Translator
 from gateway.exchange.pipeline import run
 from gateway.openai import models
 from gateway.openai.bridge import OpenAIApi, OpenAISurface
@@ -53,6 +53,8 @@ class OpenAIDoors:
     aliases: models.AliasTable
     doors: dict[UpstreamProvider, Door] = field(default_factory=dict)
     listings: dict[UpstreamProvider, ProviderModels] = field(default_factory=dict)
+    backends: dict[UpstreamProvider, Backend] = field(default_factory=dict)
+    """A provider whose upstream is not one HTTP call (Crater's task flow) brings its own backend."""
 
     def __post_init__(self) -> None:
         self._translated = {api: OpenAISurface(api, self.aliases) for api in OpenAIApi}
@@ -63,16 +65,21 @@ class OpenAIDoors:
         door = self.doors.get(self.provider)
         return Unavailable(self.provider) if door is None else door(api)
 
+    def backend(self) -> Backend | None:
+        return self.backends.get(self.provider)
+
 
 OPENAI = web.AppKey("openai_surface", OpenAIDoors)
 
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:
-    return await run(request, request.app[OPENAI].surface(OpenAIApi.CHAT))
+    doors = request.app[OPENAI]
+    return await run(request, doors.surface(OpenAIApi.CHAT), doors.backend())
 
 
 async def responses(request: web.Request) -> web.StreamResponse:
-    return await run(request, request.app[OPENAI].surface(OpenAIApi.RESPONSES))
+    doors = request.app[OPENAI]
+    return await run(request, doors.surface(OpenAIApi.RESPONSES), doors.backend())
 
 
 async def model_listing(request: web.Request) -> dict[str, Any]:

@@ -52,6 +52,7 @@ _LOCAL_PREFIXES = (
     ("/outbox", "activitypub"),
     ("/activities/", "activitypub"),
     ("/.well-known/", "activitypub"),
+    ("/api/services/activitypub/", "activitypub"),
 )
 _BEDROCK_MODEL = re.compile(r"^/model/[^/]+/(invoke|invoke-with-response-stream)$")
 _VERTEX = re.compile(r":(rawPredict|streamRawPredict)$")

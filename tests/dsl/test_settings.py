@@ -181,6 +181,9 @@ SEED_FLAGS = [
     ("--redis-url", "REDIS_URL"), ("--oauth-token-url", "CLAUDE_OAUTH_TOKEN_URL"),
     ("--admin-grpc-host", "ADMIN_GRPC_HOST"), ("--tls-cert-file", "TLS_CERT_FILE"),
     ("--tls-key-file", "TLS_KEY_FILE"), ("--admin-grpc-client-ca-file", "ADMIN_GRPC_CLIENT_CA_FILE"),
+    ("--activitypub-private-key-pem", "ACTIVITYPUB_PRIVATE_KEY_PEM"),
+    ("--activitypub-rate-limit-per-minute", "ACTIVITYPUB_RATE_LIMIT_PER_MINUTE"),
+    ("--disable-activitypub", "DISABLE_ACTIVITYPUB"),
 ]  # fmt: skip
 
 

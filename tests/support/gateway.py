@@ -71,14 +71,17 @@ class RunningGateway:
 
 @asynccontextmanager
 async def running_gateway(
-    config: RouterConfig, environ: Mapping[str, str] | None = None, clock: Clock | None = None
+    config: RouterConfig,
+    environ: Mapping[str, str] | None = None,
+    clock: Clock | None = None,
+    port: int = 0,
 ) -> AsyncIterator[RunningGateway]:
     """`clock` (a `tests.accounts.vclock.VirtualClock`) lets a test move account cooldowns on."""
     env = {"TOKEN_SECRET": TEST_SECRET, **(environ or {})}
     app = build_app(config, env, clock)
     runner = web.AppRunner(app, handle_signals=False, handler_cancellation=True, shutdown_timeout=1.0)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
     server: Any = site._server
     port = server.sockets[0].getsockname()[1]
