@@ -22,6 +22,7 @@ from gateway.admin_grpc.server import admin_grpc_ctx
 from gateway.context import GATEWAY, GatewayContext
 from gateway.credentials.build import expand_home
 from gateway.credentials.secrets import resolve_secret
+from gateway.gonka.forward import add_gonka_upstream
 from gateway.http.accounts_routes import add_accounts_routes
 from gateway.http.health import add_health_routes
 from gateway.http.middleware import error_middleware
@@ -121,6 +122,7 @@ def build_app(config: RouterConfig, environ: Mapping[str, str] | None = None) ->
     add_anthropic_routes(app)
     add_token_routes(app)
     add_openai_routes(app)
+    add_gonka_upstream(app)
     add_provider_routes(app)
     add_fallback_route(app)
     return app

@@ -163,6 +163,13 @@ SETTINGS: tuple[Setting, ...] = (
     S("--gonka-source-url", "GONKA_SOURCE_URL", "gonka.source_url", K.URL, "Gonka source node URL"),
     S("--gonka-model", "GONKA_MODEL", "gonka.model", K.TEXT, "Default model for Gonka requests"),
     S(
+        "--gonka-endpoints",
+        "GONKA_ENDPOINTS",
+        "gonka.endpoints",
+        K.TEXT,
+        "Gonka nodes as url;gonka1transferaddress[,…] (skips discovery from the source URL)",
+    ),
+    S(
         "--crater-forgefed-inbox",
         "CRATER_FORGEFED_INBOX",
         "crater.inbox",

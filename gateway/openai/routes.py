@@ -119,6 +119,8 @@ async def model_listing(request: web.Request) -> dict[str, Any]:
     if ctx.config.upstream.provider is UpstreamProvider.OPENAI_COMPATIBLE:
         provider = await current_provider(ctx)
         return models.provider_models_list(provider.name, provider.models, provider.default_model, created)
+    if ctx.config.upstream.provider is UpstreamProvider.GONKA:
+        return models.provider_models_list("gonka", (), ctx.config.gonka.model, created)
     return models.anthropic_models_list(request.app[OPENAI].aliases, created)
 
 

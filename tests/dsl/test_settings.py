@@ -182,6 +182,7 @@ SEED_FLAGS = [
     ("--mpp-recipient", "MPP_RECIPIENT"), ("--mpp-method", "MPP_METHOD"),
     ("--config", "ROUTER_CONFIG"), ("--admin-grpc-port", "ADMIN_GRPC_PORT"), ("--json-logs", "JSON_LOGS"),
     ("--redis-url", "REDIS_URL"), ("--oauth-token-url", "CLAUDE_OAUTH_TOKEN_URL"),
+    ("--gonka-endpoints", "GONKA_ENDPOINTS"),
 ]  # fmt: skip
 
 

@@ -77,14 +77,14 @@ async def test_provider_without_an_openai_bridge_is_a_clear_501(
 ) -> None:
     base = config_for(upstream.url, tmp_path)
     config = dataclasses.replace(
-        base, upstream=dataclasses.replace(base.upstream, provider=UpstreamProvider.GONKA)
+        base, upstream=dataclasses.replace(base.upstream, provider=UpstreamProvider.CRATER)
     )
     async with running_gateway(config, {"ACCOUNT_KEY": ACCOUNT_KEY}) as gw:
-        key = await gw.issue_key(label="gonka")
+        key = await gw.issue_key(label="crater")
         async with openai.AsyncOpenAI(base_url=f"{gw.url}/v1", api_key=key, max_retries=0) as sdk:
             with pytest.raises(openai.APIStatusError) as caught:
                 await sdk.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
-    assert caught.value.status_code == 501 and "UPSTREAM_PROVIDER=gonka" in caught.value.message
+    assert caught.value.status_code == 501 and "UPSTREAM_PROVIDER=crater" in caught.value.message
     assert upstream.requests == []
 
 
