@@ -16,6 +16,7 @@ import aiohttp
 from aiohttp import web
 
 from dsl.model import RouterConfig
+from gateway import startup
 from gateway.accounts.build import build_account_pool
 from gateway.accounts.redis_sync import shared_pool_ctx
 from gateway.admin_grpc.server import admin_grpc_ctx
@@ -27,6 +28,7 @@ from gateway.http.accounts_routes import add_accounts_routes
 from gateway.http.health import add_health_routes
 from gateway.http.middleware import error_middleware
 from gateway.http.token_routes import add_token_routes
+from gateway.mpp.gate import add_mpp_gate
 from gateway.openai.routes import add_openai_routes
 from gateway.providers.routes import add_provider_routes
 from gateway.proxy.routes import add_anthropic_routes, add_fallback_route
@@ -58,6 +60,9 @@ def build_context(config: RouterConfig, environ: Mapping[str, str]) -> GatewayCo
         raise ConfigurationError(
             f"TOKEN_SECRET is required ({config.admin.token_secret.describe()} is unset or empty)"
         )
+    refused = [n.message for n in startup.errors(config, environ, secret)]
+    if refused:
+        raise ConfigurationError("; ".join(refused))
     return GatewayContext(
         config=config, environ=dict(environ), data_dir=resolve_data_dir(config, environ), token_secret=secret
     )
@@ -122,6 +127,7 @@ def build_app(config: RouterConfig, environ: Mapping[str, str] | None = None) ->
     add_anthropic_routes(app)
     add_token_routes(app)
     add_openai_routes(app)
+    add_mpp_gate(app)
     add_gonka_upstream(app)
     add_provider_routes(app)
     add_fallback_route(app)

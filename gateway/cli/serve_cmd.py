@@ -22,6 +22,7 @@ from aiohttp import web
 from dsl.errors import DslError
 from dsl.model import RouterConfig
 from dsl.settings import settings_from_args
+from gateway import startup
 from gateway.admin_grpc.server import AdminServerError
 from gateway.app import ConfigurationError, build_app, build_context
 from gateway.context import GATEWAY
@@ -152,6 +153,8 @@ def _display_host(host: str) -> str:
 
 def _log_banner(config: RouterConfig, environ: Mapping[str, str], host: str, port: int) -> None:
     log.info("Link.Assistant.Router v%s", VERSION)
+    for notice in startup.warnings(config):  # settings accepted but not acted on: said out loud
+        log.warning("%s", notice.message)
     log.info("Upstream: %s (provider %s)", config.upstream.base_url, config.upstream.provider.value)
     for spec in account_specs(config, environ):
         where = (

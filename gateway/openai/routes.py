@@ -19,6 +19,7 @@ from aiohttp import web
 from dsl.model import UpstreamProvider
 from gateway.context import GATEWAY, GatewayContext
 from gateway.errors import GatewayError, bad_request
+from gateway.mpp import gate as mpp
 from gateway.openai import models, structured
 from gateway.openai.bridge import Translation, answer_via_anthropic
 from gateway.openai.chat_request import translate_chat_request
@@ -94,6 +95,9 @@ async def _handle(
 ) -> web.StreamResponse:
     ctx = request.app[GATEWAY]
     info = info_of(request)
+    refusal = await mpp.admit(request, ctx.token_authority())  # MPP_ENABLE: 402 until paid
+    if refusal is not None:
+        return refusal
     record = await ctx.token_authority().authorize(request.headers)
     body = await read_json(request)
     if path == "/v1/chat/completions" and request.query.get("stream") in ("true", "1"):
