@@ -1,14 +1,14 @@
-"""`UPSTREAM_PROVIDER=gonka`: the OpenAI routes' forwarder to a Gonka node, with real request signing.
+"""`UPSTREAM_PROVIDER=gonka`: the exchange backend that sends OpenAI calls to a Gonka node, signed.
 
-Thin I/O around `signing` and `endpoints`: the body (with `GONKA_MODEL` when it names no model) is
-serialised once, signed for the chosen participant's transfer address, and those exact bytes are
-POSTed to `{node}/v1/chat/completions` or `/v1/responses`. The answer (JSON or SSE) is relayed
-unchanged and its usage charged to the caller's token, as on the OpenAI-compatible path.
+Thin I/O around `signing` and `endpoints`. The call's body bytes (built once by the surface) are
+signed for the chosen participant's transfer address and POSTed to `{node}/v1/chat/completions` or
+`/v1/responses`; the pipeline relays the answer and settles its usage like every route's.
 Discovered endpoints are kept for `DISCOVERY_TTL` seconds of the injected monotonic clock.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import time
@@ -22,12 +22,12 @@ from aiohttp import web
 from dsl.model import RouterConfig, UpstreamProvider
 from gateway.context import GATEWAY, GatewayContext
 from gateway.credentials.secrets import resolve_secret
-from gateway.errors import bad_gateway
+from gateway.errors import GatewayError, bad_gateway
+from gateway.exchange.interface import AttemptNotes, UpstreamAnswer, UpstreamRequest
 from gateway.gonka import endpoints as ep
 from gateway.gonka.signing import GonkaSigner, signer_from_hex
+from gateway.gonka.surface import OpenAIForward
 from gateway.openai.routes import OPENAI
-from gateway.providers.forward import OpenAIUpstream, post_and_relay, provider_failure
-from gateway.telemetry.request_info import RequestInfo
 
 DISCOVERY_TTL = 60.0
 MAX_DISCOVERY_BODY = 4 * 1024 * 1024
@@ -80,6 +80,41 @@ def gonka_upstream(config: RouterConfig, environ: Mapping[str, str]) -> GonkaUps
     return GonkaUpstream(signer, config.gonka.source_url, config.gonka.model, fixed)
 
 
+class GonkaBackend:
+    """The exchange `Backend` of the OpenAI routes with `UPSTREAM_PROVIDER=gonka`."""
+
+    def __init__(self, ctx: GatewayContext, gonka: GonkaUpstream) -> None:
+        self._ctx = ctx
+        self.gonka = gonka
+
+    async def open(self, call: UpstreamRequest, notes: AttemptNotes) -> UpstreamAnswer:
+        ctx, gonka = self._ctx, self.gonka
+        try:
+            endpoint = await gonka.endpoint(ctx.session())
+        except (ep.EndpointError, aiohttp.ClientError, TimeoutError) as exc:
+            notes.note_upstream_error("gonka", "discovery")
+            raise bad_gateway(f"Gonka endpoint discovery failed: {_reason(exc)}") from None
+        headers = dict(call.headers)
+        headers.update(gonka.signer.headers(call.body, gonka.clock_ns(), endpoint.transfer_address))
+        timeouts = ctx.config.upstream.timeouts
+        try:
+            async with asyncio.timeout(timeouts.first_byte):
+                response = await ctx.session().post(
+                    endpoint.url + call.path.removeprefix("/v1"),
+                    data=call.body,
+                    headers=headers,
+                    timeout=aiohttp.ClientTimeout(total=None, sock_connect=timeouts.connect),
+                    allow_redirects=False,
+                )
+        except TimeoutError:
+            notes.note_upstream_error("gonka", "timeout")
+            raise GatewayError(504, "api_error", "Gonka upstream did not answer in time") from None
+        except aiohttp.ClientError as exc:
+            notes.note_upstream_error("gonka", "connection")
+            raise bad_gateway(f"Gonka upstream request failed: {type(exc).__name__}") from exc
+        return UpstreamAnswer(response, "gonka", finish=response.release)
+
+
 GONKA = web.AppKey("gonka_upstream", GonkaUpstream)
 
 
@@ -88,34 +123,11 @@ def add_gonka_upstream(app: web.Application) -> None:
     ctx = app[GATEWAY]
     if ctx.config.upstream.provider is not UpstreamProvider.GONKA:
         return
-    app[GONKA] = gonka_upstream(ctx.config, ctx.environ)
+    gonka = app[GONKA] = gonka_upstream(ctx.config, ctx.environ)
     surface = app.get(OPENAI)
     if surface is not None:
-        surface.forwarders[UpstreamProvider.GONKA] = forward_to_gonka
-
-
-async def forward_to_gonka(
-    request: web.Request, ctx: GatewayContext, path: str, body: dict[str, Any], info: RequestInfo, record: Any
-) -> web.StreamResponse:
-    """An OpenAI route (`path` is /v1/chat/completions or /v1/responses) served by a Gonka node."""
-    gonka = request.app[GONKA]
-    payload = body if isinstance(body.get("model"), str) and body["model"] else {**body, "model": gonka.model}
-    try:
-        endpoint = await gonka.endpoint(ctx.session())
-    except (ep.EndpointError, aiohttp.ClientError, TimeoutError) as exc:
-        info.note_upstream_error("gonka", "discovery")
-        raise bad_gateway(f"Gonka endpoint discovery failed: {_reason(exc)}") from None
-    data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-    headers = {"Content-Type": "application/json"}
-    headers.update(gonka.signer.headers(data, gonka.clock_ns(), endpoint.transfer_address))
-    if payload.get("stream") is True:
-        headers["Accept"] = "text/event-stream"
-    info.account = "gonka"
-    info.model = str(payload["model"])
-    info.streaming = payload.get("stream") is True
-    target = OpenAIUpstream("Gonka upstream", "gonka", lambda r: provider_failure(r, None))
-    url = endpoint.url + path.removeprefix("/v1")
-    return await post_and_relay(request, ctx, target, url, data, headers, info, record)
+        backend = GonkaBackend(ctx, gonka)
+        surface.exchanges[UpstreamProvider.GONKA] = lambda path: (OpenAIForward(path, gonka.model), backend)
 
 
 async def _get_json(http: aiohttp.ClientSession, url: str) -> Any:

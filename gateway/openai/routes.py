@@ -19,6 +19,8 @@ from aiohttp import web
 from dsl.model import UpstreamProvider
 from gateway.context import GATEWAY, GatewayContext
 from gateway.errors import GatewayError, bad_request
+from gateway.exchange.interface import Backend, Surface
+from gateway.exchange.pipeline import run
 from gateway.mpp import gate as mpp
 from gateway.openai import models, structured
 from gateway.openai.bridge import Translation, answer_via_anthropic
@@ -45,6 +47,8 @@ class OpenAISurface:
 
     aliases: models.AliasTable
     forwarders: dict[UpstreamProvider, Forwarder] = field(default_factory=dict)
+    exchanges: dict[UpstreamProvider, Callable[[str], tuple[Surface, Backend]]] = field(default_factory=dict)
+    """Providers served through the exchange pipeline: route path -> (surface, backend)."""
 
 
 OPENAI = web.AppKey("openai_surface", OpenAISurface)
@@ -98,6 +102,9 @@ async def _handle(
     refusal = await mpp.admit(request, ctx.token_authority())  # MPP_ENABLE: 402 until paid
     if refusal is not None:
         return refusal
+    exchange = request.app[OPENAI].exchanges.get(ctx.config.upstream.provider)
+    if exchange is not None:
+        return await run(request, *exchange(path))
     record = await ctx.token_authority().authorize(request.headers)
     body = await read_json(request)
     if path == "/v1/chat/completions" and request.query.get("stream") in ("true", "1"):

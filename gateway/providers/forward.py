@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -67,15 +65,14 @@ def error_from_body(status: int, text: str) -> GatewayError:
     return GatewayError(status, kind, text[:500] or f"OpenAI-compatible upstream answered {status}")
 
 
-async def provider_failure(upstream: aiohttp.ClientResponse, secret: str | None) -> GatewayError:
-    """An upstream's error answer as ours; `secret` (the credential we sent) is redacted from it."""
+async def provider_failure(upstream: aiohttp.ClientResponse, provider: ActiveProvider) -> GatewayError:
     try:
         raw = await upstream.content.read(MAX_ERROR_BODY)
     except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError):
         raw = b""
     finally:
         upstream.release()
-    error = error_from_body(upstream.status, redact(raw.decode("utf-8", "replace").strip(), secret))
+    error = error_from_body(upstream.status, redact(raw.decode("utf-8", "replace").strip(), provider.api_key))
     retry_after = upstream.headers.get("retry-after")
     if retry_after:
         error.headers["retry-after"] = retry_after
@@ -96,53 +93,24 @@ async def forward_to_provider(
     info.account = provider.name
     info.model = payload.get("model") if isinstance(payload.get("model"), str) else None
     info.streaming = payload.get("stream") is True
-    target = OpenAIUpstream(
-        "OpenAI-compatible upstream", provider.name, lambda r: provider_failure(r, provider.api_key)
-    )
-    url = provider_url(provider.base_url, path)
-    data = json.dumps(payload).encode()
-    return await post_and_relay(request, ctx, target, url, data, headers, info, record)
-
-
-@dataclass(frozen=True)
-class OpenAIUpstream:
-    """Who answers in OpenAI's format: how errors name it and how its error answers are read."""
-
-    label: str
-    name: str
-    failure: Callable[[aiohttp.ClientResponse], Awaitable[GatewayError]]
-
-
-async def post_and_relay(
-    request: web.Request,
-    ctx: GatewayContext,
-    target: OpenAIUpstream,
-    url: str,
-    data: bytes,
-    headers: dict[str, str],
-    info: RequestInfo,
-    record: Any,
-) -> web.StreamResponse:
-    """POST `data` (the exact bytes, which signed upstreams need), relay the OpenAI answer unchanged
-    and charge the caller's token (`record`) with the usage seen in it."""
     timeouts = ctx.config.upstream.timeouts
     try:
         async with asyncio.timeout(timeouts.first_byte):
             upstream = await ctx.session().post(
-                url,
-                data=data,
+                provider_url(provider.base_url, path),
+                data=json.dumps(payload).encode(),
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=timeouts.connect),
                 allow_redirects=False,
             )
     except TimeoutError:
-        info.note_upstream_error(target.name, "timeout")
-        raise GatewayError(504, "api_error", f"{target.label} did not answer in time") from None
+        info.note_upstream_error(provider.name, "timeout")
+        raise GatewayError(504, "api_error", "OpenAI-compatible upstream did not answer in time") from None
     except aiohttp.ClientError as exc:
-        info.note_upstream_error(target.name, "connection")
-        raise bad_gateway(f"{target.label} request failed: {type(exc).__name__}") from exc
+        info.note_upstream_error(provider.name, "connection")
+        raise bad_gateway(f"OpenAI-compatible upstream request failed: {type(exc).__name__}") from exc
     if upstream.status >= 400:
-        raise await target.failure(upstream)
+        raise await provider_failure(upstream, provider)
     sniffer = OpenAIUsageSniffer()
     try:
         with ctx.inflight.track():  # shutdown lets the stream finish within its grace period

@@ -1,0 +1,99 @@
+"""An OpenAI route forwarded as OpenAI: the exchange surface for backends that speak OpenAI's format.
+
+The client's Chat Completions or Responses body is parsed (an OpenAI-shaped 400 if it is not a
+JSON object), gets the backend's default model when it names none (and the seed's `?stream=true`
+on chat), and is serialised once: those exact bytes are the upstream call, which signed backends
+(Gonka) sign. The answer is relayed byte for byte with its usage read on the way; an error answer
+is read whole and becomes an OpenAI-shaped error. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from gateway.errors import GatewayError, bad_request
+from gateway.exchange.interface import Incoming, Relay, Reply, UpstreamRequest, Usage, Whole
+from gateway.exchange.passthrough import PassThroughCodec
+from gateway.providers.forward import error_from_body
+from gateway.providers.usage import OpenAIUsageSniffer
+from gateway.proxy.headers import client_response_headers, is_event_stream
+from gateway.tokens.records import TokenRecord
+
+CHAT_PATH = "/v1/chat/completions"
+
+
+class OpenAIUsage(OpenAIUsageSniffer):
+    """The OpenAI usage sniffer as the exchange's `Sniffer` (counts as a `Usage`)."""
+
+    @property
+    def usage(self) -> Usage:
+        return Usage(input=self.input_tokens, output=self.output_tokens)
+
+
+class OpenAIStreamCodec(PassThroughCodec):
+    """Pass-through; a broken event stream ends with OpenAI's in-band error chunk."""
+
+    def fail(self, error: GatewayError) -> bytes | None:
+        frame = super().fail(error)
+        if frame is None:
+            return None
+        data = json.dumps(error.openai_body())
+        return (b"" if frame.startswith(b"event:") else b"\n\n") + f"data: {data}\n\n".encode()
+
+
+class OpenAIForwarded:
+    """One OpenAI request on its way to an OpenAI-speaking backend."""
+
+    def __init__(self, call: UpstreamRequest) -> None:
+        self.call = call
+
+    def answer(self, status: int, reason: str | None, headers: Mapping[str, str]) -> Relay | Whole:
+        if status >= 400:
+            retry_after = headers.get("retry-after")
+            return Whole(lambda body: _refused(status, body, retry_after), limit=1024 * 1024)
+        codec = OpenAIStreamCodec(OpenAIUsage(), is_event_stream(headers))
+        return Relay(codec, status, client_response_headers(headers.items()), reason)
+
+
+def _refused(status: int, body: bytes | None, retry_after: str | None) -> Reply:
+    error = error_from_body(status, (body or b"").decode("utf-8", "replace").strip())
+    if retry_after:
+        error.headers["retry-after"] = retry_after
+    raise error
+
+
+class OpenAIForward:
+    """The surface: `path` is the upstream path (/v1/chat/completions or /v1/responses)."""
+
+    def __init__(self, path: str, default_model: str) -> None:
+        self.path = path
+        self.default_model = default_model
+
+    async def translator(self, incoming: Incoming, record: TokenRecord) -> OpenAIForwarded:
+        body = parse_object(incoming.body)
+        if not isinstance(body.get("model"), str) or not body["model"]:
+            body["model"] = self.default_model
+        if self.path == CHAT_PATH and _query_stream(incoming.query):
+            body["stream"] = True  # the seed's `?stream=true` on chat completions
+        data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        headers = [("content-type", "application/json")]
+        if body.get("stream") is True:
+            headers.append(("accept", "text/event-stream"))
+        call = UpstreamRequest("POST", self.path, "", tuple(headers), data, model=str(body["model"]))
+        return OpenAIForwarded(call)
+
+
+def parse_object(raw: bytes) -> dict[str, Any]:
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):  # RecursionError: nested too deep to parse
+        raise bad_request("the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise bad_request("the request body must be a JSON object")
+    return body
+
+
+def _query_stream(query: str) -> bool:
+    return any(part in ("stream=true", "stream=1") for part in query.split("&"))
