@@ -134,7 +134,7 @@ def mpp_gate(config: RouterConfig, environ: Mapping[str, str], token_secret: str
         verifiers[TEST_METHOD] = HmacTestVerifier(test_secret.encode())
     if method not in verifiers:
         raise MppSetupError(
-            f"MPP method {method!r} has no payment verifier in this build (it settles nothing; the only "
+            f"MPP_METHOD {method!r} has no payment verifier in this build (it settles nothing; the only "
             f"one is the '{TEST_METHOD}' method, enabled by {TEST_SECRET_ENV}), so no credential could "
             "ever be accepted"
         )

@@ -197,7 +197,7 @@ async def test_mpp_off_serves_without_payment(upstream: ScriptedAnthropic, tmp_p
         (
             dataclasses.replace(MPP_ON, method="stripe"),
             {TEST_SECRET_ENV: "s"},
-            "'stripe' has no payment verifier",
+            "MPP_METHOD 'stripe' has no payment verifier",
         ),
         (dataclasses.replace(MPP_ON, method="Bad-1"), {TEST_SECRET_ENV: "s"}, "lowercase letters only"),
     ],
