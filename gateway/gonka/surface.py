@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
 
-from gateway.errors import GatewayError, bad_request
+from gateway.errors import GatewayError
 from gateway.exchange.interface import Incoming, Relay, Reply, UpstreamRequest, Usage, Whole
 from gateway.exchange.passthrough import PassThroughCodec
+from gateway.openai.common import parse_json_object
 from gateway.providers.forward import error_from_body
 from gateway.providers.usage import OpenAIUsageSniffer
 from gateway.proxy.headers import client_response_headers, is_event_stream
@@ -72,7 +72,7 @@ class OpenAIForward:
         self.default_model = default_model
 
     async def translator(self, incoming: Incoming, record: TokenRecord) -> OpenAIForwarded:
-        body = parse_object(incoming.body)
+        body = parse_json_object(incoming.body)
         if not isinstance(body.get("model"), str) or not body["model"]:
             body["model"] = self.default_model
         if self.path == CHAT_PATH and _query_stream(incoming.query):
@@ -83,16 +83,6 @@ class OpenAIForward:
             headers.append(("accept", "text/event-stream"))
         call = UpstreamRequest("POST", self.path, "", tuple(headers), data, model=str(body["model"]))
         return OpenAIForwarded(call)
-
-
-def parse_object(raw: bytes) -> dict[str, Any]:
-    try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError):  # RecursionError: nested too deep to parse
-        raise bad_request("the request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise bad_request("the request body must be a JSON object")
-    return body
 
 
 def _query_stream(query: str) -> bool:

@@ -8,7 +8,6 @@ rendered in OpenAI's shape by the error middleware (the path family is OPENAI).
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from aiohttp import web
 
 from dsl.model import UpstreamProvider
 from gateway.context import GATEWAY, GatewayContext
-from gateway.errors import GatewayError, bad_request
+from gateway.errors import GatewayError
 from gateway.exchange.interface import Backend, Surface
 from gateway.exchange.pipeline import run
 from gateway.mpp import gate as mpp
@@ -27,6 +26,7 @@ from gateway.openai.bridge import Translation, answer_via_anthropic
 from gateway.openai.chat_request import translate_chat_request
 from gateway.openai.chat_response import translate_chat_response
 from gateway.openai.chat_stream import ChatStreamTranslator
+from gateway.openai.common import parse_json_object
 from gateway.openai.responses_request import translate_responses_request
 from gateway.openai.responses_response import translate_responses_response
 from gateway.openai.responses_stream import ResponsesStreamTranslator
@@ -55,14 +55,7 @@ OPENAI = web.AppKey("openai_surface", OpenAISurface)
 
 
 async def read_json(request: web.Request) -> Any:
-    raw = await read_body(request)
-    try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError):  # RecursionError: nested too deep to parse
-        raise bad_request("the request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise bad_request("the request body must be a JSON object")
-    return body
+    return parse_json_object(await read_body(request))
 
 
 def chat_translation(aliases: models.AliasTable, body: dict[str, Any]) -> Translation:
