@@ -286,7 +286,7 @@ SETTINGS: tuple[Setting, ...] = (
         "EXPERIMENTAL_COMPATIBILITY",
         "features.experimental_compatibility",
         K.BOOL,
-        "Community-proxy compatibility behaviours",
+        "Accepted for compatibility; changes nothing (serve warns when it is on)",
     ),
     S("--mpp-enable", "MPP_ENABLE", "mpp.enabled", K.BOOL, "Return MPP 402 challenges on OpenAI endpoints"),
     S("--mpp-amount", "MPP_AMOUNT", "mpp.amount", K.TEXT, "Per-request MPP charge amount (default 0.00)"),

@@ -29,6 +29,7 @@ from gateway.context import GATEWAY
 from gateway.credentials.build import account_specs
 from gateway.credentials.secrets import resolve_secret
 from gateway.logging import configure_logging, level_from
+from gateway.mpp.gate import TEST_SECRET_ENV
 from gateway.tokens.state import StoreError
 
 log = logging.getLogger("gateway.serve")
@@ -61,7 +62,8 @@ def secrets_of(config: RouterConfig, environ: Mapping[str, str]) -> list[str]:
         config.redis.url,
     ]
     refs += [a.api_key for a in config.accounts] + [p.api_key for p in config.providers]
-    return [v for v in (resolve_secret(r, environ) for r in refs) if v]
+    found = [v for v in (resolve_secret(r, environ) for r in refs) if v]
+    return found + ([environ[TEST_SECRET_ENV]] if environ.get(TEST_SECRET_ENV) else [])
 
 
 def run(args: argparse.Namespace) -> int:
