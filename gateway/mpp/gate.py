@@ -5,7 +5,8 @@ key (checked first, without spending its budget) but no paid credential gets `40
 `WWW-Authenticate: Payment` challenge and an `application/problem+json` body. A credential that
 echoes one of our challenges and carries a proof the method's verifier accepts is served once;
 its 2xx answer carries `Payment-Receipt`. The challenge secret is derived from TOKEN_SECRET, so
-replicas sharing it accept each other's challenges; the replay guard is per process.
+replicas sharing it accept each other's challenges; with Redis configured they share the replay
+guard too (`replay_redis`), else it is per process.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,13 +25,18 @@ from aiohttp import web
 
 from dsl.model import RouterConfig
 from gateway.context import GATEWAY
+from gateway.credentials.secrets import resolve_secret
+from gateway.errors import GatewayError
 from gateway.mpp.challenge import Charge, b64url, issue, jcs, parse_rfc3339, rfc3339
 from gateway.mpp.credential import Admitted, Kind, Problem, assess, payment_values
+from gateway.mpp.replay_redis import open_shared_guard
 from gateway.mpp.verifiers import (
     TEST_METHOD,
     HmacTestVerifier,
+    LocalReplayGuard,
     PaymentVerifier,
     ReplayGuard,
+    ReplayUnavailable,
     VerificationFailed,
 )
 
@@ -52,7 +58,7 @@ class MppGate:
     verifiers: Mapping[str, PaymentVerifier]
     clock: Callable[[], float] = time.time
     nonce: Callable[[], str] = lambda: secrets.token_urlsafe(12)
-    replay: ReplayGuard = field(default_factory=lambda: ReplayGuard(time.time))
+    replay: ReplayGuard = field(default_factory=lambda: LocalReplayGuard(time.time))
 
     async def admit(self, request: web.Request) -> web.Response | None:
         """None: paid (the receipt waits on the request); else the answer to send instead."""
@@ -67,7 +73,13 @@ class MppGate:
 
     async def _verify(self, request: web.Request, paid: Admitted, now: float) -> web.Response | None:
         challenge = paid.challenge
-        if not self.replay.claim(challenge.id, parse_rfc3339(challenge.expires)):
+        try:
+            fresh = await self.replay.claim(challenge.id, parse_rfc3339(challenge.expires))
+        except ReplayUnavailable:
+            raise GatewayError(
+                503, "api_error", "payments cannot be checked for reuse right now; retry"
+            ) from None
+        if not fresh:
             used = Problem(
                 Kind.INVALID_CHALLENGE, "this challenge was already paid and used", challenge_id=challenge.id
             )
@@ -75,7 +87,7 @@ class MppGate:
         try:
             reference = await self.verifiers[challenge.method].verify(challenge, paid.payload)
         except VerificationFailed as exc:
-            self.replay.release(challenge.id)
+            await self.replay.release(challenge.id)
             return self.refuse(
                 request, Problem(Kind.VERIFICATION_FAILED, str(exc), challenge_id=challenge.id)
             )
@@ -143,6 +155,21 @@ def mpp_gate(config: RouterConfig, environ: Mapping[str, str], token_secret: str
     return MppGate(secret, charge, method, verifiers)
 
 
+async def shared_replay_ctx(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: with Redis configured, replicas share one replay guard (paid once in all)."""
+    ctx, gate = app[GATEWAY], app[MPP]
+    url = resolve_secret(ctx.config.redis.url, ctx.environ) if ctx.config.redis.url else None
+    shared = await open_shared_guard(url, ctx.config.redis.key_prefix) if url else None
+    if shared is None:
+        yield
+        return
+    gate.replay = shared
+    try:
+        yield
+    finally:
+        await shared.close()
+
+
 async def _attach_receipt(request: web.Request, response: web.StreamResponse) -> None:
     receipt = request.get(RECEIPT)
     if receipt is not None and 200 <= response.status < 300:
@@ -157,6 +184,7 @@ def add_mpp_gate(app: web.Application) -> None:
         return
     app[MPP] = gate
     app.on_response_prepare.append(_attach_receipt)
+    app.cleanup_ctx.append(shared_replay_ctx)
 
 
 async def admit(request: web.Request, tokens: Any) -> web.Response | None:

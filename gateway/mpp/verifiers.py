@@ -54,14 +54,30 @@ def hmac_test_proof(secret: bytes, challenge_id: str) -> str:
     return b64url(hmac.new(secret, challenge_id.encode(), hashlib.sha256).digest())
 
 
+class ReplayUnavailable(Exception):
+    """The shared replay store cannot answer; no payment is accepted until it can."""
+
+
+class ReplayGuard(Protocol):
+    """Where paid challenge ids are remembered until they expire (per process, or shared)."""
+
+    async def claim(self, challenge_id: str, expires_at: float) -> bool:
+        """False when the id was used already; raises ReplayUnavailable."""
+        ...
+
+    async def release(self, challenge_id: str) -> None:
+        """A claimed id whose proof failed may be paid again."""
+        ...
+
+
 @dataclass
-class ReplayGuard:
-    """Challenge ids already paid with, kept until their challenge expires (per process)."""
+class LocalReplayGuard:
+    """Challenge ids already paid with, kept in this process until their challenge expires."""
 
     clock: Callable[[], float]
     _used: dict[str, float] = field(default_factory=dict)
 
-    def claim(self, challenge_id: str, expires_at: float) -> bool:
+    async def claim(self, challenge_id: str, expires_at: float) -> bool:
         """False when the id was used already; claiming is atomic within the event loop."""
         now = self.clock()
         for stale in [k for k, until in self._used.items() if until <= now]:
@@ -71,6 +87,5 @@ class ReplayGuard:
         self._used[challenge_id] = expires_at
         return True
 
-    def release(self, challenge_id: str) -> None:
-        """A claimed id whose proof failed may be paid again."""
+    async def release(self, challenge_id: str) -> None:
         self._used.pop(challenge_id, None)

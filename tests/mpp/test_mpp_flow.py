@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from dsl.model import MppConfig
+from dsl.model import MppConfig, RedisConfig, SecretRef
 from gateway.app import ConfigurationError, build_app
 from gateway.mpp.challenge import Challenge, b64url, b64url_decode, parse_auth_params
 from gateway.mpp.gate import MPP, TEST_SECRET_ENV
@@ -20,6 +20,7 @@ from gateway.mpp.verifiers import hmac_test_proof
 from tests.openai.conftest import ACCOUNT_KEY, config_for
 from tests.openai.upstream import ScriptedAnthropic
 from tests.support.gateway import TEST_SECRET, RunningGateway, running_gateway
+from tests.support.redis_server import free_port, redis_server
 
 PAYER_SECRET = "shared-with-the-paying-client"
 MPP_ON = MppConfig(enabled=True, amount="25", currency="USD", recipient="acct_router", method="test")
@@ -68,8 +69,9 @@ async def post(
     payment: str | None = None,
     path: str = "/v1/chat/completions",
     body: Any = None,
+    host: str | None = None,
 ) -> tuple[aiohttp.ClientResponse, Any]:
-    headers = {}
+    headers = {"Host": host} if host else {}
     if key:
         headers["x-api-key"] = key
     if payment:
@@ -209,3 +211,29 @@ def test_mpp_that_cannot_charge_does_not_start(
     with pytest.raises(ConfigurationError) as caught:
         build_app(config, {"TOKEN_SECRET": TEST_SECRET, **env})
     assert message in str(caught.value)
+
+
+async def test_replicas_sharing_redis_accept_a_paid_challenge_once(
+    upstream: ScriptedAnthropic, tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
+    port = free_port()
+    env = {
+        "ACCOUNT_KEY": ACCOUNT_KEY,
+        TEST_SECRET_ENV: PAYER_SECRET,
+        "REDIS_URL": f"redis://127.0.0.1:{port}/0",
+    }
+    shared = RedisConfig(url=SecretRef(env="REDIS_URL"))
+    configs = [config_for(upstream.url, tmp_path / name, mpp=MPP_ON, redis=shared) for name in ("a", "b")]
+    async with (
+        redis_server(tmp_path / "redis", port=port),
+        running_gateway(configs[0], env) as first,
+        running_gateway(configs[1], env) as second,
+    ):
+        key = await first.issue_key(label="payer")
+        refused, _ = await post(http, first, key, host="router.example")
+        challenge = challenge_of(refused)
+        paid, _ = await post(http, first, key, pay(challenge), host="router.example")
+        assert paid.status == 200
+        again, problem = await post(http, second, key, pay(challenge), host="router.example")
+    assert again.status == 402 and "already paid" in problem["detail"]
+    assert len(upstream.requests) == 1
