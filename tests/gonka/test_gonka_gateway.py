@@ -13,8 +13,11 @@ import aiohttp
 import openai
 import pytest
 
-from dsl.model import GonkaConfig, SecretRef, UpstreamProvider
+from dsl.model import GonkaConfig, MppConfig, SecretRef, UpstreamProvider
 from gateway.gonka.signing import signer_from_hex
+from gateway.mpp.challenge import b64url, parse_auth_params
+from gateway.mpp.gate import TEST_SECRET_ENV
+from gateway.mpp.verifiers import hmac_test_proof
 from tests.openai.conftest import config_for
 from tests.support.gateway import RunningGateway, running_gateway
 from tests.support.gonka_node import ANSWER, GonkaNode
@@ -148,3 +151,23 @@ async def test_the_la_sk_key_is_still_required(gateway: RunningGateway, node: Go
     async with aiohttp.ClientSession() as http, http.post(url, json={"messages": MESSAGES}) as r:
         assert r.status == 401 and (await r.json())["error"]["type"] == "authentication_error"
     assert node.seen == []
+
+
+async def test_mpp_gates_the_gonka_route_too(node: GonkaNode, tmp_path: Path) -> None:
+    config = dataclasses.replace(
+        gonka_config(tmp_path, node.url), mpp=MppConfig(enabled=True, amount="3", recipient="acct")
+    )
+    env = {"GONKA_PRIVATE_KEY": KEY, TEST_SECRET_ENV: "payer-secret"}
+    async with running_gateway(config, env) as gw, aiohttp.ClientSession() as http:
+        key = await gw.issue_key(label="payer")
+        url, headers = f"{gw.url}/v1/chat/completions", {"x-api-key": key}
+        async with http.post(url, json={"messages": MESSAGES}, headers=headers) as refused:
+            assert refused.status == 402 and node.seen == []
+            params = parse_auth_params(refused.headers["WWW-Authenticate"].removeprefix("Payment "))
+        proof = hmac_test_proof(b"payer-secret", params["id"])
+        credential = b64url(json.dumps({"challenge": params, "payload": {"proof": proof}}).encode())
+        paid_headers = {**headers, "Authorization": f"Payment {credential}"}
+        async with http.post(url, json={"messages": MESSAGES}, headers=paid_headers) as paid:
+            assert paid.status == 200 and "Payment-Receipt" in paid.headers
+            assert (await paid.json())["choices"][0]["message"]["content"] == ANSWER
+    assert [s.status for s in node.seen] == [200]
