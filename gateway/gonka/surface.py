@@ -4,7 +4,8 @@ The client's Chat Completions or Responses body is parsed (an OpenAI-shaped 400 
 JSON object), gets the backend's default model when it names none (and the seed's `?stream=true`
 on chat), and is serialised once: those exact bytes are the upstream call, which signed backends
 (Gonka) sign. The answer is relayed byte for byte with its usage read on the way; an error answer
-is read whole and becomes an OpenAI-shaped error. Pure: no I/O.
+is read whole and becomes an OpenAI-shaped error. A chat stream always asks for usage (else a key
+could stream free of its token budget); when the client did not ask, that chunk is left out. Pure.
 """
 
 from __future__ import annotations
@@ -43,17 +44,54 @@ class OpenAIStreamCodec(PassThroughCodec):
         return (b"" if frame.startswith(b"event:") else b"\n\n") + f"data: {data}\n\n".encode()
 
 
+class HiddenUsageCodec(OpenAIStreamCodec):
+    """A chat stream whose usage chunk we asked for, not the client: the usage is read (so the key
+    is charged) and the usage-only chunk (`"choices": []`) is left out; every other frame passes
+    through byte for byte, held back only until its blank line arrives."""
+
+    def __init__(self, sniffer: OpenAIUsage) -> None:
+        super().__init__(sniffer, sse=True)
+        self._pending = b""
+
+    def feed(self, chunk: bytes) -> bytes:
+        super().feed(chunk)
+        frames = (self._pending + chunk).split(b"\n\n")
+        self._pending = frames.pop()
+        return b"".join(frame + b"\n\n" for frame in frames if not _usage_only(frame))
+
+    def finish(self) -> bytes:
+        rest, self._pending = self._pending, b""
+        return b"" if _usage_only(rest) else rest
+
+
+def _usage_only(frame: bytes) -> bool:
+    data = frame.strip()
+    if not data.startswith(b"data:") or b'"usage"' not in data:
+        return False
+    try:
+        doc = json.loads(data[len(b"data:") :])
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(doc, dict) and doc.get("choices") == [] and isinstance(doc.get("usage"), dict)
+
+
 class OpenAIForwarded:
     """One OpenAI request on its way to an OpenAI-speaking backend."""
 
-    def __init__(self, call: UpstreamRequest) -> None:
+    def __init__(self, call: UpstreamRequest, hide_usage: bool = False) -> None:
         self.call = call
+        self.hide_usage = hide_usage
 
     def answer(self, status: int, reason: str | None, headers: Mapping[str, str]) -> Relay | Whole:
         if status >= 400:
             retry_after = headers.get("retry-after")
             return Whole(lambda body: _refused(status, body, retry_after), limit=1024 * 1024)
-        codec = OpenAIStreamCodec(OpenAIUsage(), is_event_stream(headers))
+        sse = is_event_stream(headers)
+        codec = (
+            HiddenUsageCodec(OpenAIUsage())
+            if sse and self.hide_usage
+            else OpenAIStreamCodec(OpenAIUsage(), sse)
+        )
         return Relay(codec, status, client_response_headers(headers.items()), reason)
 
 
@@ -77,12 +115,19 @@ class OpenAIForward:
             body["model"] = self.default_model
         if self.path == CHAT_PATH and _query_stream(incoming.query):
             body["stream"] = True  # the seed's `?stream=true` on chat completions
+        hide_usage = False
+        if self.path == CHAT_PATH and body.get("stream") is True:
+            # Chat streams carry usage only when asked; ask always, so every stream is charged.
+            options = body.get("stream_options")
+            options = options if isinstance(options, dict) else {}
+            hide_usage = options.get("include_usage") is not True
+            body["stream_options"] = {**options, "include_usage": True}
         data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
         headers = [("content-type", "application/json")]
         if body.get("stream") is True:
             headers.append(("accept", "text/event-stream"))
         call = UpstreamRequest("POST", self.path, "", tuple(headers), data, model=str(body["model"]))
-        return OpenAIForwarded(call)
+        return OpenAIForwarded(call, hide_usage)
 
 
 def _query_stream(query: str) -> bool:

@@ -87,6 +87,21 @@ async def test_chat_through_the_gateway_is_signed_and_charged(
     assert (record.used_requests, record.used_input_tokens, record.used_output_tokens) == (2, 22, 10)
 
 
+async def test_a_stream_without_include_usage_is_still_charged_and_shows_no_usage_chunk(
+    gateway: RunningGateway, node: GonkaNode
+) -> None:
+    sdk, issued = await sdk_for(gateway)
+    async with sdk:
+        chunks = [
+            c async for c in await sdk.chat.completions.create(model="m", messages=MESSAGES, stream=True)
+        ]
+    assert all(c.choices for c in chunks) and all(c.usage is None for c in chunks)
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == ANSWER
+    assert json.loads(node.seen[0].body)["stream_options"] == {"include_usage": True}
+    record = gateway.ctx.token_authority().get(issued.record.id)  # type: ignore[attr-defined]
+    assert (record.used_input_tokens, record.used_output_tokens) == (11, 5)
+
+
 async def test_responses_streamed_and_not(gateway: RunningGateway, node: GonkaNode) -> None:
     sdk, issued = await sdk_for(gateway)
     async with sdk:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gateway.errors import GatewayError
 from gateway.exchange.interface import Incoming, Relay, Whole
-from gateway.gonka.surface import OpenAIForward
+from gateway.gonka.surface import HiddenUsageCodec, OpenAIForward, OpenAIUsage
 from gateway.tokens.records import TokenRecord
 
 
@@ -59,3 +62,34 @@ async def test_errors_are_read_whole_and_streams_fail_in_band_in_openai_shape() 
     assert frame is not None and frame.startswith(b"\n\ndata: {") and frame.endswith(b"\n\n")
     assert json.loads(frame.strip()[len(b"data: ") :])["error"]["message"] == "Upstream stream interrupted"
     assert (relay.codec.usage.input, relay.codec.usage.output) == (2, 3)
+
+
+CHUNKS = [
+    b'data: {"choices":[{"index":0,"delta":{"content":"Hi"}}]}\n\n',
+    b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n',
+    b'data: {"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":2}}\n\n',
+    b"data: [DONE]\n\n",
+]
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(1, sum(map(len, CHUNKS)) - 1), max_size=6))
+def test_the_usage_chunk_we_asked_for_is_hidden_however_the_bytes_are_split(cuts: list[int]) -> None:
+    whole = b"".join(CHUNKS)
+    codec = HiddenUsageCodec(OpenAIUsage())
+    edges = [0, *sorted(set(cuts)), len(whole)]
+    out = b"".join(codec.feed(whole[a:b]) for a, b in pairwise(edges)) + codec.finish()
+    assert out == CHUNKS[0] + CHUNKS[1] + CHUNKS[3]
+    assert (codec.usage.input, codec.usage.output) == (7, 2)
+
+
+async def test_a_chat_stream_asks_for_usage_and_hides_it_only_when_the_client_did_not() -> None:
+    hidden = await call_for(b'{"messages":[],"stream":true}')
+    assert json.loads(hidden.call.body)["stream_options"] == {"include_usage": True}
+    assert isinstance(hidden.answer(200, "OK", {"content-type": "text/event-stream"}).codec, HiddenUsageCodec)
+    asked = await call_for(b'{"messages":[],"stream":true,"stream_options":{"include_usage":true}}')
+    assert not isinstance(
+        asked.answer(200, "OK", {"content-type": "text/event-stream"}).codec, HiddenUsageCodec
+    )
+    responses = await call_for(b'{"input":"x","stream":true}', path="/v1/responses")
+    assert "stream_options" not in json.loads(responses.call.body)

@@ -3,8 +3,9 @@
 It knows requesters' public keys (the chain's accounts), verifies `Authorization` (base64 r‖s,
 low-S) over sha256(hex sha256(body) ‖ X-Timestamp ‖ its own address) with the requester's key,
 refuses a timestamp outside 10 s of its clock and a reused signature, and answers OpenAI JSON or
-SSE (Chat Completions and Responses) with usage. It also serves the discovery documents
-(participants, transfer-agent whitelist, identity) so the gateway can find it from a source URL.
+SSE (Chat Completions and Responses) with usage (a chat stream's usage chunk only when asked for).
+It also serves the discovery documents (participants, transfer-agent whitelist, identity) so the
+gateway can find it from a source URL.
 """
 
 from __future__ import annotations
@@ -79,7 +80,9 @@ class GonkaNode:
             return web.json_response(_chat_answer(model) if chat else _responses_answer(model))
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
-        frames = _chat_frames(model) if chat else _responses_frames(model)
+        options = doc.get("stream_options")
+        with_usage = isinstance(options, dict) and options.get("include_usage") is True
+        frames = _chat_frames(model, with_usage) if chat else _responses_frames(model)
         for frame in frames:
             await response.write(frame)
         await response.write_eof()
@@ -128,7 +131,7 @@ def _chat_answer(model: Any) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _chat_frames(model: Any) -> list[bytes]:
+def _chat_frames(model: Any, with_usage: bool) -> list[bytes]:
     base = {"id": "chatcmpl-gonka", "object": "chat.completion.chunk", "created": 1, "model": model}
     chunks = [
         {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
@@ -136,7 +139,7 @@ def _chat_frames(model: Any) -> list[bytes]:
         {**base, "choices": [{"index": 0, "delta": {"content": ANSWER}, "finish_reason": None}]},
         {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
         {**base, "choices": [], "usage": CHAT_USAGE},
-    ]  # fmt: skip
+    ][: None if with_usage else -1]  # fmt: skip
     return [f"data: {json.dumps(c)}\n\n".encode() for c in chunks] + [b"data: [DONE]\n\n"]
 
 
