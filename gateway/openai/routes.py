@@ -1,8 +1,10 @@
 """The OpenAI-compatible HTTP surface: `/v1/chat/completions`, `/v1/responses`, `/v1/models`.
 
-Handlers are thin: authorize the la_sk_ key, read the JSON body, then either translate to the
-Anthropic upstream (`bridge`) or, with `UPSTREAM_PROVIDER=openai-compatible`, forward unchanged to
-the configured provider (`gateway.providers.forward`). Errors are raised as `GatewayError` and
+Handlers are thin: with MPP on, the payment admission step (`gateway.mpp.gate`: key, then 402 until
+paid); then a provider served through the exchange pipeline (`exchanges`: Gonka) runs there, or the
+la_sk_ key is authorized, the JSON body read, and the request translated to the Anthropic upstream
+(`bridge`) or, with `UPSTREAM_PROVIDER=openai-compatible`, forwarded unchanged to the configured
+provider (`gateway.providers.forward`). Errors are raised as `GatewayError` and
 rendered in OpenAI's shape by the error middleware (the path family is OPENAI).
 """
 
