@@ -81,6 +81,36 @@ TABLE: list[tuple[str, str, dict[str, str], Any]] = [
     ),
     ("VERBOSE", "true", {}, Probe(lambda c, e: level_from(c.server.verbose, {}))),
     (
+        "ADMIN_GRPC_HOST",
+        "127.0.0.1",
+        {},
+        Covered(
+            "tests/admin_grpc/test_tls_listeners.py::test_admin_grpc_binds_the_http_host_unless_told_otherwise"
+        ),
+    ),
+    (
+        "TLS_CERT_FILE",
+        "/x/cert.pem",
+        {"TLS_KEY_FILE": "/x/key.pem"},
+        Covered(
+            "tests/admin_grpc/test_tls_listeners.py::test_sdks_over_https_admin_over_tls_and_certificates_reloaded"
+        ),
+    ),
+    (
+        "TLS_KEY_FILE",
+        "/x/key.pem",
+        {"TLS_CERT_FILE": "/x/cert.pem"},
+        Covered(
+            "tests/admin_grpc/test_tls_listeners.py::test_sdks_over_https_admin_over_tls_and_certificates_reloaded"
+        ),
+    ),
+    (
+        "ADMIN_GRPC_CLIENT_CA_FILE",
+        "/x/ca.pem",
+        {"TLS_CERT_FILE": "/x/cert.pem", "TLS_KEY_FILE": "/x/key.pem"},
+        Covered("tests/admin_grpc/test_remote_admin.py::test_cli_over_mtls_manages_a_remote_gateway"),
+    ),
+    (
         "JSON_LOGS",
         "true",
         {},
