@@ -1,14 +1,14 @@
-"""`UPSTREAM_PROVIDER=gonka`: the exchange backend that sends OpenAI calls to a Gonka node, signed.
+"""`UPSTREAM_PROVIDER=gonka`: the OpenAI routes' door to a Gonka node, every call signed.
 
-Thin I/O around `signing` and `endpoints`. The call's body bytes (built once by the surface) are
-signed for the chosen participant's transfer address and POSTed to `{node}/v1/chat/completions` or
-`/v1/responses`; the pipeline relays the answer and settles its usage like every route's.
+Thin I/O around `signing` and `endpoints`. For each call the surface (`OpenAIForward`) builds the
+body bytes once; the route here picks the node and signs those bytes for the chosen participant's
+transfer address; the exchange's raw backend POSTs them once to `{node}/v1/chat/completions` or
+`/v1/responses`, relays the answer and settles its usage like every route's.
 Discovered endpoints are kept for `DISCOVERY_TTL` seconds of the injected monotonic clock.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 import time
@@ -20,13 +20,14 @@ import aiohttp
 from aiohttp import web
 
 from dsl.model import RouterConfig, UpstreamProvider
-from gateway.context import GATEWAY, GatewayContext
+from gateway.context import GATEWAY, HTTP_SESSION
 from gateway.credentials.secrets import resolve_secret
-from gateway.errors import GatewayError, bad_gateway
-from gateway.exchange.interface import AttemptNotes, UpstreamAnswer, UpstreamRequest
+from gateway.errors import bad_gateway
+from gateway.exchange.interface import RawTarget
 from gateway.gonka import endpoints as ep
 from gateway.gonka.signing import GonkaSigner, signer_from_hex
 from gateway.gonka.surface import OpenAIForward
+from gateway.openai.models import provider_models_list
 from gateway.openai.routes import OPENAI
 
 DISCOVERY_TTL = 60.0
@@ -80,54 +81,32 @@ def gonka_upstream(config: RouterConfig, environ: Mapping[str, str]) -> GonkaUps
     return GonkaUpstream(signer, config.gonka.source_url, config.gonka.model, fixed)
 
 
-class GonkaBackend:
-    """The exchange `Backend` of the OpenAI routes with `UPSTREAM_PROVIDER=gonka`."""
-
-    def __init__(self, ctx: GatewayContext, gonka: GonkaUpstream) -> None:
-        self._ctx = ctx
-        self.gonka = gonka
-
-    async def open(self, call: UpstreamRequest, notes: AttemptNotes) -> UpstreamAnswer:
-        ctx, gonka = self._ctx, self.gonka
-        try:
-            endpoint = await gonka.endpoint(ctx.session())
-        except (ep.EndpointError, aiohttp.ClientError, TimeoutError) as exc:
-            notes.note_upstream_error("gonka", "discovery")
-            raise bad_gateway(f"Gonka endpoint discovery failed: {_reason(exc)}") from None
-        headers = dict(call.headers)
-        headers.update(gonka.signer.headers(call.body, gonka.clock_ns(), endpoint.transfer_address))
-        timeouts = ctx.config.upstream.timeouts
-        try:
-            async with asyncio.timeout(timeouts.first_byte):
-                response = await ctx.session().post(
-                    endpoint.url + call.path.removeprefix("/v1"),
-                    data=call.body,
-                    headers=headers,
-                    timeout=aiohttp.ClientTimeout(total=None, sock_connect=timeouts.connect),
-                    allow_redirects=False,
-                )
-        except TimeoutError:
-            notes.note_upstream_error("gonka", "timeout")
-            raise GatewayError(504, "api_error", "Gonka upstream did not answer in time") from None
-        except aiohttp.ClientError as exc:
-            notes.note_upstream_error("gonka", "connection")
-            raise bad_gateway(f"Gonka upstream request failed: {type(exc).__name__}") from exc
-        return UpstreamAnswer(response, "gonka", finish=response.release)
-
-
 GONKA = web.AppKey("gonka_upstream", GonkaUpstream)
+LABEL = "Gonka upstream"
 
 
-def add_gonka_upstream(app: web.Application) -> None:
-    """With `UPSTREAM_PROVIDER=gonka`, serve the OpenAI routes from Gonka (after `add_openai_routes`)."""
+def add_gonka_door(app: web.Application) -> None:
+    """With `UPSTREAM_PROVIDER=gonka`, the OpenAI routes' door to Gonka (after `add_openai_routes`)."""
     ctx = app[GATEWAY]
-    if ctx.config.upstream.provider is not UpstreamProvider.GONKA:
+    doors = app.get(OPENAI)
+    if ctx.config.upstream.provider is not UpstreamProvider.GONKA or doors is None:
         return
     gonka = app[GONKA] = gonka_upstream(ctx.config, ctx.environ)
-    surface = app.get(OPENAI)
-    if surface is not None:
-        backend = GonkaBackend(ctx, gonka)
-        surface.exchanges[UpstreamProvider.GONKA] = lambda path: (OpenAIForward(path, gonka.model), backend)
+
+    async def route(path: str, body: bytes) -> tuple[RawTarget, list[tuple[str, str]]]:
+        try:
+            endpoint = await gonka.endpoint(app[HTTP_SESSION])
+        except (ep.EndpointError, aiohttp.ClientError, TimeoutError) as exc:
+            raise bad_gateway(f"Gonka endpoint discovery failed: {_reason(exc)}") from None
+        signed = gonka.signer.headers(body, gonka.clock_ns(), endpoint.transfer_address)
+        target = RawTarget(endpoint.url + path.removeprefix("/v1"), "gonka", LABEL)
+        return target, list(signed.items())
+
+    async def listing(created: int) -> dict[str, Any]:
+        return provider_models_list("gonka", (), gonka.model, created)
+
+    doors.doors[UpstreamProvider.GONKA] = lambda api: OpenAIForward(api, gonka.model, route)
+    doors.listings[UpstreamProvider.GONKA] = listing
 
 
 async def _get_json(http: aiohttp.ClientSession, url: str) -> Any:

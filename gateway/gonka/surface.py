@@ -11,18 +11,18 @@ could stream free of its token budget); when the client did not ask, that chunk 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from gateway.errors import GatewayError
-from gateway.exchange.interface import Incoming, Relay, Reply, UpstreamRequest, Usage, Whole
+from gateway.exchange.headers import client_response_headers, is_event_stream
+from gateway.exchange.interface import Incoming, RawTarget, Relay, Reply, UpstreamRequest, Usage, Whole
 from gateway.exchange.passthrough import PassThroughCodec
-from gateway.openai.common import parse_json_object
+from gateway.openai.bridge import OpenAIApi, openai_body
 from gateway.providers.forward import error_from_body
 from gateway.providers.usage import OpenAIUsageSniffer
-from gateway.proxy.headers import client_response_headers, is_event_stream
 from gateway.tokens.records import TokenRecord
 
-CHAT_PATH = "/v1/chat/completions"
+CHAT_PATH = OpenAIApi.CHAT.value
 
 
 class OpenAIUsage(OpenAIUsageSniffer):
@@ -102,19 +102,24 @@ def _refused(status: int, body: bytes | None, retry_after: str | None) -> Reply:
     raise error
 
 
-class OpenAIForward:
-    """The surface: `path` is the upstream path (/v1/chat/completions or /v1/responses)."""
+Route = Callable[[str, bytes], Awaitable[tuple[RawTarget, Sequence[tuple[str, str]]]]]
+"""Where the exact body bytes for a path go, and the headers that go with them (e.g. a signature)."""
 
-    def __init__(self, path: str, default_model: str) -> None:
-        self.path = path
+
+class OpenAIForward:
+    """The surface for one OpenAI API; `route` picks the upstream for each call (Gonka: discovery
+    and signing, both per request: a signed call is sent once, never resent)."""
+
+    def __init__(self, api: OpenAIApi, default_model: str, route: Route) -> None:
+        self.path = api.value
+        self.api = api
         self.default_model = default_model
+        self.route = route
 
     async def translator(self, incoming: Incoming, record: TokenRecord) -> OpenAIForwarded:
-        body = parse_json_object(incoming.body)
+        body = dict(openai_body(self.api, incoming))  # the seed's `?stream=true` on chat included
         if not isinstance(body.get("model"), str) or not body["model"]:
             body["model"] = self.default_model
-        if self.path == CHAT_PATH and _query_stream(incoming.query):
-            body["stream"] = True  # the seed's `?stream=true` on chat completions
         hide_usage = False
         if self.path == CHAT_PATH and body.get("stream") is True:
             # Chat streams carry usage only when asked; ask always, so every stream is charged.
@@ -126,9 +131,8 @@ class OpenAIForward:
         headers = [("content-type", "application/json")]
         if body.get("stream") is True:
             headers.append(("accept", "text/event-stream"))
-        call = UpstreamRequest("POST", self.path, "", tuple(headers), data, model=str(body["model"]))
+        target, signed = await self.route(self.path, data)
+        call = UpstreamRequest(
+            "POST", self.path, "", (*headers, *signed), data, model=str(body["model"]), target=target
+        )
         return OpenAIForwarded(call, hide_usage)
-
-
-def _query_stream(query: str) -> bool:
-    return any(part in ("stream=true", "stream=1") for part in query.split("&"))

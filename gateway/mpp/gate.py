@@ -19,7 +19,6 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from aiohttp import web
 
@@ -39,6 +38,7 @@ from gateway.mpp.verifiers import (
     ReplayUnavailable,
     VerificationFailed,
 )
+from gateway.tokens.service import TOKENS
 
 CHALLENGE_TTL = 300.0
 TEST_SECRET_ENV = "MPP_TEST_VERIFIER_SECRET"
@@ -187,10 +187,11 @@ def add_mpp_gate(app: web.Application) -> None:
     app.cleanup_ctx.append(shared_replay_ctx)
 
 
-async def admit(request: web.Request, tokens: Any) -> web.Response | None:
-    """The OpenAI routes' step: the la_sk_ key first (401/403 before any 402), then payment."""
+async def admit(request: web.Request) -> web.Response | None:
+    """The OpenAI routes' step: the la_sk_ key first (401/403 before any 402, its budget not
+    spent), then payment."""
     gate = request.app.get(MPP)
     if gate is None:
         return None
-    await tokens.introspect(request.headers)
+    await request.app[TOKENS].introspect(request.headers)
     return await gate.admit(request)

@@ -267,14 +267,3 @@ def merge_usage(into: dict[str, Any], update: Any) -> None:
         for key, value in update.items():
             if value is not None:
                 into[key] = value
-
-
-def parse_json_object(raw: bytes) -> dict[str, Any]:
-    """An OpenAI route's request body: a JSON object, else the route's 400."""
-    try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError):  # RecursionError: nested too deep to parse
-        raise bad_request("the request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise bad_request("the request body must be a JSON object")
-    return body

@@ -1,11 +1,12 @@
 """The OpenAI-compatible HTTP surface: `/v1/chat/completions`, `/v1/responses`, `/v1/models`.
 
-Handlers are thin: with MPP on, the payment admission step (`gateway.mpp.gate`: key, then 402 until
-paid); then a provider served through the exchange pipeline (`exchanges`: Gonka) runs there, or the
-la_sk_ key is authorized, the JSON body read, and the request translated to the Anthropic upstream
-(`bridge`) or, with `UPSTREAM_PROVIDER=openai-compatible`, forwarded unchanged to the configured
-provider (`gateway.providers.forward`). Errors are raised as `GatewayError` and
-rendered in OpenAI's shape by the error middleware (the path family is OPENAI).
+Each handler is the MPP admission step (`gateway.mpp.gate`, with MPP on: the key checked, then 402
+until paid) and one call to the exchange pipeline with the surface for the configured upstream:
+with `UPSTREAM_PROVIDER=anthropic`, the Chat/Responses translators (`bridge`); for any other
+provider, the surface its module registered in `OpenAIDoors.doors` while the app was built (the
+OpenAI-compatible pass-through is registered by the wiring function; Gonka or Crater add theirs
+the same way: `app[OPENAI].doors[UpstreamProvider.X] = lambda api: XSurface(api, ...)`). Errors
+are raised as `GatewayError` and rendered in OpenAI's shape by the error middleware.
 """
 
 from __future__ import annotations
@@ -18,116 +19,78 @@ from typing import Any
 from aiohttp import web
 
 from dsl.model import UpstreamProvider
-from gateway.context import GATEWAY, GatewayContext
+from gateway.context import GATEWAY
 from gateway.errors import GatewayError
-from gateway.exchange.interface import Backend, Surface
+from gateway.exchange.interface import Incoming, Surface, Translator
 from gateway.exchange.pipeline import run
 from gateway.mpp import gate as mpp
-from gateway.openai import models, structured
-from gateway.openai.bridge import Translation, answer_via_anthropic
-from gateway.openai.chat_request import translate_chat_request
-from gateway.openai.chat_response import translate_chat_response
-from gateway.openai.chat_stream import ChatStreamTranslator
-from gateway.openai.common import parse_json_object
-from gateway.openai.responses_request import translate_responses_request
-from gateway.openai.responses_response import translate_responses_response
-from gateway.openai.responses_stream import ResponsesStreamTranslator
-from gateway.providers.forward import current_provider, forward_to_provider
-from gateway.proxy.routes import read_body
-from gateway.telemetry.request_info import RequestInfo, info_of
+from gateway.openai import models
+from gateway.openai.bridge import OpenAIApi, OpenAISurface
+from gateway.tokens.records import TokenRecord
 
-Forwarder = Callable[
-    [web.Request, GatewayContext, str, dict[str, Any], RequestInfo, Any], Awaitable[web.StreamResponse]
-]
+Door = Callable[[OpenAIApi], Surface]
+"""A provider's OpenAI surface for one API (chat or responses)."""
+
+ProviderModels = Callable[[int], Awaitable[dict[str, Any]]]
+"""The `/v1/models` listing of a provider, given the `created` time."""
 
 
-@dataclass(frozen=True)
-class OpenAISurface:
-    """Per-app settings of the surface. `forwarders` maps an UPSTREAM_PROVIDER other than
-    `anthropic` to the function that serves OpenAI requests for it; modules for further providers
-    (Gonka, Crater) register theirs here while the app is built."""
+class Unavailable:
+    """A provider this build has no surface for: authorized and read like any request, then a 501."""
 
+    def __init__(self, provider: UpstreamProvider) -> None:
+        self.provider = provider
+
+    async def translator(self, incoming: Incoming, record: TokenRecord) -> Translator:
+        message = f"UPSTREAM_PROVIDER={self.provider.value} is not available on the OpenAI routes"
+        raise GatewayError(501, "api_error", message + " of this build")
+
+
+@dataclass
+class OpenAIDoors:
+    """Per-app settings of the surface: the provider in use, the model aliases, and the doors of
+    providers other than `anthropic` (with their model listings)."""
+
+    provider: UpstreamProvider
     aliases: models.AliasTable
-    forwarders: dict[UpstreamProvider, Forwarder] = field(default_factory=dict)
-    exchanges: dict[UpstreamProvider, Callable[[str], tuple[Surface, Backend]]] = field(default_factory=dict)
-    """Providers served through the exchange pipeline: route path -> (surface, backend)."""
+    doors: dict[UpstreamProvider, Door] = field(default_factory=dict)
+    listings: dict[UpstreamProvider, ProviderModels] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._translated = {api: OpenAISurface(api, self.aliases) for api in OpenAIApi}
+
+    def surface(self, api: OpenAIApi) -> Surface:
+        if self.provider is UpstreamProvider.ANTHROPIC:
+            return self._translated[api]
+        door = self.doors.get(self.provider)
+        return Unavailable(self.provider) if door is None else door(api)
 
 
-OPENAI = web.AppKey("openai_surface", OpenAISurface)
-
-
-async def read_json(request: web.Request) -> Any:
-    return parse_json_object(await read_body(request))
-
-
-def chat_translation(aliases: models.AliasTable, body: dict[str, Any]) -> Translation:
-    options = body.get("stream_options")
-    include_usage = isinstance(options, dict) and options.get("include_usage") is True
-    json_mode = structured.json_mode(body, responses=False)
-    return Translation(
-        to_anthropic=lambda b: translate_chat_request(b, aliases),
-        to_openai=lambda message, created: translate_chat_response(message, created, json_mode),
-        stream_translator=lambda created: ChatStreamTranslator(
-            created, include_usage=include_usage, json_mode=json_mode
-        ),
-    )
-
-
-def responses_translation(aliases: models.AliasTable, body: dict[str, Any]) -> Translation:
-    return Translation(
-        to_anthropic=lambda b: translate_responses_request(b, aliases),
-        to_openai=lambda message, created: translate_responses_response(message, created, body),
-        stream_translator=lambda created: ResponsesStreamTranslator(created, echo=body),
-    )
+OPENAI = web.AppKey("openai_surface", OpenAIDoors)
 
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:
-    return await _handle(request, "/v1/chat/completions", chat_translation)
+    return await _serve(request, OpenAIApi.CHAT)
 
 
 async def responses(request: web.Request) -> web.StreamResponse:
-    return await _handle(request, "/v1/responses", responses_translation)
+    return await _serve(request, OpenAIApi.RESPONSES)
 
 
-async def _handle(
-    request: web.Request, path: str, make: Callable[[models.AliasTable, dict[str, Any]], Translation]
-) -> web.StreamResponse:
-    ctx = request.app[GATEWAY]
-    info = info_of(request)
-    refusal = await mpp.admit(request, ctx.token_authority())  # MPP_ENABLE: 402 until paid
+async def _serve(request: web.Request, api: OpenAIApi) -> web.StreamResponse:
+    refusal = await mpp.admit(request)  # MPP_ENABLE: the key checked, then 402 until paid
     if refusal is not None:
         return refusal
-    exchange = request.app[OPENAI].exchanges.get(ctx.config.upstream.provider)
-    if exchange is not None:
-        return await run(request, *exchange(path))
-    record = await ctx.token_authority().authorize(request.headers)
-    body = await read_json(request)
-    if path == "/v1/chat/completions" and request.query.get("stream") in ("true", "1"):
-        body = {**body, "stream": True}  # the seed's `?stream=true` on chat completions
-    surface = request.app[OPENAI]
-    provider = ctx.config.upstream.provider
-    if provider is not UpstreamProvider.ANTHROPIC:
-        forwarder = surface.forwarders.get(provider)
-        if forwarder is None:
-            message = (
-                f"UPSTREAM_PROVIDER={provider.value} is not available on the OpenAI routes of this build"
-            )
-            raise GatewayError(501, "api_error", message)
-        return await forwarder(request, ctx, path, body, info, record)
-    translation = make(surface.aliases, body)
-    stream = body.get("stream") is True
-    return await answer_via_anthropic(request, ctx, record, body, stream, translation, info)
+    return await run(request, request.app[OPENAI].surface(api))
 
 
 async def model_listing(request: web.Request) -> dict[str, Any]:
-    ctx = request.app[GATEWAY]
+    doors = request.app[OPENAI]
     created = int(time.time())
-    if ctx.config.upstream.provider is UpstreamProvider.OPENAI_COMPATIBLE:
-        provider = await current_provider(ctx)
-        return models.provider_models_list(provider.name, provider.models, provider.default_model, created)
-    if ctx.config.upstream.provider is UpstreamProvider.GONKA:
-        return models.provider_models_list("gonka", (), ctx.config.gonka.model, created)
-    return models.anthropic_models_list(request.app[OPENAI].aliases, created)
+    listing = doors.listings.get(doors.provider)
+    if listing is not None:
+        return await listing(created)
+    return models.anthropic_models_list(doors.aliases, created)
 
 
 async def list_models(request: web.Request) -> web.Response:
@@ -146,9 +109,7 @@ def add_openai_routes(app: web.Application) -> None:
     config = app[GATEWAY].config
     if not config.features.openai_api:
         return
-    surface = OpenAISurface(models.build_alias_table(config.model_aliases))
-    surface.forwarders[UpstreamProvider.OPENAI_COMPATIBLE] = forward_to_provider
-    app[OPENAI] = surface
+    app[OPENAI] = OpenAIDoors(config.upstream.provider, models.build_alias_table(config.model_aliases))
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_post("/v1/responses", responses)
     app.router.add_get("/v1/models", list_models)

@@ -59,7 +59,7 @@ async def gateway(node: GonkaNode, tmp_path: Path) -> AsyncIterator[RunningGatew
 
 
 async def sdk_for(gw: RunningGateway, **issue: Any) -> tuple[openai.AsyncOpenAI, Any]:
-    tokens: Any = gw.ctx.token_authority()
+    tokens: Any = gw.tokens
     issued = await tokens.issue(label="gonka", **issue)
     return openai.AsyncOpenAI(base_url=f"{gw.url}/v1", api_key=issued.token, max_retries=0), issued
 
@@ -83,7 +83,7 @@ async def test_chat_through_the_gateway_is_signed_and_charged(
     assert json.loads(first.body)["model"] == "Qwen/Qwen3"
     assert json.loads(second.body)["model"] == "gonka-default-model"  # GONKA_MODEL when none is named
     assert first.headers["Authorization"] != second.headers["Authorization"]
-    record = gateway.ctx.token_authority().get(issued.record.id)  # type: ignore[attr-defined]
+    record = gateway.tokens.get(issued.record.id)
     assert (record.used_requests, record.used_input_tokens, record.used_output_tokens) == (2, 22, 10)
 
 
@@ -98,7 +98,7 @@ async def test_a_stream_without_include_usage_is_still_charged_and_shows_no_usag
     assert all(c.choices for c in chunks) and all(c.usage is None for c in chunks)
     assert "".join(c.choices[0].delta.content or "" for c in chunks) == ANSWER
     assert json.loads(node.seen[0].body)["stream_options"] == {"include_usage": True}
-    record = gateway.ctx.token_authority().get(issued.record.id)  # type: ignore[attr-defined]
+    record = gateway.tokens.get(issued.record.id)
     assert (record.used_input_tokens, record.used_output_tokens) == (11, 5)
 
 
@@ -110,7 +110,7 @@ async def test_responses_streamed_and_not(gateway: RunningGateway, node: GonkaNo
     assert answer.output_text == ANSWER and answer.usage is not None and answer.usage.output_tokens == 6
     assert [e.type for e in events][-1] == "response.completed"
     assert [(s.path, s.status) for s in node.seen] == [("/v1/responses", 200)] * 2
-    record = gateway.ctx.token_authority().get(issued.record.id)  # type: ignore[attr-defined]
+    record = gateway.tokens.get(issued.record.id)
     assert (record.used_input_tokens, record.used_output_tokens) == (26, 12)
 
 

@@ -11,15 +11,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.errors import GatewayError
-from gateway.exchange.interface import Incoming, Relay, Whole
+from gateway.exchange.interface import Incoming, RawTarget, Relay, Whole
 from gateway.gonka.surface import HiddenUsageCodec, OpenAIForward, OpenAIUsage
+from gateway.openai.bridge import OpenAIApi
 from gateway.tokens.records import TokenRecord
+
+
+async def nowhere(path: str, body: bytes) -> tuple[RawTarget, list[tuple[str, str]]]:
+    return RawTarget("http://127.0.0.1:9" + path, "gonka"), [("x-signed", "yes")]
 
 
 async def call_for(body: bytes, path: str = "/v1/chat/completions", query: str = "") -> Any:
     incoming = Incoming("POST", path, query, {}, body)
-    translator = await OpenAIForward(path, "default/model").translator(incoming, TokenRecord(id="t"))
-    return translator
+    forward = OpenAIForward(OpenAIApi(path), "default/model", nowhere)
+    return await forward.translator(incoming, TokenRecord(id="t"))
 
 
 @pytest.mark.parametrize(
@@ -38,6 +43,7 @@ async def test_the_call_is_the_body_with_the_default_model(
     sent = json.loads(call.body)
     assert (sent["model"], sent.get("stream"), call.model, call.path) == (model, stream, model, path)
     assert b" " not in call.body  # compact: the bytes that are signed are the bytes that are sent
+    assert ("x-signed", "yes") in call.headers and call.target.url.endswith(path)
 
 
 @pytest.mark.parametrize(("raw", "message"), [(b"{no", "not valid JSON"), (b"[1]", "must be a JSON object")])
