@@ -204,6 +204,8 @@ class GonkaConfig:
     private_key: SecretRef | None = None
     source_url: str = "https://node4.gonka.ai"
     model: str = "Qwen/Qwen3-235B-A22B-Instruct-2507-FP8"
+    endpoints: str | None = None
+    """`url;gonka1address[,…]`: send to these nodes, skipping discovery from `source_url`."""
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import aiohttp
 from aiohttp import web
 
 from dsl.model import RouterConfig, UpstreamProvider
+from gateway import startup
 from gateway.accounts.build import build_account_pool
 from gateway.accounts.pool import POOL
 from gateway.accounts.redis_sync import RedisPoolSync
@@ -35,12 +36,14 @@ from gateway.exchange.pipeline import EXCHANGE
 from gateway.exchange.wiring import build_exchange
 from gateway.forgefed.crater import CraterSurface, crater_parts
 from gateway.forgefed.surface import add_activitypub_routes
+from gateway.gonka.forward import add_gonka_door
 from gateway.http.accounts_routes import add_accounts_routes
 from gateway.http.anthropic_routes import add_anthropic_routes, add_fallback_route
 from gateway.http.health import add_health_routes
 from gateway.http.middleware import error_middleware
 from gateway.http.observability import setup_telemetry
 from gateway.http.token_routes import add_token_routes
+from gateway.mpp.gate import add_mpp_gate
 from gateway.openai.bridge import OpenAIApi, openai_body
 from gateway.openai.models import model_entry, provider_models_list
 from gateway.openai.routes import OPENAI, add_openai_routes
@@ -79,6 +82,9 @@ def build_context(config: RouterConfig, environ: Mapping[str, str]) -> GatewayCo
         raise ConfigurationError(
             f"TOKEN_SECRET is required ({config.admin.token_secret.describe()} is unset or empty)"
         )
+    refused = [n.message for n in startup.errors(config, environ, secret)]
+    if refused:
+        raise ConfigurationError("; ".join(refused))
     return GatewayContext(
         config=config, environ=dict(environ), data_dir=resolve_data_dir(config, environ), token_secret=secret
     )
@@ -226,6 +232,8 @@ def build_app(
     add_token_routes(app)
     add_openai_routes(app)
     add_provider_door(app)
+    add_gonka_door(app)
+    add_mpp_gate(app)
     add_provider_routes(app)
     add_activitypub_routes(app)
     add_crater_door(app)

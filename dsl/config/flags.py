@@ -185,6 +185,13 @@ SETTINGS: tuple[Setting, ...] = (
     S("--gonka-source-url", "GONKA_SOURCE_URL", "gonka.source_url", K.URL, "Gonka source node URL"),
     S("--gonka-model", "GONKA_MODEL", "gonka.model", K.TEXT, "Default model for Gonka requests"),
     S(
+        "--gonka-endpoints",
+        "GONKA_ENDPOINTS",
+        "gonka.endpoints",
+        K.TEXT,
+        "Gonka nodes as url;gonka1transferaddress[,…] (skips discovery from the source URL)",
+    ),
+    S(
         "--crater-forgefed-inbox",
         "CRATER_FORGEFED_INBOX",
         "crater.inbox",
@@ -322,7 +329,7 @@ SETTINGS: tuple[Setting, ...] = (
         "EXPERIMENTAL_COMPATIBILITY",
         "features.experimental_compatibility",
         K.BOOL,
-        "Community-proxy compatibility behaviours",
+        "Accepted for compatibility; changes nothing (serve warns when it is on)",
     ),
     S("--mpp-enable", "MPP_ENABLE", "mpp.enabled", K.BOOL, "Return MPP 402 challenges on OpenAI endpoints"),
     S("--mpp-amount", "MPP_AMOUNT", "mpp.amount", K.TEXT, "Per-request MPP charge amount (default 0.00)"),

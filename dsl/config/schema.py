@@ -254,6 +254,7 @@ GONKA = SectionSpec(
         F("private-key", "private_key", secret=True),
         F("source-url", "source_url", c.to_url),
         F("model", "model"),
+        F("endpoints", "endpoints"),
     ),
 )
 

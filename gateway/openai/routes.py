@@ -1,6 +1,7 @@
 """The OpenAI-compatible HTTP surface: `/v1/chat/completions`, `/v1/responses`, `/v1/models`.
 
-Each handler is one call to the exchange pipeline with the surface for the configured upstream:
+Each handler is the MPP admission step (`gateway.mpp.gate`, with MPP on: the key checked, then 402
+until paid) and one call to the exchange pipeline with the surface for the configured upstream:
 with `UPSTREAM_PROVIDER=anthropic`, the Chat/Responses translators (`bridge`); for any other
 provider, the surface its module registered in `OpenAIDoors.doors` while the app was built (the
 OpenAI-compatible pass-through is registered by the wiring function; Gonka or Crater add theirs
@@ -22,6 +23,7 @@ from gateway.context import GATEWAY
 from gateway.errors import GatewayError
 from gateway.exchange.interface import Backend, Incoming, Surface, Translator
 from gateway.exchange.pipeline import run
+from gateway.mpp import gate as mpp
 from gateway.openai import models
 from gateway.openai.bridge import OpenAIApi, OpenAISurface
 from gateway.tokens.records import TokenRecord
@@ -73,13 +75,19 @@ OPENAI = web.AppKey("openai_surface", OpenAIDoors)
 
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:
-    doors = request.app[OPENAI]
-    return await run(request, doors.surface(OpenAIApi.CHAT), doors.backend())
+    return await _serve(request, OpenAIApi.CHAT)
 
 
 async def responses(request: web.Request) -> web.StreamResponse:
+    return await _serve(request, OpenAIApi.RESPONSES)
+
+
+async def _serve(request: web.Request, api: OpenAIApi) -> web.StreamResponse:
+    refusal = await mpp.admit(request)  # MPP_ENABLE: the key checked, then 402 until paid
+    if refusal is not None:
+        return refusal
     doors = request.app[OPENAI]
-    return await run(request, doors.surface(OpenAIApi.RESPONSES), doors.backend())
+    return await run(request, doors.surface(api), doors.backend())
 
 
 async def model_listing(request: web.Request) -> dict[str, Any]:
