@@ -1,14 +1,18 @@
 """Which API family a path belongs to, and whether the config hides it.
 
-Pure. The family decides the error dialect (Anthropic or OpenAI shape) and which feature toggle
-hides the route, including on the catch-all, so a disabled surface is really gone.
+Pure. The family decides the error dialect (Anthropic, OpenAI or Bedrock shape) and which feature
+toggle hides the route, including on the catch-all, so a disabled surface is really gone. The API
+format (`UPSTREAM_API_FORMAT`) narrows the Anthropic-model surfaces to one of Messages, Bedrock or
+Vertex; the others answer 404.
 """
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
-from dsl.model import FeaturesConfig
+from dsl.model import ApiFormat, FeaturesConfig
+from gateway.vertex.paths import is_vertex_path
 
 
 class Family(StrEnum):
@@ -16,10 +20,19 @@ class Family(StrEnum):
     OPENAI = "openai"
     METRICS = "metrics"
     ADMIN = "admin"
+    BEDROCK = "bedrock"
 
 
 OPENAI_PATHS = frozenset({"/v1/chat/completions", "/v1/responses", "/v1/models"})
 METRICS_PATHS = frozenset({"/metrics", "/v1/usage", "/v1/accounts"})
+BEDROCK_PATHS = frozenset(
+    {"/invoke", "/invoke-with-response-stream", "/foundation-models", "/inference-profiles"}
+)
+_BEDROCK_MODEL = re.compile(r"^/model/[^/]+/(invoke|invoke-with-response-stream)$")
+
+
+def is_bedrock_path(path: str) -> bool:
+    return path in BEDROCK_PATHS or _BEDROCK_MODEL.match(path) is not None
 
 
 def family_of(path: str) -> Family:
@@ -29,6 +42,8 @@ def family_of(path: str) -> Family:
         return Family.METRICS
     if path.startswith("/api/tokens") or path.startswith("/api/providers"):
         return Family.ADMIN
+    if is_bedrock_path(path):
+        return Family.BEDROCK
     return Family.ANTHROPIC
 
 
@@ -37,9 +52,24 @@ def is_enabled(family: Family, features: FeaturesConfig) -> bool:
         return features.openai_api
     if family is Family.METRICS:
         return features.metrics
-    if family is Family.ANTHROPIC:
+    if family in (Family.ANTHROPIC, Family.BEDROCK):
         return features.anthropic_api
     return True
+
+
+def api_format_of(path: str) -> ApiFormat:
+    """Which Anthropic-model surface a path belongs to (everything not Bedrock or Vertex is Messages,
+    including the catch-all pass-through)."""
+    if is_bedrock_path(path):
+        return ApiFormat.BEDROCK
+    if is_vertex_path(path):
+        return ApiFormat.VERTEX
+    return ApiFormat.ANTHROPIC
+
+
+def format_allowed(path: str, api_format: ApiFormat | None) -> bool:
+    """False when `UPSTREAM_API_FORMAT` restricts the gateway to another surface than the path's."""
+    return api_format is None or api_format_of(path) is api_format
 
 
 def strip_anthropic_prefix(path: str) -> str:
