@@ -9,6 +9,7 @@ decides streaming. Everything else passes through unchanged.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,3 +77,30 @@ def merged_beta_header(client_header: str | None, body_betas: tuple[str, ...]) -
         if name and name not in seen:
             seen.append(name)
     return ",".join(seen) or None
+
+
+# Headers that belong to the AWS hop, not to the Messages API (the proxy's own rules then drop
+# credentials, host and hop-by-hop headers).
+_AWS_HEADER_PREFIXES = ("x-amz-", "amz-sdk-", "x-amzn-")
+_REPLACED = frozenset({"accept", "content-type", "content-length", "anthropic-beta"})
+
+
+def upstream_headers(
+    client: Iterable[tuple[str, str]], betas: tuple[str, ...], stream: bool
+) -> tuple[tuple[str, str], ...]:
+    """The client's headers for the Messages call: AWS-only ones dropped, JSON in, SSE or JSON out,
+    and the betas of the header and the body joined into one `anthropic-beta`."""
+    kept: list[tuple[str, str]] = []
+    beta_header: list[str] = []
+    for name, value in client:
+        lower = name.lower()
+        if lower == "anthropic-beta":
+            beta_header.append(value)
+        elif lower not in _REPLACED and not lower.startswith(_AWS_HEADER_PREFIXES):
+            kept.append((name, value))
+    kept.append(("content-type", "application/json"))
+    kept.append(("accept", "text/event-stream" if stream else "application/json"))
+    beta = merged_beta_header(",".join(beta_header), betas)
+    if beta:
+        kept.append(("anthropic-beta", beta))
+    return tuple(kept)
