@@ -19,6 +19,7 @@ from dsl.model import RouterConfig
 from gateway.accounts.build import build_account_pool
 from gateway.accounts.redis_sync import shared_pool_ctx
 from gateway.admin_grpc.server import admin_grpc_ctx
+from gateway.bedrock.routes import add_cloud_routes
 from gateway.context import GATEWAY, GatewayContext
 from gateway.credentials.build import expand_home
 from gateway.credentials.secrets import resolve_secret
@@ -119,6 +120,7 @@ def build_app(config: RouterConfig, environ: Mapping[str, str] | None = None) ->
     add_health_routes(app)
     add_accounts_routes(app)
     add_anthropic_routes(app)
+    add_cloud_routes(app)
     add_token_routes(app)
     add_openai_routes(app)
     add_provider_routes(app)

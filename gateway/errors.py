@@ -41,8 +41,10 @@ class GatewayError(Exception):
         }
 
     def bedrock_body(self) -> dict[str, Any]:
-        """`{"message": …}`, as Bedrock sends; the error's name travels in `x-amzn-ErrorType`."""
-        return {"message": self.message}
+        """`{"message": …}` as Bedrock sends (the error's name travels in `x-amzn-ErrorType`), plus
+        the Anthropic envelope: the seed answered its Bedrock paths in Anthropic's shape, and AWS
+        SDKs ignore keys they do not know."""
+        return {"message": self.message, **self.anthropic_body()}
 
     def bedrock_headers(self) -> dict[str, str]:
         return {**self.headers, "x-amzn-ErrorType": bedrock_error_type(self.status, self.error_type)}

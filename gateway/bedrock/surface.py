@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Mapping
 
 from gateway.accounts.affinity import session_key_of
+from gateway.bedrock.eventstream import ExceptionType
 from gateway.bedrock.request import messages_request, parse_body, upstream_headers
 from gateway.bedrock.stream import EXCEPTION_OF_ERROR, EventStreamTranslator
 from gateway.errors import GatewayError, bad_gateway
@@ -26,6 +27,8 @@ from gateway.proxy.sniff import UsageSniffer
 from gateway.tokens.records import TokenRecord
 
 EVENT_STREAM = "application/vnd.amazon.eventstream"
+# The stream's own content type is the frames'; the SDKs read the payload's from this header.
+STREAM_HEADERS = {"content-type": EVENT_STREAM, "x-amzn-bedrock-content-type": "application/json"}
 _PATH_MODEL = re.compile(r"^/model/([^/]+)/invoke(?:-with-response-stream)?$")
 
 
@@ -54,7 +57,10 @@ class EventStreamCodec:
 
     def fail(self, error: GatewayError) -> bytes | None:
         self.done = True
-        exception = EXCEPTION_OF_ERROR.get(error.error_type, "internalServerException")
+        if error.status == 504:
+            exception = ExceptionType.MODEL_TIMEOUT
+        else:
+            exception = EXCEPTION_OF_ERROR.get(error.error_type, ExceptionType.INTERNAL)
         return self._translator.fail(exception, error.message)
 
     @property
@@ -75,7 +81,7 @@ class BedrockTranslator:
             return Whole(lambda body: _raise_bedrock_error(status, headers, body))
         if self._stream and is_event_stream(headers):
             codec = EventStreamCodec(self._clock, self._started)
-            return Relay(codec, 200, {"content-type": EVENT_STREAM, "x-amzn-requestid": request_id}, reason)
+            return Relay(codec, 200, {**STREAM_HEADERS, "x-amzn-requestid": request_id}, reason)
         if self._stream:
             return Whole(self._replayed_stream)  # the upstream answered JSON to a stream request
         return Whole(lambda body: self._invoke_reply(body, request_id))
@@ -106,7 +112,7 @@ class BedrockTranslator:
         translator = EventStreamTranslator(self._clock, self._started)
         sse = encode_all(message_events(message))
         frames = translator.feed(sse) + translator.finish()
-        return Reply(200, {"content-type": EVENT_STREAM}, frames, _usage(body))
+        return Reply(200, STREAM_HEADERS, frames, _usage(body))
 
 
 def _usage(body: bytes) -> Usage:

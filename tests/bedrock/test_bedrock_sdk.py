@@ -7,10 +7,9 @@ boto3 is synchronous, so its calls run in a thread while the gateway serves on t
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
+import ssl
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import boto3
@@ -21,6 +20,7 @@ from botocore.exceptions import ClientError, EventStreamError
 from dsl.model import RouterConfig
 from tests.support.fake_anthropic import FakeAnthropic, Step
 from tests.support.gateway import RunningGateway, running_gateway
+from tests.support.tls import Certificate
 from tests.support.two_accounts import ACCOUNT_ENV
 
 SONNET = "claude-sonnet-4-5-20250929"
@@ -40,7 +40,7 @@ def body(**extra: Any) -> bytes:
     ).encode()
 
 
-def runtime(gw: RunningGateway, monkeypatch: pytest.MonkeyPatch, key: str | None) -> Any:
+def runtime(gw: RunningGateway, monkeypatch: pytest.MonkeyPatch, key: str | None, cert: Certificate) -> Any:
     if key is None:  # SigV4 with ordinary AWS credentials
         monkeypatch.delenv("AWS_BEARER_TOKEN_BEDROCK", raising=False)
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
@@ -49,7 +49,10 @@ def runtime(gw: RunningGateway, monkeypatch: pytest.MonkeyPatch, key: str | None
         monkeypatch.setenv("AWS_BEARER_TOKEN_BEDROCK", key)
     session = boto3.session.Session(region_name="us-east-1")
     return session.client(
-        "bedrock-runtime", endpoint_url=gw.url, config=Config(retries={"max_attempts": 1})
+        "bedrock-runtime",
+        endpoint_url=gw.tls_url,
+        verify=str(cert.path),
+        config=Config(retries={"max_attempts": 1}),
     )
 
 
@@ -58,14 +61,19 @@ async def off_loop(fn: Callable[[], T]) -> T:
 
 
 def stream_events(response: dict[str, Any]) -> list[dict[str, Any]]:
-    return [json.loads(base64.b64decode(part["chunk"]["bytes"])) for part in response["body"]]
+    # boto3 decodes the payload's base64 `bytes` blob itself.
+    return [json.loads(part["chunk"]["bytes"]) for part in response["body"]]
 
 
 async def test_invoke_model_answers_the_message_json(
-    fake: FakeAnthropic, config: RouterConfig, monkeypatch: pytest.MonkeyPatch
+    fake: FakeAnthropic,
+    config: RouterConfig,
+    monkeypatch: pytest.MonkeyPatch,
+    cert: Certificate,
+    tls: ssl.SSLContext,
 ) -> None:
-    async with running_gateway(config, ACCOUNT_ENV) as gw:
-        client = runtime(gw, monkeypatch, await gw.issue_key(label="boto"))
+    async with running_gateway(config, ACCOUNT_ENV, tls) as gw:
+        client = runtime(gw, monkeypatch, await gw.issue_key(label="boto"), cert)
         answer = await off_loop(lambda: client.invoke_model(modelId=BEDROCK_ID, body=body()))
     message = json.loads(answer["body"].read())
     assert message["type"] == "message" and message["content"][0]["text"] == fake.text
@@ -83,14 +91,18 @@ async def test_invoke_model_answers_the_message_json(
 
 
 async def test_invoke_with_response_stream_is_an_aws_event_stream(
-    fake: FakeAnthropic, config: RouterConfig, monkeypatch: pytest.MonkeyPatch
+    fake: FakeAnthropic,
+    config: RouterConfig,
+    monkeypatch: pytest.MonkeyPatch,
+    cert: Certificate,
+    tls: ssl.SSLContext,
 ) -> None:
-    async with running_gateway(config, ACCOUNT_ENV) as gw:
-        client = runtime(gw, monkeypatch, await gw.issue_key(label="boto"))
+    async with running_gateway(config, ACCOUNT_ENV, tls) as gw:
+        client = runtime(gw, monkeypatch, await gw.issue_key(label="boto"), cert)
 
         def call() -> list[dict[str, Any]]:
             response = client.invoke_model_with_response_stream(modelId=BEDROCK_ID, body=body())
-            assert response["contentType"] == "application/json" or response["contentType"]
+            assert response["contentType"] == "application/json"
             return stream_events(response)
 
         events = await off_loop(call)
@@ -104,12 +116,16 @@ async def test_invoke_with_response_stream_is_an_aws_event_stream(
 
 
 async def test_a_stream_that_fails_ends_in_an_exception_boto_raises(
-    fake: FakeAnthropic, config: RouterConfig, monkeypatch: pytest.MonkeyPatch
+    fake: FakeAnthropic,
+    config: RouterConfig,
+    monkeypatch: pytest.MonkeyPatch,
+    cert: Certificate,
+    tls: ssl.SSLContext,
 ) -> None:
     # Past the opening frames the stream has started: the error can only travel in-band.
     fake.then(Step.stream_error(after_events=5))
-    async with running_gateway(config, ACCOUNT_ENV) as gw:
-        client = runtime(gw, monkeypatch, await gw.issue_key(label="boto"))
+    async with running_gateway(config, ACCOUNT_ENV, tls) as gw:
+        client = runtime(gw, monkeypatch, await gw.issue_key(label="boto"), cert)
 
         def call() -> list[dict[str, Any]]:
             response = client.invoke_model_with_response_stream(modelId=BEDROCK_ID, body=body())
@@ -122,11 +138,15 @@ async def test_a_stream_that_fails_ends_in_an_exception_boto_raises(
 
 
 async def test_a_rate_limited_account_fails_over_like_messages(
-    fake: FakeAnthropic, config: RouterConfig, monkeypatch: pytest.MonkeyPatch
+    fake: FakeAnthropic,
+    config: RouterConfig,
+    monkeypatch: pytest.MonkeyPatch,
+    cert: Certificate,
+    tls: ssl.SSLContext,
 ) -> None:
     fake.then(Step.rate_limited(30))
-    async with running_gateway(config, ACCOUNT_ENV) as gw:
-        client = runtime(gw, monkeypatch, await gw.issue_key(label="boto"))
+    async with running_gateway(config, ACCOUNT_ENV, tls) as gw:
+        client = runtime(gw, monkeypatch, await gw.issue_key(label="boto"), cert)
         answer = await off_loop(lambda: client.invoke_model(modelId=BEDROCK_ID, body=body()))
     assert json.loads(answer["body"].read())["content"][0]["text"] == fake.text
     first, second = fake.messages_requests()
@@ -134,11 +154,15 @@ async def test_a_rate_limited_account_fails_over_like_messages(
 
 
 async def test_upstream_errors_reach_boto_as_bedrock_errors(
-    fake: FakeAnthropic, config: RouterConfig, monkeypatch: pytest.MonkeyPatch
+    fake: FakeAnthropic,
+    config: RouterConfig,
+    monkeypatch: pytest.MonkeyPatch,
+    cert: Certificate,
+    tls: ssl.SSLContext,
 ) -> None:
     fake.then(Step.error(400, "invalid_request_error", "max_tokens: too large"))
-    async with running_gateway(config, ACCOUNT_ENV) as gw:
-        client = runtime(gw, monkeypatch, await gw.issue_key(label="boto"))
+    async with running_gateway(config, ACCOUNT_ENV, tls) as gw:
+        client = runtime(gw, monkeypatch, await gw.issue_key(label="boto"), cert)
         with pytest.raises(ClientError) as caught:
             await off_loop(lambda: client.invoke_model(modelId=BEDROCK_ID, body=body()))
         error = caught.value.response
@@ -149,17 +173,21 @@ async def test_upstream_errors_reach_boto_as_bedrock_errors(
         assert bad.value.response["Error"]["Code"] == "ValidationException"
         assert "not valid JSON" in bad.value.response["Error"]["Message"]
         with pytest.raises(ClientError) as bad_key:
-            bad_client = runtime(gw, monkeypatch, "la_sk_not-a-real-key")
+            bad_client = runtime(gw, monkeypatch, "la_sk_not-a-real-key", cert)
             await off_loop(lambda: bad_client.invoke_model(modelId=BEDROCK_ID, body=body()))
         assert bad_key.value.response["ResponseMetadata"]["HTTPStatusCode"] == 401
     assert len(fake.messages_requests()) == 1
 
 
 async def test_sigv4_gets_a_401_that_says_how_to_configure(
-    fake: FakeAnthropic, config: RouterConfig, monkeypatch: pytest.MonkeyPatch
+    fake: FakeAnthropic,
+    config: RouterConfig,
+    monkeypatch: pytest.MonkeyPatch,
+    cert: Certificate,
+    tls: ssl.SSLContext,
 ) -> None:
-    async with running_gateway(config, ACCOUNT_ENV) as gw:
-        client = runtime(gw, monkeypatch, None)
+    async with running_gateway(config, ACCOUNT_ENV, tls) as gw:
+        client = runtime(gw, monkeypatch, None, cert)
         with pytest.raises(ClientError) as caught:
             await off_loop(lambda: client.invoke_model(modelId=BEDROCK_ID, body=body()))
     error = caught.value.response
@@ -172,11 +200,17 @@ async def test_sigv4_gets_a_401_that_says_how_to_configure(
 
 
 async def test_catalogue_answers_the_aws_sdk(
-    fake: FakeAnthropic, config: RouterConfig, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    fake: FakeAnthropic,
+    config: RouterConfig,
+    monkeypatch: pytest.MonkeyPatch,
+    cert: Certificate,
+    tls: ssl.SSLContext,
 ) -> None:
-    async with running_gateway(config, ACCOUNT_ENV) as gw:
+    async with running_gateway(config, ACCOUNT_ENV, tls) as gw:
         monkeypatch.setenv("AWS_BEARER_TOKEN_BEDROCK", await gw.issue_key())
-        control = boto3.session.Session(region_name="us-east-1").client("bedrock", endpoint_url=gw.url)
+        control = boto3.session.Session(region_name="us-east-1").client(
+            "bedrock", endpoint_url=gw.tls_url, verify=str(cert.path)
+        )
         profiles = await off_loop(lambda: control.list_inference_profiles(typeEquals="SYSTEM_DEFINED"))
         models = await off_loop(control.list_foundation_models)
     ids = [p["inferenceProfileId"] for p in profiles["inferenceProfileSummaries"]]

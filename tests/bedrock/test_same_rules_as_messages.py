@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from botocore.exceptions import ClientError
 from tests.support.fake_anthropic import FakeAnthropic
 from tests.support.gateway import RunningGateway, gateway_config, running_gateway, write_credentials
 from tests.support.prometheus_text import get_text, series
+from tests.support.tls import Certificate
 
 OAUTH_ACCESS = "sk-ant-oat01-SURFACES-ACCESS"
 IDENTITY = "You are Claude Code, Anthropic's official CLI for Claude."
@@ -60,14 +62,21 @@ async def via_vertex(gw: RunningGateway, key: str) -> None:
     await client.close()
 
 
-def bedrock_client(gw: RunningGateway, key: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+def bedrock_client(gw: RunningGateway, key: str, monkeypatch: pytest.MonkeyPatch, cert: Certificate) -> Any:
     monkeypatch.setenv("AWS_BEARER_TOKEN_BEDROCK", key)
     session = boto3.session.Session(region_name="us-east-1")
-    return session.client("bedrock-runtime", endpoint_url=gw.url, config=Config(retries={"max_attempts": 1}))
+    return session.client(
+        "bedrock-runtime",
+        endpoint_url=gw.tls_url,
+        verify=str(cert.path),
+        config=Config(retries={"max_attempts": 1}),
+    )
 
 
-async def via_bedrock(gw: RunningGateway, key: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    client = bedrock_client(gw, key, monkeypatch)
+async def via_bedrock(
+    gw: RunningGateway, key: str, monkeypatch: pytest.MonkeyPatch, cert: Certificate
+) -> None:
+    client = bedrock_client(gw, key, monkeypatch, cert)
     body = json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 50, "messages": MESSAGES})
     model = f"anthropic.{SONNET}-v1:0"
 
@@ -87,13 +96,18 @@ async def own_usage(gw: RunningGateway, key: str) -> dict[str, Any]:
 
 
 async def test_bedrock_and_vertex_follow_the_messages_rules(
-    fake: FakeAnthropic, oauth_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    fake: FakeAnthropic,
+    oauth_home: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cert: Certificate,
+    tls: ssl.SSLContext,
 ) -> None:
     config = gateway_config(fake.url, tmp_path / "data", oauth_home)
-    async with running_gateway(config) as gw:
+    async with running_gateway(config, ssl_context=tls) as gw:
         keys = {name: await gw.issue_key(label=name) for name in ("messages", "bedrock", "vertex")}
         await via_messages(gw, keys["messages"])
-        await via_bedrock(gw, keys["bedrock"], monkeypatch)
+        await via_bedrock(gw, keys["bedrock"], monkeypatch, cert)
         await via_vertex(gw, keys["vertex"])
         usage = {name: await own_usage(gw, key) for name, key in keys.items()}
         _, _, text = await get_text(f"{gw.url}/metrics")
@@ -133,12 +147,17 @@ async def test_bedrock_and_vertex_follow_the_messages_rules(
 
 
 async def test_a_spent_request_budget_stops_bedrock_like_messages(
-    fake: FakeAnthropic, oauth_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    fake: FakeAnthropic,
+    oauth_home: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cert: Certificate,
+    tls: ssl.SSLContext,
 ) -> None:
     config = gateway_config(fake.url, tmp_path / "data", oauth_home)
-    async with running_gateway(config) as gw:
+    async with running_gateway(config, ssl_context=tls) as gw:
         key = await gw.issue_key(label="one-shot", max_requests=1)
-        client = bedrock_client(gw, key, monkeypatch)
+        client = bedrock_client(gw, key, monkeypatch, cert)
         body = json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 5, "messages": MESSAGES})
         await asyncio.to_thread(lambda: client.invoke_model(modelId=SONNET, body=body))
         with pytest.raises(ClientError) as caught:

@@ -35,7 +35,9 @@ async def test_create_and_stream_through_vertex_paths(fake: FakeAnthropic, confi
             extra_headers={"anthropic-beta": "interleaved-thinking-2025-05-14"},
         ) as stream:
             text = "".join([chunk async for chunk in stream.text_stream])
-        counted = await client.messages.count_tokens(model=MODEL, messages=[{"role": "user", "content": "Hi"}])
+        counted = await client.messages.count_tokens(
+            model=MODEL, messages=[{"role": "user", "content": "Hi"}]
+        )
         await client.close()
     assert message.content[0].type == "text" and message.content[0].text == fake.text
     assert text == fake.text
@@ -56,10 +58,14 @@ async def test_upstream_and_gateway_errors_arrive_in_anthropic_shape(
     async with running_gateway(config, ACCOUNT_ENV) as gw:
         client = vertex(gw, await gw.issue_key(label="vertex"))
         with pytest.raises(anthropic.RateLimitError):
-            await client.messages.create(model=MODEL, max_tokens=8, messages=[{"role": "user", "content": "Hi"}])
+            await client.messages.create(
+                model=MODEL, max_tokens=8, messages=[{"role": "user", "content": "Hi"}]
+            )
         google = vertex(gw, "ya29.a0AfH6SMBx-google-access-token")
         with pytest.raises(anthropic.AuthenticationError) as caught:
-            await google.messages.create(model=MODEL, max_tokens=8, messages=[{"role": "user", "content": "Hi"}])
+            await google.messages.create(
+                model=MODEL, max_tokens=8, messages=[{"role": "user", "content": "Hi"}]
+            )
         body = caught.value.body
         assert isinstance(body, dict) and body["error"]["type"] == "authentication_error"
         assert "ANTHROPIC_VERTEX_BASE_URL" in body["error"]["message"]
