@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from dsl.model import RouterConfig
 from tests.support.fake_anthropic import FakeAnthropic, Step
@@ -23,6 +25,7 @@ from tests.support.two_accounts import ACCOUNT_ENV
 CLAUDE = shutil.which("claude")
 pytestmark = pytest.mark.skipif(CLAUDE is None, reason="Claude Code CLI not installed (.ci/run installs it)")
 NOTE = "the-note-says-42"
+FAKE_GATEWAY = RunningGateway("http://127.0.0.1:1", web.Application())
 
 
 def bedrock_env(gw: RunningGateway, key: str) -> dict[str, str]:
@@ -100,3 +103,17 @@ async def test_claude_code_round_trips_a_tool_call(
     tool_results = [block for block in result if block.get("type") == "tool_result"]
     assert tool_results and tool_results[0]["tool_use_id"] == "toolu_fake01"
     assert NOTE in json.dumps(tool_results[0]["content"])
+
+
+def test_the_readme_recipes_are_the_ones_tested() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    recipes = {
+        mode: set(
+            re.findall(
+                r"\b([A-Z][A-Z0-9_]+)=", readme.split(f"Claude Code in {mode} mode:", 1)[1].split("```")[1]
+            )
+        )
+        for mode in ("Bedrock", "Vertex")
+    }
+    assert recipes["Bedrock"] == set(bedrock_env(FAKE_GATEWAY, "k"))
+    assert recipes["Vertex"] == set(vertex_env(FAKE_GATEWAY, "k"))
