@@ -61,8 +61,9 @@ def add_cloud_routes(app: web.Application, clock: Callable[[], float] = time.mon
         invoke, stream = _door(BedrockSurface(False, clock)), _door(BedrockSurface(True, clock))
         app.router.add_post("/model/{model}/invoke", invoke)
         app.router.add_post("/model/{model}/invoke-with-response-stream", stream)
-        app.router.add_post("/invoke", invoke)
-        app.router.add_post("/invoke-with-response-stream", stream)
+        for prefix in ("", "/api/services/bedrock"):  # the seed's bare paths, model in the body
+            app.router.add_post(f"{prefix}/invoke", invoke)
+            app.router.add_post(f"{prefix}/invoke-with-response-stream", stream)
         app.router.add_get("/foundation-models", list_foundation_models)
         app.router.add_get("/inference-profiles", list_inference_profiles)
     if api_format in (None, ApiFormat.VERTEX):

@@ -26,7 +26,14 @@ class Family(StrEnum):
 OPENAI_PATHS = frozenset({"/v1/chat/completions", "/v1/responses", "/v1/models"})
 METRICS_PATHS = frozenset({"/metrics", "/v1/usage", "/v1/accounts"})
 BEDROCK_PATHS = frozenset(
-    {"/invoke", "/invoke-with-response-stream", "/foundation-models", "/inference-profiles"}
+    {
+        "/invoke",
+        "/invoke-with-response-stream",
+        "/api/services/bedrock/invoke",
+        "/api/services/bedrock/invoke-with-response-stream",
+        "/foundation-models",
+        "/inference-profiles",
+    }
 )
 _BEDROCK_MODEL = re.compile(r"^/model/[^/]+/(invoke|invoke-with-response-stream)$")
 

@@ -43,7 +43,14 @@ PROBES: list[tuple[ApiFormat | None, str, str, object]] = [
     (ApiFormat.BEDROCK, "POST", "/model/claude-sonnet-4-5/invoke", BEDROCK_BODY),
     (ApiFormat.BEDROCK, "POST", "/model/claude-sonnet-4-5/invoke-with-response-stream", BEDROCK_BODY),
     (ApiFormat.BEDROCK, "POST", "/invoke", {**BEDROCK_BODY, "model": "claude-sonnet-4-5"}),
+    (
+        ApiFormat.BEDROCK,
+        "POST",
+        "/api/services/bedrock/invoke",
+        {**BEDROCK_BODY, "model": "claude-sonnet-4-5"},
+    ),
     (ApiFormat.BEDROCK, "GET", "/foundation-models", None),
+    (ApiFormat.VERTEX, "POST", f"/api/services/vertex{VERTEX}:rawPredict", VERTEX_BODY),
     (ApiFormat.VERTEX, "POST", f"{VERTEX}:rawPredict", VERTEX_BODY),
     (ApiFormat.VERTEX, "POST", f"{VERTEX}:streamRawPredict", VERTEX_BODY),
     (
