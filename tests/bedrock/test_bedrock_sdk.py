@@ -1,6 +1,5 @@
 """boto3's bedrock-runtime client against the gateway: invoke, stream, errors, SigV4, catalogue.
 
-The key travels as a Bedrock API key (`AWS_BEARER_TOKEN_BEDROCK`), exactly as Claude Code sends it.
 boto3 is synchronous, so its calls run in a thread while the gateway serves on the test's loop.
 """
 
@@ -9,15 +8,14 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator
+from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError, EventStreamError
 
 from dsl.model import RouterConfig
+from tests.bedrock.clients import bedrock_client, stream_events
 from tests.support.fake_anthropic import FakeAnthropic, Step
 from tests.support.gateway import RunningGateway, running_gateway
 from tests.support.tls import Certificate
@@ -25,56 +23,41 @@ from tests.support.two_accounts import ACCOUNT_ENV
 
 SONNET = "claude-sonnet-4-5-20250929"
 BEDROCK_ID = f"us.anthropic.{SONNET}-v1:0"
-T = TypeVar("T")
+BODY = json.dumps(
+    {
+        "anthropic_version": "bedrock-2023-05-31",
+        "anthropic_beta": ["context-1m-2025-08-07"],
+        "max_tokens": 64,
+        "messages": [{"role": "user", "content": "Hi"}],
+    }
+).encode()
 
 
-def body(**extra: Any) -> bytes:
-    return json.dumps(
-        {
-            "anthropic_version": "bedrock-2023-05-31",
-            "anthropic_beta": ["context-1m-2025-08-07"],
-            "max_tokens": 64,
-            "messages": [{"role": "user", "content": "Hi"}],
-            **extra,
-        }
-    ).encode()
+@pytest.fixture
+async def gw(config: RouterConfig, tls: ssl.SSLContext) -> AsyncIterator[RunningGateway]:
+    async with running_gateway(config, ACCOUNT_ENV, tls) as running:
+        yield running
 
 
-def runtime(gw: RunningGateway, monkeypatch: pytest.MonkeyPatch, key: str | None, cert: Certificate) -> Any:
-    if key is None:  # SigV4 with ordinary AWS credentials
-        monkeypatch.delenv("AWS_BEARER_TOKEN_BEDROCK", raising=False)
-        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
-    else:
-        monkeypatch.setenv("AWS_BEARER_TOKEN_BEDROCK", key)
-    session = boto3.session.Session(region_name="us-east-1")
-    return session.client(
-        "bedrock-runtime",
-        endpoint_url=gw.tls_url,
-        verify=str(cert.path),
-        config=Config(retries={"max_attempts": 1}),
-    )
+@pytest.fixture
+async def boto(gw: RunningGateway, cert: Certificate, monkeypatch: pytest.MonkeyPatch) -> Any:
+    return bedrock_client(gw, cert, monkeypatch, await gw.issue_key(label="boto"))
 
 
-async def off_loop(fn: Callable[[], T]) -> T:
-    return await asyncio.to_thread(fn)
+async def invoke(client: Any, body: bytes = BODY) -> Any:
+    return await asyncio.to_thread(lambda: client.invoke_model(modelId=BEDROCK_ID, body=body))
 
 
-def stream_events(response: dict[str, Any]) -> list[dict[str, Any]]:
-    # boto3 decodes the payload's base64 `bytes` blob itself.
-    return [json.loads(part["chunk"]["bytes"]) for part in response["body"]]
+async def invoke_stream(client: Any) -> tuple[str, list[dict[str, Any]]]:
+    def call() -> tuple[str, list[dict[str, Any]]]:
+        response = client.invoke_model_with_response_stream(modelId=BEDROCK_ID, body=BODY)
+        return response["contentType"], stream_events(response)
+
+    return await asyncio.to_thread(call)
 
 
-async def test_invoke_model_answers_the_message_json(
-    fake: FakeAnthropic,
-    config: RouterConfig,
-    monkeypatch: pytest.MonkeyPatch,
-    cert: Certificate,
-    tls: ssl.SSLContext,
-) -> None:
-    async with running_gateway(config, ACCOUNT_ENV, tls) as gw:
-        client = runtime(gw, monkeypatch, await gw.issue_key(label="boto"), cert)
-        answer = await off_loop(lambda: client.invoke_model(modelId=BEDROCK_ID, body=body()))
+async def test_invoke_model_answers_the_message_json(fake: FakeAnthropic, boto: Any) -> None:
+    answer = await invoke(boto)
     message = json.loads(answer["body"].read())
     assert message["type"] == "message" and message["content"][0]["text"] == fake.text
     assert message["model"] == SONNET
@@ -90,22 +73,9 @@ async def test_invoke_model_answers_the_message_json(
     assert seen.headers["x-api-key"].startswith("sk-ant-api03-ACCOUNT-")
 
 
-async def test_invoke_with_response_stream_is_an_aws_event_stream(
-    fake: FakeAnthropic,
-    config: RouterConfig,
-    monkeypatch: pytest.MonkeyPatch,
-    cert: Certificate,
-    tls: ssl.SSLContext,
-) -> None:
-    async with running_gateway(config, ACCOUNT_ENV, tls) as gw:
-        client = runtime(gw, monkeypatch, await gw.issue_key(label="boto"), cert)
-
-        def call() -> list[dict[str, Any]]:
-            response = client.invoke_model_with_response_stream(modelId=BEDROCK_ID, body=body())
-            assert response["contentType"] == "application/json"
-            return stream_events(response)
-
-        events = await off_loop(call)
+async def test_invoke_with_response_stream_is_an_aws_event_stream(fake: FakeAnthropic, boto: Any) -> None:
+    content_type, events = await invoke_stream(boto)
+    assert content_type == "application/json"
     text = "".join(e["delta"]["text"] for e in events if e["type"] == "content_block_delta")
     assert text == fake.text
     assert events[0]["type"] == "message_start" and events[-1]["type"] == "message_stop"
@@ -115,81 +85,57 @@ async def test_invoke_with_response_stream_is_an_aws_event_stream(
     assert seen.json()["stream"] is True and seen.json()["model"] == SONNET
 
 
-async def test_a_stream_that_fails_ends_in_an_exception_boto_raises(
-    fake: FakeAnthropic,
-    config: RouterConfig,
-    monkeypatch: pytest.MonkeyPatch,
-    cert: Certificate,
-    tls: ssl.SSLContext,
+async def test_a_json_answer_to_a_stream_request_is_replayed_as_events(
+    fake: FakeAnthropic, boto: Any
 ) -> None:
+    fake.then(Step.json_for_stream())
+    _, events = await invoke_stream(boto)
+    text = "".join(e["delta"]["text"] for e in events if e["type"] == "content_block_delta")
+    assert text == fake.text and events[-1]["type"] == "message_stop"
+
+
+async def test_a_stream_that_fails_ends_in_an_exception_boto_raises(fake: FakeAnthropic, boto: Any) -> None:
     # Past the opening frames the stream has started: the error can only travel in-band.
     fake.then(Step.stream_error(after_events=5))
-    async with running_gateway(config, ACCOUNT_ENV, tls) as gw:
-        client = runtime(gw, monkeypatch, await gw.issue_key(label="boto"), cert)
-
-        def call() -> list[dict[str, Any]]:
-            response = client.invoke_model_with_response_stream(modelId=BEDROCK_ID, body=body())
-            return stream_events(response)
-
-        with pytest.raises(EventStreamError) as caught:
-            await off_loop(call)
+    with pytest.raises(EventStreamError) as caught:
+        await invoke_stream(boto)
     assert caught.value.response["Error"]["Code"] == "serviceUnavailableException"
     assert caught.value.response["Error"]["Message"] == "Overloaded"
 
 
-async def test_a_rate_limited_account_fails_over_like_messages(
-    fake: FakeAnthropic,
-    config: RouterConfig,
-    monkeypatch: pytest.MonkeyPatch,
-    cert: Certificate,
-    tls: ssl.SSLContext,
-) -> None:
+async def test_a_rate_limited_account_fails_over_like_messages(fake: FakeAnthropic, boto: Any) -> None:
     fake.then(Step.rate_limited(30))
-    async with running_gateway(config, ACCOUNT_ENV, tls) as gw:
-        client = runtime(gw, monkeypatch, await gw.issue_key(label="boto"), cert)
-        answer = await off_loop(lambda: client.invoke_model(modelId=BEDROCK_ID, body=body()))
+    answer = await invoke(boto)
     assert json.loads(answer["body"].read())["content"][0]["text"] == fake.text
     first, second = fake.messages_requests()
     assert first.headers["x-api-key"] != second.headers["x-api-key"]
 
 
 async def test_upstream_errors_reach_boto_as_bedrock_errors(
-    fake: FakeAnthropic,
-    config: RouterConfig,
-    monkeypatch: pytest.MonkeyPatch,
-    cert: Certificate,
-    tls: ssl.SSLContext,
+    fake: FakeAnthropic, gw: RunningGateway, boto: Any, cert: Certificate, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake.then(Step.error(400, "invalid_request_error", "max_tokens: too large"))
-    async with running_gateway(config, ACCOUNT_ENV, tls) as gw:
-        client = runtime(gw, monkeypatch, await gw.issue_key(label="boto"), cert)
-        with pytest.raises(ClientError) as caught:
-            await off_loop(lambda: client.invoke_model(modelId=BEDROCK_ID, body=body()))
-        error = caught.value.response
-        assert error["Error"] == {"Code": "ValidationException", "Message": "max_tokens: too large"}
-        assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
-        with pytest.raises(ClientError) as bad:
-            await off_loop(lambda: client.invoke_model(modelId=BEDROCK_ID, body=b"{nope"))
-        assert bad.value.response["Error"]["Code"] == "ValidationException"
-        assert "not valid JSON" in bad.value.response["Error"]["Message"]
-        with pytest.raises(ClientError) as bad_key:
-            bad_client = runtime(gw, monkeypatch, "la_sk_not-a-real-key", cert)
-            await off_loop(lambda: bad_client.invoke_model(modelId=BEDROCK_ID, body=body()))
-        assert bad_key.value.response["ResponseMetadata"]["HTTPStatusCode"] == 401
+    with pytest.raises(ClientError) as caught:
+        await invoke(boto)
+    error = caught.value.response
+    assert error["Error"] == {"Code": "ValidationException", "Message": "max_tokens: too large"}
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
+    with pytest.raises(ClientError) as bad:
+        await invoke(boto, b"{nope")
+    assert bad.value.response["Error"]["Code"] == "ValidationException"
+    assert "not valid JSON" in bad.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as bad_key:
+        await invoke(bedrock_client(gw, cert, monkeypatch, "la_sk_not-a-real-key"))
+    assert bad_key.value.response["ResponseMetadata"]["HTTPStatusCode"] == 401
+    assert bad_key.value.response["Error"]["Code"] == "UnrecognizedClientException"
     assert len(fake.messages_requests()) == 1
 
 
 async def test_sigv4_gets_a_401_that_says_how_to_configure(
-    fake: FakeAnthropic,
-    config: RouterConfig,
-    monkeypatch: pytest.MonkeyPatch,
-    cert: Certificate,
-    tls: ssl.SSLContext,
+    fake: FakeAnthropic, gw: RunningGateway, cert: Certificate, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with running_gateway(config, ACCOUNT_ENV, tls) as gw:
-        client = runtime(gw, monkeypatch, None, cert)
-        with pytest.raises(ClientError) as caught:
-            await off_loop(lambda: client.invoke_model(modelId=BEDROCK_ID, body=body()))
+    with pytest.raises(ClientError) as caught:
+        await invoke(bedrock_client(gw, cert, monkeypatch, None))
     error = caught.value.response
     assert error["ResponseMetadata"]["HTTPStatusCode"] == 401
     assert error["Error"]["Code"] == "UnrecognizedClientException"
@@ -200,19 +146,11 @@ async def test_sigv4_gets_a_401_that_says_how_to_configure(
 
 
 async def test_catalogue_answers_the_aws_sdk(
-    fake: FakeAnthropic,
-    config: RouterConfig,
-    monkeypatch: pytest.MonkeyPatch,
-    cert: Certificate,
-    tls: ssl.SSLContext,
+    gw: RunningGateway, cert: Certificate, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with running_gateway(config, ACCOUNT_ENV, tls) as gw:
-        monkeypatch.setenv("AWS_BEARER_TOKEN_BEDROCK", await gw.issue_key())
-        control = boto3.session.Session(region_name="us-east-1").client(
-            "bedrock", endpoint_url=gw.tls_url, verify=str(cert.path)
-        )
-        profiles = await off_loop(lambda: control.list_inference_profiles(typeEquals="SYSTEM_DEFINED"))
-        models = await off_loop(control.list_foundation_models)
+    control = bedrock_client(gw, cert, monkeypatch, await gw.issue_key(), service="bedrock")
+    profiles = await asyncio.to_thread(lambda: control.list_inference_profiles(typeEquals="SYSTEM_DEFINED"))
+    models = await asyncio.to_thread(control.list_foundation_models)
     ids = [p["inferenceProfileId"] for p in profiles["inferenceProfileSummaries"]]
     assert f"us.anthropic.{SONNET}-v1:0" in ids
     assert f"anthropic.{SONNET}-v1:0" in [m["modelId"] for m in models["modelSummaries"]]

@@ -7,22 +7,19 @@ Claude Code prints: a streamed tool-use round trip on each surface.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 
 from dsl.model import RouterConfig
+from tests.support.claude_cli import CLAUDE, run_claude
 from tests.support.fake_anthropic import FakeAnthropic, Step
 from tests.support.gateway import RunningGateway, running_gateway
 from tests.support.two_accounts import ACCOUNT_ENV
 
-CLAUDE = shutil.which("claude")
 pytestmark = pytest.mark.skipif(CLAUDE is None, reason="Claude Code CLI not installed (.ci/run installs it)")
 NOTE = "the-note-says-42"
 FAKE_GATEWAY = RunningGateway("http://127.0.0.1:1", web.Application())
@@ -49,34 +46,6 @@ def vertex_env(gw: RunningGateway, key: str) -> dict[str, str]:
     }
 
 
-async def run_claude(home: Path, mode_env: dict[str, str]) -> tuple[int, str, str]:
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(home),
-        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-        "DISABLE_AUTOUPDATER": "1",
-        "DISABLE_TELEMETRY": "1",
-        **mode_env,
-    }
-    assert CLAUDE is not None
-    process = await asyncio.create_subprocess_exec(
-        *(CLAUDE, "-p", "--model", "claude-sonnet-4-5", "Read note.txt and tell me what it says"),
-        cwd=home,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        out, err = await asyncio.wait_for(process.communicate(), timeout=90)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
-
-
 @pytest.mark.parametrize("mode", ["bedrock", "vertex"])
 async def test_claude_code_round_trips_a_tool_call(
     fake: FakeAnthropic, config: RouterConfig, tmp_path: Path, mode: str
@@ -88,7 +57,8 @@ async def test_claude_code_round_trips_a_tool_call(
     async with running_gateway(config, ACCOUNT_ENV) as gw:
         key = await gw.issue_key(label=f"claude-code-{mode}")
         env = bedrock_env(gw, key) if mode == "bedrock" else vertex_env(gw, key)
-        code, out, err = await run_claude(home, env)
+        prompt = "Read note.txt and tell me what it says"
+        code, out, err = await run_claude(home, env, "--model", "claude-sonnet-4-5", prompt)
     assert code == 0, err
     assert fake.text in out
     asked, answered = fake.messages_requests()[:2]

@@ -11,17 +11,17 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import anthropic
-import boto3
 import pytest
 from anthropic import AsyncAnthropicVertex
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from tests.bedrock.clients import bedrock_client
 from tests.support.fake_anthropic import FakeAnthropic
 from tests.support.gateway import RunningGateway, gateway_config, running_gateway, write_credentials
 from tests.support.prometheus_text import get_text, series
@@ -38,6 +38,15 @@ def oauth_home(tmp_path: Path) -> Path:
     home = tmp_path / "claude"
     write_credentials(home, OAUTH_ACCESS, "sk-ant-ort01-SURFACES", expires_at_ms=4_102_444_800_000)
     return home
+
+
+@pytest.fixture
+async def gw(
+    fake: FakeAnthropic, oauth_home: Path, tmp_path: Path, tls: ssl.SSLContext
+) -> AsyncIterator[RunningGateway]:
+    config = gateway_config(fake.url, tmp_path / "data", oauth_home)
+    async with running_gateway(config, ssl_context=tls) as running:
+        yield running
 
 
 async def via_messages(gw: RunningGateway, key: str) -> None:
@@ -62,21 +71,10 @@ async def via_vertex(gw: RunningGateway, key: str) -> None:
     await client.close()
 
 
-def bedrock_client(gw: RunningGateway, key: str, monkeypatch: pytest.MonkeyPatch, cert: Certificate) -> Any:
-    monkeypatch.setenv("AWS_BEARER_TOKEN_BEDROCK", key)
-    session = boto3.session.Session(region_name="us-east-1")
-    return session.client(
-        "bedrock-runtime",
-        endpoint_url=gw.tls_url,
-        verify=str(cert.path),
-        config=Config(retries={"max_attempts": 1}),
-    )
-
-
 async def via_bedrock(
     gw: RunningGateway, key: str, monkeypatch: pytest.MonkeyPatch, cert: Certificate
 ) -> None:
-    client = bedrock_client(gw, key, monkeypatch, cert)
+    client = bedrock_client(gw, cert, monkeypatch, key)
     body = json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 50, "messages": MESSAGES})
     model = f"anthropic.{SONNET}-v1:0"
 
@@ -96,21 +94,14 @@ async def own_usage(gw: RunningGateway, key: str) -> dict[str, Any]:
 
 
 async def test_bedrock_and_vertex_follow_the_messages_rules(
-    fake: FakeAnthropic,
-    oauth_home: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    cert: Certificate,
-    tls: ssl.SSLContext,
+    fake: FakeAnthropic, gw: RunningGateway, monkeypatch: pytest.MonkeyPatch, cert: Certificate
 ) -> None:
-    config = gateway_config(fake.url, tmp_path / "data", oauth_home)
-    async with running_gateway(config, ssl_context=tls) as gw:
-        keys = {name: await gw.issue_key(label=name) for name in ("messages", "bedrock", "vertex")}
-        await via_messages(gw, keys["messages"])
-        await via_bedrock(gw, keys["bedrock"], monkeypatch, cert)
-        await via_vertex(gw, keys["vertex"])
-        usage = {name: await own_usage(gw, key) for name, key in keys.items()}
-        _, _, text = await get_text(f"{gw.url}/metrics")
+    keys = {name: await gw.issue_key(label=name) for name in ("messages", "bedrock", "vertex")}
+    await via_messages(gw, keys["messages"])
+    await via_bedrock(gw, keys["bedrock"], monkeypatch, cert)
+    await via_vertex(gw, keys["vertex"])
+    usage = {name: await own_usage(gw, key) for name, key in keys.items()}
+    _, _, text = await get_text(f"{gw.url}/metrics")
 
     sent = fake.messages_requests()
     assert len(sent) == 6
@@ -133,8 +124,14 @@ async def test_bedrock_and_vertex_follow_the_messages_rules(
         for (name, labels), value in got.items()
         if name == "gen_ai_server_request_duration_seconds_count"
     }
-    surface_routes = [r for r in durations if r == "/v1/messages" or "invoke" in r or "Predict" in r]
-    assert len(surface_routes) >= 3, durations
+    surface_routes = {
+        "/v1/messages",
+        "/model/{id}/invoke",
+        "/model/{id}/invoke-with-response-stream",
+        "vertex:rawPredict",
+        "vertex:streamRawPredict",
+    }
+    assert surface_routes <= set(durations), durations
     for route in surface_routes:
         labels, _ = durations[route]
         assert labels["model"] == SONNET and labels["status_class"] == "2xx", labels
@@ -147,21 +144,14 @@ async def test_bedrock_and_vertex_follow_the_messages_rules(
 
 
 async def test_a_spent_request_budget_stops_bedrock_like_messages(
-    fake: FakeAnthropic,
-    oauth_home: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    cert: Certificate,
-    tls: ssl.SSLContext,
+    fake: FakeAnthropic, gw: RunningGateway, monkeypatch: pytest.MonkeyPatch, cert: Certificate
 ) -> None:
-    config = gateway_config(fake.url, tmp_path / "data", oauth_home)
-    async with running_gateway(config, ssl_context=tls) as gw:
-        key = await gw.issue_key(label="one-shot", max_requests=1)
-        client = bedrock_client(gw, key, monkeypatch, cert)
-        body = json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 5, "messages": MESSAGES})
+    key = await gw.issue_key(label="one-shot", max_requests=1)
+    client = bedrock_client(gw, cert, monkeypatch, key)
+    body = json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 5, "messages": MESSAGES})
+    await asyncio.to_thread(lambda: client.invoke_model(modelId=SONNET, body=body))
+    with pytest.raises(ClientError) as caught:
         await asyncio.to_thread(lambda: client.invoke_model(modelId=SONNET, body=body))
-        with pytest.raises(ClientError) as caught:
-            await asyncio.to_thread(lambda: client.invoke_model(modelId=SONNET, body=body))
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
     assert caught.value.response["Error"]["Code"] == "ThrottlingException"
     assert len(fake.messages_requests()) == 1
