@@ -154,3 +154,16 @@ async def test_catalogue_answers_the_aws_sdk(
     ids = [p["inferenceProfileId"] for p in profiles["inferenceProfileSummaries"]]
     assert f"us.anthropic.{SONNET}-v1:0" in ids
     assert f"anthropic.{SONNET}-v1:0" in [m["modelId"] for m in models["modelSummaries"]]
+
+
+async def test_failures_before_the_answer_map_to_bedrock_error_names(fake: FakeAnthropic, boto: Any) -> None:
+    fake.then(Step.overloaded(), Step.overloaded(), Step.cut_json())
+    with pytest.raises(ClientError) as parked:
+        await invoke(boto)  # both accounts overloaded: the gateway's own 502, as on /v1/messages
+    assert parked.value.response["ResponseMetadata"]["HTTPStatusCode"] == 502
+    assert parked.value.response["Error"]["Code"] == "InternalServerException"
+    assert "no healthy accounts" in parked.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as cut:
+        await invoke(boto)  # the upstream's JSON stops half-way
+    assert cut.value.response["ResponseMetadata"]["HTTPStatusCode"] == 502
+    assert cut.value.response["Error"]["Code"] == "InternalServerException"
