@@ -19,7 +19,7 @@ from dsl.model import RouterConfig
 from gateway.accounts.build import build_account_pool
 from gateway.accounts.redis_sync import shared_pool_ctx
 from gateway.admin_grpc.server import admin_grpc_ctx
-from gateway.bedrock.routes import add_cloud_routes
+from gateway.bedrock.routes import add_bedrock_routes
 from gateway.context import GATEWAY, GatewayContext
 from gateway.credentials.build import expand_home
 from gateway.credentials.secrets import resolve_secret
@@ -32,6 +32,7 @@ from gateway.providers.routes import add_provider_routes
 from gateway.proxy.routes import add_anthropic_routes, add_fallback_route
 from gateway.telemetry.setup import setup_telemetry
 from gateway.tokens.service import build_token_service
+from gateway.vertex.routes import add_vertex_routes
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +121,8 @@ def build_app(config: RouterConfig, environ: Mapping[str, str] | None = None) ->
     add_health_routes(app)
     add_accounts_routes(app)
     add_anthropic_routes(app)
-    add_cloud_routes(app)
+    add_bedrock_routes(app)
+    add_vertex_routes(app)
     add_token_routes(app)
     add_openai_routes(app)
     add_provider_routes(app)

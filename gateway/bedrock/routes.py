@@ -1,10 +1,11 @@
-"""Routes of the Bedrock and Vertex surfaces: thin handlers over the exchange pipeline.
+"""Routes of the Bedrock surface: thin handlers over the exchange pipeline.
 
 Each handler refuses cloud credentials with a 401 that says how to configure the client (before
 the key check, whose generic answer would not), then runs the request through the exchange with
-its surface. The catalogue routes answer what the AWS SDK asks before invoking. Routes exist only
-when the Anthropic API is enabled and `UPSTREAM_API_FORMAT` allows the surface; anything else
-falls through to the catch-all, which answers 404.
+its surface (`cloud_door`, which the Vertex routes use too). The catalogue routes answer what the
+AWS SDK asks before invoking. Routes exist only when the Anthropic API is enabled and
+`UPSTREAM_API_FORMAT` allows the surface; anything else falls through to the catch-all, which
+answers 404.
 """
 
 from __future__ import annotations
@@ -23,14 +24,11 @@ from gateway.exchange.interface import Surface
 from gateway.exchange.pipeline import run
 from gateway.http.cloud_auth import cloud_credential_error
 from gateway.openai.models import ANTHROPIC_MODELS
-from gateway.vertex.surface import VertexSurface
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-# Every Vertex publisher-model action; the handler 404s paths that are not Anthropic models.
-VERTEX_ROUTE = r"/{vertex_path:.+:(rawPredict|streamRawPredict)}"
 
 
-def _door(surface: Surface) -> Handler:
+def cloud_door(surface: Surface) -> Handler:
     async def handler(request: web.Request) -> web.StreamResponse:
         refused = cloud_credential_error(request.headers)
         if refused is not None:
@@ -52,13 +50,10 @@ async def list_inference_profiles(request: web.Request) -> web.Response:
     return web.json_response(inference_profiles(models, created))
 
 
-def add_cloud_routes(app: web.Application, clock: Callable[[], float] = time.monotonic) -> None:
+def add_bedrock_routes(app: web.Application, clock: Callable[[], float] = time.monotonic) -> None:
     config = app[GATEWAY].config
-    if not config.features.anthropic_api:
-        return
-    api_format = config.upstream.api_format
-    if api_format in (None, ApiFormat.BEDROCK):
-        invoke, stream = _door(BedrockSurface(False, clock)), _door(BedrockSurface(True, clock))
+    if config.features.anthropic_api and config.upstream.api_format in (None, ApiFormat.BEDROCK):
+        invoke, stream = cloud_door(BedrockSurface(False, clock)), cloud_door(BedrockSurface(True, clock))
         app.router.add_post("/model/{model}/invoke", invoke)
         app.router.add_post("/model/{model}/invoke-with-response-stream", stream)
         for prefix in ("", "/api/services/bedrock"):  # the seed's bare paths, model in the body
@@ -66,5 +61,3 @@ def add_cloud_routes(app: web.Application, clock: Callable[[], float] = time.mon
             app.router.add_post(f"{prefix}/invoke-with-response-stream", stream)
         app.router.add_get("/foundation-models", list_foundation_models)
         app.router.add_get("/inference-profiles", list_inference_profiles)
-    if api_format in (None, ApiFormat.VERTEX):
-        app.router.add_post(VERTEX_ROUTE, _door(VertexSurface()))

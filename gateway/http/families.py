@@ -12,7 +12,6 @@ import re
 from enum import StrEnum
 
 from dsl.model import ApiFormat, FeaturesConfig
-from gateway.vertex.paths import is_vertex_path
 
 
 class Family(StrEnum):
@@ -36,6 +35,12 @@ BEDROCK_PATHS = frozenset(
     }
 )
 _BEDROCK_MODEL = re.compile(r"^/model/[^/]+/(invoke|invoke-with-response-stream)$")
+VERTEX_PATH = re.compile(
+    r"^(?:/api/services/vertex)?(?:/v1|/v1beta1)?"
+    r"/projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)"
+    r"/publishers/anthropic/models/(?P<model>[^/:]+):(?P<action>rawPredict|streamRawPredict)$"
+)
+"""A Vertex publisher-model call (`gateway.vertex.paths` reads its parts)."""
 
 
 def is_bedrock_path(path: str) -> bool:
@@ -69,7 +74,7 @@ def api_format_of(path: str) -> ApiFormat:
     including the catch-all pass-through)."""
     if is_bedrock_path(path):
         return ApiFormat.BEDROCK
-    if is_vertex_path(path):
+    if VERTEX_PATH.match(path) is not None:
         return ApiFormat.VERTEX
     return ApiFormat.ANTHROPIC
 

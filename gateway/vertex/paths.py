@@ -11,19 +11,14 @@ needs translating.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from gateway.bedrock.models import anthropic_model_id
 from gateway.errors import bad_request
+from gateway.http.families import VERTEX_PATH
 
-_PATH = re.compile(
-    r"^(?:/api/services/vertex)?(?:/v1|/v1beta1)?"
-    r"/projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)"
-    r"/publishers/anthropic/models/(?P<model>[^/:]+):(?P<action>rawPredict|streamRawPredict)$"
-)
 COUNT_TOKENS_MODEL = "count-tokens"
 
 
@@ -44,7 +39,7 @@ class VertexCall:
 
 def parse_path(path: str) -> VertexCall | None:
     """The call a request path names, or None when it is not a Vertex publisher-model path."""
-    match = _PATH.match(path)
+    match = VERTEX_PATH.match(path)
     if match is None:
         return None
     model = match["model"]
@@ -55,10 +50,6 @@ def parse_path(path: str) -> VertexCall | None:
     else:
         action = Action(match["action"])
     return VertexCall(match["project"], match["location"], model, action)
-
-
-def is_vertex_path(path: str) -> bool:
-    return parse_path(path) is not None
 
 
 def messages_request(call: VertexCall, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
