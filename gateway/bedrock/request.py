@@ -60,10 +60,13 @@ def messages_request(body: dict[str, Any], path_model: str | None, stream: bool)
     model = path_model if path_model is not None else body.get("model")
     if not isinstance(model, str) or not model.strip():
         raise bad_request("No model: call /model/{modelId}/invoke, or name the model in the body")
+    mapped = anthropic_model_id(model)
+    if not mapped:
+        raise bad_request(f"Not a model id: {model[:100]!r}")
     betas = _betas(body.get("anthropic_beta"))
     out = {k: v for k, v in body.items() if k not in BEDROCK_FIELDS and k not in ("model", "stream")}
     # Model first, as the SDKs write it: the proxy's model sniffing looks at the first occurrence.
-    out = {"model": anthropic_model_id(model), **out}
+    out = {"model": mapped, **out}
     if stream:
         out["stream"] = True
     return MessagesRequest(out, betas)

@@ -6,7 +6,7 @@ import copy
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gateway.bedrock.models import anthropic_model_id, bedrock_model_id, foundation_models, inference_profiles
@@ -115,6 +115,7 @@ def test_model_and_stream_come_from_the_endpoint(
         (b"[1]", "m", "must be a JSON object"),
         (b"[" * 100000, "m", "not valid JSON"),
         (b'{"max_tokens": 1}', None, "No model"),
+        (b'{"max_tokens": 1}', "anthropic.", "Not a model id"),
         (b'{"anthropic_beta": [1]}', "m", "anthropic_beta must be a list of strings"),
         (b'{"anthropic_beta": {"a": 1}}', "m", "anthropic_beta must be a list of strings"),
     ],
@@ -208,3 +209,37 @@ def test_catalogue_lists_models_in_the_sdk_shapes() -> None:
     assert profiles[0]["inferenceProfileId"] == "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
     assert profiles[0]["type"] == "SYSTEM_DEFINED" and profiles[0]["status"] == "ACTIVE"
     assert anthropic_model_id(profiles[0]["inferenceProfileArn"]) == SONNET
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=10,
+)
+KEYS = st.sampled_from(
+    ["anthropic_version", "anthropic_beta", "model", "stream", "max_tokens", "x"]
+) | st.text(max_size=8)
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow], deadline=None, max_examples=80)
+@given(st.dictionaries(KEYS, JSON, max_size=6), st.one_of(st.none(), st.text(max_size=30)), st.booleans())
+def test_any_body_is_translated_or_refused_with_a_400(
+    body: dict[str, Any], path_model: str | None, stream: bool
+) -> None:
+    before = copy.deepcopy(body)
+    try:
+        request = messages_request(body, path_model, stream)
+    except GatewayError as error:
+        assert error.status == 400
+        return
+    finally:
+        assert body == before
+    dropped = {"anthropic_version", "anthropic_beta", "model", "stream"}
+    assert set(request.body) == (set(body) - dropped) | {"model"} | ({"stream"} if stream else set())
+    assert all(request.body[k] == body[k] for k in set(body) - dropped)
+    assert isinstance(request.model, str) and request.model
+
+
+@given(st.text(max_size=120))
+def test_model_id_mapping_never_fails(name: str) -> None:
+    assert isinstance(anthropic_model_id(name), str)
