@@ -76,24 +76,25 @@ class BedrockTranslator:
         self._started = clock()
 
     def answer(self, status: int, reason: str | None, headers: Mapping[str, str]) -> Relay | Whole:
-        request_id = headers.get("request-id", "")
+        # Bedrock names its request id `x-amzn-requestid`; pass the upstream's on under that name.
+        request_id = {"x-amzn-requestid": headers["request-id"]} if headers.get("request-id") else {}
         if status >= 300:
             return Whole(lambda body: _raise_bedrock_error(status, headers, body))
         if self._stream and is_event_stream(headers):
             codec = EventStreamCodec(self._clock, self._started)
-            return Relay(codec, 200, {**STREAM_HEADERS, "x-amzn-requestid": request_id}, reason)
+            return Relay(codec, 200, {**STREAM_HEADERS, **request_id}, reason)
         if self._stream:
             return Whole(self._replayed_stream)  # the upstream answered JSON to a stream request
         return Whole(lambda body: self._invoke_reply(body, request_id))
 
-    def _invoke_reply(self, body: bytes | None, request_id: str) -> Reply:
+    def _invoke_reply(self, body: bytes | None, request_id: Mapping[str, str]) -> Reply:
         if body is None:
             raise bad_gateway("Upstream response was interrupted")
         usage = _usage(body)
         latency = max(0, round((self._clock() - self._started) * 1000))
         headers = {
             "content-type": "application/json",
-            "x-amzn-requestid": request_id,
+            **request_id,
             "x-amzn-bedrock-input-token-count": str(usage.input),
             "x-amzn-bedrock-output-token-count": str(usage.output),
             "x-amzn-bedrock-invocation-latency": str(latency),

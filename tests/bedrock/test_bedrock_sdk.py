@@ -61,6 +61,7 @@ async def test_invoke_model_answers_the_message_json(fake: FakeAnthropic, boto: 
     message = json.loads(answer["body"].read())
     assert message["type"] == "message" and message["content"][0]["text"] == fake.text
     assert message["model"] == SONNET
+    assert answer["ResponseMetadata"]["RequestId"] == "req_fake"  # the upstream's request id
     headers = answer["ResponseMetadata"]["HTTPHeaders"]
     assert headers["x-amzn-bedrock-input-token-count"] == "12"
     assert headers["x-amzn-bedrock-output-token-count"] == "7"
