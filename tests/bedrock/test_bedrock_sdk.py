@@ -104,6 +104,16 @@ async def test_a_stream_that_fails_ends_in_an_exception_boto_raises(fake: FakeAn
     assert caught.value.response["Error"]["Message"] == "Overloaded"
 
 
+async def test_a_stream_cut_by_the_upstream_ends_in_an_internal_server_exception(
+    fake: FakeAnthropic, boto: Any
+) -> None:
+    fake.then(Step.cut_stream(after_events=5))
+    with pytest.raises(EventStreamError) as caught:
+        await invoke_stream(boto)
+    assert caught.value.response["Error"]["Code"] == "internalServerException"
+    assert caught.value.response["Error"]["Message"] == "Upstream stream interrupted"
+
+
 async def test_a_rate_limited_account_fails_over_like_messages(fake: FakeAnthropic, boto: Any) -> None:
     fake.then(Step.rate_limited(30))
     answer = await invoke(boto)
