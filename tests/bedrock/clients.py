@@ -8,7 +8,8 @@ botocore sends one only over HTTPS, hence the gateway's TLS site and the test ce
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, Protocol
 
 import boto3
 import pytest
@@ -40,3 +41,21 @@ def bedrock_client(
 def stream_events(response: dict[str, Any]) -> list[dict[str, Any]]:
     """The Anthropic events of an InvokeModelWithResponseStream answer (boto3 decodes the base64)."""
     return [json.loads(part["chunk"]["bytes"]) for part in response["body"]]
+
+
+class ClientMaker(Protocol):
+    def __call__(self, gw: RunningGateway, key: str | None, service: str = "bedrock-runtime") -> Any: ...
+
+
+@pytest.fixture
+def bedrock_clients(cert: Certificate, monkeypatch: pytest.MonkeyPatch) -> Iterator[ClientMaker]:
+    """Makes boto3 clients for a gateway (`key=None`: SigV4) and closes them after the test."""
+    made: list[Any] = []
+
+    def make(gw: RunningGateway, key: str | None, service: str = "bedrock-runtime") -> Any:
+        made.append(bedrock_client(gw, cert, monkeypatch, key, service))
+        return made[-1]
+
+    yield make
+    for client in made:
+        client.close()

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.bedrock.clients import bedrock_clients
 from tests.support.tls import Certificate, self_signed, server_context
 from tests.support.two_accounts import config, fake
 
-__all__ = ["config", "fake"]
+__all__ = ["bedrock_clients", "config", "fake"]
 
 
 @pytest.fixture(scope="session")

@@ -15,10 +15,9 @@ import pytest
 from botocore.exceptions import ClientError, EventStreamError
 
 from dsl.model import RouterConfig
-from tests.bedrock.clients import bedrock_client, stream_events
+from tests.bedrock.clients import ClientMaker, stream_events
 from tests.support.fake_anthropic import FakeAnthropic, Step
 from tests.support.gateway import RunningGateway, running_gateway
-from tests.support.tls import Certificate
 from tests.support.two_accounts import ACCOUNT_ENV
 
 SONNET = "claude-sonnet-4-5-20250929"
@@ -40,8 +39,8 @@ async def gw(config: RouterConfig, tls: ssl.SSLContext) -> AsyncIterator[Running
 
 
 @pytest.fixture
-async def boto(gw: RunningGateway, cert: Certificate, monkeypatch: pytest.MonkeyPatch) -> Any:
-    return bedrock_client(gw, cert, monkeypatch, await gw.issue_key(label="boto"))
+async def boto(gw: RunningGateway, bedrock_clients: ClientMaker) -> Any:
+    return bedrock_clients(gw, await gw.issue_key(label="boto"))
 
 
 async def invoke(client: Any, body: bytes = BODY) -> Any:
@@ -123,7 +122,7 @@ async def test_a_rate_limited_account_fails_over_like_messages(fake: FakeAnthrop
 
 
 async def test_upstream_errors_reach_boto_as_bedrock_errors(
-    fake: FakeAnthropic, gw: RunningGateway, boto: Any, cert: Certificate, monkeypatch: pytest.MonkeyPatch
+    fake: FakeAnthropic, gw: RunningGateway, boto: Any, bedrock_clients: ClientMaker
 ) -> None:
     fake.then(Step.error(400, "invalid_request_error", "max_tokens: too large"))
     with pytest.raises(ClientError) as caught:
@@ -136,17 +135,17 @@ async def test_upstream_errors_reach_boto_as_bedrock_errors(
     assert bad.value.response["Error"]["Code"] == "ValidationException"
     assert "not valid JSON" in bad.value.response["Error"]["Message"]
     with pytest.raises(ClientError) as bad_key:
-        await invoke(bedrock_client(gw, cert, monkeypatch, "la_sk_not-a-real-key"))
+        await invoke(bedrock_clients(gw, "la_sk_not-a-real-key"))
     assert bad_key.value.response["ResponseMetadata"]["HTTPStatusCode"] == 401
     assert bad_key.value.response["Error"]["Code"] == "UnrecognizedClientException"
     assert len(fake.messages_requests()) == 1
 
 
 async def test_sigv4_gets_a_401_that_says_how_to_configure(
-    fake: FakeAnthropic, gw: RunningGateway, cert: Certificate, monkeypatch: pytest.MonkeyPatch
+    fake: FakeAnthropic, gw: RunningGateway, bedrock_clients: ClientMaker
 ) -> None:
     with pytest.raises(ClientError) as caught:
-        await invoke(bedrock_client(gw, cert, monkeypatch, None))
+        await invoke(bedrock_clients(gw, None))
     error = caught.value.response
     assert error["ResponseMetadata"]["HTTPStatusCode"] == 401
     assert error["Error"]["Code"] == "UnrecognizedClientException"
@@ -156,10 +155,8 @@ async def test_sigv4_gets_a_401_that_says_how_to_configure(
     assert fake.messages_requests() == []
 
 
-async def test_catalogue_answers_the_aws_sdk(
-    gw: RunningGateway, cert: Certificate, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    control = bedrock_client(gw, cert, monkeypatch, await gw.issue_key(), service="bedrock")
+async def test_catalogue_answers_the_aws_sdk(gw: RunningGateway, bedrock_clients: ClientMaker) -> None:
+    control = bedrock_clients(gw, await gw.issue_key(), service="bedrock")
     profiles = await asyncio.to_thread(lambda: control.list_inference_profiles(typeEquals="SYSTEM_DEFINED"))
     models = await asyncio.to_thread(control.list_foundation_models)
     ids = [p["inferenceProfileId"] for p in profiles["inferenceProfileSummaries"]]

@@ -21,11 +21,10 @@ import pytest
 from anthropic import AsyncAnthropicVertex
 from botocore.exceptions import ClientError
 
-from tests.bedrock.clients import bedrock_client
+from tests.bedrock.clients import ClientMaker
 from tests.support.fake_anthropic import FakeAnthropic
 from tests.support.gateway import RunningGateway, gateway_config, running_gateway, write_credentials
 from tests.support.prometheus_text import get_text, series
-from tests.support.tls import Certificate
 
 OAUTH_ACCESS = "sk-ant-oat01-SURFACES-ACCESS"
 IDENTITY = "You are Claude Code, Anthropic's official CLI for Claude."
@@ -71,10 +70,8 @@ async def via_vertex(gw: RunningGateway, key: str) -> None:
     await client.close()
 
 
-async def via_bedrock(
-    gw: RunningGateway, key: str, monkeypatch: pytest.MonkeyPatch, cert: Certificate
-) -> None:
-    client = bedrock_client(gw, cert, monkeypatch, key)
+async def via_bedrock(gw: RunningGateway, key: str, bedrock_clients: ClientMaker) -> None:
+    client = bedrock_clients(gw, key)
     body = json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 50, "messages": MESSAGES})
     model = f"anthropic.{SONNET}-v1:0"
 
@@ -94,11 +91,11 @@ async def own_usage(gw: RunningGateway, key: str) -> dict[str, Any]:
 
 
 async def test_bedrock_and_vertex_follow_the_messages_rules(
-    fake: FakeAnthropic, gw: RunningGateway, monkeypatch: pytest.MonkeyPatch, cert: Certificate
+    fake: FakeAnthropic, gw: RunningGateway, bedrock_clients: ClientMaker
 ) -> None:
     keys = {name: await gw.issue_key(label=name) for name in ("messages", "bedrock", "vertex")}
     await via_messages(gw, keys["messages"])
-    await via_bedrock(gw, keys["bedrock"], monkeypatch, cert)
+    await via_bedrock(gw, keys["bedrock"], bedrock_clients)
     await via_vertex(gw, keys["vertex"])
     usage = {name: await own_usage(gw, key) for name, key in keys.items()}
     _, _, text = await get_text(f"{gw.url}/metrics")
@@ -144,10 +141,10 @@ async def test_bedrock_and_vertex_follow_the_messages_rules(
 
 
 async def test_a_spent_request_budget_stops_bedrock_like_messages(
-    fake: FakeAnthropic, gw: RunningGateway, monkeypatch: pytest.MonkeyPatch, cert: Certificate
+    fake: FakeAnthropic, gw: RunningGateway, bedrock_clients: ClientMaker
 ) -> None:
     key = await gw.issue_key(label="one-shot", max_requests=1)
-    client = bedrock_client(gw, cert, monkeypatch, key)
+    client = bedrock_clients(gw, key)
     body = json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 5, "messages": MESSAGES})
     await asyncio.to_thread(lambda: client.invoke_model(modelId=SONNET, body=body))
     with pytest.raises(ClientError) as caught:
