@@ -34,7 +34,7 @@ BODY = json.dumps(
 
 @pytest.fixture
 async def gw(config: RouterConfig, tls: ssl.SSLContext) -> AsyncIterator[RunningGateway]:
-    async with running_gateway(config, ACCOUNT_ENV, tls) as running:
+    async with running_gateway(config, ACCOUNT_ENV, ssl_context=tls) as running:
         yield running
 
 

@@ -63,7 +63,10 @@ class RunningGateway:
 
 @asynccontextmanager
 async def running_gateway(
-    config: RouterConfig, environ: Mapping[str, str] | None = None, ssl_context: ssl.SSLContext | None = None
+    config: RouterConfig,
+    environ: Mapping[str, str] | None = None,
+    *,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> AsyncIterator[RunningGateway]:
     env = {"TOKEN_SECRET": TEST_SECRET, **(environ or {})}
     app = build_app(config, env)
