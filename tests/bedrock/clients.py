@@ -16,12 +16,12 @@ import pytest
 from botocore.config import Config
 
 from tests.support.gateway import RunningGateway
-from tests.support.tls import Certificate
+from tests.support.tls import Pki
 
 
 def bedrock_client(
     gw: RunningGateway,
-    cert: Certificate,
+    cert: Pki,
     monkeypatch: pytest.MonkeyPatch,
     key: str | None,
     service: str = "bedrock-runtime",
@@ -34,7 +34,7 @@ def bedrock_client(
         monkeypatch.setenv("AWS_BEARER_TOKEN_BEDROCK", key)
     session = boto3.session.Session(region_name="us-east-1")
     return session.client(
-        service, endpoint_url=gw.tls_url, verify=str(cert.path), config=Config(retries={"max_attempts": 1})
+        service, endpoint_url=gw.tls_url, verify=str(cert.ca_cert), config=Config(retries={"max_attempts": 1})
     )
 
 
@@ -48,7 +48,7 @@ class ClientMaker(Protocol):
 
 
 @pytest.fixture
-def bedrock_clients(cert: Certificate, monkeypatch: pytest.MonkeyPatch) -> Iterator[ClientMaker]:
+def bedrock_clients(cert: Pki, monkeypatch: pytest.MonkeyPatch) -> Iterator[ClientMaker]:
     """Makes boto3 clients for a gateway (`key=None`: SigV4) and closes them after the test."""
     made: list[Any] = []
 
