@@ -19,11 +19,11 @@ from gateway.bedrock.eventstream import ExceptionType
 from gateway.bedrock.request import messages_request, parse_body, upstream_headers
 from gateway.bedrock.stream import EXCEPTION_OF_ERROR, EventStreamTranslator
 from gateway.errors import GatewayError, bad_gateway
+from gateway.exchange.headers import is_event_stream
 from gateway.exchange.interface import Incoming, Relay, Reply, UpstreamRequest, Usage, Whole
+from gateway.exchange.sniff import UsageSniffer
 from gateway.openai.replay import message_events
 from gateway.openai.sse import encode_all
-from gateway.proxy.headers import is_event_stream
-from gateway.proxy.sniff import UsageSniffer
 from gateway.tokens.records import TokenRecord
 
 EVENT_STREAM = "application/vnd.amazon.eventstream"

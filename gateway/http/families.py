@@ -82,11 +82,3 @@ def api_format_of(path: str) -> ApiFormat:
 def format_allowed(path: str, api_format: ApiFormat | None) -> bool:
     """False when `UPSTREAM_API_FORMAT` restricts the gateway to another surface than the path's."""
     return api_format is None or api_format_of(path) is api_format
-
-
-def strip_anthropic_prefix(path: str) -> str:
-    """The seed's legacy prefix: `/api/latest/anthropic/v1/messages` is forwarded as `/v1/messages`."""
-    prefix = "/api/latest/anthropic"
-    if path == prefix or path.startswith(prefix + "/"):
-        return path[len(prefix) :]
-    return path
