@@ -27,6 +27,7 @@ from gateway.accounts.pool import POOL
 from gateway.accounts.redis_sync import RedisPoolSync
 from gateway.accounts.state import Clock
 from gateway.admin_grpc.server import admin_grpc_ctx
+from gateway.bedrock.routes import add_bedrock_routes
 from gateway.context import GATEWAY, HTTP_SESSION, GatewayContext
 from gateway.credentials.build import expand_home
 from gateway.credentials.secrets import resolve_secret
@@ -54,6 +55,7 @@ from gateway.providers.routes import add_provider_routes
 from gateway.providers.store import PROVIDERS, ProviderStore
 from gateway.tlsfiles import RELOADERS
 from gateway.tokens.service import TOKENS, build_token_service
+from gateway.vertex.routes import add_vertex_routes
 
 log = logging.getLogger(__name__)
 
@@ -229,6 +231,8 @@ def build_app(
     add_health_routes(app)
     add_accounts_routes(app)
     add_anthropic_routes(app)
+    add_bedrock_routes(app)
+    add_vertex_routes(app)
     add_token_routes(app)
     add_openai_routes(app)
     add_provider_door(app)

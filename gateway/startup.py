@@ -92,11 +92,6 @@ def warnings(config: RouterConfig) -> list[Notice]:
         found.append(
             "EXPERIMENTAL_COMPATIBILITY is on but changes nothing in this build (nor did it in the seed)"
         )
-    if config.upstream.api_format is not None:
-        found.append(
-            f"UPSTREAM_API_FORMAT={config.upstream.api_format.value} is accepted but not enforced: "
-            "every API surface stays open"
-        )
     crater = _changed(config.crater, CraterConfig(), CRATER_VARS)
     if crater and provider is not UpstreamProvider.CRATER:
         found.append(f"{', '.join(crater)}: ignored, UPSTREAM_PROVIDER is {provider.value}, not crater")

@@ -162,7 +162,12 @@ TABLE: list[tuple[str, str, dict[str, str], Any]] = [
             "tests/gateway/test_oauth_refresh.py::test_expiring_token_is_refreshed_once_for_concurrent_requests"
         ),
     ),
-    ("UPSTREAM_API_FORMAT", "vertex", {}, Warns()),
+    (
+        "UPSTREAM_API_FORMAT",
+        "vertex",
+        {},
+        Covered("tests/bedrock/test_api_format.py::test_the_environment_variable_and_its_seed_synonyms_act"),
+    ),
     (
         "ROUTING_MODE",
         "cli",
