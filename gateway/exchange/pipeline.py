@@ -112,71 +112,58 @@ async def run(
     """Serve one client request through `surface`; `backend` overrides the one the call would get;
     `error_shape` renders a `GatewayError` raised on the way in the surface's own shape."""
     try:
-        return await _exchange(request, surface, backend)
+        exchange = request.app[EXCHANGE]
+        info = info_of(request)
+        exchange.tokens.check_key(request.headers)  # a bad key is a 401 before its body is read
+        body = await read_body(request)
+        reserve = sniff_max_tokens(body) if body else 0  # what a token budget holds while it runs
+        try:
+            record = await exchange.tokens.authorize(request.headers, reserve)
+        except BudgetExceeded as exc:
+            info.rejection = exc.reason  # the budget-rejection metric and access log
+            raise
+        try:
+            path, query = raw_upstream_path(request), raw_query(request)
+            incoming = Incoming(request.method, path, query, request.headers, body)
+            translator = await surface.translator(incoming, record)
+            call = translator.call
+            info.model = call.model
+            if backend is None:
+                backend = exchange.accounts if call.target is None else exchange.raw
+            answer = await backend.open(call, info)
+            info.account = answer.account
+            upstream = answer.response
+            usage = NO_USAGE
+            try:
+                plan = translator.answer(upstream.status, upstream.reason, upstream.headers)
+                if isinstance(plan, Whole):
+                    reply = plan.convert(await _read_whole(upstream, plan.limit))
+                    if reply.usage:
+                        # nothing sent yet: no shield
+                        await settle(exchange.tokens, record, reply.usage, info)
+                    return _respond(reply, info)
+                if answer.extra_headers:
+                    headers = CIMultiDict(plan.headers)
+                    headers.update(answer.extra_headers)
+                    plan = Relay(plan.codec, plan.status, headers, plan.reason)
+                try:
+                    with exchange.inflight.track():  # shutdown lets the stream finish within its grace period
+                        return await relay(request, upstream, plan, exchange.idle_timeout, info)
+                finally:
+                    usage = plan.codec.usage
+            finally:
+                # gives the account's concurrency slot back now, not when GC finds the response
+                answer.finish()
+                if usage:
+                    # Also when the client left mid-stream: tokens it caused upstream still count against its
+                    # budget, so the write is shielded from the handler's cancellation.
+                    await asyncio.shield(settle(exchange.tokens, record, usage, info))
+        finally:  # answered, failed or cut, its usage counted: give back what admission held
+            exchange.tokens.release(record, reserve)
     except GatewayError as exc:
         if error_shape is None:
             raise  # the error middleware renders it in the route's dialect
         return error_shape(exc)
-
-
-async def _exchange(request: web.Request, surface: Surface, backend: Backend | None) -> web.StreamResponse:
-    exchange = request.app[EXCHANGE]
-    info = info_of(request)
-    exchange.tokens.check_key(request.headers)  # a bad key is a 401 before its body is read
-    body = await read_body(request)
-    reserve = sniff_max_tokens(body) if body else 0  # what a token budget holds while it runs
-    try:
-        record = await exchange.tokens.authorize(request.headers, reserve)
-    except BudgetExceeded as exc:
-        info.rejection = exc.reason  # the budget-rejection metric and access log
-        raise
-    try:
-        return await _exchange_admitted(request, surface, backend, exchange, info, record, body)
-    finally:  # answered, failed or cut, its usage already counted: give back what admission held
-        exchange.tokens.release(record, reserve)
-
-
-async def _exchange_admitted(
-    request: web.Request,
-    surface: Surface,
-    backend: Backend | None,
-    exchange: Exchange,
-    info: RequestInfo,
-    record: TokenRecord,
-    body: bytes,
-) -> web.StreamResponse:
-    incoming = Incoming(request.method, raw_upstream_path(request), raw_query(request), request.headers, body)
-    translator = await surface.translator(incoming, record)
-    call = translator.call
-    info.model = call.model
-    if backend is None:
-        backend = exchange.accounts if call.target is None else exchange.raw
-    answer = await backend.open(call, info)
-    info.account = answer.account
-    upstream = answer.response
-    usage = NO_USAGE
-    try:
-        plan = translator.answer(upstream.status, upstream.reason, upstream.headers)
-        if isinstance(plan, Whole):
-            reply = plan.convert(await _read_whole(upstream, plan.limit))
-            if reply.usage:
-                await settle(exchange.tokens, record, reply.usage, info)  # nothing sent yet: no shield
-            return _respond(reply, info)
-        if answer.extra_headers:
-            headers = CIMultiDict(plan.headers)
-            headers.update(answer.extra_headers)
-            plan = Relay(plan.codec, plan.status, headers, plan.reason)
-        try:
-            with exchange.inflight.track():  # shutdown lets the stream finish within its grace period
-                return await relay(request, upstream, plan, exchange.idle_timeout, info)
-        finally:
-            usage = plan.codec.usage
-    finally:
-        answer.finish()  # gives the account's concurrency slot back now, not when GC finds the response
-        if usage:
-            # Also when the client left mid-stream: tokens it caused upstream still count against its
-            # budget, so the write is shielded from the handler's cancellation.
-            await asyncio.shield(settle(exchange.tokens, record, usage, info))
 
 
 async def settle(tokens: Authority, record: TokenRecord, usage: Usage, info: RequestInfo) -> None:
