@@ -20,6 +20,7 @@ from controller.kube import KubeApiError, KubeClient, object_path
 from controller.main import api_client
 from controller.runner import Controller
 from tests.controller.realapi import RealApiServer
+from tests.controller.test_gitops import KIT, kustomize
 from tests.controller.test_real_api import CRD, NS, _wait, create, kubectl, rc
 
 pytestmark = pytest.mark.timeout(1500)
@@ -172,3 +173,13 @@ def test_an_unowned_object_is_left_alone_on_the_real_server(
     assert (client.get(object_path("v1", "ConfigMap", NS, "taken-config")) or {})["data"] == theirs["data"]
     assert client.get(object_path("apps/v1", "Deployment", NS, "taken")) is None  # nothing built on it
     assert any(e["reason"] == "NotOwned" for e in real_api.core.all("events"))
+
+
+@pytest.mark.parametrize("folder", ["base", "overlays/production"])
+def test_the_gitops_kit_is_accepted_by_the_real_server(api: KubeClient, folder: str) -> None:
+    docs = kustomize(KIT / folder)
+    router_config = next(d for d in docs if d["kind"] == "RouterConfig")
+    namespace = router_config["metadata"].get("namespace", NS)
+    path = object_path("router.link-assistant.dev/v1alpha1", "RouterConfig", namespace)
+    accepted = api.request("POST", path, body=router_config, query=[("dryRun", "All")])
+    assert accepted["spec"]["configFrom"] == router_config["spec"]["configFrom"]
