@@ -42,7 +42,8 @@ from gateway.clibackend.runner import CliNotRunnable, CliProcess
 from gateway.context import GatewayContext
 from gateway.credentials.oauth import CredentialUnavailable
 from gateway.errors import GatewayError
-from gateway.proxy.forward import UpstreamAnswer, UpstreamRequest, open_upstream
+from gateway.exchange.interface import UpstreamAnswer, UpstreamRequest
+from gateway.proxy.forward import open_upstream
 from gateway.proxy.pool import (
     CREDENTIAL_UNAVAILABLE,
     Account,

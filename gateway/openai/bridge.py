@@ -21,10 +21,10 @@ from aiohttp import web
 from gateway.clibackend.serve import open_upstream_or_cli
 from gateway.context import GatewayContext
 from gateway.errors import GatewayError, bad_gateway
+from gateway.exchange.interface import UpstreamRequest, UpstreamResponse
 from gateway.openai.common import input_tokens, obj, upstream_error
 from gateway.openai.replay import message_events
 from gateway.openai.streaming import StreamTranslator, relay_translated, respond_with_frames
-from gateway.proxy.forward import UpstreamRequest
 from gateway.telemetry.request_info import RequestInfo
 
 MAX_UPSTREAM_BODY = 64 * 1024 * 1024
@@ -39,7 +39,7 @@ class Translation:
     stream_translator: Callable[[int], StreamTranslator]
 
 
-async def read_upstream_json(response: aiohttp.ClientResponse) -> Any:
+async def read_upstream_json(response: UpstreamResponse) -> Any:
     try:
         raw = await response.content.read(MAX_UPSTREAM_BODY)
     except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
@@ -52,7 +52,7 @@ async def read_upstream_json(response: aiohttp.ClientResponse) -> Any:
         raise bad_gateway("upstream returned non-JSON") from None
 
 
-async def upstream_failure(response: aiohttp.ClientResponse) -> GatewayError:
+async def upstream_failure(response: UpstreamResponse) -> GatewayError:
     """An Anthropic error answer as an error for the OpenAI client (status kept, retry-after too)."""
     try:
         body = await read_upstream_json(response)
@@ -112,7 +112,7 @@ async def _answer(
     stream: bool,
     translation: Translation,
     info: RequestInfo,
-    response: aiohttp.ClientResponse,
+    response: UpstreamResponse,
 ) -> web.StreamResponse:
     if response.status >= 300:
         raise await upstream_failure(response)

@@ -17,6 +17,7 @@ import aiohttp
 from aiohttp import web
 
 from gateway.errors import GatewayError
+from gateway.exchange.interface import UpstreamResponse
 from gateway.openai.sse import SseDecoder, SseEvent, encode_all
 from gateway.telemetry.request_info import RequestInfo
 
@@ -45,7 +46,7 @@ class StreamTranslator(Protocol):
 
 async def relay_translated(
     request: web.Request,
-    upstream: aiohttp.ClientResponse,
+    upstream: UpstreamResponse,
     translator: StreamTranslator,
     idle_timeout: float,
     info: RequestInfo,

@@ -17,8 +17,7 @@ import logging
 import math
 import warnings
 import weakref
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 
 import aiohttp
 from yarl import URL
@@ -28,6 +27,7 @@ from gateway.accounts.streamhead import HeadDecision, StreamHead
 from gateway.context import GatewayContext
 from gateway.credentials.oauth import CredentialUnavailable
 from gateway.errors import GatewayError, bad_gateway
+from gateway.exchange.interface import UpstreamAnswer, UpstreamRequest
 from gateway.proxy.headers import is_event_stream, upstream_request_headers
 from gateway.proxy.identity import inject_identity
 from gateway.proxy.pool import (
@@ -41,30 +41,6 @@ from gateway.proxy.pool import (
 log = logging.getLogger(__name__)
 
 IDENTITY_PATHS = frozenset({"/v1/messages"})
-
-
-@dataclass(frozen=True)
-class UpstreamRequest:
-    method: str
-    path: str
-    query: str
-    headers: tuple[tuple[str, str], ...]
-    body: bytes
-    model: str | None = None
-    session_key: str | None = None
-    pinned_account: str | None = None
-
-
-@dataclass(frozen=True)
-class UpstreamAnswer:
-    """An upstream response with its headers in. The caller relays it, then calls `finish()`."""
-
-    response: aiohttp.ClientResponse
-    account: str
-    finish: Callable[[], None] = lambda: None
-    """Releases the response and gives the account's concurrency slot back (idempotent)."""
-    extra_headers: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    """Headers to set on the client response over the upstream's (e.g. `retry-after`)."""
 
 
 def upstream_url(base_url: str, path: str, query: str) -> URL:

@@ -59,6 +59,13 @@ class RequestInfo:
         self.cache_read_tokens = max(self.cache_read_tokens, _count(usage, "cache_read_input_tokens"))
         self.cache_write_tokens = max(self.cache_write_tokens, _count(usage, "cache_creation_input_tokens"))
 
+    def note_counts(self, input_tokens: int, output_tokens: int, cache_read: int, cache_write: int) -> None:
+        """Take the token counts of the answer (the exchange pipeline settles them once, at the end)."""
+        self.input_tokens = max(self.input_tokens, input_tokens)
+        self.output_tokens = max(self.output_tokens, output_tokens)
+        self.cache_read_tokens = max(self.cache_read_tokens, cache_read)
+        self.cache_write_tokens = max(self.cache_write_tokens, cache_write)
+
     def note_sniffed(self, sniffer: Any) -> None:
         """Take the counts of a `gateway.proxy.sniff.UsageSniffer` that watched the response."""
         self.input_tokens = max(self.input_tokens, sniffer.input_tokens)

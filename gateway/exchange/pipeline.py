@@ -1,0 +1,131 @@
+"""The exchange pipeline: authorize → read → translate → backend (admit, retries) → relay → settle.
+
+`run(request, surface)` is the whole life of a proxied request; route handlers are one call to it.
+The pipeline holds the request's telemetry record and notes on it what happened (model, account,
+failed attempts, first token, usage): lower layers return verdicts, they do not write telemetry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import aiohttp
+from aiohttp import web
+from multidict import CIMultiDict
+
+from gateway.context import GATEWAY, GatewayContext
+from gateway.errors import GatewayError, bad_request
+from gateway.exchange.interface import (
+    AttemptNotes,
+    Backend,
+    Incoming,
+    Relay,
+    Reply,
+    Surface,
+    UpstreamAnswer,
+    UpstreamRequest,
+    UpstreamResponse,
+    Usage,
+    Whole,
+)
+from gateway.exchange.relay import relay
+from gateway.http.families import strip_anthropic_prefix
+from gateway.telemetry.request_info import RequestInfo, info_of
+from gateway.tokens.records import TokenRecord
+
+log = logging.getLogger(__name__)
+
+
+async def read_body(request: web.Request) -> bytes:
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise GatewayError(413, "request_too_large", "Request body too large") from None
+    except (ConnectionError, ValueError) as exc:
+        raise bad_request(f"Failed to read request body: {type(exc).__name__}") from exc
+
+
+def raw_query(request: web.Request) -> str:
+    """The query exactly as the client wrote it (`?beta=true`, percent-escapes untouched)."""
+    _, _, query = request.raw_path.partition("?")
+    return query
+
+
+def raw_upstream_path(request: web.Request) -> str:
+    """The path as the client wrote it (escapes kept), legacy prefix stripped."""
+    path = request.raw_path.partition("?")[0].partition("#")[0]
+    if not path.startswith("/"):  # absolute-form request target (`GET http://host/path`)
+        path = request.rel_url.raw_path
+    return strip_anthropic_prefix(path) or "/"
+
+
+class AccountBackend:
+    """The configured account-pool backend (direct, cli or hybrid, by `routing.mode`)."""
+
+    def __init__(self, ctx: GatewayContext) -> None:
+        self._ctx = ctx
+
+    async def open(self, call: UpstreamRequest, notes: AttemptNotes) -> UpstreamAnswer:
+        from gateway.clibackend.serve import open_upstream_or_cli
+
+        return await open_upstream_or_cli(self._ctx, call)
+
+
+async def run(request: web.Request, surface: Surface, backend: Backend | None = None) -> web.StreamResponse:
+    """Serve one client request through `surface` (and `backend`, else the configured account pool)."""
+    ctx = request.app[GATEWAY]
+    info = info_of(request)
+    record: TokenRecord = await ctx.token_authority().authorize(request.headers)
+    body = await read_body(request)
+    incoming = Incoming(request.method, raw_upstream_path(request), raw_query(request), request.headers, body)
+    translator = await surface.translator(incoming, record)
+    call = translator.call
+    info.model = call.model
+    answer = await (backend or AccountBackend(ctx)).open(call, info)
+    info.account = answer.account
+    upstream = answer.response
+    usage = Usage()
+    try:
+        plan = translator.answer(upstream.status, upstream.reason, upstream.headers)
+        if isinstance(plan, Whole):
+            reply = plan.convert(await _read_whole(upstream, plan.limit))
+            usage = reply.usage
+            return _respond(reply, info)
+        if answer.extra_headers:
+            headers = CIMultiDict(plan.headers)
+            headers.update(answer.extra_headers)
+            plan = Relay(plan.codec, plan.status, headers, plan.reason)
+        try:
+            with ctx.inflight.track():  # shutdown lets the stream finish within its grace period
+                return await relay(request, upstream, plan, ctx.config.upstream.timeouts.idle, info)
+        finally:
+            usage = plan.codec.usage
+    finally:
+        answer.finish()  # gives the account's concurrency slot back now, not when GC finds the response
+        if usage:
+            # Also when the client left mid-stream: tokens it caused upstream still count against its
+            # budget, so the write is shielded from the handler's cancellation.
+            await asyncio.shield(settle(ctx, record, usage, info))
+
+
+async def settle(ctx: GatewayContext, record: TokenRecord, usage: Usage, info: RequestInfo) -> None:
+    """The one settlement: note the usage on the request's record and charge the key by the usage rule."""
+    info.note_counts(usage.input, usage.output, usage.cache_read, usage.cache_write)
+    if record.id and (usage.budget_input or usage.output):
+        await ctx.token_authority().record_usage(record.id, usage.budget_input, usage.output)
+
+
+async def _read_whole(upstream: UpstreamResponse, limit: int) -> bytes | None:
+    try:
+        return await upstream.content.read(limit)
+    except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError):
+        return None
+    finally:
+        upstream.release()
+
+
+def _respond(reply: Reply, info: RequestInfo) -> web.Response:
+    if reply.body and reply.headers.get("content-type", "").startswith("text/event-stream"):
+        info.mark_first_token()  # a stream answered whole (the upstream sent JSON to a stream request)
+    return web.Response(status=reply.status, headers=reply.headers, body=reply.body)
