@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 
 import aiohttp
@@ -25,10 +25,12 @@ from gateway.credentials.secrets import resolve_secret
 from gateway.http.accounts_routes import add_accounts_routes
 from gateway.http.health import add_health_routes
 from gateway.http.middleware import error_middleware
+from gateway.http.reload_routes import add_reload_routes
 from gateway.http.token_routes import add_token_routes
 from gateway.openai.routes import add_openai_routes
 from gateway.providers.routes import add_provider_routes
 from gateway.proxy.routes import add_anthropic_routes, add_fallback_route
+from gateway.reload.reloader import add_reloader
 from gateway.telemetry.setup import setup_telemetry
 from gateway.tokens.service import build_token_service
 
@@ -104,7 +106,13 @@ async def _end_streams(app: web.Application) -> None:
         log.warning("shutdown: ended %d stream(s) still open after %.0fs", cut, ctx.shutdown_grace)
 
 
-def build_app(config: RouterConfig, environ: Mapping[str, str] | None = None) -> web.Application:
+def build_app(
+    config: RouterConfig,
+    environ: Mapping[str, str] | None = None,
+    reload_from: tuple[Callable[[], RouterConfig], Path | None] | None = None,
+) -> web.Application:
+    """`reload_from`: how to load the effective config again and which file to watch (serve passes
+    both; without it, a reload request reports that there is nothing to reload)."""
     env = os.environ if environ is None else environ
     ctx = build_context(config, env)
     app = web.Application(middlewares=[error_middleware], client_max_size=config.server.max_body_bytes)
@@ -116,11 +124,13 @@ def build_app(config: RouterConfig, environ: Mapping[str, str] | None = None) ->
     app.cleanup_ctx.append(shared_pool_ctx)
     app.cleanup_ctx.append(admin_grpc_ctx)
     setup_telemetry(app)
+    add_reloader(app, *(reload_from or (None, None)))
     add_health_routes(app)
     add_accounts_routes(app)
     add_anthropic_routes(app)
     add_token_routes(app)
     add_openai_routes(app)
     add_provider_routes(app)
+    add_reload_routes(app)
     add_fallback_route(app)
     return app

@@ -16,8 +16,9 @@ from dsl.config.view import flatten
 from dsl.errors import DslError, Problem
 from gateway.admin_grpc.gen import config_pb2 as pb
 from gateway.admin_grpc.gen import config_pb2_grpc
-from gateway.admin_grpc.status import invalid
+from gateway.admin_grpc.status import invalid, unavailable
 from gateway.context import GatewayContext
+from gateway.reload.reloader import reloader_of
 
 Context: TypeAlias = Any  # grpc.aio.ServicerContext (grpcio ships no type stubs)
 MAX_CONFIG_CHARS = 1_000_000
@@ -52,6 +53,20 @@ class ConfigServicer(config_pb2_grpc.ConfigServiceServicer):
             await invalid(context, f"config text is larger than {MAX_CONFIG_CHARS} characters")
         # A large document takes ~1 s of parsing: off the event loop, so the proxy keeps serving.
         return await asyncio.to_thread(validate, request.text, request.filename or "<grpc>")
+
+    async def ReloadConfig(
+        self, request: pb.ReloadConfigRequest, context: Context
+    ) -> pb.ReloadConfigResponse:
+        reloader = reloader_of(self._ctx)
+        if reloader is None:
+            await unavailable(context, "this gateway has no config reloader")
+        result = await reloader.reload("admin gRPC request")
+        return pb.ReloadConfigResponse(
+            outcome=result.outcome.value,
+            changes=list(result.changes),
+            restart_required=list(result.restart_keys),
+            problems=list(result.problems),
+        )
 
     async def GetEffectiveConfig(
         self, request: pb.GetEffectiveConfigRequest, context: Context

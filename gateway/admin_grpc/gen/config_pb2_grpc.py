@@ -45,6 +45,11 @@ class ConfigServiceStub:
                 request_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_config__pb2.GetEffectiveConfigRequest.SerializeToString,
                 response_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_config__pb2.EffectiveConfig.FromString,
                 _registered_method=True)
+        self.ReloadConfig = channel.unary_unary(
+                '/linkassistant.router.admin.v1.ConfigService/ReloadConfig',
+                request_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_config__pb2.ReloadConfigRequest.SerializeToString,
+                response_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_config__pb2.ReloadConfigResponse.FromString,
+                _registered_method=True)
 
 
 class ConfigServiceServicer:
@@ -67,6 +72,15 @@ class ConfigServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReloadConfig(self, request, context):
+        """Reload the config file now (as SIGHUP does). Always OK at the RPC level: the outcome says
+        whether the new config was applied, was invalid (problems, with line and column) or needs a
+        restart (nothing applied).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ConfigServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -79,6 +93,11 @@ def add_ConfigServiceServicer_to_server(servicer, server):
                     servicer.GetEffectiveConfig,
                     request_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_config__pb2.GetEffectiveConfigRequest.FromString,
                     response_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_config__pb2.EffectiveConfig.SerializeToString,
+            ),
+            'ReloadConfig': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReloadConfig,
+                    request_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_config__pb2.ReloadConfigRequest.FromString,
+                    response_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_config__pb2.ReloadConfigResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -136,6 +155,33 @@ class ConfigService:
             '/linkassistant.router.admin.v1.ConfigService/GetEffectiveConfig',
             linkassistant_dot_router_dot_admin_dot_v1_dot_config__pb2.GetEffectiveConfigRequest.SerializeToString,
             linkassistant_dot_router_dot_admin_dot_v1_dot_config__pb2.EffectiveConfig.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReloadConfig(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkassistant.router.admin.v1.ConfigService/ReloadConfig',
+            linkassistant_dot_router_dot_admin_dot_v1_dot_config__pb2.ReloadConfigRequest.SerializeToString,
+            linkassistant_dot_router_dot_admin_dot_v1_dot_config__pb2.ReloadConfigResponse.FromString,
             options,
             channel_credentials,
             insecure,
