@@ -34,7 +34,7 @@ from gateway.reload.accounts import carry_over, unchanged_credentials
 from gateway.reload.diff import ConfigDiff, diff_configs
 
 log = logging.getLogger("gateway.reload")
-DEFAULT_POLL_SECONDS = 2.0
+DEFAULT_POLL_SECONDS = 1.0  # one stat() a second; a ConfigMap update takes the kubelet far longer
 
 
 class Outcome(StrEnum):

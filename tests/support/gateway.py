@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,10 +60,12 @@ class RunningGateway:
 
 @asynccontextmanager
 async def running_gateway(
-    config: RouterConfig, environ: Mapping[str, str] | None = None
+    config: RouterConfig,
+    environ: Mapping[str, str] | None = None,
+    reload_from: tuple[Callable[[], RouterConfig], Path | None] | None = None,
 ) -> AsyncIterator[RunningGateway]:
     env = {"TOKEN_SECRET": TEST_SECRET, **(environ or {})}
-    app = build_app(config, env)
+    app = build_app(config, env, reload_from)
     runner = web.AppRunner(app, handle_signals=False, handler_cancellation=True, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
