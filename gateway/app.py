@@ -10,27 +10,37 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import AsyncIterator, Callable, Mapping
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 
-from dsl.model import RouterConfig
+from dsl.model import RouterConfig, UpstreamProvider
 from gateway.accounts.build import build_account_pool
 from gateway.accounts.redis_sync import shared_pool_ctx
 from gateway.admin_grpc.server import admin_grpc_ctx
 from gateway.context import GATEWAY, GatewayContext
 from gateway.credentials.build import expand_home
 from gateway.credentials.secrets import resolve_secret
+from gateway.exchange.interface import Surface
+from gateway.exchange.pipeline import EXCHANGE, Exchange, ExchangeSlot
+from gateway.exchange.wiring import build_exchange
 from gateway.http.accounts_routes import add_accounts_routes
 from gateway.http.health import add_health_routes
 from gateway.http.middleware import error_middleware
 from gateway.http.reload_routes import add_reload_routes
 from gateway.http.token_routes import add_token_routes
-from gateway.openai.routes import add_openai_routes
+from gateway.openai.bridge import OpenAIApi, openai_body
+from gateway.openai.models import provider_models_list
+from gateway.openai.routes import OPENAI, add_openai_routes
+from gateway.providers.active import ActiveProvider
+from gateway.providers.forward import ProviderSurface
+from gateway.providers.lookup import current_provider
 from gateway.providers.routes import add_provider_routes
 from gateway.proxy.routes import add_anthropic_routes, add_fallback_route
-from gateway.reload.reloader import add_reloader
+from gateway.reload.reloader import RELOADER, add_reloader
 from gateway.telemetry.setup import setup_telemetry
 from gateway.tokens.service import build_token_service
 
@@ -98,6 +108,42 @@ async def _account_pool(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
+async def _exchange(app: web.Application) -> AsyncIterator[None]:
+    ctx = app[GATEWAY]
+    tokens = ctx.token_authority()
+
+    def build(config: RouterConfig) -> Exchange:
+        return build_exchange(
+            config, tokens, ctx.account_pool(), ctx.session, ctx.environ, ctx.data_dir, ctx.inflight
+        )
+
+    slot = ExchangeSlot(build(ctx.config))
+    app[EXCHANGE] = slot
+    app[RELOADER].on_applied.append(lambda config: setattr(slot, "current", build(config)))
+    yield
+
+
+def add_provider_door(app: web.Application) -> None:
+    """The OpenAI routes' door to an OpenAI-compatible provider (`UPSTREAM_PROVIDER=openai-compatible`)."""
+    doors = app.get(OPENAI)
+    if doors is None:
+        return
+    ctx = app[GATEWAY]
+
+    async def lookup() -> ActiveProvider:
+        return await current_provider(ctx)
+
+    async def listing(created: int) -> dict[str, Any]:
+        provider = await lookup()
+        return provider_models_list(provider.name, provider.models, provider.default_model, created)
+
+    def door(api: OpenAIApi) -> Surface:
+        return ProviderSurface(api.value, partial(openai_body, api), lookup)
+
+    doors.doors[UpstreamProvider.OPENAI_COMPATIBLE] = door
+    doors.listings[UpstreamProvider.OPENAI_COMPATIBLE] = listing
+
+
 async def _end_streams(app: web.Application) -> None:
     """Shutdown, after the listeners stopped: let relayed streams finish, then end the rest cleanly."""
     ctx = app[GATEWAY]
@@ -121,6 +167,7 @@ def build_app(
     app.cleanup_ctx.append(_http_session)
     app.cleanup_ctx.append(_token_service)
     app.cleanup_ctx.append(_account_pool)
+    app.cleanup_ctx.append(_exchange)
     app.cleanup_ctx.append(shared_pool_ctx)
     app.cleanup_ctx.append(admin_grpc_ctx)
     setup_telemetry(app)
@@ -130,6 +177,7 @@ def build_app(
     add_anthropic_routes(app)
     add_token_routes(app)
     add_openai_routes(app)
+    add_provider_door(app)
     add_provider_routes(app)
     add_reload_routes(app)
     add_fallback_route(app)

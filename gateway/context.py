@@ -17,10 +17,10 @@ import aiohttp
 from aiohttp import web
 
 from dsl.model import RouterConfig
-from gateway.proxy.inflight import InFlight
+from gateway.exchange.inflight import InFlight
 
 if TYPE_CHECKING:
-    from gateway.proxy.pool import AccountPool
+    from gateway.accounts.pool import AccountPool
 
 
 class TokenAuthority(Protocol):

@@ -6,6 +6,7 @@ Pure: no aiohttp here. Handlers raise `GatewayError`; the HTTP layer turns it in
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,10 @@ class GatewayError(Exception):
         """`{"type":"error","error":{"type":…,"message":…}}`, as the seed and Anthropic send."""
         return {"type": "error", "error": {"type": self.error_type, "message": self.message}}
 
+    def anthropic_sse_event(self) -> bytes:
+        """The same error as an Anthropic stream's `error` event, once headers are sent."""
+        return sse_error_event(self.error_type, self.message)
+
     def openai_body(self) -> dict[str, Any]:
         """`{"error":{"message","type","code"}}`, as OpenAI sends."""
         return {
@@ -38,6 +43,21 @@ class GatewayError(Exception):
                 "code": OPENAI_CODES.get(self.status),
             }
         }
+
+
+def sse_error_event(error_type: str, message: str) -> bytes:
+    """`event: error` with Anthropic's error object, for a stream whose headers are already sent."""
+    data = json.dumps({"type": "error", "error": {"type": error_type, "message": message}})
+    return f"event: error\ndata: {data}\n\n".encode()
+
+
+class BudgetExceeded(GatewayError):
+    """A key's own budget refused the request (429); `reason` is a small fixed label for metrics."""
+
+    def __init__(self, message: str, reason: str, retry_after: float | None = None) -> None:
+        headers = {"retry-after": str(max(1, int(retry_after + 0.999)))} if retry_after is not None else {}
+        super().__init__(429, "rate_limit_error", message, headers)
+        self.reason = reason
 
 
 # Anthropic error types → the nearest OpenAI `error.type`.

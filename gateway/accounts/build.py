@@ -17,7 +17,7 @@ from dsl.model import AccountConfig, RouterConfig, RoutingConfig
 from gateway.accounts.classify import classify_credential_failure
 from gateway.accounts.pool import AccountPool, PooledAccount
 from gateway.accounts.state import AccountState, Clock, Policy
-from gateway.credentials.build import account_specs, build_pool_accounts
+from gateway.credentials.build import account_specs, build_credentials
 from gateway.credentials.oauth import CredentialUnavailable
 
 # A 401 that survived a refresh parks the account this long (or the cooldown, if longer) before
@@ -74,7 +74,7 @@ def build_account_pool(
     clock: Clock | None = None,
 ) -> AccountPool:
     specs = {a.name: a for a in config.accounts}
-    built = {a.name: a for a in build_pool_accounts(config, environ, data_dir, session)}
+    built = build_credentials(config, environ, data_dir, session)
     accounts: list[PooledAccount] = []
     states: list[AccountState] = []
     for declared in account_specs(config, environ):
@@ -82,7 +82,8 @@ def build_account_pool(
         found = built.get(declared.name)
         base_url = spec.base_url if spec is not None else None
         if found is not None:
-            accounts.append(PooledAccount(found.name, found.credential, found.home, base_url))
+            home = str(declared.oauth_home) if declared.oauth_home and declared.api_key is None else None
+            accounts.append(PooledAccount(declared.name, found, home, base_url))
         elif declared.api_key is not None:
             missing = MissingCredential(declared.name, declared.api_key.describe())
             accounts.append(PooledAccount(declared.name, missing, None, base_url))

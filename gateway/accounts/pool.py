@@ -25,17 +25,12 @@ from gateway.accounts.classify import (
     classify_response,
     classify_stream_error,
 )
+from gateway.accounts.outcome import CREDENTIAL_UNAVAILABLE, NoAccountAvailable, UpstreamOutcome
 from gateway.accounts.select import Choice, Request, Turn, charge, recovery_wait, select
 from gateway.accounts.shared import EventKind, PoolEvent, adopt, cooldown_event
 from gateway.accounts.state import AccountState, Clock, Policy, SystemClock
 from gateway.accounts.view import account_entry, iso_time
-from gateway.proxy.pool import (
-    CREDENTIAL_UNAVAILABLE,
-    CredentialSource,
-    NoAccountAvailable,
-    UpstreamOutcome,
-)
-from gateway.telemetry.request_info import note_upstream_error
+from gateway.credentials.source import CredentialSource
 
 MAX_AFFINITY_ENTRIES = 10_000
 
@@ -184,13 +179,12 @@ class AccountPool:
             return classify_stream_error(outcome.stream_error)
         return classify_response(outcome.status, outcome.headers, self._clock.wall())
 
-    def report(self, account_name: str, outcome: UpstreamOutcome) -> bool:
-        """Feed one observation into the state machine; True when the account failed (try another)."""
+    def report(self, account_name: str, outcome: UpstreamOutcome) -> Verdict:
+        """Feed one observation into the state machine and return the verdict: `account_failed` means
+        try another account; the caller, who holds the request's record, notes the failure there."""
         verdict = self.verdict_for(outcome)
         self.apply(account_name, verdict)
-        if verdict.account_failed:
-            note_upstream_error(account_name, str(verdict.kind))  # per-request metrics and access log
-        return verdict.account_failed
+        return verdict
 
     def apply(self, account_name: str, verdict: Verdict) -> None:
         if account_name not in self._index:  # removed by a reload while a request used it

@@ -16,7 +16,7 @@ from gateway.admin_grpc.gen import providers_pb2_grpc
 from gateway.admin_grpc.status import abort_for, invalid, not_found
 from gateway.context import GatewayContext
 from gateway.errors import GatewayError
-from gateway.providers.forward import provider_store
+from gateway.providers.lookup import provider_store
 from gateway.providers.records import ProviderRecord, provider_input
 from gateway.providers.store import ProviderStore
 

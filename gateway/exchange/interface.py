@@ -55,8 +55,24 @@ NO_USAGE = Usage()
 
 
 @dataclass(frozen=True, slots=True)
+class RawTarget:
+    """A surface's own upstream (an OpenAI-compatible provider, a signed marketplace node): the call
+    goes to `url` (the query appended) with the call's headers as they are (the surface set the
+    credential), once, no account pool. `name` stands for the account in telemetry; `label` names
+    the upstream in error messages ("OpenAI-compatible upstream did not answer in time")."""
+
+    url: str
+    name: str
+    label: str = "Upstream"
+
+
+@dataclass(frozen=True, slots=True)
 class UpstreamRequest:
-    """One upstream call, built once per client request and resent unchanged on a retry."""
+    """One upstream call, built once per client request and resent unchanged on a retry.
+
+    `target` None: an Anthropic API call through the account pool (direct, cli or hybrid backend,
+    which swaps in the account's credential); a `RawTarget`: sent as it is to that upstream.
+    """
 
     method: str
     path: str
@@ -66,6 +82,7 @@ class UpstreamRequest:
     model: str | None = None
     session_key: str | None = None
     pinned_account: str | None = None
+    target: RawTarget | None = None
 
 
 class UpstreamBody(Protocol):
@@ -116,9 +133,9 @@ class AttemptNotes(Protocol):
 
 class Backend(Protocol):
     """Opens an upstream answer for a call: direct to the API, through the `claude` CLI, or hybrid
-    (picked once by the wiring function); surfaces with their own upstream (an OpenAI-compatible
-    provider, a signed marketplace) pass their own backend to `run`. Retries before the first byte
-    happen inside `open`; a failure nobody can serve raises `GatewayError`."""
+    (picked once by the wiring function); a call with a `RawTarget` goes through the raw backend.
+    A surface with an upstream of its own kind may pass its own backend to `run`. Retries before the
+    first byte happen inside `open`; a failure nobody can serve raises `GatewayError`."""
 
     async def open(self, call: UpstreamRequest, notes: AttemptNotes) -> UpstreamAnswer: ...
 
@@ -133,7 +150,8 @@ class BodyCodec(Protocol):
     complete (the relay then stops reading). `usage` is read when the relay ends.
     """
 
-    done: bool
+    @property
+    def done(self) -> bool: ...
 
     def feed(self, chunk: bytes) -> bytes: ...
 

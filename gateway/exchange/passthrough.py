@@ -12,11 +12,10 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from gateway.accounts.affinity import session_key_of
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, sse_error_event
+from gateway.exchange.headers import client_response_headers, is_event_stream
 from gateway.exchange.interface import Incoming, Relay, UpstreamRequest, Usage, Whole
-from gateway.exchange.sse import sse_error_event
-from gateway.proxy.headers import client_response_headers, is_event_stream
-from gateway.proxy.sniff import UsageSniffer, sniff_model
+from gateway.exchange.sniff import UsageSniffer, sniff_model
 from gateway.tokens.records import TokenRecord
 
 

@@ -9,22 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
 
 import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict
 
-from gateway.context import GATEWAY, GatewayContext
-from gateway.errors import GatewayError, bad_request
+from gateway.errors import BudgetExceeded, GatewayError, bad_request
+from gateway.exchange.inflight import InFlight
 from gateway.exchange.interface import (
-    AttemptNotes,
+    NO_USAGE,
     Backend,
     Incoming,
     Relay,
     Reply,
     Surface,
-    UpstreamAnswer,
-    UpstreamRequest,
     UpstreamResponse,
     Usage,
     Whole,
@@ -60,32 +61,58 @@ def raw_upstream_path(request: web.Request) -> str:
     return strip_anthropic_prefix(path) or "/"
 
 
-class AccountBackend:
-    """The configured account-pool backend (direct, cli or hybrid, by `routing.mode`)."""
+class Authority(Protocol):
+    """What the pipeline needs from the token service (`gateway.tokens.service.TokenService`)."""
 
-    def __init__(self, ctx: GatewayContext) -> None:
-        self._ctx = ctx
+    async def authorize(self, headers: Mapping[str, str]) -> TokenRecord: ...
 
-    async def open(self, call: UpstreamRequest, notes: AttemptNotes) -> UpstreamAnswer:
-        from gateway.clibackend.serve import open_upstream_or_cli
+    async def record_usage(self, token_id: str, input_tokens: int, output_tokens: int) -> None: ...
 
-        return await open_upstream_or_cli(self._ctx, call)
+
+@dataclass(frozen=True)
+class Exchange:
+    """The pipeline's collaborators, built once per app by the wiring function."""
+
+    tokens: Authority
+    accounts: Backend
+    """The account-pool backend chosen by `routing.mode`: direct, cli or hybrid."""
+    raw: Backend
+    """For calls with a `RawTarget`."""
+    inflight: InFlight
+    idle_timeout: float
+
+
+@dataclass
+class ExchangeSlot:
+    """The app's current Exchange. A config reload puts a new one here; a request reads it once, so
+    requests and streams already running finish with the one they started with."""
+
+    current: Exchange
+
+
+EXCHANGE = web.AppKey("exchange", ExchangeSlot)
 
 
 async def run(request: web.Request, surface: Surface, backend: Backend | None = None) -> web.StreamResponse:
-    """Serve one client request through `surface` (and `backend`, else the configured account pool)."""
-    ctx = request.app[GATEWAY]
+    """Serve one client request through `surface`; `backend` overrides the one the call would get."""
+    exchange = request.app[EXCHANGE].current
     info = info_of(request)
-    record: TokenRecord = await ctx.token_authority().authorize(request.headers)
+    try:
+        record = await exchange.tokens.authorize(request.headers)
+    except BudgetExceeded as exc:
+        info.rejection = exc.reason  # the budget-rejection metric and access log
+        raise
     body = await read_body(request)
     incoming = Incoming(request.method, raw_upstream_path(request), raw_query(request), request.headers, body)
     translator = await surface.translator(incoming, record)
     call = translator.call
     info.model = call.model
-    answer = await (backend or AccountBackend(ctx)).open(call, info)
+    if backend is None:
+        backend = exchange.accounts if call.target is None else exchange.raw
+    answer = await backend.open(call, info)
     info.account = answer.account
     upstream = answer.response
-    usage = Usage()
+    usage = NO_USAGE
     try:
         plan = translator.answer(upstream.status, upstream.reason, upstream.headers)
         if isinstance(plan, Whole):
@@ -97,8 +124,8 @@ async def run(request: web.Request, surface: Surface, backend: Backend | None = 
             headers.update(answer.extra_headers)
             plan = Relay(plan.codec, plan.status, headers, plan.reason)
         try:
-            with ctx.inflight.track():  # shutdown lets the stream finish within its grace period
-                return await relay(request, upstream, plan, ctx.config.upstream.timeouts.idle, info)
+            with exchange.inflight.track():  # shutdown lets the stream finish within its grace period
+                return await relay(request, upstream, plan, exchange.idle_timeout, info)
         finally:
             usage = plan.codec.usage
     finally:
@@ -106,14 +133,14 @@ async def run(request: web.Request, surface: Surface, backend: Backend | None = 
         if usage:
             # Also when the client left mid-stream: tokens it caused upstream still count against its
             # budget, so the write is shielded from the handler's cancellation.
-            await asyncio.shield(settle(ctx, record, usage, info))
+            await asyncio.shield(settle(exchange.tokens, record, usage, info))
 
 
-async def settle(ctx: GatewayContext, record: TokenRecord, usage: Usage, info: RequestInfo) -> None:
+async def settle(tokens: Authority, record: TokenRecord, usage: Usage, info: RequestInfo) -> None:
     """The one settlement: note the usage on the request's record and charge the key by the usage rule."""
     info.note_counts(usage.input, usage.output, usage.cache_read, usage.cache_write)
     if record.id and (usage.budget_input or usage.output):
-        await ctx.token_authority().record_usage(record.id, usage.budget_input, usage.output)
+        await tokens.record_usage(record.id, usage.budget_input, usage.output)
 
 
 async def _read_whole(upstream: UpstreamResponse, limit: int) -> bytes | None:

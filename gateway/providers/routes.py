@@ -15,7 +15,7 @@ from aiohttp import web
 from gateway.adminauth import admin_key, check_admin
 from gateway.context import GATEWAY
 from gateway.errors import bad_request, not_found
-from gateway.providers.forward import provider_store
+from gateway.providers.lookup import provider_store
 from gateway.providers.records import provider_input
 from gateway.providers.store import ProviderStore
 from gateway.proxy.routes import read_body

@@ -100,6 +100,8 @@ class Reloader:
     registry: CollectorRegistry | None = None
     clock: Callable[[], float] = time.time
     last: ReloadResult | None = None
+    on_applied: list[Callable[[RouterConfig], None]] = field(default_factory=list)
+    """Called with the new config inside the swap (the app rebuilds its request pipeline here)."""
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _metrics: _Metrics | None = None
 
@@ -174,6 +176,8 @@ class Reloader:
                 accounts, states, new.routing.strategy, policy_of(new.routing), new.routing.session_affinity
             )
         ctx.config = new
+        for hook in self.on_applied:
+            hook(new)
 
     async def watch(self, interval: float = DEFAULT_POLL_SECONDS) -> None:
         """Poll the config file until cancelled; reload when it changes (and hot reload is on)."""

@@ -67,7 +67,7 @@ class RequestInfo:
         self.cache_write_tokens = max(self.cache_write_tokens, cache_write)
 
     def note_sniffed(self, sniffer: Any) -> None:
-        """Take the counts of a `gateway.proxy.sniff.UsageSniffer` that watched the response."""
+        """Take the counts of a `gateway.exchange.sniff.UsageSniffer` that watched the response."""
         self.input_tokens = max(self.input_tokens, sniffer.input_tokens)
         self.output_tokens = max(self.output_tokens, sniffer.output_tokens)
         self.cache_read_tokens = max(self.cache_read_tokens, getattr(sniffer, "cache_read_tokens", 0))

@@ -1,12 +1,11 @@
-"""The forwarding loop: choose account → build upstream request → send → classify → retry → answer.
+"""The direct backend: choose account → build upstream request → send → classify → retry → answer.
 
-`open_upstream` returns an upstream response whose headers have arrived (for a 2xx event stream, also
-its opening frames, held back and pushed back unread); the caller relays it (see `stream.py`) and
-calls `finish()`. Before a byte reaches the client, a 429/529/5xx, an `error` event among the opening
-frames, or a connection failure is retried on the next account, and a 401 on an OAuth account
-triggers one refresh and a retry. A client that leaves mid-attempt gets the upstream request closed
-and the account slot back. Other routes (OpenAI translation, Bedrock, Vertex) call this too, with
-their own body, instead of making their own upstream call.
+`DirectBackend.open` returns an upstream response whose headers have arrived (for a 2xx event
+stream, also its opening frames, held back and pushed back unread); the pipeline relays it and
+calls `finish()`. Before a byte reaches the client, a 429/529/5xx, an `error` event among the
+opening frames, or a connection failure is retried on the next account, and a 401 on an OAuth
+account triggers one refresh and a retry. Each failed attempt is noted on the request's record.
+A client that leaves mid-attempt gets the upstream request closed and the account slot back.
 """
 
 from __future__ import annotations
@@ -17,26 +16,21 @@ import logging
 import math
 import warnings
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 import aiohttp
 from yarl import URL
 
+from dsl.model import RouterConfig
+from gateway.accounts.outcome import CREDENTIAL_UNAVAILABLE, NoAccountAvailable, UpstreamOutcome
+from gateway.accounts.pool import AccountPool, PooledAccount
 from gateway.accounts.retry import no_account_error, retry_after_header
 from gateway.accounts.streamhead import HeadDecision, StreamHead
-from gateway.context import GatewayContext
 from gateway.credentials.oauth import CredentialUnavailable
 from gateway.errors import GatewayError, bad_gateway
-from gateway.exchange.interface import UpstreamAnswer, UpstreamRequest
-from gateway.proxy.headers import is_event_stream, upstream_request_headers
-from gateway.proxy.identity import inject_identity
-from gateway.proxy.pool import (
-    CREDENTIAL_UNAVAILABLE,
-    Account,
-    AccountPool,
-    NoAccountAvailable,
-    UpstreamOutcome,
-)
+from gateway.exchange.headers import is_event_stream, upstream_request_headers
+from gateway.exchange.identity import inject_identity
+from gateway.exchange.interface import AttemptNotes, UpstreamAnswer, UpstreamRequest
 
 log = logging.getLogger(__name__)
 
@@ -49,28 +43,46 @@ def upstream_url(base_url: str, path: str, query: str) -> URL:
     return URL(f"{url}?{query}" if query else url, encoded=True)
 
 
-def client_headers(items: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
-    return tuple(items)
+def _report(pool: AccountPool, notes: AttemptNotes, name: str, outcome: UpstreamOutcome) -> bool:
+    """Tell the pool; note a failure of the account's on the request's record. True: try another."""
+    verdict = pool.report(name, outcome)
+    if verdict.account_failed:
+        notes.note_upstream_error(name, str(verdict.kind))
+    return verdict.account_failed
 
 
-def _body_for(ctx: GatewayContext, req: UpstreamRequest, is_oauth: bool) -> bytes:
-    if is_oauth and ctx.config.features.claude_code_identity and req.path in IDENTITY_PATHS:
-        injected = inject_identity(req.body)
-        if injected is not None:
-            return injected
-    return req.body
+class DirectBackend:
+    """Straight to the Anthropic API with the pool's accounts."""
+
+    def __init__(
+        self, config: RouterConfig, pool: AccountPool, session: Callable[[], aiohttp.ClientSession]
+    ) -> None:
+        self.config = config
+        self.pool = pool
+        self.session = session
+
+    def body_for(self, req: UpstreamRequest, is_oauth: bool) -> bytes:
+        if is_oauth and self.config.features.claude_code_identity and req.path in IDENTITY_PATHS:
+            injected = inject_identity(req.body)
+            if injected is not None:
+                return injected
+        return req.body
+
+    async def open(self, call: UpstreamRequest, notes: AttemptNotes) -> UpstreamAnswer:
+        return await _open_upstream(self, call, notes)
 
 
-async def open_upstream(ctx: GatewayContext, req: UpstreamRequest) -> UpstreamAnswer:
-    pool = ctx.account_pool()
-    session = ctx.session()
-    timeouts = ctx.config.upstream.timeouts
-    attempts = 1 + max(0, ctx.config.routing.retry_before_first_byte)
+async def _open_upstream(backend: DirectBackend, req: UpstreamRequest, notes: AttemptNotes) -> UpstreamAnswer:
+    pool = backend.pool
+    session = backend.session()
+    config = backend.config
+    timeouts = config.upstream.timeouts
+    attempts = 1 + max(0, config.routing.retry_before_first_byte)
     exclude: set[str] = set()
     refreshed: set[str] = set()
     pending: UpstreamAnswer | None = None  # last retryable answer, relayed if nobody else can serve
     failure: GatewayError | None = None
-    again: Account | None = None  # the account to resend to after refreshing its token
+    again: PooledAccount | None = None  # the account to resend to after refreshing its token
     tries = 0
     while tries < attempts:
         if again is not None:
@@ -89,13 +101,13 @@ async def open_upstream(ctx: GatewayContext, req: UpstreamRequest) -> UpstreamAn
             raise
         except CredentialUnavailable:
             log.warning("account %s has no usable credential", account.name)
-            pool.report(account.name, UpstreamOutcome(None, {}, CREDENTIAL_UNAVAILABLE))
+            _report(pool, notes, account.name, UpstreamOutcome(None, {}, CREDENTIAL_UNAVAILABLE))
             pool.release(account.name)
             exclude.add(account.name)
             failure = failure or bad_gateway("Upstream authentication unavailable")
             continue
         headers = upstream_request_headers(req.headers, auth, credential.is_oauth)
-        base_url = getattr(account, "base_url", None) or ctx.config.upstream.base_url
+        base_url = account.base_url or config.upstream.base_url
         url = upstream_url(base_url, req.path, req.query)
         stream_error: str | None = None
         response: aiohttp.ClientResponse | None = None
@@ -104,7 +116,7 @@ async def open_upstream(ctx: GatewayContext, req: UpstreamRequest) -> UpstreamAn
                 response = await session.request(
                     req.method,
                     url,
-                    data=_body_for(ctx, req, credential.is_oauth),
+                    data=backend.body_for(req, credential.is_oauth),
                     headers=headers,
                     timeout=aiohttp.ClientTimeout(total=None, sock_connect=timeouts.connect),
                     allow_redirects=False,
@@ -118,7 +130,7 @@ async def open_upstream(ctx: GatewayContext, req: UpstreamRequest) -> UpstreamAn
             if response is not None:
                 response.close()
             log.warning("account %s: upstream did not answer in time", account.name)
-            pool.report(account.name, UpstreamOutcome(None, {}, "timeout"))
+            _report(pool, notes, account.name, UpstreamOutcome(None, {}, "timeout"))
             pool.release(account.name)
             exclude.add(account.name)
             failure = GatewayError(504, "api_error", "Upstream did not answer in time")
@@ -127,7 +139,7 @@ async def open_upstream(ctx: GatewayContext, req: UpstreamRequest) -> UpstreamAn
             if response is not None:
                 response.close()
             log.warning("account %s: upstream request failed: %s", account.name, type(exc).__name__)
-            pool.report(account.name, UpstreamOutcome(None, {}, type(exc).__name__))
+            _report(pool, notes, account.name, UpstreamOutcome(None, {}, type(exc).__name__))
             pool.release(account.name)
             exclude.add(account.name)
             failure = bad_gateway("Upstream request failed: could not reach the upstream API")
@@ -146,7 +158,7 @@ async def open_upstream(ctx: GatewayContext, req: UpstreamRequest) -> UpstreamAn
                 raise
             except CredentialUnavailable:
                 pool.record_refresh(account.name, False)
-                pool.report(account.name, UpstreamOutcome(status, response.headers))
+                _report(pool, notes, account.name, UpstreamOutcome(status, response.headers))
                 exclude.add(account.name)
                 pending = UpstreamAnswer(response, account.name, _releaser(pool, account.name, response))
                 continue
@@ -158,7 +170,7 @@ async def open_upstream(ctx: GatewayContext, req: UpstreamRequest) -> UpstreamAn
         # Created only now: its finalizer returns the slot, which the 401 retry above keeps.
         answer = UpstreamAnswer(response, account.name, _releaser(pool, account.name, response))
         outcome = UpstreamOutcome(status, response.headers, stream_error=stream_error)
-        if pool.report(account.name, outcome):
+        if _report(pool, notes, account.name, outcome):
             if tries < attempts:
                 exclude.add(account.name)
                 pending = answer
