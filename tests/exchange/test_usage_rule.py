@@ -156,7 +156,9 @@ def delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
     return {kind: after[kind] - before.get(kind, 0) for kind in after}
 
 
-async def test_every_anthropic_upstream_surface_charges_by_the_one_rule(upstream: str, tmp_path: Path) -> None:
+async def test_every_anthropic_upstream_surface_charges_by_the_one_rule(
+    upstream: str, tmp_path: Path
+) -> None:
     config = gateway_config(upstream, tmp_path / "data", accounts=(api_key_account("solo", "SOLO_KEY"),))
     table: dict[str, tuple[tuple[int, int], dict[str, int]]] = {}
     async with running_gateway(config, {"SOLO_KEY": "sk-ant-api03-solo"}) as gw:

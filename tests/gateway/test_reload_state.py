@@ -106,3 +106,20 @@ async def test_reload_over_grpc() -> None:
             invalid = await configs.ReloadConfig(config_pb2.ReloadConfigRequest())
             assert invalid.outcome == "invalid" and "router.lino:2:3:" in invalid.problems[0]
             assert gw.ctx.config.accounts[1].weight == 2
+
+
+async def test_a_pipeline_setting_takes_effect_for_new_requests() -> None:
+    def upstream_only(url: str) -> str:  # the upstream base URL is the request pipeline's, not an account's
+        return f"upstream:\n  base-url '{url}'\naccounts:\n  a:\n    api-key-env KEY_A\n"
+
+    async with FakeAnthropic(text="from one") as one, FakeAnthropic(text="from two") as two:
+        source = Source(upstream_only(one.url))
+        async with (
+            running_gateway(source.load(), ENV, reload_from=(source.load, None)) as gw,
+            aiohttp.ClientSession() as http,
+        ):
+            key = await gw.issue_key(label="pipeline")
+            assert (await ask(http, gw.url, key))["content"][0]["text"] == "from one"
+            source.text = upstream_only(two.url)
+            assert (await gw.app[RELOADER].reload("test")).outcome is Outcome.APPLIED
+            assert (await ask(http, gw.url, key))["content"][0]["text"] == "from two"
