@@ -123,19 +123,21 @@ class Reloader:
     async def reload(self, trigger: str) -> ReloadResult:
         async with self._lock:
             result = await self._reload(trigger)
-        self.last = result if result.outcome is not Outcome.UNCHANGED or self.last is None else self.last
+        self.last = result  # "unchanged" too: a file put back to the running config clears a failure
         if self._metrics is not None:
             self._metrics.reloads.labels(outcome=result.outcome.value).inc()
-            if result.outcome is not Outcome.UNCHANGED:
-                self._metrics.failed.set(1 if result.failed else 0)
+            self._metrics.failed.set(1 if result.failed else 0)
         return result
 
     async def _reload(self, trigger: str) -> ReloadResult:
         loop = asyncio.get_running_loop()
         try:
             new = await loop.run_in_executor(None, self.load)  # parsing stays off the event loop
-        except DslError as err:
-            problems = tuple(p.render() for p in err.problems)
+        except (DslError, RecursionError) as err:  # RecursionError: nested too deeply to parse
+            found = (
+                err.problems if isinstance(err, DslError) else [Problem("the config is nested too deeply")]
+            )
+            problems = tuple(p.render() for p in found)
             for problem in problems:
                 log.error("config reload (%s) refused, keeping the running config: %s", trigger, problem)
             return ReloadResult(Outcome.INVALID, trigger, self.clock(), problems=problems)
@@ -192,7 +194,10 @@ class Reloader:
             now = file_signature(self.path)
             if now is not None and now != seen:
                 seen = now
-                await self.reload("file changed")
+                try:
+                    await self.reload("file changed")
+                except Exception:  # the watch must outlive a surprise; the next change is tried again
+                    log.exception("config reload (file changed) failed; keeping the running config")
 
 
 RELOADER = web.AppKey("reloader", Reloader)
