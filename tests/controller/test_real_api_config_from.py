@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import yaml
 
@@ -22,6 +23,10 @@ from controller.runner import Controller
 from tests.controller.realapi import RealApiServer
 from tests.controller.test_gitops import KIT, kustomize
 from tests.controller.test_real_api import CRD, NS, _wait, create, kubectl, rc
+from tests.gateway.test_hot_reload import ConfigMapDir, ask, env_for, issue, until
+from tests.gateway.test_hot_reload import config as gateway_config
+from tests.support.fake_anthropic import FakeAnthropic
+from tests.support.serve_process import serve_process
 
 pytestmark = pytest.mark.timeout(1500)
 GOOD = "server:\n  port 8080\nfeatures:\n  metrics on\n"
@@ -183,3 +188,42 @@ def test_the_gitops_kit_is_accepted_by_the_real_server(api: KubeClient, folder: 
     path = object_path("router.link-assistant.dev/v1alpha1", "RouterConfig", namespace)
     accepted = api.request("POST", path, body=router_config, query=[("dryRun", "All")])
     assert accepted["spec"]["configFrom"] == router_config["spec"]["configFrom"]
+
+
+async def test_a_config_map_edit_reaches_a_running_gateway_on_the_real_server(
+    real_api: RealApiServer, api: KubeClient, controller: Controller, tmp_path: Path
+) -> None:
+    """The whole path with the real RouterConfig API: user ConfigMap -> controller -> gateway ConfigMap
+    -> (kubelet-style `..data` swap) -> the same gateway process serving the new config."""
+    client = controller.kube
+    child_path = object_path("v1", "ConfigMap", NS, "chain-config")
+    deployment_path = object_path("apps/v1", "Deployment", NS, "chain")
+    source = {"configMapKeyRef": {"name": "chain-lino", "key": "router.lino"}}
+
+    def projected() -> str | None:
+        return ((client.get(child_path) or {}).get("data") or {}).get("router.lino")
+
+    async with FakeAnthropic(text="first upstream") as first, FakeAnthropic(text="second upstream") as second:
+        _put_source(client, gateway_config(first.url), name="chain-lino")
+        create(api, rc("chain", {"configFrom": source, "image": "example.test/router:1"}))
+        await until(
+            lambda: projected() == gateway_config(first.url), "the first config in the gateway ConfigMap"
+        )
+        template = (client.get(deployment_path) or {})["spec"]["template"]
+        volume = ConfigMapDir(tmp_path / "volume")
+        volume.write(str(projected()))
+        async with (
+            serve_process(env_for(tmp_path), tmp_path, args=("--config", str(volume.file))) as proc,
+            aiohttp.ClientSession() as http,
+        ):
+            key = await issue(http, proc.url)
+            assert (await ask(http, proc, key))["content"][0]["text"] == "first upstream"
+            _put_source(client, gateway_config(second.url), name="chain-lino")
+            await until(
+                lambda: projected() == gateway_config(second.url), "the edit in the gateway ConfigMap"
+            )
+            volume.write(str(projected()))
+            await until(lambda: "config reloaded (file changed)" in proc.stderr, "the gateway's reload")
+            assert (await ask(http, proc, key))["content"][0]["text"] == "second upstream"
+            assert proc.process.returncode is None
+        assert (client.get(deployment_path) or {})["spec"]["template"] == template  # no pod roll
