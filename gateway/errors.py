@@ -30,10 +30,6 @@ class GatewayError(Exception):
         """`{"type":"error","error":{"type":…,"message":…}}`, as the seed and Anthropic send."""
         return {"type": "error", "error": {"type": self.error_type, "message": self.message}}
 
-    def anthropic_sse_event(self) -> bytes:
-        """The same error as an Anthropic stream's `error` event, once headers are sent."""
-        return sse_error_event(self.error_type, self.message)
-
     def openai_body(self) -> dict[str, Any]:
         """`{"error":{"message","type","code"}}`, as OpenAI sends."""
         return {

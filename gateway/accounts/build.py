@@ -16,9 +16,10 @@ import aiohttp
 from dsl.model import AccountConfig, RouterConfig, RoutingConfig
 from gateway.accounts.classify import classify_credential_failure
 from gateway.accounts.pool import AccountPool, PooledAccount
-from gateway.accounts.state import AccountState, Clock, Policy
+from gateway.accounts.state import AccountState, Clock, Policy, SystemClock
 from gateway.credentials.build import account_specs, build_credentials
 from gateway.credentials.oauth import CredentialUnavailable
+from gateway.credentials.source import RefreshFacts
 
 # A 401 that survived a refresh parks the account this long (or the cooldown, if longer) before
 # it is tried again: long enough not to hammer a dead credential, short enough to notice a re-login.
@@ -65,6 +66,9 @@ class MissingCredential:
     async def refresh(self) -> None:
         return None
 
+    def refresh_facts(self) -> RefreshFacts | None:
+        return None
+
 
 def build_account_pool(
     config: RouterConfig,
@@ -74,7 +78,7 @@ def build_account_pool(
     clock: Clock | None = None,
 ) -> AccountPool:
     specs = {a.name: a for a in config.accounts}
-    built = build_credentials(config, environ, data_dir, session)
+    built = build_credentials(config, environ, data_dir, session, (clock or SystemClock()).monotonic)
     accounts: list[PooledAccount] = []
     states: list[AccountState] = []
     for declared in account_specs(config, environ):

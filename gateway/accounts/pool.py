@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from aiohttp import web
+
 from dsl.model import RoutingStrategy
 from gateway.accounts import machine
 from gateway.accounts.classify import (
@@ -235,22 +237,21 @@ class AccountPool:
 def token_facts(credential: CredentialSource) -> dict[str, Any]:
     """What an OAuth credential can say about its token without showing it: expiry, refreshable, and
     how its own refresh exchanges went (the early ones before expiry too, which the pool never sees)."""
-    current = getattr(credential, "current", None)
-    if not credential.is_oauth or current is None:
+    facts = credential.refresh_facts()
+    if facts is None:
         return {}
-    facts: dict[str, Any] = {}
-    last_ok = getattr(credential, "last_refresh_ok", None)
-    if last_ok is not None:
-        facts = {"last_ok": last_ok, "failures": int(getattr(credential, "refresh_failures", 0))}
-    try:
-        tokens = current()
-    except (OSError, ValueError):
-        tokens = None
-    if tokens is None:
-        return {**facts, "token_expires_at": None, "refreshable": False}
-    expires_ms = getattr(tokens, "expires_at_ms", None)
+    out: dict[str, Any] = {}
+    if facts.last_ok is not None:
+        out = {"last_ok": facts.last_ok, "failures": facts.failures}
+    if not facts.readable:
+        return {**out, "token_expires_at": None, "refreshable": False}
+    expires_ms = facts.expires_at_ms
     return {
-        **facts,
+        **out,
         "token_expires_at": iso_time(expires_ms / 1000) if expires_ms else None,
-        "refreshable": bool(getattr(tokens, "can_refresh", False)),
+        "refreshable": facts.refreshable,
     }
+
+
+POOL = web.AppKey("account_pool", AccountPool)
+"""The app's account pool (made in its own cleanup_ctx)."""

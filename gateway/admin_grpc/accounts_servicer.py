@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeAlias
 
+from aiohttp import web
+
+from gateway.accounts.pool import POOL, AccountPool
 from gateway.admin_grpc.gen import accounts_pb2 as pb
 from gateway.admin_grpc.gen import accounts_pb2_grpc
 from gateway.admin_grpc.status import invalid, not_found, unavailable
-from gateway.context import GatewayContext
 
 Context: TypeAlias = Any  # grpc.aio.ServicerContext (grpcio ships no type stubs)
 
@@ -44,11 +46,11 @@ def account_message(entry: Mapping[str, Any]) -> pb.Account:
 
 
 class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
-    def __init__(self, ctx: GatewayContext) -> None:
-        self._ctx = ctx
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
 
-    async def _pool(self, context: Context) -> Any:
-        pool = self._ctx.pool
+    async def _pool(self, context: Context) -> AccountPool:
+        pool = self._app.get(POOL)
         if pool is None:
             await unavailable(context, "the account pool is not running")
         return pool
@@ -64,9 +66,8 @@ class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
         if not name:
             await invalid(context, "name is required (see ListAccounts)")
         pool = await self._pool(context)
-        action = getattr(pool, operation, None)
-        if action is None:
-            await unavailable(context, f"this account pool does not support {operation}")
+        actions = {"drain": pool.drain, "resume": pool.resume, "reset_cooldown": pool.reset_cooldown}
+        action = actions[operation]
         try:
             action(name)
         except KeyError:

@@ -11,14 +11,16 @@ import asyncio
 import json
 from typing import Any, TypeAlias
 
+from aiohttp import web
+
 from dsl.config import load_config
 from dsl.config.view import flatten
 from dsl.errors import DslError, Problem
 from gateway.admin_grpc.gen import config_pb2 as pb
 from gateway.admin_grpc.gen import config_pb2_grpc
-from gateway.admin_grpc.status import invalid, unavailable
-from gateway.context import GatewayContext
-from gateway.reload.reloader import reloader_of
+from gateway.admin_grpc.status import invalid
+from gateway.context import GATEWAY
+from gateway.reload.reloader import RELOADER
 
 Context: TypeAlias = Any  # grpc.aio.ServicerContext (grpcio ships no type stubs)
 MAX_CONFIG_CHARS = 1_000_000
@@ -43,8 +45,9 @@ def validate(text: str, filename: str) -> pb.ValidateConfigResponse:
 
 
 class ConfigServicer(config_pb2_grpc.ConfigServiceServicer):
-    def __init__(self, ctx: GatewayContext) -> None:
-        self._ctx = ctx
+    def __init__(self, app: web.Application) -> None:
+        self._ctx = app[GATEWAY]
+        self._reloader = app[RELOADER]
 
     async def ValidateConfig(
         self, request: pb.ValidateConfigRequest, context: Context
@@ -57,10 +60,7 @@ class ConfigServicer(config_pb2_grpc.ConfigServiceServicer):
     async def ReloadConfig(
         self, request: pb.ReloadConfigRequest, context: Context
     ) -> pb.ReloadConfigResponse:
-        reloader = reloader_of(self._ctx)
-        if reloader is None:
-            await unavailable(context, "this gateway has no config reloader")
-        result = await reloader.reload("admin gRPC request")
+        result = await self._reloader.reload("admin gRPC request")
         return pb.ReloadConfigResponse(
             outcome=result.outcome.value,
             changes=list(result.changes),

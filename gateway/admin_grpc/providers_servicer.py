@@ -11,14 +11,14 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, TypeAlias, TypeVar
 
+from aiohttp import web
+
 from gateway.admin_grpc.gen import providers_pb2 as pb
 from gateway.admin_grpc.gen import providers_pb2_grpc
 from gateway.admin_grpc.status import abort_for, invalid, not_found
-from gateway.context import GatewayContext
 from gateway.errors import GatewayError
-from gateway.providers.lookup import provider_store
 from gateway.providers.records import ProviderRecord, provider_input
-from gateway.providers.store import ProviderStore
+from gateway.providers.store import PROVIDERS, ProviderStore
 
 T = TypeVar("T")
 Context: TypeAlias = Any  # grpc.aio.ServicerContext (grpcio ships no type stubs)
@@ -56,11 +56,11 @@ async def _call(method: Callable[..., T], *args: Any) -> T:
 
 
 class ProviderServicer(providers_pb2_grpc.ProviderServiceServicer):
-    def __init__(self, ctx: GatewayContext) -> None:
-        self._ctx = ctx
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
 
     def _store(self) -> ProviderStore:
-        return provider_store(self._ctx)
+        return self._app[PROVIDERS]
 
     async def ListProviders(
         self, request: pb.ListProvidersRequest, context: Context

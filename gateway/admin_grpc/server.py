@@ -38,12 +38,12 @@ from gateway.admin_grpc.providers_servicer import ProviderServicer
 from gateway.admin_grpc.tokens_servicer import TokenServicer
 from gateway.admin_grpc.usage_servicer import UsageServicer
 from gateway.adminauth import admin_key
-from gateway.context import GATEWAY, GatewayContext
+from gateway.context import GATEWAY
 
 log = logging.getLogger(__name__)
 
-ADMIN_GRPC_PORT = "admin_grpc_port"
-"""Key in `GatewayContext.extras` holding the bound port while the server runs."""
+ADMIN_GRPC_PORT = web.AppKey("admin_grpc_port", int)
+"""The port the admin gRPC server bound (set while the app runs with the server on)."""
 SERVICE_NAMES = tuple(
     module.DESCRIPTOR.services_by_name[name].full_name
     for module, name in (
@@ -72,7 +72,8 @@ class AdminServer:
         await self.server.stop(grace=grace)
 
 
-async def start_admin_server(ctx: GatewayContext, host: str, port: int) -> AdminServer:
+async def start_admin_server(app: web.Application, host: str, port: int) -> AdminServer:
+    ctx = app[GATEWAY]
     server = aio.server(interceptors=[AdminAuthInterceptor(lambda: admin_key(ctx.config, ctx.environ))])
     registrations: tuple[tuple[Any, type], ...] = (
         (tokens_pb2_grpc.add_TokenServiceServicer_to_server, TokenServicer),
@@ -82,7 +83,7 @@ async def start_admin_server(ctx: GatewayContext, host: str, port: int) -> Admin
         (config_pb2_grpc.add_ConfigServiceServicer_to_server, ConfigServicer),
     )
     for register, servicer in registrations:
-        register(servicer(ctx), server)
+        register(servicer(app), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -114,11 +115,10 @@ async def admin_grpc_ctx(app: web.Application) -> AsyncIterator[None]:
     if port is None:
         yield
         return
-    admin = await start_admin_server(ctx, ctx.config.server.admin_grpc_host, port)
-    ctx.extras[ADMIN_GRPC_PORT] = admin.port
+    admin = await start_admin_server(app, ctx.config.server.admin_grpc_host, port)
+    app[ADMIN_GRPC_PORT] = admin.port
     log.info("admin gRPC listening on %s:%d", ctx.config.server.admin_grpc_host, admin.port)
     try:
         yield
     finally:
-        ctx.extras.pop(ADMIN_GRPC_PORT, None)
         await admin.stop()

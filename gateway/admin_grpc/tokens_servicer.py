@@ -8,16 +8,17 @@ from __future__ import annotations
 
 from typing import Any, TypeAlias
 
+from aiohttp import web
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from gateway.admin_grpc.gen import tokens_pb2 as pb
 from gateway.admin_grpc.gen import tokens_pb2_grpc
 from gateway.admin_grpc.status import abort_for, invalid, not_found, unavailable
-from gateway.context import GatewayContext
 from gateway.errors import GatewayError
+from gateway.telemetry.metrics import METRICS
 from gateway.tokens.params import parse_issue
 from gateway.tokens.records import TokenRecord
-from gateway.tokens.service import TokenService
+from gateway.tokens.service import TOKENS, TokenService
 
 Context: TypeAlias = Any  # grpc.aio.ServicerContext (grpcio ships no type stubs)
 
@@ -52,12 +53,12 @@ def issue_body(request: pb.IssueTokenRequest) -> dict[str, Any]:
 
 
 class TokenServicer(tokens_pb2_grpc.TokenServiceServicer):
-    def __init__(self, ctx: GatewayContext) -> None:
-        self._ctx = ctx
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
 
     async def _service(self, context: Context) -> TokenService:
-        service = self._ctx.tokens
-        if not isinstance(service, TokenService):
+        service = self._app.get(TOKENS)
+        if service is None:
             await unavailable(context, "the token service is not running")
         return service
 
@@ -84,7 +85,7 @@ class TokenServicer(tokens_pb2_grpc.TokenServiceServicer):
             )
         except GatewayError as exc:
             await abort_for(context, exc)
-        self._count("token_issued")
+        self._issued()
         return pb.IssueTokenResponse(key=issued.token, token=token_message(issued.record))
 
     async def ListTokens(self, request: pb.ListTokensRequest, context: Context) -> pb.ListTokensResponse:
@@ -101,7 +102,7 @@ class TokenServicer(tokens_pb2_grpc.TokenServiceServicer):
 
     async def RevokeToken(self, request: pb.RevokeTokenRequest, context: Context) -> pb.Token:
         message = await self._change("revoke", request.id, context)
-        self._count("token_revoked")
+        self._revoked()
         return message
 
     async def ExpireToken(self, request: pb.ExpireTokenRequest, context: Context) -> pb.Token:
@@ -119,10 +120,15 @@ class TokenServicer(tokens_pb2_grpc.TokenServiceServicer):
             await not_found(context, "token", token_id)
         return token_message(record)
 
-    def _count(self, event: str) -> None:
-        hook = getattr(self._ctx.metrics, event, None)
-        if callable(hook):
-            hook()
+    def _issued(self) -> None:
+        metrics = self._app.get(METRICS)
+        if metrics is not None:
+            metrics.token_issued()
+
+    def _revoked(self) -> None:
+        metrics = self._app.get(METRICS)
+        if metrics is not None:
+            metrics.token_revoked()
 
 
 async def _id(token_id: str, context: Context) -> str:

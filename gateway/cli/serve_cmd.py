@@ -22,9 +22,9 @@ from aiohttp import web
 
 from dsl.errors import DslError
 from dsl.model import RouterConfig
-from dsl.settings import settings_from_args
 from gateway.admin_grpc.server import AdminServerError
 from gateway.app import ConfigurationError, build_app, build_context
+from gateway.cli.settings import settings_from_args
 from gateway.context import GATEWAY
 from gateway.credentials.build import account_specs
 from gateway.credentials.secrets import resolve_secret
@@ -116,7 +116,7 @@ async def _serve(
     on_ready: Callable[[str], None] | None,
     reload_from: tuple[Callable[[], RouterConfig], Path | None] | None = None,
 ) -> None:
-    app = build_app(config, environ, reload_from)
+    app = build_app(config, environ, reload_from=reload_from)
     app[GATEWAY].shutdown_grace = SHUTDOWN_GRACE_SECONDS
     runner = web.AppRunner(
         app,

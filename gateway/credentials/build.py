@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,8 +65,10 @@ def build_credentials(
     environ: Mapping[str, str],
     data_dir: Path,
     session: Callable[[], aiohttp.ClientSession],
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> dict[str, CredentialSource]:
-    """Account name → credential, for the accounts whose credential can be built."""
+    """Account name → credential, for the accounts whose credential can be built. `monotonic`
+    times the credential-file re-checks (tests pass a virtual clock's)."""
     accounts: dict[str, CredentialSource] = {}
     for spec in account_specs(config, environ):
         if spec.api_key is not None:
@@ -85,6 +88,7 @@ def build_credentials(
                 state_path(data_dir, spec.name),
                 config.upstream.oauth_token_url,
                 session,
+                monotonic=monotonic,
             )
             accounts[spec.name] = credential
     return accounts

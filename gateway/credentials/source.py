@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
+
+
+@dataclass(frozen=True)
+class RefreshFacts:
+    """What an OAuth credential can say about its token without showing it."""
+
+    last_ok: bool | None
+    """How the last refresh exchange went (early ones before expiry too); None: none yet."""
+    failures: int
+    """Failed refresh exchanges in a row."""
+    readable: bool
+    """A token could be read at all."""
+    expires_at_ms: int | None = None
+    refreshable: bool = False
 
 
 class CredentialSource(Protocol):
@@ -19,3 +34,7 @@ class CredentialSource(Protocol):
     def invalidate(self) -> None: ...
 
     async def refresh(self) -> None: ...
+
+    def refresh_facts(self) -> RefreshFacts | None:
+        """For `/v1/accounts`: None for credentials that never refresh (API keys)."""
+        ...

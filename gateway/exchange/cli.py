@@ -13,7 +13,6 @@ record. The answer is a `CliResponse`, which the pipeline relays exactly like a 
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 
 from gateway.accounts.outcome import NoAccountAvailable, UpstreamOutcome
@@ -23,10 +22,9 @@ from gateway.accounts.select import model_allowed
 from gateway.accounts.state import CooldownReason
 from gateway.clibackend.events import CliFailure
 from gateway.clibackend.invocation import build_invocation, parse_body
-from gateway.clibackend.response import CliResponse
 from gateway.clibackend.start import CliSettings, outcome_of, start_cli
 from gateway.errors import GatewayError
-from gateway.exchange.direct import DirectBackend
+from gateway.exchange.direct import DirectBackend, slot_releaser
 from gateway.exchange.interface import AttemptNotes, UpstreamAnswer, UpstreamRequest
 
 FALLBACK_STATUSES = frozenset({401, 403, 429})
@@ -98,7 +96,7 @@ class CliBackend:
                 exclude.add(name)
                 continue
             pool.report(name, UpstreamOutcome(200))
-            return UpstreamAnswer(started, name, _finisher(started, pool, name))
+            return UpstreamAnswer(started, name, slot_releaser(pool, name, started, started.close))
         assert last is not None
         error = last.client_error()
         error.headers.update(retry_after_header(pool.recovery_wait(call.model, call.pinned_account)))
@@ -172,15 +170,3 @@ def _reporter(pool: AccountPool, name: str) -> Callable[[UpstreamOutcome], None]
         pool.report(name, outcome)
 
     return report
-
-
-def _finisher(response: CliResponse, pool: AccountPool, name: str) -> Callable[[], None]:
-    """Stop the CLI and give the slot back exactly once: on `finish()`, or when the response is
-    collected if a caller only closed it."""
-    finalizer = weakref.finalize(response, pool.release, name)
-
-    def finish() -> None:
-        response.close()
-        finalizer()
-
-    return finish

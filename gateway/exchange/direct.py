@@ -238,13 +238,19 @@ async def _hold_stream_head(response: aiohttp.ClientResponse) -> str | None:
     return head.error_type
 
 
-def _releaser(pool: AccountPool, name: str, response: aiohttp.ClientResponse) -> Callable[[], None]:
-    """Give the account's concurrency slot back exactly once: on `finish()`, or when the response
-    object is collected if a caller forgot."""
+def slot_releaser(
+    pool: AccountPool, name: str, response: object, stop: Callable[[], object]
+) -> Callable[[], None]:
+    """`stop` the response and give the account's concurrency slot back exactly once: on `finish()`,
+    or when the response object is collected if a caller forgot."""
     finalizer = weakref.finalize(response, pool.release, name)
 
     def finish() -> None:
-        response.release()
+        stop()
         finalizer()
 
     return finish
+
+
+def _releaser(pool: AccountPool, name: str, response: aiohttp.ClientResponse) -> Callable[[], None]:
+    return slot_releaser(pool, name, response, response.release)

@@ -8,7 +8,6 @@ failed attempts, first token, usage): lower layers return verdicts, they do not 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -31,11 +30,8 @@ from gateway.exchange.interface import (
     Whole,
 )
 from gateway.exchange.relay import relay
-from gateway.http.families import strip_anthropic_prefix
 from gateway.telemetry.request_info import RequestInfo, info_of
 from gateway.tokens.records import TokenRecord
-
-log = logging.getLogger(__name__)
 
 
 async def read_body(request: web.Request) -> bytes:
@@ -51,6 +47,14 @@ def raw_query(request: web.Request) -> str:
     """The query exactly as the client wrote it (`?beta=true`, percent-escapes untouched)."""
     _, _, query = request.raw_path.partition("?")
     return query
+
+
+def strip_anthropic_prefix(path: str) -> str:
+    """The seed's legacy prefix: `/api/latest/anthropic/v1/messages` is forwarded as `/v1/messages`."""
+    prefix = "/api/latest/anthropic"
+    if path == prefix or path.startswith(prefix + "/"):
+        return path[len(prefix) :]
+    return path
 
 
 def raw_upstream_path(request: web.Request) -> str:

@@ -1,8 +1,5 @@
-"""Where the provider store lives for a running gateway, and which provider is active now.
-
-The store is made once per app (its data dir, its key-encryption secret); `current_provider` reads
-it on a worker thread (a file read under a lock) and applies the pure selection of `active`.
-"""
+"""Which provider is active now: the store read on a worker thread (a file read under a lock),
+then the pure selection of `active`."""
 
 from __future__ import annotations
 
@@ -13,14 +10,6 @@ from gateway.providers.active import ActiveProvider, active_provider
 from gateway.providers.store import ProviderStore
 
 
-def provider_store(ctx: GatewayContext) -> ProviderStore:
-    """The data dir's provider store; created on first use and kept on the context."""
-    if not isinstance(ctx.providers, ProviderStore):
-        ctx.providers = ProviderStore(ctx.data_dir, ctx.token_secret)
-    store: ProviderStore = ctx.providers
-    return store
-
-
-async def current_provider(ctx: GatewayContext) -> ActiveProvider:
-    stored = await asyncio.to_thread(provider_store(ctx).records)
+async def current_provider(ctx: GatewayContext, store: ProviderStore) -> ActiveProvider:
+    stored = await asyncio.to_thread(store.records)
     return active_provider(ctx.config, ctx.environ, stored, ctx.token_secret)

@@ -22,16 +22,18 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from dsl.errors import DslError, DslValidationError, Problem
 from dsl.model import RouterConfig
 from gateway.accounts.build import build_account_pool, policy_of
-from gateway.accounts.pool import AccountPool
-from gateway.context import GATEWAY, GatewayContext
+from gateway.accounts.pool import POOL, AccountPool
+from gateway.context import GATEWAY, HTTP_SESSION, GatewayContext
 from gateway.reload.accounts import carry_over, unchanged_credentials
 from gateway.reload.diff import ConfigDiff, diff_configs
+from gateway.telemetry.metrics import METRICS
 
 log = logging.getLogger("gateway.reload")
 DEFAULT_POLL_SECONDS = 1.0  # one stat() a second; a ConfigMap update takes the kubelet far longer
@@ -91,13 +93,23 @@ class _Metrics:
             self.reloads.labels(outcome=outcome.value)
 
 
+def _no_pool() -> AccountPool | None:
+    return None
+
+
+def _no_session() -> aiohttp.ClientSession:
+    raise RuntimeError("no upstream session")
+
+
 @dataclass
 class Reloader:
     ctx: GatewayContext
     load: Callable[[], RouterConfig]
     """Loads the effective config again (same flags and environment as at start-up); may raise DslError."""
     path: Path | None = None
-    registry: CollectorRegistry | None = None
+    pool: Callable[[], AccountPool | None] = _no_pool
+    """The running account pool (made at start-up, so read when a reload happens)."""
+    session: Callable[[], aiohttp.ClientSession] = _no_session
     clock: Callable[[], float] = time.time
     last: ReloadResult | None = None
     on_applied: list[Callable[[RouterConfig], None]] = field(default_factory=list)
@@ -105,9 +117,9 @@ class Reloader:
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _metrics: _Metrics | None = None
 
-    def __post_init__(self) -> None:
-        if self.registry is not None:
-            self._metrics = _Metrics(self.registry)
+    def attach_metrics(self, registry: CollectorRegistry) -> None:
+        """Export the reload counters through the gateway's /metrics registry."""
+        self._metrics = _Metrics(registry)
 
     def detail(self) -> dict[str, Any]:
         """For `/ready` and `GET /admin/reload`: whether the last reload failed, and why."""
@@ -162,11 +174,11 @@ class Reloader:
     def _apply(self, new: RouterConfig, diff: ConfigDiff) -> None:
         """One synchronous step (no await): no request sees half of it."""
         ctx, old = self.ctx, self.ctx.config
-        pool = ctx.pool
-        if isinstance(pool, AccountPool) and any(
+        pool = self.pool()
+        if pool is not None and any(
             c.key.startswith(("accounts", "upstream", "routing")) for c in diff.changes
         ):
-            fresh = build_account_pool(new, ctx.environ, ctx.data_dir, ctx.session)
+            fresh = build_account_pool(new, ctx.environ, ctx.data_dir, self.session)
             accounts, states = carry_over(
                 pool.accounts,
                 pool.states(),
@@ -201,25 +213,21 @@ class Reloader:
 
 
 RELOADER = web.AppKey("reloader", Reloader)
-_EXTRA = "reloader"  # the admin gRPC servicers get the context, not the app
-
-
-def reloader_of(ctx: GatewayContext) -> Reloader | None:
-    found = ctx.extras.get(_EXTRA)
-    return found if isinstance(found, Reloader) else None
 
 
 def add_reloader(
     app: web.Application, load: Callable[[], RouterConfig] | None, path: Path | None
 ) -> Reloader:
     """Wire a `Reloader` into the app; its file watch lives in the app's `cleanup_ctx`."""
-    ctx = app[GATEWAY]
-    registry = ctx.metrics.registry if ctx.metrics is not None else None
-    reloader = Reloader(ctx, load or _no_source, path, registry)
+    reloader = Reloader(
+        app[GATEWAY], load or _no_source, path, pool=lambda: app.get(POOL), session=lambda: app[HTTP_SESSION]
+    )
     app[RELOADER] = reloader
-    ctx.extras[_EXTRA] = reloader
 
     async def watching(app: web.Application) -> AsyncIterator[None]:
+        metrics = app.get(METRICS)  # made by an earlier cleanup_ctx when features.metrics is on
+        if metrics is not None:
+            reloader.attach_metrics(metrics.registry)
         task = asyncio.create_task(reloader.watch(), name="config-watch") if path is not None else None
         try:
             yield

@@ -18,8 +18,8 @@ from aiohttp import web
 
 from gateway.telemetry.access_log import access_record, incoming_request_id, upstream_request_id
 from gateway.telemetry.labels import classify_path
-from gateway.telemetry.metrics import GatewayMetrics
-from gateway.telemetry.request_info import CURRENT_REQUEST, REQUEST_INFO, RequestInfo
+from gateway.telemetry.metrics import METRICS, GatewayMetrics
+from gateway.telemetry.request_info import REQUEST_INFO, RequestInfo
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Sink = Callable[[dict[str, object]], None]
@@ -28,11 +28,9 @@ STREAM_TYPES = frozenset({"text/event-stream", "application/vnd.amazon.eventstre
 _CLIENT_CLOSED = 499  # nginx's convention for "client went away before the answer"
 
 
-def install_telemetry(
-    app: web.Application, metrics: GatewayMetrics | None, json_logs: bool, sink: Sink | None = None
-) -> None:
-    """Add the outermost middleware and the prepare hook. `metrics=None` turns metrics off;
-    `sink` receives each access record (default: the access logger) when `json_logs` is on."""
+def install_telemetry(app: web.Application, json_logs: bool, sink: Sink | None = None) -> None:
+    """Add the outermost middleware and the prepare hook. Metrics are the app's `METRICS`, when
+    set; `sink` receives each access record (default: the access logger) when `json_logs` is on."""
     write: Sink | None = (sink or _log_record) if json_logs else None
 
     @web.middleware
@@ -40,7 +38,6 @@ def install_telemetry(
         route, surface = classify_path(request.path)
         info = RequestInfo(incoming_request_id(request.headers), route, surface)
         request[REQUEST_INFO] = info
-        current = CURRENT_REQUEST.set(info)
         status = 500
         response: web.StreamResponse | None = None
         try:
@@ -54,8 +51,7 @@ def install_telemetry(
             status = _CLIENT_CLOSED
             raise
         finally:
-            CURRENT_REQUEST.reset(current)
-            _finish(request, info, response, status, metrics, write)
+            _finish(request, info, response, status, request.app.get(METRICS), write)
 
     async def on_prepare(request: web.Request, response: web.StreamResponse) -> None:
         info = request.get(REQUEST_INFO)
@@ -67,6 +63,7 @@ def install_telemetry(
         info.headers_s = info.elapsed()
         if response.content_type in STREAM_TYPES and not info.streaming:
             info.streaming = True
+            metrics = request.app.get(METRICS)
             if metrics is not None:
                 metrics.stream_started()
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from aiohttp import web
+
 from dsl.model import RouterConfig, StoragePolicy, TokenDefaults
 from gateway.credentials.secrets import resolve_secret
 from gateway.errors import BudgetExceeded, GatewayError, unauthorized
@@ -213,3 +215,7 @@ def build_token_service(
     store = build_store(config, data_dir, environ=environ)
     store.start()
     return TokenService(store, secret, config.tokens)
+
+
+TOKENS = web.AppKey("tokens", TokenService)
+"""The app's token service (made and closed in its own cleanup_ctx)."""

@@ -25,6 +25,7 @@ from aiohttp import web
 from dsl.model import OpenAICompatibleDefaults, UpstreamProvider
 from tests.support.anthropic_wire import message_events, message_json, sse_frame
 from tests.support.gateway import RunningGateway, api_key_account, gateway_config, running_gateway
+from tests.support.ports import serving
 
 MODEL = "claude-usage-1"
 USAGE = {"input_tokens": 10, "cache_read_input_tokens": 1000, "cache_creation_input_tokens": 50}
@@ -77,15 +78,8 @@ async def upstream() -> AsyncIterator[str]:
     app = web.Application()
     app.router.add_post("/v1/messages", anthropic_messages)
     app.router.add_post("/v1/chat/completions", provider_chat)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+    async with serving(app) as url:
+        yield url
 
 
 async def messages_json(url: str, key: str) -> None:

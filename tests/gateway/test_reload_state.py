@@ -58,7 +58,7 @@ async def test_an_unchanged_account_keeps_its_cooldown_and_a_changed_one_starts_
         ):
             key = await gw.issue_key(label="state")
             assert (await ask(http, gw.url, key))["content"][0]["text"] == "from b"  # a: 429, cooling
-            pool: Any = gw.ctx.account_pool()
+            pool = gw.pool
             cooling_until = pool.state("a").cooldown_until
             assert cooling_until is not None
 

@@ -25,7 +25,7 @@ def with_admin_grpc(config: RouterConfig) -> RouterConfig:
 
 
 def grpc_target(gw: RunningGateway) -> str:
-    return f"127.0.0.1:{gw.ctx.extras[ADMIN_GRPC_PORT]}"
+    return f"127.0.0.1:{gw.app[ADMIN_GRPC_PORT]}"
 
 
 @asynccontextmanager
@@ -35,7 +35,7 @@ async def grpc_gateway(
     reload_from: tuple[Callable[[], RouterConfig], Path | None] | None = None,
 ) -> AsyncIterator[tuple[RunningGateway, grpc.aio.Channel]]:
     async with (
-        running_gateway(with_admin_grpc(config), environ, reload_from) as gw,
+        running_gateway(with_admin_grpc(config), environ, reload_from=reload_from) as gw,
         grpc.aio.insecure_channel(grpc_target(gw)) as channel,
     ):
         yield gw, channel

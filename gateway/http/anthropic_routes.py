@@ -1,4 +1,4 @@
-"""Routes of the Anthropic surface and the catch-all: read, authorize, forward, stream.
+"""Routes of the Anthropic surface and the catch-all: each one call to the exchange pipeline.
 
 `/v1/messages`, `/v1/messages/count_tokens` and `/api/latest/anthropic/*` (prefix stripped) are
 explicit; the catch-all forwards anything else like the seed does, except paths of a disabled
@@ -12,11 +12,10 @@ from aiohttp import web
 from gateway.context import GATEWAY
 from gateway.errors import not_found
 from gateway.exchange.passthrough import AnthropicSurface
-from gateway.exchange.pipeline import read_body, run
+from gateway.exchange.pipeline import run
 from gateway.http.families import Family, family_of, is_enabled
 
 ANTHROPIC = AnthropicSurface()
-__all__ = ["add_anthropic_routes", "add_fallback_route", "read_body"]
 
 
 async def proxy_handler(request: web.Request) -> web.StreamResponse:
