@@ -20,7 +20,7 @@ from gateway.admin_grpc.gen import config_pb2 as pb
 from gateway.admin_grpc.gen import config_pb2_grpc
 from gateway.admin_grpc.status import invalid
 from gateway.context import GATEWAY
-from gateway.reload.reloader import RELOADER
+from gateway.reload.reloader import RELOADER, Outcome
 
 Context: TypeAlias = Any  # grpc.aio.ServicerContext (grpcio ships no type stubs)
 MAX_CONFIG_CHARS = 1_000_000
@@ -62,6 +62,7 @@ class ConfigServicer(config_pb2_grpc.ConfigServiceServicer):
     ) -> pb.ReloadConfigResponse:
         result = await self._reloader.reload("admin gRPC request")
         return pb.ReloadConfigResponse(
+            reloaded=["config"] if result.outcome is Outcome.APPLIED else [],
             outcome=result.outcome.value,
             changes=list(result.changes),
             restart_required=list(result.restart_keys),

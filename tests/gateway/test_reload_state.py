@@ -100,7 +100,7 @@ async def test_reload_over_grpc() -> None:
             assert unchanged.outcome == "unchanged"
             source.text = two_accounts(a.url, b.url, b_weight=2, server=grpc_server)
             applied = await configs.ReloadConfig(config_pb2.ReloadConfigRequest())
-            assert applied.outcome == "applied"
+            assert applied.outcome == "applied" and list(applied.reloaded) == ["config"]
             assert list(applied.changes) == ["~ accounts.b.weight: 1 -> 2"]
             source.text = "server:\n  port abc\n"
             invalid = await configs.ReloadConfig(config_pb2.ReloadConfigRequest())
