@@ -4,6 +4,7 @@ as needing a restart with nothing applied, and the gRPC ReloadConfig RPC reports
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import aiohttp
@@ -123,3 +124,25 @@ async def test_a_pipeline_setting_takes_effect_for_new_requests() -> None:
             source.text = upstream_only(two.url)
             assert (await gw.app[RELOADER].reload("test")).outcome is Outcome.APPLIED
             assert (await ask(http, gw.url, key))["content"][0]["text"] == "from two"
+
+
+async def test_the_reload_routes_are_admin_only() -> None:
+    async with FakeAnthropic() as a, FakeAnthropic() as b:
+        text = two_accounts(a.url, b.url) + "admin:\n  admin-key-env ADMIN_KEY\n"
+        source = Source(text)
+        env = {**ENV, "ADMIN_KEY": "admin-key-0123456789"}
+        async with (
+            running_gateway(source.load(), env, reload_from=(source.load, None)) as gw,
+            aiohttp.ClientSession() as http,
+        ):
+            for method in ("GET", "POST"):
+                async with http.request(method, gw.url + "/api/config/reload") as response:
+                    assert response.status == 401
+                    assert (await response.json())["error"]["type"] == "authentication_error"
+            admin = {"authorization": "Bearer admin-key-0123456789"}
+            async with http.post(gw.url + "/api/config/reload", headers=admin) as response:
+                assert response.status == 200 and (await response.json())["outcome"] == "unchanged"
+            async with http.get(gw.url + "/api/config/reload", headers=admin) as response:
+                body = await response.json()
+            assert body["last_reload_failed"] is False and body["last_reload"]["outcome"] == "unchanged"
+            assert "admin-key-0123456789" not in json.dumps(body)
