@@ -23,6 +23,8 @@ RESTART_ONLY: tuple[str, ...] = (
     "features.openai_api",
     "features.anthropic_api",
     "features.metrics",
+    "upstream.provider",  # picks the OpenAI routes' door at start-up
+    "model_aliases",  # the OpenAI routes' alias table is built at start-up
     "mpp.",
     "activitypub.",
 )

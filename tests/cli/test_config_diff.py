@@ -28,12 +28,20 @@ BASE = "server:\n  port 8080\naccounts:\n  a:\n    api-key-env KEY_A\n"
         ),
         (BASE + "features:\n  hot-reload off\n", ["~ features.hot_reload: on -> off"], []),
         (
+            BASE + "model-aliases:\n  fast claude-haiku-4-5\n",
+            [
+                "- model_aliases = -   (needs a restart)",
+                "+ model_aliases.fast = claude-haiku-4-5   (needs a restart)",
+            ],
+            ["model_aliases", "model_aliases.fast"],
+        ),
+        (
             BASE + "storage:\n  policy memory\n",
             ["~ storage.policy: both -> memory   (needs a restart)"],
             ["storage.policy"],
         ),
     ],
-    ids=["same", "priority", "port", "credential", "metrics-route", "hot-reload", "token-store"],
+    ids=["same", "priority", "port", "credential", "metrics-route", "hot-reload", "token-store", "alias"],
 )
 def test_diff_table(new: str, lines: list[str], restart: list[str]) -> None:
     diff = diff_configs(load_config(BASE, "old"), load_config(new, "new"))
