@@ -49,6 +49,7 @@ from gateway.providers.lookup import current_provider
 from gateway.providers.routes import add_provider_routes
 from gateway.providers.store import PROVIDERS, ProviderStore
 from gateway.reload.reloader import RELOADER, add_reloader
+from gateway.tlsfiles import RELOADERS
 from gateway.tokens.service import TOKENS, build_token_service
 
 log = logging.getLogger(__name__)
@@ -202,6 +203,7 @@ def build_app(
     env = os.environ if environ is None else environ
     app = web.Application(middlewares=[error_middleware], client_max_size=config.server.max_body_bytes)
     app[GATEWAY] = build_context(config, env)
+    app[RELOADERS] = []  # the listeners' TLS certificate reloaders, re-read by ReloadConfig
     inflight = InFlight()
     app.on_shutdown.append(_end_streams(inflight))
     app.cleanup_ctx.append(_http_session)

@@ -119,6 +119,9 @@ SERVER = SectionSpec(
         F("verbose", "verbose", c.to_bool),
         F("json-logs", "json_logs", c.to_bool),
         F("max-body-size", "max_body_bytes", c.to_size),
+        F("tls-cert-file", "tls_cert_file"),
+        F("tls-key-file", "tls_key_file"),
+        F("admin-grpc-client-ca-file", "admin_grpc_client_ca_file"),
     ),
 )
 

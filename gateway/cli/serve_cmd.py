@@ -13,6 +13,7 @@ import asyncio
 import logging
 import os
 import signal
+import ssl
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -30,6 +31,7 @@ from gateway.credentials.build import account_specs
 from gateway.credentials.secrets import resolve_secret
 from gateway.logging import configure_logging, level_from
 from gateway.reload.reloader import RELOADER
+from gateway.tlsfiles import RELOADERS, http_tls, tls_problem
 from gateway.tokens.state import StoreError
 
 log = logging.getLogger("gateway.serve")
@@ -91,8 +93,18 @@ def serve(
     configure_logging(
         level_from(config.server.verbose, environ), config.server.json_logs, secrets_of(config, environ)
     )
+    server = config.server
+    problem = tls_problem(server.tls_cert_file, server.tls_key_file, server.admin_grpc_client_ca_file)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     try:
-        asyncio.run(_serve(config, environ, on_ready, reload_from))
+        tls = http_tls(server.tls_cert_file, server.tls_key_file)
+    except (OSError, ssl.SSLError) as err:
+        print(f"error: cannot load the TLS certificate and key: {err}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(_serve(config, environ, on_ready, tls, reload_from))
     except KeyboardInterrupt:  # Ctrl-C before the signal handlers were installed
         return 130
     except StoreError as err:  # e.g. a corrupt tokens.bin: say so, no traceback
@@ -114,10 +126,13 @@ async def _serve(
     config: RouterConfig,
     environ: Mapping[str, str],
     on_ready: Callable[[str], None] | None,
+    tls: tuple[ssl.SSLContext, Any] | None = None,
     reload_from: tuple[Callable[[], RouterConfig], Path | None] | None = None,
 ) -> None:
     app = build_app(config, environ, reload_from=reload_from)
     app[GATEWAY].shutdown_grace = SHUTDOWN_GRACE_SECONDS
+    if tls is not None:
+        app[RELOADERS].append(tls[1])
     runner = web.AppRunner(
         app,
         handle_signals=False,
@@ -128,13 +143,13 @@ async def _serve(
     await runner.setup()
     started = False
     try:
-        site = web.TCPSite(runner, config.server.host, config.server.port)
+        site = web.TCPSite(runner, config.server.host, config.server.port, ssl_context=tls and tls[0])
         await site.start()
         started = True
         host, port = _bound(runner, config)
-        _log_banner(config, environ, host, port)
+        _log_banner(config, environ, host, port, tls is not None)
         if on_ready is not None:
-            on_ready(f"http://{_display_host(host)}:{port}")
+            on_ready(f"{'https' if tls else 'http'}://{_display_host(host)}:{port}")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -167,7 +182,9 @@ def _display_host(host: str) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
 
 
-def _log_banner(config: RouterConfig, environ: Mapping[str, str], host: str, port: int) -> None:
+def _log_banner(
+    config: RouterConfig, environ: Mapping[str, str], host: str, port: int, https: bool = False
+) -> None:
     log.info("Link.Assistant.Router v%s", VERSION)
     log.info("Upstream: %s (provider %s)", config.upstream.base_url, config.upstream.provider.value)
     for spec in account_specs(config, environ):
@@ -180,4 +197,4 @@ def _log_banner(config: RouterConfig, environ: Mapping[str, str], host: str, por
         )
         log.info("Account %s: %s", spec.name, where)
     log.info("Routing mode: %s, storage policy: %s", config.routing.mode.value, config.storage.policy.value)
-    log.info("Listening on %s:%d", host, port)
+    log.info("Listening on %s:%d%s", host, port, " (https)" if https else "")

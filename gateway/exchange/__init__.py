@@ -15,6 +15,10 @@ the pipeline is `pipeline.run`. A new surface registers itself with a route hand
     async def converse(request: web.Request) -> web.StreamResponse:
         return await run(request, BedrockSurface())            # or run(request, surface, own_backend)
 
+Errors raised before the first byte (`GatewayError`) are rendered by the error middleware in the
+Anthropic or OpenAI shape by path; a surface with an error body of its own passes
+`run(..., error_shape=render)` (a `GatewayError` → response function).
+
     app.router.add_post("/model/{model}/converse", converse)
 
 The translator's `call` is an Anthropic Messages request (sent through the configured account-pool

@@ -68,120 +68,116 @@ class DirectBackend:
                 return injected
         return req.body
 
-    async def open(self, call: UpstreamRequest, notes: AttemptNotes) -> UpstreamAnswer:
-        return await _open_upstream(self, call, notes)
-
-
-async def _open_upstream(backend: DirectBackend, req: UpstreamRequest, notes: AttemptNotes) -> UpstreamAnswer:
-    pool = backend.pool
-    session = backend.session()
-    config = backend.config
-    timeouts = config.upstream.timeouts
-    attempts = 1 + max(0, config.routing.retry_before_first_byte)
-    exclude: set[str] = set()
-    refreshed: set[str] = set()
-    pending: UpstreamAnswer | None = None  # last retryable answer, relayed if nobody else can serve
-    failure: GatewayError | None = None
-    again: PooledAccount | None = None  # the account to resend to after refreshing its token
-    tries = 0
-    while tries < attempts:
-        if again is not None:
-            account, again = again, None
-        else:
+    async def open(self, req: UpstreamRequest, notes: AttemptNotes) -> UpstreamAnswer:
+        pool = self.pool
+        session = self.session()
+        config = self.config
+        timeouts = config.upstream.timeouts
+        attempts = 1 + max(0, config.routing.retry_before_first_byte)
+        exclude: set[str] = set()
+        refreshed: set[str] = set()
+        pending: UpstreamAnswer | None = None  # last retryable answer, relayed if nobody else can serve
+        failure: GatewayError | None = None
+        again: PooledAccount | None = None  # the account to resend to after refreshing its token
+        tries = 0
+        while tries < attempts:
+            if again is not None:
+                account, again = again, None
+            else:
+                try:
+                    account = pool.choose(req.model, req.session_key, req.pinned_account, frozenset(exclude))
+                except NoAccountAvailable as exc:
+                    return _nobody_left(pending, failure, exc)
+            tries += 1
+            credential = account.credential
             try:
-                account = pool.choose(req.model, req.session_key, req.pinned_account, frozenset(exclude))
-            except NoAccountAvailable as exc:
-                return _nobody_left(pending, failure, exc)
-        tries += 1
-        credential = account.credential
-        try:
-            auth = await credential.auth_headers()
-        except asyncio.CancelledError:
-            _give_back(pool, account.name, None, pending)
-            raise
-        except CredentialUnavailable:
-            log.warning("account %s has no usable credential", account.name)
-            _report(pool, notes, account.name, UpstreamOutcome(None, {}, CREDENTIAL_UNAVAILABLE))
-            pool.release(account.name)
-            exclude.add(account.name)
-            failure = failure or bad_gateway("Upstream authentication unavailable")
-            continue
-        headers = upstream_request_headers(req.headers, auth, credential.is_oauth)
-        base_url = account.base_url or config.upstream.base_url
-        url = upstream_url(base_url, req.path, req.query)
-        stream_error: str | None = None
-        response: aiohttp.ClientResponse | None = None
-        try:
-            async with asyncio.timeout(timeouts.first_byte):
-                response = await session.request(
-                    req.method,
-                    url,
-                    data=backend.body_for(req, credential.is_oauth),
-                    headers=headers,
-                    timeout=aiohttp.ClientTimeout(total=None, sock_connect=timeouts.connect),
-                    allow_redirects=False,
-                )
-                if response.status < 300 and is_event_stream(response.headers):
-                    stream_error = await _hold_stream_head(response)
-        except asyncio.CancelledError:  # the client went away: the upstream request is dropped too
-            _give_back(pool, account.name, response, pending)
-            raise
-        except TimeoutError:
-            if response is not None:
-                response.close()
-            log.warning("account %s: upstream did not answer in time", account.name)
-            _report(pool, notes, account.name, UpstreamOutcome(None, {}, "timeout"))
-            pool.release(account.name)
-            exclude.add(account.name)
-            failure = GatewayError(504, "api_error", "Upstream did not answer in time")
-            continue
-        except aiohttp.ClientError as exc:
-            if response is not None:
-                response.close()
-            log.warning("account %s: upstream request failed: %s", account.name, type(exc).__name__)
-            _report(pool, notes, account.name, UpstreamOutcome(None, {}, type(exc).__name__))
-            pool.release(account.name)
-            exclude.add(account.name)
-            failure = bad_gateway("Upstream request failed: could not reach the upstream API")
-            continue
-        if pending is not None:
-            pending.finish()
-            pending = None
-        status = response.status
-        if status == 401 and credential.is_oauth and account.name not in refreshed:
-            refreshed.add(account.name)
-            credential.invalidate()
-            try:
-                await credential.refresh()
+                auth = await credential.auth_headers()
             except asyncio.CancelledError:
-                _give_back(pool, account.name, response, None)
+                _give_back(pool, account.name, None, pending)
                 raise
             except CredentialUnavailable:
-                pool.record_refresh(account.name, False)
-                _report(pool, notes, account.name, UpstreamOutcome(status, response.headers))
+                log.warning("account %s has no usable credential", account.name)
+                _report(pool, notes, account.name, UpstreamOutcome(None, {}, CREDENTIAL_UNAVAILABLE))
+                pool.release(account.name)
                 exclude.add(account.name)
-                pending = UpstreamAnswer(response, account.name, _releaser(pool, account.name, response))
+                failure = failure or bad_gateway("Upstream authentication unavailable")
                 continue
-            pool.record_refresh(account.name, True)
-            response.release()
-            again = account  # keep its slot: the same account again, with the fresh token
-            tries -= 1  # not a new attempt
-            continue
-        # Created only now: its finalizer returns the slot, which the 401 retry above keeps.
-        answer = UpstreamAnswer(response, account.name, _releaser(pool, account.name, response))
-        outcome = UpstreamOutcome(status, response.headers, stream_error=stream_error)
-        if _report(pool, notes, account.name, outcome):
-            if tries < attempts:
+            headers = upstream_request_headers(req.headers, auth, credential.is_oauth)
+            base_url = account.base_url or config.upstream.base_url
+            url = upstream_url(base_url, req.path, req.query)
+            stream_error: str | None = None
+            response: aiohttp.ClientResponse | None = None
+            try:
+                async with asyncio.timeout(timeouts.first_byte):
+                    response = await session.request(
+                        req.method,
+                        url,
+                        data=self.body_for(req, credential.is_oauth),
+                        headers=headers,
+                        timeout=aiohttp.ClientTimeout(total=None, sock_connect=timeouts.connect),
+                        allow_redirects=False,
+                    )
+                    if response.status < 300 and is_event_stream(response.headers):
+                        stream_error = await _hold_stream_head(response)
+            except asyncio.CancelledError:  # the client went away: the upstream request is dropped too
+                _give_back(pool, account.name, response, pending)
+                raise
+            except TimeoutError:
+                if response is not None:
+                    response.close()
+                log.warning("account %s: upstream did not answer in time", account.name)
+                _report(pool, notes, account.name, UpstreamOutcome(None, {}, "timeout"))
+                pool.release(account.name)
                 exclude.add(account.name)
-                pending = answer
+                failure = GatewayError(504, "api_error", "Upstream did not answer in time")
                 continue
-            return _with_recovery(pool, req, answer)
-        return answer
-    if pending is not None:
-        return _with_recovery(pool, req, pending)
-    error = failure or bad_gateway("Upstream request failed")
-    error.headers.update(retry_after_header(pool.recovery_wait(req.model, req.pinned_account)))
-    raise error
+            except aiohttp.ClientError as exc:
+                if response is not None:
+                    response.close()
+                log.warning("account %s: upstream request failed: %s", account.name, type(exc).__name__)
+                _report(pool, notes, account.name, UpstreamOutcome(None, {}, type(exc).__name__))
+                pool.release(account.name)
+                exclude.add(account.name)
+                failure = bad_gateway("Upstream request failed: could not reach the upstream API")
+                continue
+            if pending is not None:
+                pending.finish()
+                pending = None
+            status = response.status
+            if status == 401 and credential.is_oauth and account.name not in refreshed:
+                refreshed.add(account.name)
+                credential.invalidate()
+                try:
+                    await credential.refresh()
+                except asyncio.CancelledError:
+                    _give_back(pool, account.name, response, None)
+                    raise
+                except CredentialUnavailable:
+                    pool.record_refresh(account.name, False)
+                    _report(pool, notes, account.name, UpstreamOutcome(status, response.headers))
+                    exclude.add(account.name)
+                    pending = UpstreamAnswer(response, account.name, _releaser(pool, account.name, response))
+                    continue
+                pool.record_refresh(account.name, True)
+                response.release()
+                again = account  # keep its slot: the same account again, with the fresh token
+                tries -= 1  # not a new attempt
+                continue
+            # Created only now: its finalizer returns the slot, which the 401 retry above keeps.
+            answer = UpstreamAnswer(response, account.name, _releaser(pool, account.name, response))
+            outcome = UpstreamOutcome(status, response.headers, stream_error=stream_error)
+            if _report(pool, notes, account.name, outcome):
+                if tries < attempts:
+                    exclude.add(account.name)
+                    pending = answer
+                    continue
+                return _with_recovery(pool, req, answer)
+            return answer
+        if pending is not None:
+            return _with_recovery(pool, req, pending)
+        error = failure or bad_gateway("Upstream request failed")
+        error.headers.update(retry_after_header(pool.recovery_wait(req.model, req.pinned_account)))
+        raise error
 
 
 def _give_back(

@@ -8,7 +8,7 @@ failed attempts, first token, usage): lower layers return verdicts, they do not 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -97,8 +97,28 @@ class ExchangeSlot:
 EXCHANGE = web.AppKey("exchange", ExchangeSlot)
 
 
-async def run(request: web.Request, surface: Surface, backend: Backend | None = None) -> web.StreamResponse:
-    """Serve one client request through `surface`; `backend` overrides the one the call would get."""
+ErrorShape = Callable[[GatewayError], web.StreamResponse]
+"""Renders an error before any byte was sent, for a surface whose clients expect neither the
+Anthropic nor the OpenAI error body (the error middleware renders those by path)."""
+
+
+async def run(
+    request: web.Request,
+    surface: Surface,
+    backend: Backend | None = None,
+    error_shape: ErrorShape | None = None,
+) -> web.StreamResponse:
+    """Serve one client request through `surface`; `backend` overrides the one the call would get;
+    `error_shape` renders a `GatewayError` raised on the way in the surface's own shape."""
+    try:
+        return await _exchange(request, surface, backend)
+    except GatewayError as exc:
+        if error_shape is None:
+            raise  # the error middleware renders it in the route's dialect
+        return error_shape(exc)
+
+
+async def _exchange(request: web.Request, surface: Surface, backend: Backend | None) -> web.StreamResponse:
     exchange = request.app[EXCHANGE].current
     info = info_of(request)
     try:
@@ -121,7 +141,8 @@ async def run(request: web.Request, surface: Surface, backend: Backend | None = 
         plan = translator.answer(upstream.status, upstream.reason, upstream.headers)
         if isinstance(plan, Whole):
             reply = plan.convert(await _read_whole(upstream, plan.limit))
-            usage = reply.usage
+            if reply.usage:
+                await settle(exchange.tokens, record, reply.usage, info)  # nothing sent yet: no shield
             return _respond(reply, info)
         if answer.extra_headers:
             headers = CIMultiDict(plan.headers)

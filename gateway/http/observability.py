@@ -8,7 +8,7 @@ always stamped; the JSON access log follows server.json_logs.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
@@ -16,28 +16,32 @@ from gateway.accounts.pool import POOL, AccountPool
 from gateway.context import GATEWAY
 from gateway.http.metrics_routes import add_metrics_routes
 from gateway.telemetry.metrics import METRICS, AccountSample, GatewayMetrics
-from gateway.telemetry.middleware import Sink, install_telemetry
+from gateway.telemetry.middleware import Meters, Sink, install_telemetry
 
 
 def setup_telemetry(app: web.Application, sink: Sink | None = None) -> None:
     config = app[GATEWAY].config
-    install_telemetry(app, config.server.json_logs, sink)
+    meters = install_telemetry(app, config.server.json_logs, sink)
     add_metrics_routes(app)
     if config.features.metrics:
-        app.cleanup_ctx.append(_metrics)
+        app.cleanup_ctx.append(_metrics(meters))
 
 
-async def _metrics(app: web.Application) -> AsyncIterator[None]:
-    config = app[GATEWAY].config
-    models = tuple(m for p in config.providers for m in p.models)
-    models += tuple(a.alias for a in config.model_aliases)
-    metrics = GatewayMetrics(preload_models=models)
-    app[METRICS] = metrics
-    metrics.watch_accounts(lambda: accounts_of(app.get(POOL)))
-    try:
-        yield
-    finally:
-        metrics.shutdown()
+def _metrics(meters: Meters) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def lifetime(app: web.Application) -> AsyncIterator[None]:
+        config = app[GATEWAY].config
+        models = tuple(m for p in config.providers for m in p.models)
+        models += tuple(a.alias for a in config.model_aliases)
+        metrics = GatewayMetrics(preload_models=models)
+        app[METRICS] = meters.metrics = metrics
+        metrics.watch_accounts(lambda: accounts_of(app.get(POOL)))
+        try:
+            yield
+        finally:
+            meters.metrics = None
+            metrics.shutdown()
+
+    return lifetime
 
 
 def accounts_of(pool: AccountPool | None) -> list[AccountSample]:

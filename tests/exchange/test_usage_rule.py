@@ -83,13 +83,15 @@ async def upstream() -> AsyncIterator[str]:
 
 
 async def messages_json(url: str, key: str) -> None:
-    client = anthropic.AsyncAnthropic(base_url=url, api_key=key, max_retries=0)
-    await client.messages.create(model=MODEL, max_tokens=8, messages=PROMPT)  # type: ignore[arg-type]
+    async with anthropic.AsyncAnthropic(base_url=url, api_key=key, max_retries=0) as client:
+        await client.messages.create(model=MODEL, max_tokens=8, messages=PROMPT)  # type: ignore[arg-type]
 
 
 async def messages_stream(url: str, key: str) -> None:
-    client = anthropic.AsyncAnthropic(base_url=url, api_key=key, max_retries=0)
-    async with client.messages.stream(model=MODEL, max_tokens=8, messages=PROMPT) as stream:  # type: ignore[arg-type]
+    async with (
+        anthropic.AsyncAnthropic(base_url=url, api_key=key, max_retries=0) as client,
+        client.messages.stream(model=MODEL, max_tokens=8, messages=PROMPT) as stream,  # type: ignore[arg-type]
+    ):
         await stream.get_final_message()
 
 
@@ -98,23 +100,27 @@ def _openai(url: str, key: str) -> openai.AsyncOpenAI:
 
 
 async def chat_json(url: str, key: str) -> None:
-    await _openai(url, key).chat.completions.create(model=MODEL, messages=PROMPT)  # type: ignore[arg-type]
+    async with _openai(url, key) as client:
+        await client.chat.completions.create(model=MODEL, messages=PROMPT)  # type: ignore[arg-type]
 
 
 async def chat_stream(url: str, key: str) -> None:
-    stream = await _openai(url, key).chat.completions.create(model=MODEL, messages=PROMPT, stream=True)  # type: ignore[arg-type]
-    async for _ in stream:
-        pass
+    async with _openai(url, key) as client:
+        stream = await client.chat.completions.create(model=MODEL, messages=PROMPT, stream=True)  # type: ignore[arg-type]
+        async for _ in stream:
+            pass
 
 
 async def responses_json(url: str, key: str) -> None:
-    await _openai(url, key).responses.create(model=MODEL, input="Hi")
+    async with _openai(url, key) as client:
+        await client.responses.create(model=MODEL, input="Hi")
 
 
 async def responses_stream(url: str, key: str) -> None:
-    stream = await _openai(url, key).responses.create(model=MODEL, input="Hi", stream=True)
-    async for _ in stream:
-        pass
+    async with _openai(url, key) as client:
+        stream = await client.responses.create(model=MODEL, input="Hi", stream=True)
+        async for _ in stream:
+            pass
 
 
 Send = Callable[[str, str], Awaitable[None]]

@@ -11,8 +11,8 @@ import aiohttp
 
 from dsl.config import load_config
 from dsl.model import RouterConfig
-from gateway.admin_grpc.gen import config_pb2, config_pb2_grpc
 from gateway.reload.reloader import RELOADER, Outcome
+from link_assistant_router_admin.v1 import config_pb2, config_pb2_grpc
 from tests.support.admin_grpc import grpc_gateway
 from tests.support.fake_anthropic import FakeAnthropic, Step
 from tests.support.gateway import running_gateway
@@ -98,10 +98,14 @@ async def test_reload_over_grpc() -> None:
         async with grpc_gateway(source.load(), ENV, reload_from=(source.load, None)) as (gw, channel):
             configs = config_pb2_grpc.ConfigServiceStub(channel)
             unchanged = await configs.ReloadConfig(config_pb2.ReloadConfigRequest())
-            assert unchanged.outcome == "unchanged"
+            assert unchanged.outcome == "unchanged" and "config" not in unchanged.reloaded
             source.text = two_accounts(a.url, b.url, b_weight=2, server=grpc_server)
             applied = await configs.ReloadConfig(config_pb2.ReloadConfigRequest())
-            assert applied.outcome == "applied" and list(applied.reloaded) == ["config"]
+            assert applied.outcome == "applied" and list(applied.reloaded) == [
+                "config",
+                "tokens",
+                "providers",
+            ]
             assert list(applied.changes) == ["~ accounts.b.weight: 1 -> 2"]
             source.text = "server:\n  port abc\n"
             invalid = await configs.ReloadConfig(config_pb2.ReloadConfigRequest())

@@ -57,8 +57,10 @@ class ConfigServiceServicer:
     """
 
     def ValidateConfig(self, request, context):
-        """Parse and validate DSL text. Always OK at the RPC level: problems are in the response,
-        every one of them (not just the first), each with its line and column.
+        """Parse and validate DSL text. Problems are in the response, every one of them (not just the
+        first), each with its line and column. With `require_valid`, an invalid document is instead
+        INVALID_ARGUMENT whose BadRequest lists every problem (field `text`, "file:line:column: message")
+        and whose ErrorInfo (reason CONFIG_INVALID) carries the first problem's line and column.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -73,9 +75,10 @@ class ConfigServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ReloadConfig(self, request, context):
-        """Reload the config file now (as SIGHUP does). Always OK at the RPC level: the outcome says
-        whether the new config was applied, was invalid (problems, with line and column) or needs a
-        restart (nothing applied).
+        """Reload now: the config file (as SIGHUP does: validated, then applied in one step, or refused
+        with every problem, or reported as needing a restart with nothing applied), the TLS certificate
+        and key files of both listeners (also re-read on their own when they change) and the token and
+        provider stores. A refused config file is still OK at the RPC level: `outcome` says why.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
