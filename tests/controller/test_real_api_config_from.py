@@ -207,7 +207,8 @@ async def test_a_config_map_edit_reaches_a_running_gateway_on_the_real_server(
         _put_source(client, gateway_config(first.url), name="chain-lino")
         create(api, rc("chain", {"configFrom": source, "image": "example.test/router:1"}))
         await until(
-            lambda: projected() == gateway_config(first.url), "the first config in the gateway ConfigMap"
+            lambda: projected() == gateway_config(first.url) and client.get(deployment_path),
+            "the first config in the gateway ConfigMap, and the Deployment",
         )
         template = (client.get(deployment_path) or {})["spec"]["template"]
         volume = ConfigMapDir(tmp_path / "volume")
