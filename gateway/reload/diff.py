@@ -27,6 +27,8 @@ RESTART_ONLY: tuple[str, ...] = (
     "model_aliases",  # the OpenAI routes' alias table is built at start-up
     "mpp.",
     "activitypub.",
+    "gonka.",  # the Gonka door (signer, endpoints) is built at start-up
+    "crater.",  # so is the Crater door
 )
 
 
