@@ -75,6 +75,12 @@ class ServerConfig:
     verbose: bool = False
     json_logs: bool = False
     max_body_bytes: int = 32 * 1024 * 1024
+    shutdown_grace: float = 60.0
+    """Seconds from SIGTERM that open streams get to finish (the deployments' termination grace
+    period allows this plus a few seconds); streams still open then end with an SSE error event."""
+    shutdown_delay: float = 5.0
+    """Seconds after SIGTERM during which /ready fails but the listener still accepts, so load
+    balancers and Service endpoints stop sending new requests before it closes."""
 
 
 @dataclass(frozen=True)

@@ -119,6 +119,8 @@ SERVER = SectionSpec(
         F("verbose", "verbose", c.to_bool),
         F("json-logs", "json_logs", c.to_bool),
         F("max-body-size", "max_body_bytes", c.to_size),
+        F("shutdown-grace", "shutdown_grace", c.to_seconds),
+        F("shutdown-delay", "shutdown_delay", c.to_seconds),
     ),
 )
 

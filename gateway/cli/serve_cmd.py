@@ -1,8 +1,11 @@
 """`link-assistant-router serve` (also the default command): run the HTTP gateway until signalled.
 
 Reads the effective settings (flags > env > .lenv > .env > config file), builds the app with the one
-wiring function, binds, logs where it listens, and on SIGINT/SIGTERM stops accepting, lets in-flight
-requests and streams finish (bounded by a grace period), then closes stores and sessions.
+wiring function, binds, logs where it listens. On SIGINT/SIGTERM, /ready fails at once while the
+listener keeps accepting for `server.shutdown-delay` (so Service endpoints and load balancers move away
+first; a second signal skips the wait), then the listener closes and open streams get what is left of
+`server.shutdown-grace` (counted from the signal) to finish before they end with an SSE error event;
+then stores and sessions close.
 A missing TOKEN_SECRET or bad settings: one `error:` line on stderr, exit 2, no traceback.
 """
 
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -27,13 +31,13 @@ from gateway.app import ConfigurationError, build_app, build_context
 from gateway.context import GATEWAY
 from gateway.credentials.build import account_specs
 from gateway.credentials.secrets import resolve_secret
+from gateway.http.health import READINESS
 from gateway.logging import configure_logging, level_from
 from gateway.tokens.state import StoreError
 
 log = logging.getLogger("gateway.serve")
 
 VERSION = "0.1.0"
-SHUTDOWN_GRACE_SECONDS = 10.0
 
 
 def register(subparsers: Any) -> None:
@@ -109,13 +113,9 @@ async def _serve(
     config: RouterConfig, environ: Mapping[str, str], on_ready: Callable[[str], None] | None
 ) -> None:
     app = build_app(config, environ)
-    app[GATEWAY].shutdown_grace = SHUTDOWN_GRACE_SECONDS
+    grace, delay = config.server.shutdown_grace, config.server.shutdown_delay
     runner = web.AppRunner(
-        app,
-        handle_signals=False,
-        handler_cancellation=True,
-        shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
-        access_log=None,
+        app, handle_signals=False, handler_cancellation=True, shutdown_timeout=grace, access_log=None
     )
     await runner.setup()
     started = False
@@ -132,7 +132,17 @@ async def _serve(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
-        log.info("shutting down: finishing in-flight requests (up to %.0fs)", SHUTDOWN_GRACE_SECONDS)
+        signalled = loop.time()
+        app[READINESS].draining = True
+        log.info(
+            "shutting down: /ready fails, still accepting for %.0fs; open streams get up to %.0fs",
+            delay,
+            grace,
+        )
+        stop.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)  # a second signal skips the rest of the delay
+        app[GATEWAY].shutdown_grace = max(0.0, grace - (loop.time() - signalled))
     finally:
         await runner.cleanup()
         if started:
