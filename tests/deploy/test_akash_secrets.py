@@ -1,0 +1,99 @@
+"""Akash has no secret files: the SDL rendered from examples/kubernetes.lino (which reads its token secret,
+admin key and API key from files) passes every secret as an env var, and its boot command starts a
+gateway with them that is ready (Redis reachable, an account usable) and honours the admin key."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import aiohttp
+import yaml
+
+from controller.akash import BOOT, CONFIG_FILE, placeholder
+from controller.render_cli import render_command
+from tests.support.ports import free_port
+from tests.support.redis_server import redis_server
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "kubernetes.lino"
+
+
+async def _wait_ready(http: aiohttp.ClientSession, url: str, proc: asyncio.subprocess.Process) -> str:
+    text = ""
+    for _ in range(200):  # bounded: about 20 s
+        if proc.returncode is not None:
+            break
+        try:
+            async with http.get(url + "/ready") as response:
+                text = await response.text()
+                if response.status == 200:
+                    return text
+        except aiohttp.ClientConnectionError:
+            pass
+        await asyncio.sleep(0.1)
+    out = (await proc.stdout.read()).decode() if proc.stdout and proc.returncode is not None else ""
+    raise AssertionError(f"gateway never became ready: {text} {out}")
+
+
+async def test_akash_sdl_of_the_kubernetes_example_passes_file_secrets_as_env(tmp_path: Path) -> None:
+    code, text = render_command(str(EXAMPLE), "akash")
+    assert code == 0, text
+    header, body = text.split("---\n", 1)
+    assert "/run/secrets/router/token-secret of the config is read from TOKEN_SECRET" in header
+    service = yaml.safe_load(body)["services"]["router"]
+    env = dict(item.split("=", 1) for item in service["env"])
+    secrets = {name for name, value in env.items() if value == placeholder(name)}
+    assert secrets == {"TOKEN_SECRET", "ADMIN_KEY", "API_KEY", "REDIS_URL"}
+    assert service["args"] == [BOOT]
+    # With redis the store is shared: no persistent volume is asked for.
+    assert "params" not in service
+
+    port = free_port()
+    admin_key = "akash-admin-key-0123456789"
+    async with redis_server(tmp_path / "redis") as redis_url:
+        env.update(
+            {
+                "TOKEN_SECRET": "akash-token-secret-0123456789abcdef",
+                "ADMIN_KEY": admin_key,
+                "API_KEY": "sk-ant-akash-test-not-real",
+                "REDIS_URL": redis_url,
+                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+                "HOME": str(tmp_path),
+                "DATA_DIR": str(tmp_path / "data"),
+                "CLAUDE_CODE_HOME": str(tmp_path / "claude"),
+                "ROUTER_HOST": "127.0.0.1",
+                "ROUTER_PORT": str(port),
+                "ADMIN_GRPC_PORT": "off",
+                "ROUTER_SHUTDOWN_DELAY": "0",
+            }
+        )
+        boot = BOOT.replace(CONFIG_FILE, str(tmp_path / "router.lino"))  # not the shared /tmp
+        proc = await asyncio.create_subprocess_exec(
+            "sh", "-c", boot, env=env, cwd=tmp_path,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        try:
+            async with aiohttp.ClientSession() as http:
+                await _wait_ready(http, url, proc)
+                written = (tmp_path / "router.lino").read_text()
+                assert "token-secret-env TOKEN_SECRET" in written and "-file" not in written
+                # The admin key came from ADMIN_KEY (it was a file in the example): without it, refused.
+                async with http.post(url + "/api/tokens", json={"ttl_hours": 1}) as refused:
+                    assert refused.status == 401
+                headers = {"Authorization": f"Bearer {admin_key}"}
+                async with http.post(url + "/api/tokens", headers=headers, json={"ttl_hours": 1}) as issued:
+                    assert issued.status == 200, await issued.text()
+                    assert (await issued.json())["token"].startswith("la_sk_")
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), 20)
+            except TimeoutError:
+                os.killpg(proc.pid, signal.SIGKILL)
+                await proc.wait()
+        assert proc.returncode == 0
