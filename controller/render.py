@@ -116,9 +116,21 @@ def gateway_container(resource: RouterConfigResource, config: RouterConfig) -> M
             "capabilities": {"drop": ["ALL"]},
         },
     }
-    if resource.resources:
-        container["resources"] = {part: dict(amounts) for part, amounts in resource.resources.items()}
+    container["resources"] = effective_resources(resource)
     return container
+
+
+# What a gateway asks for unless the spec says otherwise: enough for a few hundred concurrent streams,
+# and a memory limit so a leak cannot take the node down. No CPU limit: throttling stalls streams.
+DEFAULT_RESOURCES: dict[str, dict[str, str]] = {
+    "requests": {"cpu": "100m", "memory": "128Mi"},
+    "limits": {"memory": "512Mi"},
+}
+
+
+def effective_resources(resource: RouterConfigResource) -> dict[str, dict[str, str]]:
+    source = resource.resources or DEFAULT_RESOURCES
+    return {part: dict(amounts) for part, amounts in source.items()}
 
 
 def _strategy(config: RouterConfig) -> Manifest:
