@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from controller import names
-from controller.podspec import data_dir, pod_wiring
 from controller.persistence import termination_grace_seconds
+from controller.podspec import data_dir, pod_wiring
 from controller.render import METRICS_SERVICE_PORT, effective_resources, serves_grpc_admin
 from controller.spec import RouterConfigResource
 from dsl.model import RouterConfig
