@@ -174,11 +174,12 @@ def test_akash_quick_start_names_every_secret_to_fill_in() -> None:
 def test_compose_file_passes_the_compose_spec_schema() -> None:
     schema = json.loads((Path(__file__).parent / "compose-spec.json").read_text())
     compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
-    jsonschema.validate(compose, schema)
+    validator = jsonschema.Draft7Validator(schema)  # the schema's own draft
+    validator.validate(compose)
     broken = json.loads(json.dumps(compose))
     broken["services"]["gateway"]["stop_grace_periods"] = "65s"
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate(broken, schema)
+        validator.validate(broken)
 
 
 def test_compose_gateway_reads_only_what_the_quick_start_creates() -> None:
