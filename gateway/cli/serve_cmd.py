@@ -19,6 +19,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -31,6 +32,7 @@ from gateway.app import ConfigurationError, build_app, build_context
 from gateway.context import GATEWAY
 from gateway.credentials.build import account_specs
 from gateway.credentials.secrets import resolve_secret
+from gateway.healthcheck import LISTEN_FILE_ENV
 from gateway.http.health import READINESS
 from gateway.logging import configure_logging, level_from
 from gateway.tokens.state import StoreError
@@ -119,11 +121,13 @@ async def _serve(
     )
     await runner.setup()
     started = False
+    listen_file: Path | None = None
     try:
         site = web.TCPSite(runner, config.server.host, config.server.port)
         await site.start()
         started = True
         host, port = _bound(runner, config)
+        listen_file = _write_listen_file(environ, port)
         _log_banner(config, environ, host, port)
         if on_ready is not None:
             on_ready(f"http://{_display_host(host)}:{port}")
@@ -146,7 +150,31 @@ async def _serve(
     finally:
         await runner.cleanup()
         if started:
+            if listen_file is not None:
+                listen_file.unlink(missing_ok=True)
             log.info("stopped")
+
+
+def _write_listen_file(environ: Mapping[str, str], port: int) -> Path | None:
+    """Tell the image's HEALTHCHECK (`gateway.healthcheck`) the port really bound: flags and the config
+    file decide it, and a separate process cannot see them."""
+    name = environ.get(LISTEN_FILE_ENV)
+    if not name:
+        return None
+    path = Path(name)
+    try:
+        temp = path.with_name(f".{path.name}.tmp")
+        temp.write_text(f"{port}\n", encoding="utf-8")
+        temp.replace(path)
+    except OSError as err:
+        log.warning(
+            "cannot write %s=%s (%s): the container HEALTHCHECK falls back to the settings",
+            LISTEN_FILE_ENV,
+            name,
+            err.strerror,
+        )
+        return None
+    return path
 
 
 def _bound(runner: web.AppRunner, config: RouterConfig) -> tuple[str, int]:

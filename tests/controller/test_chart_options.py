@@ -154,3 +154,8 @@ def test_controller_chart_pod_options(tmp_path: Path) -> None:
     pod = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"]
     for key, value in options.items():
         assert pod[key] == value, key
+    # Two images: the controller's has the Kubernetes client, the gateways' does not.
+    container = pod["containers"][0]
+    assert container["image"] == "ghcr.io/link-assistant/router-python-controller:0.1.0"
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["GATEWAY_IMAGE"] == "ghcr.io/link-assistant/router-python:0.1.0"
