@@ -4,9 +4,7 @@ gateway with them that is ready (Redis reachable, an account usable) and honours
 
 from __future__ import annotations
 
-import asyncio
 import os
-import signal
 import sys
 from pathlib import Path
 
@@ -15,28 +13,12 @@ import yaml
 
 from controller.akash import BOOT, CONFIG_FILE, placeholder
 from controller.render_cli import render_command
+from tests.deploy.running import running, wait_ready
 from tests.support.ports import free_port
 from tests.support.redis_server import redis_server
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "kubernetes.lino"
-
-
-async def _wait_ready(http: aiohttp.ClientSession, url: str, proc: asyncio.subprocess.Process) -> str:
-    text = ""
-    for _ in range(200):  # bounded: about 20 s
-        if proc.returncode is not None:
-            break
-        try:
-            async with http.get(url + "/ready") as response:
-                text = await response.text()
-                if response.status == 200:
-                    return text
-        except aiohttp.ClientConnectionError:
-            pass
-        await asyncio.sleep(0.1)
-    out = (await proc.stdout.read()).decode() if proc.stdout and proc.returncode is not None else ""
-    raise AssertionError(f"gateway never became ready: {text} {out}")
 
 
 async def test_akash_sdl_of_the_kubernetes_example_passes_file_secrets_as_env(tmp_path: Path) -> None:
@@ -72,28 +54,16 @@ async def test_akash_sdl_of_the_kubernetes_example_passes_file_secrets_as_env(tm
             }
         )
         boot = BOOT.replace(CONFIG_FILE, str(tmp_path / "router.lino"))  # not the shared /tmp
-        proc = await asyncio.create_subprocess_exec(
-            "sh", "-c", boot, env=env, cwd=tmp_path,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
         url = f"http://127.0.0.1:{port}"
-        try:
-            async with aiohttp.ClientSession() as http:
-                await _wait_ready(http, url, proc)
-                written = (tmp_path / "router.lino").read_text()
-                assert "token-secret-env TOKEN_SECRET" in written and "-file" not in written
-                # The admin key came from ADMIN_KEY (it was a file in the example): without it, refused.
-                async with http.post(url + "/api/tokens", json={"ttl_hours": 1}) as refused:
-                    assert refused.status == 401
-                headers = {"Authorization": f"Bearer {admin_key}"}
-                async with http.post(url + "/api/tokens", headers=headers, json={"ttl_hours": 1}) as issued:
-                    assert issued.status == 200, await issued.text()
-                    assert (await issued.json())["token"].startswith("la_sk_")
-        finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                await asyncio.wait_for(proc.wait(), 20)
-            except TimeoutError:
-                os.killpg(proc.pid, signal.SIGKILL)
-                await proc.wait()
+        async with running(["sh", "-c", boot], env, tmp_path) as proc, aiohttp.ClientSession() as http:
+            await wait_ready(http, url, proc)
+            written = (tmp_path / "router.lino").read_text()
+            assert "token-secret-env TOKEN_SECRET" in written and "-file" not in written
+            # The admin key came from ADMIN_KEY (it was a file in the example): without it, refused.
+            async with http.post(url + "/api/tokens", json={"ttl_hours": 1}) as refused:
+                assert refused.status == 401
+            headers = {"Authorization": f"Bearer {admin_key}"}
+            async with http.post(url + "/api/tokens", headers=headers, json={"ttl_hours": 1}) as issued:
+                assert issued.status == 200, await issued.text()
+                assert (await issued.json())["token"].startswith("la_sk_")
         assert proc.returncode == 0

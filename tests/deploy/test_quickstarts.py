@@ -8,6 +8,7 @@ compose-spec JSON schema (vendored with its provenance)."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -16,6 +17,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import jsonschema
 import kubernetes_validate
 import pytest
@@ -26,6 +28,9 @@ from controller.configcheck import check_resource
 from controller.render import render_children
 from controller.spec import parse_resource
 from tests.controller import tools
+from tests.deploy.running import running, wait_ready
+from tests.support.ports import free_port
+from tests.support.redis_server import redis_server
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
@@ -201,3 +206,31 @@ def test_compose_gateway_reads_only_what_the_quick_start_creates() -> None:
         assert (ROOT / volume.split(":")[0]).is_file()
     assert compose["services"]["litellm"]["profiles"] == ["litellm"]
     assert "docker compose --profile litellm up -d" in QUICK_STARTS["compose"]
+
+
+async def test_the_compose_gateway_comes_up_with_the_quick_start_env(tmp_path: Path) -> None:
+    """The gateway service as compose runs it (its command, its config file, its environment with the
+    .env values the quick start writes), against a real Redis in place of the `redis` service."""
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    gateway = compose["services"]["gateway"]
+    config_path = gateway["command"][gateway["command"].index("--config") + 1]
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in gateway["volumes"] if v.startswith("./")}
+    command = [c if c != config_path else str(ROOT / mounts[config_path]) for c in gateway["command"]]
+    dotenv = {"TOKEN_SECRET": "compose-token-secret-0123456789abcdef", "ANTHROPIC_API_KEY": "sk-ant-compose"}
+    port = free_port()
+    async with redis_server(tmp_path / "redis") as redis_url:
+        env = {
+            name: re.sub(r"\$\{(\w+)(:[?-][^}]*)?\}", lambda m: dotenv.get(m.group(1), ""), str(value))
+            for name, value in gateway["environment"].items()
+        }
+        assert env["REDIS_URL"] == "redis://redis:6379/0"
+        env.update(
+            REDIS_URL=redis_url,  # the `redis` service, here on 127.0.0.1
+            PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+            HOME=str(tmp_path), DATA_DIR=str(tmp_path / "data"), ROUTER_HOST="127.0.0.1",
+            ROUTER_PORT=str(port), ADMIN_GRPC_PORT="off", ROUTER_SHUTDOWN_DELAY="0",
+        )  # fmt: skip
+        argv = ["link-assistant-router", *command]
+        async with running(argv, env, tmp_path) as proc, aiohttp.ClientSession() as http:
+            await wait_ready(http, f"http://127.0.0.1:{port}", proc)
+        assert proc.returncode == 0
