@@ -97,7 +97,8 @@ def register(subparsers: Any) -> None:
         "--target",
         required=True,
         choices=RENDER_TARGETS,
-        help="kubernetes: ConfigMap, Deployment, Service (what the controller applies); "
+        help="kubernetes: ConfigMap, PersistentVolumeClaim (without redis), Deployment, Service (what the "
+        "controller applies); "
         "helm-values: values for the link-assistant-router-gateway chart; akash: an Akash SDL (v2.0)",
     )
     render.add_argument(
