@@ -14,6 +14,7 @@ import pytest
 
 from tests.gateway.test_serve_process import issue
 from tests.support.fake_anthropic import FakeAnthropic, Step
+from tests.support.ports import free_port
 from tests.support.serve_process import serve_process
 
 SECRET = "graceful-shutdown-secret-0123456789"
@@ -94,4 +95,23 @@ async def test_ready_is_not_health_it_needs_a_usable_account(tmp_path: Path) -> 
         status, text = await _status(http, proc.url + "/ready")
         assert status == 503, text
         assert "no account can serve a request" in text
+        assert await proc.stop() == 0
+
+
+async def test_ready_fails_while_the_token_store_cannot_be_reached(tmp_path: Path) -> None:
+    """Redis down (nothing listens on its port): the process lives (/health), but is not ready."""
+    config = tmp_path / "router.lino"
+    config.write_text("accounts:\n  main:\n    api-key-env TEST_KEY\nredis:\n  url-env REDIS_URL\n")
+    env = {
+        "TOKEN_SECRET": SECRET,
+        "DATA_DIR": str(tmp_path / "data"),
+        "ROUTER_CONFIG": str(config),
+        "TEST_KEY": "sk-ant-test",
+        "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
+    }
+    async with serve_process(env, tmp_path) as proc, aiohttp.ClientSession() as http:
+        assert await _status(http, proc.url + "/health") == (200, "ok")
+        status, text = await _status(http, proc.url + "/ready")
+        assert status == 503 and "the token store does not answer" in text, text
+        assert "redis://" not in text  # never the URL
         assert await proc.stop() == 0
