@@ -193,7 +193,7 @@ def test_every_seed_flag_has_its_env_alias() -> None:
 _SAMPLE = {
     Kind.TEXT: "sample", Kind.INT: "5", Kind.PORT: "1234", Kind.OPTIONAL_PORT: "1234", Kind.BOOL: "true",
     Kind.DISABLE: "true", Kind.CSV: "a,b", Kind.URL: "http://127.0.0.1:1", Kind.SECRET: "s3cret",
-    Kind.SECRET_ENV_NAME: "SOME_KEY_VAR", Kind.CHOICE: "", Kind.DURATION: "90s",
+    Kind.SECRET_ENV_NAME: "SOME_KEY_VAR", Kind.CHOICE: "", Kind.DURATION: "30s",
 }  # fmt: skip
 _CHOICE_SAMPLE = {"provider": "openai-compatible", "api_format": "vertex", "routing_mode": "hybrid",
                   "storage": "memory"}  # fmt: skip
