@@ -16,6 +16,7 @@ COPY requirements.lock pyproject.toml README.md ./
 COPY dsl ./dsl
 COPY gateway ./gateway
 COPY controller ./controller
+COPY link_assistant_router_admin ./link_assistant_router_admin
 RUN /opt/router/bin/pip install --no-compile --constraint requirements.lock . \
  && /opt/router/bin/python -m compileall -q /opt/router/lib
 

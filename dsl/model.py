@@ -70,7 +70,8 @@ class SecretRef:
 class ServerConfig:
     host: str = "0.0.0.0"
     port: int = 8080
-    admin_grpc_host: str = "0.0.0.0"
+    admin_grpc_host: str = ""
+    """Empty: the admin gRPC listener binds the same host as HTTP (`host`)."""
     admin_grpc_port: int | None = 9090
     verbose: bool = False
     json_logs: bool = False
@@ -81,6 +82,15 @@ class ServerConfig:
     shutdown_delay: float = 5.0
     """Seconds after SIGTERM during which /ready fails but the listener still accepts, so load
     balancers and Service endpoints stop sending new requests before it closes."""
+    tls_cert_file: str | None = None
+    """PEM certificate chain: with `tls_key_file`, both listeners speak TLS (re-read on change)."""
+    tls_key_file: str | None = None
+    admin_grpc_client_ca_file: str | None = None
+    """PEM CA bundle: admin gRPC clients must present a certificate it signed (mTLS)."""
+
+    @property
+    def admin_grpc_bind_host(self) -> str:
+        return self.admin_grpc_host or self.host
 
 
 @dataclass(frozen=True)

@@ -121,6 +121,9 @@ SERVER = SectionSpec(
         F("max-body-size", "max_body_bytes", c.to_size),
         F("shutdown-grace", "shutdown_grace", c.to_seconds),
         F("shutdown-delay", "shutdown_delay", c.to_seconds),
+        F("tls-cert-file", "tls_cert_file"),
+        F("tls-key-file", "tls_key_file"),
+        F("admin-grpc-client-ca-file", "admin_grpc_client_ca_file"),
     ),
 )
 

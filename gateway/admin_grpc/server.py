@@ -4,12 +4,14 @@
 standard health checking (SERVING; NOT_SERVING while stopping) and server reflection, binds
 `host:port` (port 0 picks a free one) and returns it with the real port. `admin_grpc_ctx` is the
 aiohttp cleanup_ctx that runs it for the life of the app when `server.admin_grpc_port` is set
-(None turns it off).
+(None turns it off). With `server.tls_cert_file` it serves TLS (mTLS with
+`server.admin_grpc_client_ca_file`), the certificate re-read when its files change.
 """
 
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +24,13 @@ from grpc_reflection.v1alpha import reflection
 from gateway.admin_grpc.accounts_servicer import AccountServicer
 from gateway.admin_grpc.auth import AdminAuthInterceptor
 from gateway.admin_grpc.config_servicer import ConfigServicer
-from gateway.admin_grpc.gen import (
+from gateway.admin_grpc.providers_servicer import ProviderServicer
+from gateway.admin_grpc.tokens_servicer import TokenServicer
+from gateway.admin_grpc.usage_servicer import UsageServicer
+from gateway.adminauth import admin_key, is_loopback
+from gateway.context import GATEWAY, GatewayContext
+from gateway.tlsfiles import RELOADERS, CertificateReloader, grpc_server_credentials
+from link_assistant_router_admin.v1 import (
     accounts_pb2,
     accounts_pb2_grpc,
     config_pb2,
@@ -34,11 +42,6 @@ from gateway.admin_grpc.gen import (
     usage_pb2,
     usage_pb2_grpc,
 )
-from gateway.admin_grpc.providers_servicer import ProviderServicer
-from gateway.admin_grpc.tokens_servicer import TokenServicer
-from gateway.admin_grpc.usage_servicer import UsageServicer
-from gateway.adminauth import admin_key
-from gateway.context import GATEWAY, GatewayContext
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +75,9 @@ class AdminServer:
         await self.server.stop(grace=grace)
 
 
-async def start_admin_server(ctx: GatewayContext, host: str, port: int) -> AdminServer:
+async def start_admin_server(
+    ctx: GatewayContext, host: str, port: int, tls: CertificateReloader | None = None
+) -> AdminServer:
     server = aio.server(interceptors=[AdminAuthInterceptor(lambda: admin_key(ctx.config, ctx.environ))])
     registrations: tuple[tuple[Any, type], ...] = (
         (tokens_pb2_grpc.add_TokenServiceServicer_to_server, TokenServicer),
@@ -91,7 +96,10 @@ async def start_admin_server(ctx: GatewayContext, host: str, port: int) -> Admin
     )
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:
-        bound = server.add_insecure_port(address)
+        if tls is None:
+            bound = server.add_insecure_port(address)
+        else:
+            bound = server.add_secure_port(address, grpc_server_credentials(tls))
     except RuntimeError:
         bound = 0
     if bound == 0:
@@ -114,11 +122,39 @@ async def admin_grpc_ctx(app: web.Application) -> AsyncIterator[None]:
     if port is None:
         yield
         return
-    admin = await start_admin_server(ctx, ctx.config.server.admin_grpc_host, port)
+    server = ctx.config.server
+    tls = admin_tls(ctx)
+    host = server.admin_grpc_bind_host
+    if tls is None and not is_loopback(host if host not in ("localhost", "") else "127.0.0.1"):
+        log.warning(
+            "admin gRPC on %s is plaintext: the admin key crosses the network in clear "
+            "(set TLS_CERT_FILE and TLS_KEY_FILE)",
+            host,
+        )
+    admin = await start_admin_server(ctx, host, port, tls)
     ctx.extras[ADMIN_GRPC_PORT] = admin.port
-    log.info("admin gRPC listening on %s:%d", ctx.config.server.admin_grpc_host, admin.port)
+    if tls is not None:
+        ctx.extras.setdefault(RELOADERS, []).append(tls)
+    log.info(
+        "admin gRPC listening on %s:%d (%s)",
+        host,
+        admin.port,
+        "mTLS" if tls and tls.requires_client_certificate else "TLS" if tls else "plaintext",
+    )
     try:
         yield
     finally:
         ctx.extras.pop(ADMIN_GRPC_PORT, None)
         await admin.stop()
+
+
+def admin_tls(ctx: GatewayContext) -> CertificateReloader | None:
+    """The admin listener's certificate files, loaded; AdminServerError when they cannot be."""
+    server = ctx.config.server
+    if not server.tls_cert_file or not server.tls_key_file:
+        return None
+    try:
+        ca_file = server.admin_grpc_client_ca_file
+        return CertificateReloader(server.tls_cert_file, server.tls_key_file, ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise AdminServerError(f"cannot load the admin gRPC TLS files: {exc}") from exc

@@ -17,6 +17,7 @@ import contextlib
 import logging
 import os
 import signal
+import ssl
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -35,6 +36,7 @@ from gateway.credentials.secrets import resolve_secret
 from gateway.healthcheck import LISTEN_FILE_ENV
 from gateway.http.health import READINESS
 from gateway.logging import configure_logging, level_from
+from gateway.tlsfiles import RELOADERS, http_tls, tls_problem
 from gateway.tokens.state import StoreError
 
 log = logging.getLogger("gateway.serve")
@@ -92,8 +94,18 @@ def serve(
     configure_logging(
         level_from(config.server.verbose, environ), config.server.json_logs, secrets_of(config, environ)
     )
+    server = config.server
+    problem = tls_problem(server.tls_cert_file, server.tls_key_file, server.admin_grpc_client_ca_file)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     try:
-        asyncio.run(_serve(config, environ, on_ready))
+        tls = http_tls(server.tls_cert_file, server.tls_key_file)
+    except (OSError, ssl.SSLError) as err:
+        print(f"error: cannot load the TLS certificate and key: {err}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(_serve(config, environ, on_ready, tls))
     except KeyboardInterrupt:  # Ctrl-C before the signal handlers were installed
         return 130
     except StoreError as err:  # e.g. a corrupt tokens.bin: say so, no traceback
@@ -112,10 +124,15 @@ def serve(
 
 
 async def _serve(
-    config: RouterConfig, environ: Mapping[str, str], on_ready: Callable[[str], None] | None
+    config: RouterConfig,
+    environ: Mapping[str, str],
+    on_ready: Callable[[str], None] | None,
+    tls: tuple[ssl.SSLContext, Any] | None = None,
 ) -> None:
     app = build_app(config, environ)
     grace, delay = config.server.shutdown_grace, config.server.shutdown_delay
+    if tls is not None:
+        app[GATEWAY].extras.setdefault(RELOADERS, []).append(tls[1])
     runner = web.AppRunner(
         app, handle_signals=False, handler_cancellation=True, shutdown_timeout=grace, access_log=None
     )
@@ -123,14 +140,14 @@ async def _serve(
     started = False
     listen_file: Path | None = None
     try:
-        site = web.TCPSite(runner, config.server.host, config.server.port)
+        site = web.TCPSite(runner, config.server.host, config.server.port, ssl_context=tls and tls[0])
         await site.start()
         started = True
         host, port = _bound(runner, config)
         listen_file = _write_listen_file(environ, port)
-        _log_banner(config, environ, host, port)
+        _log_banner(config, environ, host, port, tls is not None)
         if on_ready is not None:
-            on_ready(f"http://{_display_host(host)}:{port}")
+            on_ready(f"{'https' if tls else 'http'}://{_display_host(host)}:{port}")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -188,7 +205,9 @@ def _display_host(host: str) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
 
 
-def _log_banner(config: RouterConfig, environ: Mapping[str, str], host: str, port: int) -> None:
+def _log_banner(
+    config: RouterConfig, environ: Mapping[str, str], host: str, port: int, https: bool = False
+) -> None:
     log.info("Link.Assistant.Router v%s", VERSION)
     log.info("Upstream: %s (provider %s)", config.upstream.base_url, config.upstream.provider.value)
     for spec in account_specs(config, environ):
@@ -201,4 +220,4 @@ def _log_banner(config: RouterConfig, environ: Mapping[str, str], host: str, por
         )
         log.info("Account %s: %s", spec.name, where)
     log.info("Routing mode: %s, storage policy: %s", config.routing.mode.value, config.storage.policy.value)
-    log.info("Listening on %s:%d", host, port)
+    log.info("Listening on %s:%d%s", host, port, " (https)" if https else "")

@@ -183,6 +183,8 @@ SEED_FLAGS = [
     ("--config", "ROUTER_CONFIG"), ("--admin-grpc-port", "ADMIN_GRPC_PORT"), ("--json-logs", "JSON_LOGS"),
     ("--redis-url", "REDIS_URL"), ("--oauth-token-url", "CLAUDE_OAUTH_TOKEN_URL"),
     ("--shutdown-grace", "ROUTER_SHUTDOWN_GRACE"), ("--shutdown-delay", "ROUTER_SHUTDOWN_DELAY"),
+    ("--admin-grpc-host", "ADMIN_GRPC_HOST"), ("--tls-cert-file", "TLS_CERT_FILE"),
+    ("--tls-key-file", "TLS_KEY_FILE"), ("--admin-grpc-client-ca-file", "ADMIN_GRPC_CLIENT_CA_FILE"),
 ]  # fmt: skip
 
 
