@@ -67,3 +67,17 @@ async def test_akash_sdl_of_the_kubernetes_example_passes_file_secrets_as_env(tm
                 assert issued.status == 200, await issued.text()
                 assert (await issued.json())["token"].startswith("la_sk_")
         assert proc.returncode == 0
+
+
+def test_akash_without_redis_keeps_the_store_on_a_persistent_volume() -> None:
+    code, text = render_command(str(ROOT / "akash" / "router.lino"), "akash", storage_size="3Gi")
+    assert code == 0, text
+    sdl = yaml.safe_load(text.split("---\n", 1)[1])
+    service = sdl["services"]["router"]
+    env = dict(item.split("=", 1) for item in service["env"])
+    assert service["params"]["storage"]["data"] == {"mount": env["DATA_DIR"], "readOnly": False}
+    volumes = sdl["profiles"]["compute"]["router"]["resources"]["storage"]
+    assert {"name": "data", "size": "3Gi", "attributes": {"persistent": True, "class": "beta3"}} in volumes
+    # Two gateways would each keep their own store: refused, as everywhere else.
+    code, text = render_command(str(ROOT / "akash" / "router.lino"), "akash", replicas=2)
+    assert code == 1 and "2 replicas without redis" in text
