@@ -98,7 +98,9 @@ def test_dockerignore_keeps_state_and_secrets_out() -> None:
     assert {".git", ".venv", ".lenv", ".env", ".data"} <= ignored
 
 
-def _env(tmp_path: Path, port: int) -> dict[str, str]:
+def _env(tmp_path: Path, port: int = 0) -> dict[str, str]:
+    """The image's environment for a local run. Port 0 by default: the kernel picks a free one and serve
+    writes it to ROUTER_LISTEN_FILE, where the HEALTHCHECK reads it (no race for a port picked early)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ROUTER_", "TOKEN_"))}
     env.update(image_env())
     env.update(
@@ -110,7 +112,7 @@ def _env(tmp_path: Path, port: int) -> dict[str, str]:
             "TOKEN_SECRET": "dockerfile-test-secret-0123456789abcdef",
             "ROUTER_HOST": "127.0.0.1",
             "ROUTER_PORT": str(port),
-            "ADMIN_GRPC_PORT": str(free_port()),
+            "ADMIN_GRPC_PORT": "0",
             "ROUTER_LISTEN_FILE": str(tmp_path / "listen-port"),  # not the image's shared /tmp path
             "ROUTER_SHUTDOWN_DELAY": "0",  # no load balancer to wait for
         }
@@ -122,7 +124,7 @@ def test_entrypoint_help_lists_the_gateway_and_the_controller(tmp_path: Path) ->
     entry = exec_form("ENTRYPOINT")
     result = subprocess.run(
         [*entry, "--help"],
-        env=_env(tmp_path, free_port()),
+        env=_env(tmp_path),
         capture_output=True,
         text=True,
         timeout=60,
@@ -132,7 +134,7 @@ def test_entrypoint_help_lists_the_gateway_and_the_controller(tmp_path: Path) ->
     assert "serve" in result.stdout and "controller" in result.stdout
     result = subprocess.run(
         [*entry, "controller", "--help"],
-        env=_env(tmp_path, free_port()),
+        env=_env(tmp_path),
         capture_output=True,
         text=True,
         timeout=60,
@@ -167,7 +169,7 @@ def _serves_until_healthcheck_passes(command: list[str], env: dict[str, str], cw
 
 
 def test_entrypoint_and_cmd_serve_and_the_healthcheck_sees_it(tmp_path: Path) -> None:
-    env = _env(tmp_path, free_port())
+    env = _env(tmp_path)
     _serves_until_healthcheck_passes([*exec_form("ENTRYPOINT"), *exec_form("CMD")], env, tmp_path)
 
 
@@ -217,7 +219,7 @@ def test_the_package_built_from_the_copied_sources_serves(tmp_path: Path) -> Non
     shutil.rmtree(context)  # nothing can be imported from the sources any more
     # -S: no site hooks, so the checkout's editable-install finder cannot shadow the built package; the
     # third-party dependencies still come from this venv.
-    env = _env(tmp_path, free_port())
+    env = _env(tmp_path)
     env["PYTHONPATH"] = os.pathsep.join([str(site), sysconfig.get_paths()["purelib"]])
     python = [sys.executable, "-S", "-c", "import sys; from gateway.cli.main import main; sys.exit(main())"]
     where = subprocess.run(
@@ -291,7 +293,7 @@ def test_the_gateway_image_lacks_what_only_the_controller_or_codegen_needs(tmp_p
         "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
         "sys.meta_path.insert(0, _Absent())\n"
     )
-    env = _env(tmp_path, free_port())
+    env = _env(tmp_path)
     env["PYTHONPATH"] = str(tmp_path)
     controller = subprocess.run(
         [*exec_form("ENTRYPOINT"), "controller"],
