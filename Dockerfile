@@ -54,5 +54,5 @@ COPY --from=build /opt/router /opt/router
 EXPOSE 8080 9090
 VOLUME ["/data/router"]
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
-  CMD ["python", "-m", "gateway.healthcheck"]
+  CMD ["python", "-m", "gateway.cli.healthcheck"]
 CMD ["serve"]

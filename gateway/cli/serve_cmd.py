@@ -29,11 +29,11 @@ from dsl.errors import DslError
 from dsl.model import RouterConfig
 from gateway.admin_grpc.server import AdminServerError
 from gateway.app import ConfigurationError, build_app, build_context
+from gateway.cli.healthcheck import LISTEN_FILE_ENV
 from gateway.cli.settings import settings_from_args
 from gateway.context import GATEWAY
 from gateway.credentials.build import account_specs
 from gateway.credentials.secrets import resolve_secret
-from gateway.healthcheck import LISTEN_FILE_ENV
 from gateway.http.health import READINESS
 from gateway.logging import configure_logging, level_from
 from gateway.tlsfiles import RELOADERS, http_tls, tls_problem
@@ -173,7 +173,7 @@ async def _serve(
 
 
 def _write_listen_file(environ: Mapping[str, str], port: int) -> Path | None:
-    """Tell the image's HEALTHCHECK (`gateway.healthcheck`) the port really bound: flags and the config
+    """Tell the image's HEALTHCHECK (`gateway.cli.healthcheck`) the port really bound: flags and the config
     file decide it, and a separate process cannot see them."""
     name = environ.get(LISTEN_FILE_ENV)
     if not name:

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from gateway.context import GATEWAY, GatewayContext
+from gateway.accounts.pool import POOL
+from gateway.context import GATEWAY
 from gateway.tokens.filestore import FileTokenStore
+from gateway.tokens.service import TOKENS
 
 STORE_PROBE_SECONDS = 2.0
 # An id no token ever has: a lookup of it costs one round trip and changes nothing.
@@ -41,27 +43,25 @@ async def head_root(request: web.Request) -> web.Response:
     return web.Response(status=200)
 
 
-async def _store_problem(ctx: GatewayContext) -> str | None:
-    tokens = ctx.tokens
+async def _store_problem(app: web.Application) -> str | None:
+    tokens = app.get(TOKENS)
     if tokens is None:
         return "the token store is not open"
-    store = getattr(tokens, "store", None)
-    if store is None:
-        return None
+    store = tokens.store
     try:
         await asyncio.wait_for(store.fetch(PROBE_TOKEN_ID), STORE_PROBE_SECONDS)
     except Exception as exc:  # any failure of the store means not ready; the reason is its type only
         return f"the token store does not answer ({type(exc).__name__})"
-    if isinstance(store, FileTokenStore) and not os.access(ctx.data_dir, os.W_OK):
+    if isinstance(store, FileTokenStore) and not os.access(app[GATEWAY].data_dir, os.W_OK):
         return "the data directory is not writable"
     return None
 
 
-def _account_problem(ctx: GatewayContext) -> str | None:
+def _account_problem(app: web.Application) -> str | None:
     """Not ready when no account could ever serve, or every one lacks a working credential. Accounts
     cooling down after a rate limit or overload still count: that passes, and while it lasts the
     gateway's own 502 with retry-after tells clients more than a pod taken out of the Service."""
-    pool = ctx.pool
+    pool = app.get(POOL)
     if pool is None:
         return "the account pool is not built"
     if pool.recovery_wait(None, None) is None:
@@ -77,8 +77,7 @@ async def ready(request: web.Request) -> web.Response:
     if request.app[READINESS].draining:
         problems.append("shutting down")
     else:
-        ctx = request.app[GATEWAY]
-        for problem in (await _store_problem(ctx), _account_problem(ctx)):
+        for problem in (await _store_problem(request.app), _account_problem(request.app)):
             if problem:
                 problems.append(problem)
     if problems:

@@ -1,4 +1,4 @@
-"""`python -m gateway.healthcheck`: the container image's HEALTHCHECK. Exit 0 when the gateway in this
+"""`python -m gateway.cli.healthcheck`: the container image's HEALTHCHECK. Exit 0 when the gateway in this
 container answers `GET /health`, else 1 with one line on stderr (never a traceback).
 
 The port is the effective one. `serve` writes the port it bound to `$ROUTER_LISTEN_FILE` (the image sets
@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from dsl.errors import DslError
-from dsl.settings import settings_from_args
+from gateway.cli.settings import settings_from_args
 
 LISTEN_FILE_ENV = "ROUTER_LISTEN_FILE"
 TIMEOUT_SECONDS = 3.0
