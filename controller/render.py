@@ -158,11 +158,23 @@ def claim(resource: RouterConfigResource) -> Manifest:
     return persistent_volume_claim(resource, _metadata(resource, claim_name(resource)))
 
 
+def template_metadata(resource: RouterConfigResource, config: RouterConfig) -> Manifest:
+    """The two rollout modes. With `hot-reload on` (the default) a config change reaches the running
+    pods through their mounted ConfigMap and they reload in place: the template changes, and the pods
+    roll, only when the pod spec itself does (ports, env, mounts). With `hot-reload off` the template
+    carries the config's hash, so every config change rolls the pods."""
+    meta: Manifest = {"labels": labels(resource)}
+    annotations = dict(resource.pod.pod_annotations)
+    if not config.features.hot_reload:
+        # The hash outranks a user's annotation of the same name.
+        annotations[names.CONFIG_HASH_ANNOTATION] = config_hash(resource.config)
+    if annotations:
+        meta["annotations"] = annotations
+    return meta
+
+
 def deployment(resource: RouterConfigResource, config: RouterConfig) -> Manifest:
     wiring = pod_wiring(resource, config)
-    # A new hash changes the pod template, so a config change rolls the pods; it outranks a user's
-    # annotation of the same name.
-    annotations = {**resource.pod.pod_annotations, names.CONFIG_HASH_ANNOTATION: config_hash(resource.config)}
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -172,7 +184,7 @@ def deployment(resource: RouterConfigResource, config: RouterConfig) -> Manifest
             "selector": {"matchLabels": selector(resource)},
             "strategy": _strategy(config),
             "template": {
-                "metadata": {"labels": labels(resource), "annotations": annotations},
+                "metadata": template_metadata(resource, config),
                 "spec": {
                     # Long streaming answers get the config's shutdown grace to finish after SIGTERM.
                     "terminationGracePeriodSeconds": termination_grace_seconds(config),

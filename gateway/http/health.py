@@ -4,6 +4,9 @@
 down, its config is loaded (the app started), its token store answers, and some account could serve a
 request. A failing check answers 503 with the reasons as JSON, never a secret. The serve loop flips
 `Readiness.draining` on SIGTERM so load balancers stop sending before the listener closes.
+
+A failed config reload does not make the gateway unready (it keeps serving the last good config); `/ready`
+says so in its `reload` detail, next to the metric `link_assistant_config_last_reload_failed`.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from aiohttp import web
 
 from gateway.accounts.pool import POOL
 from gateway.context import GATEWAY
+from gateway.reload.reloader import RELOADER
 from gateway.tokens.filestore import FileTokenStore
 from gateway.tokens.service import TOKENS
 
@@ -80,9 +84,10 @@ async def ready(request: web.Request) -> web.Response:
         for problem in (await _store_problem(request.app), _account_problem(request.app)):
             if problem:
                 problems.append(problem)
+    reload = request.app[RELOADER].detail()
     if problems:
-        return web.json_response({"ready": False, "problems": problems}, status=503)
-    return web.json_response({"ready": True})
+        return web.json_response({"ready": False, "problems": problems, "reload": reload}, status=503)
+    return web.json_response({"ready": True, "reload": reload})
 
 
 def add_health_routes(app: web.Application) -> None:
