@@ -15,8 +15,8 @@ from tests.controller.conftest import Cluster
 RC_PATH = "/apis/router.link-assistant.dev/v1alpha1/namespaces/default/routerconfigs"
 # Two replicas share their token store through Redis (without it, several replicas are refused).
 REDIS = "redis:\n  url-env REDIS_URL\n"
-GOOD = "server:\n  port 8080\n  admin-grpc-port 9090\nfeatures:\n  metrics on\n" + REDIS
-GOOD_V2 = "server:\n  port 8081\n  admin-grpc-port 9090\nfeatures:\n  metrics on\n" + REDIS
+GOOD = REDIS + "server:\n  port 8080\n  admin-grpc-port 9090\nfeatures:\n  metrics on\n"
+GOOD_V2 = REDIS + "server:\n  port 8081\n  admin-grpc-port 9090\nfeatures:\n  metrics on\n"
 BAD = "server:\n  port abc\n"
 HASH = "router.link-assistant.dev/config-hash"
 
