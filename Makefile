@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint fmt proto bench charts clean
+.PHONY: install run test lint fmt proto bench charts lock clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,12 @@ charts: install
 	  $$HELM lint --strict charts/link-assistant-router charts/link-assistant-router-gateway && \
 	  $$HELM template lar charts/link-assistant-router --include-crds >/dev/null && \
 	  $$HELM template router charts/link-assistant-router-gateway >/dev/null
+
+# Re-pin every runtime dependency (gateway + controller) after a change to pyproject.toml.
+lock: install
+	$(BIN)/pip install -q pip-tools
+	$(BIN)/pip-compile --quiet --strip-extras --extra controller --no-emit-index-url --no-emit-find-links \
+	  --no-emit-trusted-host --output-file requirements.lock pyproject.toml
 
 proto: install
 	$(BIN)/python -m gateway.admin_grpc.codegen

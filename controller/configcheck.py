@@ -11,6 +11,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from controller.persistence import state_problems
 from controller.podspec import credential_dirs, pod_wiring, secret_files
 from controller.spec import RouterConfigResource
 from dsl.config import load_config
@@ -19,6 +20,31 @@ from dsl.model import RouterConfig
 
 # A Service name is a DNS-1035 label; pods append up to 16 characters to the Deployment's name.
 NAME = re.compile(r"[a-z]([-a-z0-9]{0,45}[a-z0-9])?")
+# Names the cluster itself uses: a Service `kubernetes` would shadow the API server's own, and `kube-*`
+# is the system components' prefix.
+RESERVED_NAME = re.compile(r"kubernetes|kube-.*")
+
+
+def name_problems(name: str) -> tuple[Problem, ...]:
+    """Why `name` cannot name a gateway's objects (empty when it can)."""
+    if not NAME.fullmatch(name):
+        return (
+            Problem(
+                f"name {name[:80]!r} cannot name the gateway's Service",
+                file="metadata.name",
+                expected="at most 47 lowercase letters, digits and '-', starting with a letter",
+            ),
+        )
+    if RESERVED_NAME.fullmatch(name):
+        return (
+            Problem(
+                f"name {name!r} is taken by the cluster itself (the API server's Service is `kubernetes`; "
+                "`kube-*` names belong to system components)",
+                file="metadata.name",
+                hint="choose another name (config render: --name)",
+            ),
+        )
+    return ()
 
 
 @dataclass(frozen=True)
@@ -87,14 +113,8 @@ def check_resource(resource: RouterConfigResource) -> ConfigCheck:
         return ConfigCheck(None, (Problem("config is nested too deeply", file=source),))
     known = {a.name for a in config.accounts} | {name for name, _ in credential_dirs(config)} | {"default"}
     problems: tuple[Problem, ...] = ()
-    if not NAME.fullmatch(resource.name):
-        problems += (
-            Problem(
-                f"name {resource.name[:80]!r} cannot name the gateway's Service",
-                file="metadata.name",
-                expected="at most 47 lowercase letters, digits and '-', starting with a letter",
-            ),
-        )
+    problems += name_problems(resource.name)
+    problems += state_problems(resource.replicas, config, source)
     if config.server.host in ("localhost", "::1") or config.server.host.startswith("127."):
         problems += (
             Problem(

@@ -9,17 +9,20 @@ from __future__ import annotations
 from typing import Any
 
 from controller import names
+from controller.persistence import termination_grace_seconds
 from controller.podspec import data_dir, pod_wiring
-from controller.render import METRICS_SERVICE_PORT, serves_grpc_admin
+from controller.render import METRICS_SERVICE_PORT, effective_resources, serves_grpc_admin
 from controller.spec import RouterConfigResource
 from dsl.model import RouterConfig
 
 # The chart adds these itself (their names depend on the release name).
 _CHART_VOLUMES = {"config", "data", "tmp", "home"}
+# Without redis in the config the chart adds the claim <release>-data itself, as the controller does.
 
 
 def render_values(resource: RouterConfigResource, config: RouterConfig) -> dict[str, Any]:
     wiring = pod_wiring(resource, config)
+    pod = resource.pod
     return {
         "image": resource.image,
         "imagePullPolicy": resource.image_pull_policy,
@@ -37,8 +40,19 @@ def render_values(resource: RouterConfigResource, config: RouterConfig) -> dict[
         "env": list(wiring.env),
         "extraVolumes": [v for v in wiring.volumes if v["name"] not in _CHART_VOLUMES],
         "extraVolumeMounts": [m for m in wiring.mounts if m["name"] not in _CHART_VOLUMES],
-        "resources": {part: dict(amounts) for part, amounts in resource.resources.items()},
-        "service": {"type": resource.service_type},
+        "resources": effective_resources(resource),
+        "terminationGracePeriodSeconds": termination_grace_seconds(config),
+        "persistence": {
+            "size": resource.storage.size,
+            "storageClass": resource.storage.storage_class or "",
+        },
+        "imagePullSecrets": [{"name": name} for name in pod.image_pull_secrets],
+        "nodeSelector": dict(pod.node_selector),
+        "tolerations": [dict(t) for t in pod.tolerations],
+        "affinity": dict(pod.affinity),
+        "topologySpreadConstraints": [dict(t) for t in pod.topology_spread_constraints],
+        "podAnnotations": dict(pod.pod_annotations),
+        "service": {"type": resource.service_type, "annotations": dict(pod.service_annotations)},
         "serviceMonitor": {
             "enabled": resource.service_monitor.enabled,
             "interval": resource.service_monitor.interval,

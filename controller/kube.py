@@ -24,6 +24,7 @@ MERGE = "application/merge-patch+json"
 # Where each child kind lives in the API (the controller only ever writes these).
 _PLURALS: dict[tuple[str, str], str] = {
     ("v1", "ConfigMap"): "configmaps",
+    ("v1", "PersistentVolumeClaim"): "persistentvolumeclaims",
     ("v1", "Service"): "services",
     ("v1", "Event"): "events",
     ("apps/v1", "Deployment"): "deployments",

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from controller import names
+from controller.persistence import claim_name, wants_claim
 from controller.spec import RouterConfigResource, SecretKeyRef
 from dsl.model import RouterConfig, SecretRef, UpstreamConfig
 
@@ -93,6 +94,15 @@ def secret_env(resource: RouterConfigResource, config: RouterConfig) -> list[Man
     return [_env_var(env, wanted[env]) for env in sorted(wanted)]
 
 
+def file_secret_paths(config: RouterConfig) -> list[str]:
+    """Every `*-file` path of the config as written in it (not yet resolved inside the container)."""
+    return sorted({ref.file for _, ref in _secret_refs(config) if ref.file})
+
+
+def env_secret_names(config: RouterConfig) -> set[str]:
+    return {ref.env for _, ref in _secret_refs(config) if ref.env}
+
+
 def secret_files(config: RouterConfig) -> list[str]:
     """Every `*-file` path of the config, as mounted: the file name is the key in the Secret."""
     return sorted({container_path(ref.file) for _, ref in _secret_refs(config) if ref.file})
@@ -155,11 +165,15 @@ def pod_wiring(resource: RouterConfigResource, config: RouterConfig) -> PodWirin
     # cli routing mode keeps its state there). A data dir equal to the home needs no volume of its own.
     volumes: list[Manifest] = [{"name": "config", "configMap": {"name": f"{resource.name}-config"}}]
     mounts: list[Manifest] = [{"name": "config", "mountPath": names.CONFIG_MOUNT_DIR, "readOnly": True}]
+    # File-backed token state lives on the claim, so a restarted pod still knows every revoked key.
     scratch = [("data", data_dir(config)), ("tmp", "/tmp"), ("home", names.GATEWAY_HOME)]
     if data_dir(config) == names.GATEWAY_HOME:
         scratch = scratch[1:]
     for name, path in scratch:
-        volumes.append({"name": name, "emptyDir": {}})
+        source: Manifest = {"emptyDir": {}}
+        if path == data_dir(config) and wants_claim(config):
+            source = {"persistentVolumeClaim": {"claimName": claim_name(resource)}}
+        volumes.append({"name": name, **source})
         mounts.append({"name": name, "mountPath": path})
     for extra_volumes, extra_mounts in (_file_mounts(resource, config), _account_mounts(resource, config)):
         volumes += extra_volumes

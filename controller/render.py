@@ -1,4 +1,5 @@
-"""Render a RouterConfig into its child objects: ConfigMap, Deployment, Service, ServiceMonitor (pure).
+"""Render a RouterConfig into its child objects: ConfigMap, PersistentVolumeClaim (one gateway without
+Redis), Deployment, Service, PodDisruptionBudget, ServiceMonitor (pure).
 
 Input is the typed resource plus the validated config; output is plain dicts ready for server-side
 apply. No I/O and no Kubernetes client here, so the controller, `config render` and the golden tests
@@ -11,12 +12,17 @@ from typing import Any
 
 from controller import names
 from controller.configcheck import config_hash
+from controller.persistence import (
+    claim_name,
+    persistent_volume_claim,
+    termination_grace_seconds,
+    wants_claim,
+)
 from controller.podspec import Manifest, pod_wiring
 from controller.spec import RouterConfigResource
 from dsl.model import RouterConfig
 
 METRICS_SERVICE_PORT = 9464
-TERMINATION_GRACE_SECONDS = 60
 
 
 def labels(resource: RouterConfigResource) -> dict[str, str]:
@@ -78,13 +84,13 @@ def _ports(config: RouterConfig) -> list[Manifest]:
     return ports
 
 
-def _probe(initial_delay: int, period: int) -> Manifest:
+def _probe(path: str, initial_delay: int, period: int, failures: int) -> Manifest:
     return {
-        "httpGet": {"path": "/health", "port": "http"},
+        "httpGet": {"path": path, "port": "http"},
         "initialDelaySeconds": initial_delay,
         "periodSeconds": period,
         "timeoutSeconds": 3,
-        "failureThreshold": 3,
+        "failureThreshold": failures,
     }
 
 
@@ -99,17 +105,57 @@ def gateway_container(resource: RouterConfigResource, config: RouterConfig) -> M
         "ports": _ports(config),
         "env": list(wiring.env),
         "volumeMounts": list(wiring.mounts),
-        "readinessProbe": _probe(2, 10),
-        "livenessProbe": _probe(10, 30),
+        # /ready fails first on SIGTERM (and while the store or every account is unusable), so the
+        # Service stops sending before the listener closes; /health only says the process answers.
+        # One failed check is enough: within the 5 s shutdown delay the pod is out of rotation.
+        "readinessProbe": _probe("/ready", 2, 5, 1),
+        "livenessProbe": _probe("/health", 10, 30, 3),
         "securityContext": {
             "allowPrivilegeEscalation": False,
             "readOnlyRootFilesystem": True,
             "capabilities": {"drop": ["ALL"]},
         },
     }
-    if resource.resources:
-        container["resources"] = {part: dict(amounts) for part, amounts in resource.resources.items()}
+    container["resources"] = effective_resources(resource)
     return container
+
+
+# What a gateway asks for unless the spec says otherwise: enough for a few hundred concurrent streams,
+# and a memory limit so a leak cannot take the node down. No CPU limit: throttling stalls streams.
+DEFAULT_RESOURCES: dict[str, dict[str, str]] = {
+    "requests": {"cpu": "100m", "memory": "128Mi"},
+    "limits": {"memory": "512Mi"},
+}
+
+
+def effective_resources(resource: RouterConfigResource) -> dict[str, dict[str, str]]:
+    source = resource.resources or DEFAULT_RESOURCES
+    return {part: dict(amounts) for part, amounts in source.items()}
+
+
+def _strategy(config: RouterConfig) -> Manifest:
+    if wants_claim(config):
+        # One gateway owns the claim (ReadWriteOnce, one writer of the store): the old pod goes first.
+        return {"type": "Recreate"}
+    # Roll one new pod in before an old one goes, so a config change never drops capacity.
+    return {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+
+
+def _pod_options(resource: RouterConfigResource) -> Manifest:
+    """The scheduling options of the spec, only those set (an empty list is not the same as none)."""
+    pod = resource.pod
+    options: Manifest = {
+        "nodeSelector": dict(pod.node_selector),
+        "tolerations": [dict(t) for t in pod.tolerations],
+        "affinity": dict(pod.affinity),
+        "topologySpreadConstraints": [dict(t) for t in pod.topology_spread_constraints],
+        "imagePullSecrets": [{"name": name} for name in pod.image_pull_secrets],
+    }
+    return {key: value for key, value in options.items() if value}
+
+
+def claim(resource: RouterConfigResource) -> Manifest:
+    return persistent_volume_claim(resource, _metadata(resource, claim_name(resource)))
 
 
 def template_metadata(resource: RouterConfigResource, config: RouterConfig) -> Manifest:
@@ -118,8 +164,12 @@ def template_metadata(resource: RouterConfigResource, config: RouterConfig) -> M
     roll, only when the pod spec itself does (ports, env, mounts). With `hot-reload off` the template
     carries the config's hash, so every config change rolls the pods."""
     meta: Manifest = {"labels": labels(resource)}
+    annotations = dict(resource.pod.pod_annotations)
     if not config.features.hot_reload:
-        meta["annotations"] = {names.CONFIG_HASH_ANNOTATION: config_hash(resource.config)}
+        # The hash outranks a user's annotation of the same name.
+        annotations[names.CONFIG_HASH_ANNOTATION] = config_hash(resource.config)
+    if annotations:
+        meta["annotations"] = annotations
     return meta
 
 
@@ -132,13 +182,12 @@ def deployment(resource: RouterConfigResource, config: RouterConfig) -> Manifest
         "spec": {
             "replicas": resource.replicas,
             "selector": {"matchLabels": selector(resource)},
-            # Roll one new pod in before an old one goes, so a config change never drops capacity.
-            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+            "strategy": _strategy(config),
             "template": {
                 "metadata": template_metadata(resource, config),
                 "spec": {
-                    # Long streaming answers get time to finish after SIGTERM.
-                    "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
+                    # Long streaming answers get the config's shutdown grace to finish after SIGTERM.
+                    "terminationGracePeriodSeconds": termination_grace_seconds(config),
                     "automountServiceAccountToken": False,
                     "securityContext": {
                         "runAsNonRoot": True,
@@ -149,6 +198,7 @@ def deployment(resource: RouterConfigResource, config: RouterConfig) -> Manifest
                     },
                     "containers": [gateway_container(resource, config)],
                     "volumes": list(wiring.volumes),
+                    **_pod_options(resource),
                 },
             },
         },
@@ -173,10 +223,13 @@ def service(resource: RouterConfigResource, config: RouterConfig) -> Manifest:
         ports.append(
             {"name": "metrics", "port": METRICS_SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}
         )
+    metadata = _metadata(resource, resource.name)
+    if resource.pod.service_annotations:
+        metadata["annotations"] = dict(resource.pod.service_annotations)
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": _metadata(resource, resource.name),
+        "metadata": metadata,
         "spec": {"type": resource.service_type, "selector": selector(resource), "ports": ports},
     }
 
@@ -223,7 +276,10 @@ def optional_children(resource: RouterConfigResource, config: RouterConfig) -> l
 
 def render_children(resource: RouterConfigResource, config: RouterConfig) -> list[dict[str, Any]]:
     """Every child object of a valid RouterConfig, in apply order (config before the pods that read it)."""
-    children = [config_map(resource), deployment(resource, config), service(resource, config)]
+    children = [config_map(resource)]
+    if wants_claim(config):
+        children.append(claim(resource))
+    children += [deployment(resource, config), service(resource, config)]
     if wants_disruption_budget(resource):
         children.append(disruption_budget(resource))
     if wants_service_monitor(resource, config):

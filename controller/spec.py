@@ -60,6 +60,28 @@ class ServiceMonitorSpec:
 
 
 @dataclass(frozen=True)
+class StorageSpec:
+    """The PersistentVolumeClaim that keeps a single gateway's token store across pod restarts."""
+
+    size: str = "1Gi"
+    storage_class: str | None = None
+    """None: the cluster's default StorageClass."""
+
+
+@dataclass(frozen=True)
+class PodOptions:
+    """Scheduling and metadata options passed to the gateway pods as given (the API server checks them)."""
+
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    tolerations: tuple[Mapping[str, Any], ...] = ()
+    affinity: Mapping[str, Any] = field(default_factory=dict)
+    topology_spread_constraints: tuple[Mapping[str, Any], ...] = ()
+    image_pull_secrets: tuple[str, ...] = ()
+    pod_annotations: Mapping[str, str] = field(default_factory=dict)
+    service_annotations: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class RouterConfigResource:
     """Everything the renderer needs from one RouterConfig object."""
 
@@ -80,6 +102,8 @@ class RouterConfigResource:
     resources: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     service_type: str = "ClusterIP"
     service_monitor: ServiceMonitorSpec = ServiceMonitorSpec()
+    storage: StorageSpec = StorageSpec()
+    pod: PodOptions = PodOptions()
 
     @property
     def default_secret(self) -> str:
@@ -134,6 +158,46 @@ def _resources(value: Any) -> dict[str, dict[str, str]]:
             raise SpecError(f"spec.resources.{part} must be an object")
         out[part] = {str(k): str(v) for k, v in amounts.items()}
     return out
+
+
+def _str_map(value: Any, where: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise SpecError(f"{where} must be an object of strings")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise SpecError(f"{where} must be an object")
+    return dict(value)
+
+
+def _storage(value: Any) -> StorageSpec:
+    spec = _object(value, "spec.storage")
+    size = _str(spec.get("size"), "spec.storage.size", "1Gi")
+    cls = spec.get("storageClassName")
+    return StorageSpec(size=size, storage_class=None if cls is None else str(cls))
+
+
+def _pod_options(spec: Mapping[str, Any]) -> PodOptions:
+    pulls = _list(spec.get("imagePullSecrets"), "spec.imagePullSecrets")
+    return PodOptions(
+        node_selector=_str_map(spec.get("nodeSelector"), "spec.nodeSelector"),
+        tolerations=tuple(dict(t) for t in _list(spec.get("tolerations"), "spec.tolerations")),
+        affinity=_object(spec.get("affinity"), "spec.affinity"),
+        topology_spread_constraints=tuple(
+            dict(t) for t in _list(spec.get("topologySpreadConstraints"), "spec.topologySpreadConstraints")
+        ),
+        image_pull_secrets=tuple(
+            _str(item.get("name"), f"spec.imagePullSecrets[{i}].name") for i, item in enumerate(pulls)
+        ),
+        pod_annotations=_str_map(spec.get("podAnnotations"), "spec.podAnnotations"),
+        service_annotations=_str_map(spec.get("serviceAnnotations"), "spec.serviceAnnotations"),
+    )
 
 
 def _config_source(spec: Mapping[str, Any]) -> tuple[str, ConfigMapKeyRef | None]:
@@ -198,11 +262,19 @@ def parse_resource(obj: Mapping[str, Any], default_image: str = names.DEFAULT_IM
             enabled=bool(monitor.get("enabled", False)),
             interval=_str(monitor.get("interval"), "spec.serviceMonitor.interval", "30s"),
         ),
+        storage=_storage(spec.get("storage")),
+        pod=_pod_options(spec),
     )
 
 
 def resource_from_config_file(
-    name: str, config_text: str, namespace: str = "default"
+    name: str,
+    config_text: str,
+    namespace: str = "default",
+    replicas: int = 1,
+    storage: StorageSpec = StorageSpec(),
 ) -> RouterConfigResource:
     """The resource `config render` assumes for a bare DSL file: defaults plus the file's text."""
-    return RouterConfigResource(name=name, namespace=namespace, config=config_text)
+    return RouterConfigResource(
+        name=name, namespace=namespace, config=config_text, replicas=replicas, storage=storage
+    )

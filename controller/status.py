@@ -55,18 +55,6 @@ def rolling_out(deployment: Mapping[str, Any], replicas: int) -> bool:
     return updated is not None and int(updated) < replicas
 
 
-def unshared_state_note(resource: RouterConfigResource, check: ConfigCheck) -> str:
-    """Several gateways without redis each keep their own token store: a key revoked or a budget spent
-    on one pod is unknown to the others. Allowed (a rolling update briefly runs two), but said."""
-    config = check.config
-    if resource.replicas < 2 or config is None or config.redis.url is not None:
-        return ""
-    return (
-        f"; warning: {resource.replicas} replicas without redis in spec.config: each pod keeps its own "
-        "keys, revocations and budgets"
-    )
-
-
 def compute_status(
     resource: RouterConfigResource,
     check: ConfigCheck,
@@ -122,7 +110,7 @@ def compute_status(
                 READY,
                 ok,
                 reason,
-                message + note + unshared_state_note(resource, check),
+                message + note,
                 resource.generation,
                 previous,
                 now,

@@ -84,6 +84,12 @@ class ServerConfig:
     """Seconds an idle kept-alive connection stays open between requests."""
     max_connections: int = 10_000
     """Open client connections beyond this are answered 503 and closed."""
+    shutdown_grace: float = 60.0
+    """Seconds from SIGTERM that open streams get to finish (the deployments' termination grace
+    period allows this plus a few seconds); streams still open then end with an SSE error event."""
+    shutdown_delay: float = 5.0
+    """Seconds after SIGTERM during which /ready fails but the listener still accepts, so load
+    balancers and Service endpoints stop sending new requests before it closes."""
     tls_cert_file: str | None = None
     """PEM certificate chain: with `tls_key_file`, both listeners speak TLS (re-read on change)."""
     tls_key_file: str | None = None

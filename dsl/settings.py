@@ -130,6 +130,8 @@ def convert_setting(setting: Setting, layer: str, raw: object) -> Any:
         return c.to_optional_port(text)
     if kind is Kind.INT:
         return c.to_int(text, minimum=0)
+    if kind is Kind.DURATION:
+        return c.to_seconds(text)
     if kind is Kind.CSV:
         return c.to_csv(text)
     if kind is Kind.URL:

@@ -43,6 +43,17 @@ def cross_check(config: RouterConfig) -> list[Finding]:
                 "`recipient ACCOUNT` in the `mpp:` block, or MPP_RECIPIENT in the environment",
             )
         )
+    server = config.server
+    if server.shutdown_delay > 0 and server.shutdown_delay >= server.shutdown_grace:
+        # The grace counts from SIGTERM, the delay included: streams would have no time left.
+        findings.append(
+            (
+                "server.shutdown_delay",
+                f"shutdown-delay {server.shutdown_delay:g}s leaves no time of shutdown-grace "
+                f"{server.shutdown_grace:g}s for open streams (both count from SIGTERM)",
+                "a shutdown-delay shorter than shutdown-grace",
+            )
+        )
     return findings
 
 

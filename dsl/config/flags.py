@@ -23,6 +23,8 @@ class Kind(StrEnum):
     DISABLE = "disable"
     """A `--disable-x` switch: true here means the feature at `path` is off."""
     CSV = "csv"
+    DURATION = "duration"
+    """Seconds, written as in the DSL (`60s`, `5m`, a bare number)."""
     URL = "url"
     CHOICE = "choice"
     SECRET = "secret"
@@ -93,6 +95,20 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     S("--verbose", "VERBOSE", "server.verbose", K.BOOL, "Verbose logging"),
     S("--json-logs", "JSON_LOGS", "server.json_logs", K.BOOL, "One JSON log line per request"),
+    S(
+        "--shutdown-grace",
+        "ROUTER_SHUTDOWN_GRACE",
+        "server.shutdown_grace",
+        K.DURATION,
+        "Time from SIGTERM that open streams get to finish (default 60s)",
+    ),
+    S(
+        "--shutdown-delay",
+        "ROUTER_SHUTDOWN_DELAY",
+        "server.shutdown_delay",
+        K.DURATION,
+        "Time after SIGTERM that /ready fails while the listener still accepts (default 5s)",
+    ),
     S(
         "--token-secret",
         "TOKEN_SECRET",

@@ -123,6 +123,8 @@ SERVER = SectionSpec(
         F("header-timeout", "header_timeout", c.to_seconds),
         F("keepalive-timeout", "keepalive_timeout", c.to_seconds),
         F("max-connections", "max_connections", _int_min(1)),
+        F("shutdown-grace", "shutdown_grace", c.to_seconds),
+        F("shutdown-delay", "shutdown_delay", c.to_seconds),
         F("tls-cert-file", "tls_cert_file"),
         F("tls-key-file", "tls_key_file"),
         F("admin-grpc-client-ca-file", "admin_grpc_client_ca_file"),

@@ -16,6 +16,7 @@ from typing import Any
 from dsl.config import load_config
 from dsl.config.layout import format_config
 from dsl.config.view import flatten
+from dsl.deployment import state_problems
 from dsl.errors import DslError
 from gateway.cli.settings import settings_from_args
 
@@ -53,6 +54,13 @@ def register(subparsers: Any) -> None:
         "environment.",
     )
     validate.add_argument("files", nargs="+", metavar="FILE", help="a config file (Links Notation)")
+    validate.add_argument(
+        "--replicas",
+        type=_count,
+        metavar="N",
+        help="also check a deployment of N gateways keeps its token store: without redis: only one may "
+        "run, and storage policy memory would lose every key at a restart",
+    )
     validate.set_defaults(handler=run_validate)
 
     fmt = actions.add_parser(
@@ -101,10 +109,32 @@ def register(subparsers: Any) -> None:
         "--target",
         required=True,
         choices=RENDER_TARGETS,
-        help="kubernetes: ConfigMap, Deployment, Service (what the controller applies); "
+        help="kubernetes: ConfigMap, PersistentVolumeClaim (without redis), Deployment, Service (what the "
+        "controller applies); "
         "helm-values: values for the link-assistant-router-gateway chart; akash: an Akash SDL (v2.0)",
     )
+    render.add_argument(
+        "--name", help="name of the objects (default: the file name; `kubernetes` and `kube-*` are refused)"
+    )
+    render.add_argument("--namespace", default="default", help="namespace of the objects (default: default)")
+    render.add_argument(
+        "--replicas", type=_count, default=1, metavar="N", help="gateway pods (more than 1 needs redis:)"
+    )
+    render.add_argument(
+        "--storage-size", default="1Gi", help="size of the data volume of a gateway without redis (1Gi)"
+    )
+    render.add_argument("--storage-class", help="StorageClass of that volume (default: the cluster's)")
     render.set_defaults(handler=run_render)
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
@@ -134,7 +164,11 @@ def run_validate(args: argparse.Namespace) -> int:
             status = max(status, EXIT_USAGE)
             continue
         try:
-            load_config(text, source=path)
+            config = load_config(text, source=path)
+            if args.replicas is not None:
+                problems = state_problems(args.replicas, config, path)
+                if problems:
+                    raise DslError(list(problems))
         except DslError as err:
             _print_problems(err)
             count = len(err.problems)
@@ -233,7 +267,15 @@ def run_render(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_INVALID
-    code, output = module.render_command(args.file, args.target)
+    code, output = module.render_command(
+        args.file,
+        args.target,
+        name=args.name,
+        namespace=args.namespace,
+        replicas=args.replicas,
+        storage_size=args.storage_size,
+        storage_class=args.storage_class,
+    )
     stream = sys.stdout if code == EXIT_OK else sys.stderr
     stream.write(output if output.endswith("\n") or not output else output + "\n")
     return int(code)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from typing import Any
 
 
@@ -18,7 +19,19 @@ def _handle(args: argparse.Namespace) -> int:
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    return run(options_from_args(args))
+    try:
+        return run(options_from_args(args))
+    except ModuleNotFoundError as err:
+        if (err.name or "").split(".")[0] != "kubernetes":
+            raise
+        # The gateway image leaves the Kubernetes client out; the controller image has it.
+        print(
+            "error: the controller needs the Kubernetes client, which this installation lacks: use the "
+            "controller image (docker build --target controller) or pip install "
+            "'link-assistant-router[controller]'",
+            file=sys.stderr,
+        )
+        return 2
 
 
 def register(subparsers: Any) -> None:

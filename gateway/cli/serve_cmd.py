@@ -1,8 +1,11 @@
 """`link-assistant-router serve` (also the default command): run the HTTP gateway until signalled.
 
 Reads the effective settings (flags > env > .lenv > .env > config file), builds the app with the one
-wiring function, binds, logs where it listens, and on SIGINT/SIGTERM stops accepting, lets in-flight
-requests and streams finish (bounded by a grace period), then closes stores and sessions.
+wiring function, binds, logs where it listens. On SIGINT/SIGTERM, /ready fails at once while the
+listener keeps accepting for `server.shutdown-delay` (so Service endpoints and load balancers move away
+first; a second signal skips the wait), then the listener closes and open streams get what is left of
+`server.shutdown-grace` (counted from the signal) to finish before they end with an SSE error event;
+then stores and sessions close.
 A missing TOKEN_SECRET or bad settings: one `error:` line on stderr, exit 2, no traceback.
 """
 
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -26,11 +30,13 @@ from dsl.model import RouterConfig
 from gateway import startup
 from gateway.admin_grpc.server import AdminServerError
 from gateway.app import ConfigurationError, build_app, build_context
+from gateway.cli.healthcheck import LISTEN_FILE_ENV
 from gateway.cli.settings import settings_from_args
 from gateway.context import GATEWAY
 from gateway.credentials.build import account_specs
 from gateway.credentials.secrets import resolve_secret
 from gateway.http.connections import ConnectionLimits, GuardedTCPSite
+from gateway.http.health import READINESS
 from gateway.logging import configure_logging, level_from
 from gateway.mpp.gate import TEST_SECRET_ENV
 from gateway.reload.reloader import RELOADER
@@ -42,7 +48,6 @@ from gateway.tokens.state import StoreError
 log = logging.getLogger("gateway.serve")
 
 VERSION = "0.1.0"
-SHUTDOWN_GRACE_SECONDS = 10.0
 
 
 def register(subparsers: Any) -> None:
@@ -137,19 +142,20 @@ async def _serve(
     reload_from: tuple[Callable[[], RouterConfig], Path | None] | None = None,
 ) -> None:
     app = build_app(config, environ, reload_from=reload_from)
-    app[GATEWAY].shutdown_grace = SHUTDOWN_GRACE_SECONDS
+    grace, delay = config.server.shutdown_grace, config.server.shutdown_delay
     if tls is not None:
         app[RELOADERS].append(tls[1])
     runner = web.AppRunner(
         app,
         handle_signals=False,
         handler_cancellation=True,
-        shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
+        shutdown_timeout=grace,
         access_log=None,
         keepalive_timeout=config.server.keepalive_timeout,
     )
     await runner.setup()
     started = False
+    listen_file: Path | None = None
     try:
         limits = ConnectionLimits(
             header_timeout=config.server.header_timeout,
@@ -162,6 +168,7 @@ async def _serve(
         await site.start()
         started = True
         host, port = _bound(runner, config)
+        listen_file = _write_listen_file(environ, port)
         _log_banner(config, environ, host, port, tls is not None)
         if on_ready is not None:
             on_ready(f"{'https' if tls else 'http'}://{_display_host(host)}:{port}")
@@ -179,11 +186,45 @@ async def _serve(
 
         loop.add_signal_handler(signal.SIGHUP, on_hangup)
         await stop.wait()
-        log.info("shutting down: finishing in-flight requests (up to %.0fs)", SHUTDOWN_GRACE_SECONDS)
+        signalled = loop.time()
+        app[READINESS].draining = True
+        log.info(
+            "shutting down: /ready fails, still accepting for %.0fs; open streams get up to %.0fs",
+            delay,
+            grace,
+        )
+        stop.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)  # a second signal skips the rest of the delay
+        app[GATEWAY].shutdown_grace = max(0.0, grace - (loop.time() - signalled))
     finally:
         await runner.cleanup()
         if started:
+            if listen_file is not None:
+                listen_file.unlink(missing_ok=True)
             log.info("stopped")
+
+
+def _write_listen_file(environ: Mapping[str, str], port: int) -> Path | None:
+    """Tell the image's HEALTHCHECK (`gateway.cli.healthcheck`) the port really bound: flags and the config
+    file decide it, and a separate process cannot see them."""
+    name = environ.get(LISTEN_FILE_ENV)
+    if not name:
+        return None
+    path = Path(name)
+    try:
+        temp = path.with_name(f".{path.name}.tmp")
+        temp.write_text(f"{port}\n", encoding="utf-8")
+        temp.replace(path)
+    except OSError as err:
+        log.warning(
+            "cannot write %s=%s (%s): the container HEALTHCHECK falls back to the settings",
+            LISTEN_FILE_ENV,
+            name,
+            err.strerror,
+        )
+        return None
+    return path
 
 
 def _bound(runner: web.AppRunner, config: RouterConfig) -> tuple[str, int]:

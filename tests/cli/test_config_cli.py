@@ -120,10 +120,15 @@ def test_show_reports_bad_environment_values(tmp_path: Path) -> None:
 
 
 def test_render_of_the_kubernetes_example_prints_manifests(tmp_path: Path) -> None:
-    done = run("config", "render", str(ROOT / "examples" / "kubernetes.lino"), "--target", "kubernetes",
+    # Named after its file it would be a Service `kubernetes`, the API server's own name: refused.
+    example = str(ROOT / "examples" / "kubernetes.lino")
+    refused = run("config", "render", example, "--target", "kubernetes", cwd=tmp_path)
+    assert refused.returncode == 1 and "pass --name" in refused.stderr
+    done = run("config", "render", example, "--target", "kubernetes", "--name", "router", "--namespace", "ai",
                cwd=tmp_path)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "kind: Deployment" in done.stdout
+    assert "  name: router\n  namespace: ai\n" in done.stdout
 
 
 def test_no_subcommand_means_serve_and_its_flags_go_through_the_settings_layers(tmp_path: Path) -> None:
@@ -198,7 +203,9 @@ def test_help_and_usage_errors_show_the_subcommands_own_arguments_first(tmp_path
     helped = run("config", "validate", "--help", cwd=tmp_path)
     assert helped.returncode == 0
     usage = helped.stdout.split("\n\n")[0]
-    assert usage == "usage: link-assistant-router config validate [-h] FILE [FILE ...] [global options]"
+    assert usage == (
+        "usage: link-assistant-router config validate [-h] [--replicas N] FILE [FILE ...] [global options]"
+    )
     assert "Exit 0 when all are valid, 1 otherwise" in helped.stdout
     assert "--port ROUTER_PORT" in helped.stdout  # the global flags are still listed below
     missing = run("config", "fmt", cwd=tmp_path)

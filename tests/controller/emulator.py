@@ -27,6 +27,7 @@ REASONS = {404: "NotFound", 409: "Conflict", 422: "Invalid", 500: "InternalError
 RESOURCES = {
     "router.link-assistant.dev/v1alpha1/routerconfigs": ("RouterConfig", True),
     "v1/configmaps": ("ConfigMap", True),
+    "v1/persistentvolumeclaims": ("PersistentVolumeClaim", True),
     "v1/services": ("Service", True),
     "v1/events": ("Event", True),
     "apps/v1/deployments": ("Deployment", True),

@@ -232,6 +232,11 @@ async def test_the_chart_grants_exactly_what_the_running_controller_uses(cluster
             lambda: not live(cluster, "servicemonitors") and not live(cluster, "poddisruptionbudgets"),
             what="optional children dropped",
         )
+        # One gateway without redis: its token store moves to a claim.
+        await patch_spec(cluster, "team", {"config": "server:\n  port 8080\n"})
+        await cluster.eventually(
+            lambda: live(cluster, "persistentvolumeclaims", "team-data"), what="the data claim"
+        )
         await patch_spec(cluster, "team", {"config": "server:\n  port abc\n"})
         await cluster.eventually(
             lambda: any(e["reason"] == "InvalidConfig" for e in cluster.emulator.all("events")),

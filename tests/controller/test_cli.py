@@ -171,7 +171,8 @@ async def test_config_render_targets_from_the_command_line(tmp_path: Path) -> No
         out, err = await asyncio.wait_for(proc.communicate(), 30)
         assert proc.returncode == 0, err.decode()
         outputs[target] = [d for d in yaml.safe_load_all(out.decode()) if d]
-    assert [d["kind"] for d in outputs["kubernetes"]] == ["ConfigMap", "Deployment", "Service"]
+    kinds = [d["kind"] for d in outputs["kubernetes"]]
+    assert kinds == ["ConfigMap", "PersistentVolumeClaim", "Deployment", "Service"]  # no redis: a claim
     assert outputs["helm-values"][0]["config"] == source.read_text()
     assert outputs["akash"][0]["version"] == "2.0"
     assert outputs["akash"] == [

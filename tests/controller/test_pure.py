@@ -204,21 +204,26 @@ def test_two_secret_files_with_one_name_are_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    ("replicas", "config", "warned"),
+    ("replicas", "config", "refused"),
     [
         (2, "server:\n  port 8080\n", True),
         (1, "server:\n  port 8080\n", False),
         (2, "redis:\n  url-env REDIS_URL\n", False),
     ],
 )
-def test_several_replicas_without_redis_are_warned_about(replicas: int, config: str, warned: bool) -> None:
+def test_several_replicas_without_redis_are_a_config_error(replicas: int, config: str, refused: bool) -> None:
+    """Each pod would keep its own keys, revocations and budgets: the status says invalid, and why."""
     resource = RouterConfigResource(name="r", namespace="ns", config=config, replicas=replicas)
     check = check_resource(resource)
-    assert check.valid  # allowed: a warning, not an invalid config
-    ready = compute_status(resource, check, None, {}, NOW)["conditions"][1]
-    assert ("replicas without redis" in ready["message"]) is warned, ready["message"]
-    if warned:
-        assert "each pod keeps its own keys, revocations and budgets" in ready["message"]
+    assert check.valid is not refused, check.message()
+    valid = compute_status(resource, check, None, {}, NOW)["conditions"][0]
+    assert (valid["status"] == "False") is refused, valid
+    if refused:
+        assert (
+            "2 replicas without redis: each pod would keep its own keys, revocations and budgets"
+            in (valid["message"])
+        )
+        assert "url-env REDIS_URL" in valid["message"]
 
 
 def test_ready_waits_for_the_roll_out_of_the_current_config() -> None:

@@ -22,6 +22,7 @@ from controller.configcheck import check_resource
 from controller.kube import KubeApiError, KubeClient, object_path
 from controller.main import api_client
 from controller.reconcile import reconcile
+from controller.render import render_children
 from controller.runner import Controller
 from controller.spec import parse_resource
 from controller.status import compute_status
@@ -36,6 +37,8 @@ NS = "default"
 # short timeout, so this only lifts the suite-wide per-test limit.
 pytestmark = pytest.mark.timeout(1500)
 NOW = "2026-01-01T00:00:00Z"
+# Several replicas share their token store through Redis (without it they are refused).
+SHARED = "server:\n  port 8080\nredis:\n  url-env REDIS_URL\n"
 
 
 def kubectl(server: RealApiServer, *args: str) -> subprocess.CompletedProcess[str]:
@@ -100,6 +103,10 @@ def test_crd_is_structural_and_served(api: KubeClient) -> None:
             "spec.providerKeyRefs[0].env",
         ),
         ({"config": "x", "serviceMonitor": {"interval": "soon"}}, "spec.serviceMonitor.interval"),
+        ({"config": "x", "storage": {"size": "lots"}}, "spec.storage.size"),
+        ({"config": "x", "nodeSelector": {"pool": 3}}, "spec.nodeSelector.pool"),
+        ({"config": "x", "imagePullSecrets": [{}]}, "spec.imagePullSecrets[0].name"),
+        ({"config": "x", "tolerations": "all"}, "spec.tolerations"),
     ],
 )
 def test_bad_spec_is_rejected_with_422(api: KubeClient, spec: dict[str, Any], field: str) -> None:
@@ -117,6 +124,46 @@ def test_a_name_that_cannot_name_a_service_is_rejected_with_422(api: KubeClient,
     assert "it names the gateway's Service" in caught.value.message
 
 
+@pytest.mark.parametrize("name", ["kubernetes", "kube-router"])
+def test_a_name_the_cluster_uses_is_rejected_with_422(api: KubeClient, name: str) -> None:
+    with pytest.raises(KubeApiError) as caught:
+        create(api, rc(name, {"config": "x"}))
+    assert caught.value.status == 422
+    assert "those names belong to the cluster itself" in caught.value.message
+
+
+def test_pod_options_and_storage_survive_the_schema_and_reach_the_rendering(api: KubeClient) -> None:
+    """What the server stores (after pruning unknown fields) is what the renderer puts in the pods."""
+    options = {
+        "storage": {"size": "3Gi", "storageClassName": "ssd"},
+        "nodeSelector": {"pool": "gateways"},
+        "tolerations": [{"key": "dedicated", "operator": "Exists", "effect": "NoSchedule"}],
+        "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+            "nodeSelectorTerms": [{"matchExpressions": [
+                {"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"]}]}]}}},
+        "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
+                                       "whenUnsatisfiable": "ScheduleAnyway"}],
+        "imagePullSecrets": [{"name": "registry"}],
+        "podAnnotations": {"team": "ai"},
+        "serviceAnnotations": {"lb": "internal"},
+    }  # fmt: skip
+    created = create(api, rc("options", {"config": "server:\n  port 8080\n", **options}))
+    for key, value in options.items():
+        assert created["spec"][key] == value, key
+    resource = parse_resource(created)
+    check = check_resource(resource)
+    assert check.config is not None
+    children = {c["kind"]: c for c in render_children(resource, check.config)}
+    pod = children["Deployment"]["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] == options["nodeSelector"] and pod["affinity"] == options["affinity"]
+    assert pod["tolerations"] == options["tolerations"]
+    assert pod["topologySpreadConstraints"] == options["topologySpreadConstraints"]
+    assert pod["imagePullSecrets"] == options["imagePullSecrets"]
+    assert children["Deployment"]["spec"]["template"]["metadata"]["annotations"]["team"] == "ai"
+    assert children["Service"]["metadata"]["annotations"] == {"lb": "internal"}
+    assert children["PersistentVolumeClaim"]["spec"]["storageClassName"] == "ssd"
+
+
 def test_defaults_are_applied_by_the_server(api: KubeClient) -> None:
     created = create(api, rc("defaults", {"config": "server:\n  port 8080\n"}))
     spec = created["spec"]
@@ -128,7 +175,7 @@ def test_defaults_are_applied_by_the_server(api: KubeClient) -> None:
 
 
 def test_controller_status_lands_through_the_status_subresource(api: KubeClient) -> None:
-    created = create(api, rc("status", {"config": "server:\n  port 8080\n", "replicas": 2}))
+    created = create(api, rc("status", {"config": SHARED, "replicas": 2}))
     resource = parse_resource(created)
     status = compute_status(resource, check_resource(resource), None, {}, NOW)
     api.patch_status(NS, "status", status)
@@ -211,7 +258,7 @@ def test_the_controller_loop_runs_against_the_real_crd_server(
     rc_path = object_path("router.link-assistant.dev/v1alpha1", "RouterConfig", NS, "loop")
     deployment_path = object_path("apps/v1", "Deployment", NS, "loop")
     try:
-        good = rc("loop", {"config": "server:\n  port 8080\n", "replicas": 2})
+        good = rc("loop", {"config": SHARED, "replicas": 2})
         manifest.write_text(yaml.safe_dump(good))
         assert kubectl(real_api, "apply", "--validate=false", "-f", str(manifest)).returncode == 0
         uid = (api.get(rc_path) or {})["metadata"]["uid"]
@@ -243,6 +290,32 @@ def test_the_controller_loop_runs_against_the_real_crd_server(
         events = [e for e in real_api.core.all("events") if e["involvedObject"]["uid"] == uid]
         assert any(e["reason"] == "InvalidConfig" for e in events)
         assert (client.get(deployment_path) or {})["spec"]["template"] == template_before  # pods untouched
+    finally:
+        controller.shutdown()
+        thread.join(5)
+
+
+def test_one_gateway_without_redis_gets_its_claim_through_the_real_crd_server(
+    real_api: RealApiServer, api: KubeClient, tmp_path: Path
+) -> None:
+    """kubectl apply of a one-replica RouterConfig without redis: the controller applies the claim (core
+    types go to kmock: no kube-apiserver can run here) and the Deployment mounts it at the data dir."""
+    client = KubeClient(api_client(str(real_api.shim_kubeconfig)), timeout=10)
+    controller = Controller(kube=client, namespace=NS, resync_seconds=2)
+    thread = threading.Thread(target=controller.run, daemon=True, name="controller-real-api-claim")
+    thread.start()
+    manifest = tmp_path / "solo.yaml"
+    try:
+        manifest.write_text(yaml.safe_dump(rc("solo", {"config": "server:\n  port 8080\n", "storage": {}})))
+        assert kubectl(real_api, "apply", "--validate=false", "-f", str(manifest)).returncode == 0
+        claim = _wait(
+            lambda: client.get(object_path("v1", "PersistentVolumeClaim", NS, "solo-data")), "claim"
+        )
+        assert claim["spec"]["resources"]["requests"]["storage"] == "1Gi"  # the CRD's default size
+        deployment = _wait(lambda: client.get(object_path("apps/v1", "Deployment", NS, "solo")), "Deployment")
+        volumes = deployment["spec"]["template"]["spec"]["volumes"]
+        assert {"name": "data", "persistentVolumeClaim": {"claimName": "solo-data"}} in volumes
+        assert deployment["spec"]["strategy"] == {"type": "Recreate"}
     finally:
         controller.shutdown()
         thread.join(5)

@@ -111,12 +111,21 @@ def test_gateway_pods_meet_the_restricted_pod_security_standard(case: str) -> No
     ids=lambda p: p.name,
 )
 def test_config_render_kubernetes_of_every_example_passes_the_schemas(source: Path) -> None:
-    code, text = render_command(str(source), "kubernetes")
+    code, text = render_command(str(source), "kubernetes", name=f"ex-{source.stem}", namespace="ai")
     if code != 0:  # a local-only config (loopback host) is refused with the reason, never half-rendered
         assert code == 1 and text.startswith(f"{source}:") and "127.0.0.1" in text, text
         return
     manifests = [m for m in yaml.safe_load_all(text) if m]
-    assert [m["kind"] for m in manifests][:3] == ["ConfigMap", "Deployment", "Service"]
+    kinds = [m["kind"] for m in manifests]
+    # Without redis the token store is on a claim; with it, no claim.
+    claim = ["PersistentVolumeClaim"] if "redis:" not in source.read_text() else []
+    assert kinds[: 3 + len(claim)] == ["ConfigMap", *claim, "Deployment", "Service"]
+    assert {m["metadata"]["name"] for m in manifests} <= {
+        f"ex-{source.stem}",
+        f"ex-{source.stem}-config",
+        f"ex-{source.stem}-data",
+    }
+    assert {m["metadata"]["namespace"] for m in manifests} == {"ai"}
     for manifest in manifests:
         if manifest["kind"] != "ServiceMonitor":
             kubernetes_validate.validate(manifest, K8S_VERSIONS[-1], strict=True)

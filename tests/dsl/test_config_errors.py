@@ -107,6 +107,12 @@ BAD = [
         "inbox",
     ),
     ("mpp:\n  enabled on\n", "t.lino:2:3: MPP charges are enabled but no recipient is set", "recipient"),
+    (
+        "server:\n  shutdown-grace 5s\n  shutdown-delay 10s\n",
+        "t.lino:3:3: shutdown-delay 10s leaves no time of shutdown-grace 5s for open streams",
+        "shorter than shutdown-grace",
+    ),
+    ("server:\n  shutdown-grace soon\n", "t.lino:2:3: invalid value 'soon' for `shutdown-grace`", "60s"),
     ("model-aliases:\n  gpt-4o\n", "t.lino:2:3: model alias `gpt-4o` needs exactly one target model", ""),
     ("upstream:\n  timeouts 5s\n", "t.lino:2:3: `timeouts` takes an indented block", "connect"),
     ("server:\n  port (a b)\n", "t.lino:2:3: `port` takes a value, not a nested block", ""),

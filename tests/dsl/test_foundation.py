@@ -49,9 +49,14 @@ def test_python_version_runtime_and_test_dependencies_and_console_script() -> No
     project = PYPROJECT["project"]
     assert project["requires-python"] == ">=3.11"
     runtime = _names(project["dependencies"])
-    for name in ("grpcio", "grpcio-tools", "aiohttp", "pyjwt", "cryptography", "opentelemetry-sdk",
-                 "opentelemetry-exporter-prometheus", "lark", "kubernetes", "redis"):  # fmt: skip
+    for name in ("grpcio", "aiohttp", "pyjwt", "cryptography", "opentelemetry-sdk",
+                 "opentelemetry-exporter-prometheus", "lark", "redis"):  # fmt: skip
         assert name in runtime, name
+    # The gateway's own dependencies only: the Kubernetes client and grpcio-tools are extras (the
+    # controller image and code generation), so the gateway image is without them.
+    extras = project["optional-dependencies"]
+    assert "kubernetes" in _names(extras["controller"]) and "grpcio-tools" in _names(extras["codegen"])
+    assert not runtime & {"kubernetes", "grpcio-tools"}
     test_extra = _names(project["optional-dependencies"]["test"])
     for name in ("pytest", "hypothesis", "ruff", "mypy", "anthropic", "openai", "links-notation"):
         assert name in test_extra, name

@@ -179,6 +179,7 @@ SEED_FLAGS = [
     ("--mpp-recipient", "MPP_RECIPIENT"), ("--mpp-method", "MPP_METHOD"),
     ("--config", "ROUTER_CONFIG"), ("--admin-grpc-port", "ADMIN_GRPC_PORT"), ("--json-logs", "JSON_LOGS"),
     ("--redis-url", "REDIS_URL"), ("--oauth-token-url", "CLAUDE_OAUTH_TOKEN_URL"),
+    ("--shutdown-grace", "ROUTER_SHUTDOWN_GRACE"), ("--shutdown-delay", "ROUTER_SHUTDOWN_DELAY"),
     ("--gonka-endpoints", "GONKA_ENDPOINTS"),
     ("--admin-grpc-host", "ADMIN_GRPC_HOST"), ("--tls-cert-file", "TLS_CERT_FILE"),
     ("--tls-key-file", "TLS_KEY_FILE"), ("--admin-grpc-client-ca-file", "ADMIN_GRPC_CLIENT_CA_FILE"),
@@ -195,7 +196,7 @@ def test_every_seed_flag_has_its_env_alias() -> None:
 _SAMPLE = {
     Kind.TEXT: "sample", Kind.INT: "5", Kind.PORT: "1234", Kind.OPTIONAL_PORT: "1234", Kind.BOOL: "true",
     Kind.DISABLE: "true", Kind.CSV: "a,b", Kind.URL: "http://127.0.0.1:1", Kind.SECRET: "s3cret",
-    Kind.SECRET_ENV_NAME: "SOME_KEY_VAR", Kind.CHOICE: "",
+    Kind.SECRET_ENV_NAME: "SOME_KEY_VAR", Kind.CHOICE: "", Kind.DURATION: "30s",
 }  # fmt: skip
 _CHOICE_SAMPLE = {"provider": "openai-compatible", "api_format": "vertex", "routing_mode": "hybrid",
                   "storage": "memory"}  # fmt: skip

@@ -121,6 +121,24 @@ TABLE: list[tuple[str, str, dict[str, str], Any]] = [
         Covered("tests/telemetry/test_gateway_telemetry.py::test_json_access_log_one_line_per_request"),
     ),
     (
+        "ROUTER_SHUTDOWN_GRACE",
+        "30",
+        {},
+        Covered(
+            "tests/gateway/test_graceful_shutdown.py::"
+            "test_sigterm_fails_ready_first_keeps_accepting_then_finishes_or_ends_streams"
+        ),
+    ),
+    (
+        "ROUTER_SHUTDOWN_DELAY",
+        "0.8",
+        {},
+        Covered(
+            "tests/gateway/test_graceful_shutdown.py::"
+            "test_sigterm_fails_ready_first_keeps_accepting_then_finishes_or_ends_streams"
+        ),
+    ),
+    (
         "TOKEN_SECRET",
         "another-secret",
         {},

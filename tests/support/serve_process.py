@@ -47,7 +47,15 @@ class ServeProcess:
 def serve_env(extra: Mapping[str, str]) -> dict[str, str]:
     """A clean environment: PATH/HOME of this process plus what the test sets, nothing inherited."""
     base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "PYTHONPATH")}
-    return {**base, "ROUTER_HOST": "127.0.0.1", "ROUTER_PORT": "0", "ADMIN_GRPC_PORT": "off", **extra}
+    # No shutdown delay: no load balancer watches /ready here, and tests should not wait for one.
+    return {
+        **base,
+        "ROUTER_HOST": "127.0.0.1",
+        "ROUTER_PORT": "0",
+        "ADMIN_GRPC_PORT": "off",
+        "ROUTER_SHUTDOWN_DELAY": "0",
+        **extra,
+    }
 
 
 async def _drain(stream: asyncio.StreamReader, sink: list[str], ready: asyncio.Future[str] | None) -> None:
