@@ -29,7 +29,7 @@ from gateway.http.token_routes import add_token_routes
 from gateway.openai.routes import add_openai_routes
 from gateway.providers.routes import add_provider_routes
 from gateway.proxy.routes import add_anthropic_routes, add_fallback_route
-from gateway.telemetry.setup import setup_telemetry
+from gateway.telemetry.setup import TRACING, setup_telemetry
 from gateway.tokens.service import build_token_service
 
 log = logging.getLogger(__name__)
@@ -67,8 +67,12 @@ async def _http_session(app: web.Application) -> AsyncIterator[None]:
     # One shared session; bodies pass through raw (no decompression), so bytes stay identical. We
     # never ask for compression: the upstream answers in plain bytes the usage sniffer can read.
     connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
+    tracing = app.get(TRACING)
     ctx.http = aiohttp.ClientSession(
-        connector=connector, auto_decompress=False, skip_auto_headers=("User-Agent", "Accept-Encoding")
+        connector=connector,
+        auto_decompress=False,
+        skip_auto_headers=("User-Agent", "Accept-Encoding"),
+        trace_configs=[tracing.trace_config()] if tracing is not None else None,  # a span per attempt
     )
     try:
         yield

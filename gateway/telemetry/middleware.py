@@ -20,6 +20,7 @@ from gateway.telemetry.access_log import access_record, incoming_request_id, ups
 from gateway.telemetry.labels import classify_path
 from gateway.telemetry.metrics import GatewayMetrics
 from gateway.telemetry.request_info import CURRENT_REQUEST, REQUEST_INFO, RequestInfo
+from gateway.telemetry.tracing import Tracing
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Sink = Callable[[dict[str, object]], None]
@@ -29,10 +30,15 @@ _CLIENT_CLOSED = 499  # nginx's convention for "client went away before the answ
 
 
 def install_telemetry(
-    app: web.Application, metrics: GatewayMetrics | None, json_logs: bool, sink: Sink | None = None
+    app: web.Application,
+    metrics: GatewayMetrics | None,
+    json_logs: bool,
+    sink: Sink | None = None,
+    tracing: Tracing | None = None,
 ) -> None:
     """Add the outermost middleware and the prepare hook. `metrics=None` turns metrics off;
-    `sink` receives each access record (default: the access logger) when `json_logs` is on."""
+    `sink` receives each access record (default: the access logger) when `json_logs` is on;
+    `tracing` (None: off) opens a server span per request."""
     write: Sink | None = (sink or _log_record) if json_logs else None
 
     @web.middleware
@@ -41,6 +47,11 @@ def install_telemetry(
         info = RequestInfo(incoming_request_id(request.headers), route, surface)
         request[REQUEST_INFO] = info
         current = CURRENT_REQUEST.set(info)
+        span = (
+            tracing.start_server(request.method, route, request.scheme, request.headers)
+            if tracing is not None
+            else None
+        )
         status = 500
         response: web.StreamResponse | None = None
         try:
@@ -55,6 +66,8 @@ def install_telemetry(
             raise
         finally:
             CURRENT_REQUEST.reset(current)
+            if span is not None and tracing is not None:
+                tracing.finish_server(span, info, status)
             _finish(request, info, response, status, metrics, write)
 
     async def on_prepare(request: web.Request, response: web.StreamResponse) -> None:
