@@ -29,6 +29,7 @@ from gateway.http.token_routes import add_token_routes
 from gateway.openai.routes import add_openai_routes
 from gateway.providers.routes import add_provider_routes
 from gateway.proxy.routes import add_anthropic_routes, add_fallback_route
+from gateway.telemetry.export import TelemetrySettingError, export_plan
 from gateway.telemetry.setup import TRACING, setup_telemetry
 from gateway.tokens.service import build_token_service
 
@@ -57,6 +58,10 @@ def build_context(config: RouterConfig, environ: Mapping[str, str]) -> GatewayCo
         raise ConfigurationError(
             f"TOKEN_SECRET is required ({config.admin.token_secret.describe()} is unset or empty)"
         )
+    try:
+        export_plan(config, environ)  # an OTEL_* value we cannot honour stops start-up
+    except TelemetrySettingError as err:
+        raise ConfigurationError(str(err)) from None
     return GatewayContext(
         config=config, environ=dict(environ), data_dir=resolve_data_dir(config, environ), token_secret=secret
     )
