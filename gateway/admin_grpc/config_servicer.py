@@ -82,6 +82,10 @@ class ConfigServicer(config_pb2_grpc.ConfigServiceServicer):
         rows = dict(flatten(self._ctx.config))
         return pb.EffectiveConfig(json=json.dumps(rows, indent=2, sort_keys=True))
 
+    def _reload_failed(self) -> None:
+        if self._ctx.metrics is not None:
+            self._ctx.metrics.reload_failed("config")
+
     async def ReloadConfig(
         self, request: pb.ReloadConfigRequest, context: Context
     ) -> pb.ReloadConfigResponse:
@@ -91,6 +95,7 @@ class ConfigServicer(config_pb2_grpc.ConfigServiceServicer):
             for reloader in reloaders:
                 await asyncio.to_thread(reloader.reload)
         except OSError as exc:
+            self._reload_failed()
             await abort(
                 context,
                 grpc.StatusCode.FAILED_PRECONDITION,
@@ -106,6 +111,7 @@ class ConfigServicer(config_pb2_grpc.ConfigServiceServicer):
                 reloaded.append("tokens")
             await asyncio.to_thread(provider_store(self._ctx).records)
         except GatewayError as exc:
+            self._reload_failed()
             await abort_for(context, exc)
         reloaded.append("providers")
         return pb.ReloadConfigResponse(reloaded=reloaded)

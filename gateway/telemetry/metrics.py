@@ -39,9 +39,22 @@ class AccountSample:
     name: str
     state: str
     cooldown_remaining_seconds: float
+    refresh_failures: int = 0
+    """Failed OAuth refresh exchanges of the account's credential since start."""
+
+
+@dataclass(frozen=True)
+class KeySample:
+    """One live API key's budgets: used and cap (None: no cap), never its id or label."""
+
+    used_requests: int
+    max_requests: int | None
+    used_tokens: int
+    max_tokens: int | None
 
 
 AccountSource = Callable[[], Iterable[AccountSample]]
+KeySource = Callable[[], Iterable[KeySample]]
 
 # (counter name, description, UsageCounters attribute): the seed's unlabelled counters.
 _SEED_COUNTERS = (
@@ -78,6 +91,8 @@ class GatewayMetrics:
         self.feed = UsageFeed()
         self.models = ModelLabels(model_limit, preload_models)
         self._account_source: AccountSource = tuple
+        self._key_source: KeySource = tuple
+        self._tls_failures: Callable[[], int] = int
         self._attrs: dict[tuple[str, str, str, str, str], dict[str, str]] = {}
         self._ttft_attrs: dict[tuple[str, str, str], dict[str, str]] = {}
         self._duration = LocalHistogram(
@@ -124,9 +139,20 @@ class GatewayMetrics:
             ("link_assistant_token_usage", "Tokens by model, account and gen_ai.token.type", self._tokens),
             ("link_assistant_upstream_errors", "Failed upstream attempts by account and kind", self._errors),
             ("link_assistant_budget_rejections", "Requests refused by a key's budget", self._rejections),
+            (
+                "link_assistant_credential_refresh_failures",
+                "Failed OAuth refresh exchanges by account",
+                self._refresh_failures,
+            ),
+            ("link_assistant_reload_failures", "Failed reloads by part (config, tls)", self._reload_failures),
         )
         for name, description, callback in observables:
             meter.create_observable_counter(name, [callback], description=description)
+        meter.create_observable_gauge(
+            "link_assistant_key_budget_used_ratio",
+            [self._key_budgets],
+            description="The highest share of its budget any live key has used, by budget (requests, tokens)",
+        )
         add_process_instruments(meter)
         meter.create_observable_gauge(
             "link_assistant_active_streams", [self._streams], description="Streaming responses in flight"
@@ -222,6 +248,18 @@ class GatewayMetrics:
     def token_revoked(self) -> None:
         self.usage.tokens_revoked += 1
 
+    def reload_failed(self, part: str) -> None:
+        """A reload (`config` over gRPC, `tls` files) failed; the old state keeps serving."""
+        self.usage.reload_failures[part] = self.usage.reload_failures.get(part, 0) + 1
+
+    def watch_tls(self, failures: Callable[[], int]) -> None:
+        """Where failed TLS file reloads are counted (read at collect time only)."""
+        self._tls_failures = failures
+
+    def watch_keys(self, source: KeySource) -> None:
+        """Where the key-budget gauge comes from (read at collect time only)."""
+        self._key_source = source
+
     def watch_accounts(self, source: AccountSource) -> None:
         """Where account state and cooldown gauges come from (read at collect time only)."""
         self._account_source = source
@@ -270,6 +308,25 @@ class GatewayMetrics:
 
     def _rejections(self, _options: CallbackOptions) -> Iterable[Observation]:
         return [Observation(n, {"reason": reason}) for reason, n in self.usage.budget_rejections.items()]
+
+    def _refresh_failures(self, _options: CallbackOptions) -> Iterable[Observation]:
+        return [
+            Observation(sample.refresh_failures, {"account": self.accounts.label(sample.name)})
+            for sample in self._account_source()
+        ]
+
+    def _reload_failures(self, _options: CallbackOptions) -> Iterable[Observation]:
+        counts = {"config": 0, "tls": self._tls_failures(), **self.usage.reload_failures}
+        return [Observation(n, {"part": part}) for part, n in counts.items()]
+
+    def _key_budgets(self, _options: CallbackOptions) -> Iterable[Observation]:
+        highest = {"requests": 0.0, "tokens": 0.0}
+        for key in self._key_source():
+            if key.max_requests:
+                highest["requests"] = max(highest["requests"], key.used_requests / key.max_requests)
+            if key.max_tokens:
+                highest["tokens"] = max(highest["tokens"], key.used_tokens / key.max_tokens)
+        return [Observation(min(ratio, 1.0), {"budget": budget}) for budget, ratio in highest.items()]
 
     def _streams(self, _options: CallbackOptions) -> Iterable[Observation]:
         return [Observation(self.usage.active_streams)]

@@ -9,6 +9,7 @@ request ids are always stamped; the JSON access log follows server.json_logs. Wi
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,10 +20,11 @@ from gateway.context import GATEWAY
 from gateway.http.metrics_routes import add_metrics_routes
 from gateway.telemetry.export import export_plan
 from gateway.telemetry.labels import AccountLabels
-from gateway.telemetry.metrics import AccountSample, GatewayMetrics
+from gateway.telemetry.metrics import AccountSample, GatewayMetrics, KeySample
 from gateway.telemetry.middleware import Sink, install_telemetry
 from gateway.telemetry.otlp import otlp_metric_reader, otlp_span_exporter
 from gateway.telemetry.tracing import Tracing
+from gateway.tlsfiles import RELOADERS
 
 TRACING = web.AppKey("tracing", Tracing)
 """The app's tracing, when an OTLP endpoint is known and traces are on (the upstream session's hooks)."""
@@ -58,6 +60,8 @@ def setup_telemetry(app: web.Application, sink: Sink | None = None) -> None:
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
         if metrics is not None:
             metrics.watch_accounts(lambda: accounts_of(app[GATEWAY].pool))
+            metrics.watch_keys(lambda: keys_of(app[GATEWAY].tokens))
+            metrics.watch_tls(lambda: sum(r.failures for r in app[GATEWAY].extras.get(RELOADERS, [])))
         yield
         # Shutting down flushes to the collector with blocking gRPC calls: off the event loop.
         if metrics is not None:
@@ -77,6 +81,19 @@ def accounts_of(pool: Any) -> list[AccountSample]:
             str(entry.get("name", "")),
             str(entry.get("state") or ""),
             float(entry.get("cooldown_remaining_seconds") or 0),
+            int((entry.get("refresh") or {}).get("failures") or 0),
         )
         for entry in pool.snapshot()
+    ]
+
+
+def keys_of(tokens: Any) -> list[KeySample]:
+    """Budgets of the keys that can still be used (none without a token service)."""
+    if tokens is None or not hasattr(tokens, "list"):
+        return []
+    now = time.time()
+    return [
+        KeySample(r.used_requests, r.max_requests, r.used_tokens, r.max_tokens)
+        for r in tokens.list()
+        if not r.revoked and (not r.expires_at or r.expires_at > now)
     ]

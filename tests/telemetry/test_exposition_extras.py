@@ -9,6 +9,8 @@ import anthropic
 import pytest
 
 from dsl.model import RouterConfig, TelemetryConfig
+from gateway.telemetry.labels import AccountLabels
+from gateway.telemetry.metrics import AccountSample, GatewayMetrics
 from tests.support.fake_anthropic import FakeAnthropic, Step
 from tests.support.gateway import running_gateway
 from tests.support.prometheus_text import get_text, series
@@ -82,3 +84,31 @@ async def test_account_names_only_where_allowed(
     expected = {"alpha", "beta"} if shown else {"account-1", "account-2"}
     assert accounts == expected
     assert ("alpha" in text) is shown and ("beta" in text) is shown
+
+
+async def test_key_budget_gauge_follows_the_most_spent_key(config: RouterConfig, fake: FakeAnthropic) -> None:
+    async with running_gateway(config, ACCOUNT_ENV) as gw:
+        key = await gw.issue_key(max_requests=4)
+        await gw.issue_key(max_requests=100)
+        client = anthropic.AsyncAnthropic(base_url=gw.url, api_key=key, max_retries=0)
+        for _ in range(3):
+            await client.messages.create(
+                model=MODEL, max_tokens=8, messages=[{"role": "user", "content": "Hi"}]
+            )
+        await client.close()
+        _, _, text = await get_text(f"{gw.url}/metrics")
+    got = series(text)
+    assert got[("link_assistant_key_budget_used_ratio", frozenset({("budget", "requests")}))] == 0.75
+    assert got[("link_assistant_key_budget_used_ratio", frozenset({("budget", "tokens")}))] == 0
+
+
+def test_refresh_and_reload_failures_are_counted() -> None:
+    metrics = GatewayMetrics(account_labels=AccountLabels(False, ["alpha"]))
+    metrics.watch_accounts(lambda: [AccountSample("alpha", "healthy", 0.0, refresh_failures=2)])
+    metrics.watch_tls(lambda: 3)
+    metrics.reload_failed("config")
+    got = series(metrics.exposition().decode())
+    assert got[("link_assistant_credential_refresh_failures_total", frozenset({("account", "account-1")}))] == 2
+    assert got[("link_assistant_reload_failures_total", frozenset({("part", "tls")}))] == 3
+    assert got[("link_assistant_reload_failures_total", frozenset({("part", "config")}))] == 1
+    metrics.shutdown()
