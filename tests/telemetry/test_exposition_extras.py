@@ -108,7 +108,8 @@ def test_refresh_and_reload_failures_are_counted() -> None:
     metrics.watch_tls(lambda: 3)
     metrics.reload_failed("config")
     got = series(metrics.exposition().decode())
-    assert got[("link_assistant_credential_refresh_failures_total", frozenset({("account", "account-1")}))] == 2
+    refresh = "link_assistant_credential_refresh_failures_total"
+    assert got[(refresh, frozenset({("account", "account-1")}))] == 2
     assert got[("link_assistant_reload_failures_total", frozenset({("part", "tls")}))] == 3
     assert got[("link_assistant_reload_failures_total", frozenset({("part", "config")}))] == 1
     metrics.shutdown()
