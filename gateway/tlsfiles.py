@@ -19,10 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from aiohttp import web
 
 log = logging.getLogger(__name__)
-RELOADERS = "tls_reloaders"
-"""Key in `GatewayContext.extras`: the running listeners' CertificateReloaders (ReloadConfig uses it)."""
 Stamp = tuple[tuple[int, int, int], ...]
 
 
@@ -134,3 +133,8 @@ def http_tls(
         return None
     reloader = CertificateReloader(cert_file, key_file)
     return http_ssl_context(reloader), reloader
+
+
+RELOADERS = web.AppKey("tls_reloaders", list[CertificateReloader])
+"""The running listeners' CertificateReloaders (ReloadConfig re-reads them); an empty list is made
+with the app, the listeners add theirs."""

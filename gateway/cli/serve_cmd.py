@@ -22,9 +22,9 @@ from aiohttp import web
 
 from dsl.errors import DslError
 from dsl.model import RouterConfig
-from dsl.settings import settings_from_args
 from gateway.admin_grpc.server import AdminServerError
 from gateway.app import ConfigurationError, build_app, build_context
+from gateway.cli.settings import settings_from_args
 from gateway.context import GATEWAY
 from gateway.credentials.build import account_specs
 from gateway.credentials.secrets import resolve_secret
@@ -126,7 +126,7 @@ async def _serve(
     app = build_app(config, environ)
     app[GATEWAY].shutdown_grace = SHUTDOWN_GRACE_SECONDS
     if tls is not None:
-        app[GATEWAY].extras.setdefault(RELOADERS, []).append(tls[1])
+        app[RELOADERS].append(tls[1])
     runner = web.AppRunner(
         app,
         handle_signals=False,

@@ -17,6 +17,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
@@ -175,3 +176,6 @@ class ServerSpan:
 
 
 _CURRENT: ContextVar[ServerSpan | None] = ContextVar("lar_server_span", default=None)
+
+TRACING = web.AppKey("tracing", Tracing)
+"""The app's tracing, when an OTLP endpoint is known and traces are on (the upstream session's hooks)."""
