@@ -54,6 +54,7 @@ async def test_spans_link_client_gateway_and_each_upstream_attempt(
     assert attrs["gen_ai.operation.name"] == "chat"
     assert attrs["gen_ai.provider.name"] == "anthropic"
     assert attrs["gen_ai.request.model"] == MODEL
+    assert attrs["gen_ai.response.model"] == MODEL
     assert attrs["gen_ai.usage.input_tokens"] > 0 and attrs["gen_ai.usage.output_tokens"] > 0
     assert attrs["link_assistant.upstream_failures"] == 1
 
