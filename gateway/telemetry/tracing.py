@@ -59,12 +59,9 @@ class Tracing:
 
     def start_server(self, method: str, route: str, scheme: str, headers: Mapping[str, str]) -> ServerSpan:
         parent = self.propagator.extract(headers)
-        span = self.tracer.start_span(
-            f"{method} {route}",
-            context=parent,
-            kind=SpanKind.SERVER,
-            attributes={"http.request.method": method, "http.route": route, "url.scheme": scheme},
-        )
+        span = self.tracer.start_span(f"{method} {route}", context=parent, kind=SpanKind.SERVER)
+        if span.is_recording():  # attributes only for the sampled share: the rest pay no dicts
+            span.set_attributes({"http.request.method": method, "http.route": route, "url.scheme": scheme})
         server = ServerSpan(span, otel_context.attach(trace.set_span_in_context(span, parent)))
         server.current = _CURRENT.set(server)
         return server
@@ -119,6 +116,11 @@ class Tracing:
             return  # outside a request (a background refresh): nothing to hang a span on
         attempt = server.attempts  # earlier upstream requests of this request: its resend count
         server.attempts += 1
+        if not server.span.is_recording():
+            # Unsampled: nothing is recorded, so no client span either; the upstream still gets the
+            # trace id (and "not sampled") so its own spans, if any, join the caller's trace.
+            params.headers["traceparent"] = server.traceparent()
+            return
         url = params.url
         attributes: dict[str, Any] = {
             "http.request.method": params.method,
@@ -173,6 +175,11 @@ class ServerSpan:
         self.token = token
         self.current: Token[ServerSpan | None] | None = None
         self.attempts = 0
+
+    def traceparent(self) -> str:
+        """The W3C header naming this span as the parent (used for unsampled requests)."""
+        context = self.span.get_span_context()
+        return f"00-{context.trace_id:032x}-{context.span_id:016x}-{int(context.trace_flags):02x}"
 
 
 _CURRENT: ContextVar[ServerSpan | None] = ContextVar("lar_server_span", default=None)
