@@ -27,6 +27,7 @@ from gateway.accounts.pool import POOL
 from gateway.accounts.redis_sync import RedisPoolSync
 from gateway.accounts.state import Clock
 from gateway.admin_grpc.server import admin_grpc_ctx
+from gateway.adminauth import unreadable_admin_key
 from gateway.bedrock.routes import add_bedrock_routes
 from gateway.context import GATEWAY, HTTP_SESSION, GatewayContext
 from gateway.credentials.build import expand_home
@@ -40,9 +41,11 @@ from gateway.forgefed.surface import add_activitypub_routes
 from gateway.gonka.forward import add_gonka_door
 from gateway.http.accounts_routes import add_accounts_routes
 from gateway.http.anthropic_routes import add_anthropic_routes, add_fallback_route
+from gateway.http.body_limits import body_limit_middleware
 from gateway.http.health import add_health_routes
 from gateway.http.middleware import error_middleware
 from gateway.http.observability import setup_telemetry
+from gateway.http.openapi import add_openapi_route
 from gateway.http.reload_routes import add_reload_routes
 from gateway.http.token_routes import add_token_routes
 from gateway.mpp.gate import add_mpp_gate
@@ -92,6 +95,11 @@ def build_context(config: RouterConfig, environ: Mapping[str, str]) -> GatewayCo
         export_plan(config, environ)  # an OTEL_* value we cannot honour stops start-up
     except TelemetrySettingError as err:
         raise ConfigurationError(str(err)) from None
+    problem = unreadable_admin_key(config, environ)
+    if problem is not None:  # never fall back to open loopback admin
+        raise ConfigurationError(
+            f"{problem}; restore it, or remove the admin key setting for loopback-only admin"
+        )
     refused = [n.message for n in startup.errors(config, environ, secret)]
     if refused:
         raise ConfigurationError("; ".join(refused))
@@ -240,7 +248,10 @@ def build_app(
     `reload_from`: how to load the effective config again and which file to watch (serve passes both;
     without it, a reload request reports that there is nothing to reload)."""
     env = os.environ if environ is None else environ
-    app = web.Application(middlewares=[error_middleware], client_max_size=config.server.max_body_bytes)
+    app = web.Application(
+        middlewares=[error_middleware, body_limit_middleware(config.server)],
+        client_max_size=config.server.max_body_bytes,
+    )
     app[GATEWAY] = build_context(config, env)
     app[RELOADERS] = []  # the listeners' TLS certificate reloaders, re-read by ReloadConfig
     inflight = InFlight()
@@ -255,6 +266,7 @@ def build_app(
     app.cleanup_ctx.append(_exchange(inflight))
     app.cleanup_ctx.append(admin_grpc_ctx)
     add_health_routes(app)
+    add_openapi_route(app)
     add_accounts_routes(app)
     add_anthropic_routes(app)
     add_bedrock_routes(app)

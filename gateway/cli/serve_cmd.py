@@ -30,10 +30,13 @@ from gateway.cli.settings import settings_from_args
 from gateway.context import GATEWAY
 from gateway.credentials.build import account_specs
 from gateway.credentials.secrets import resolve_secret
+from gateway.http.connections import ConnectionLimits, GuardedTCPSite
 from gateway.logging import configure_logging, level_from
 from gateway.mpp.gate import TEST_SECRET_ENV
 from gateway.reload.reloader import RELOADER
 from gateway.tlsfiles import RELOADERS, http_tls, tls_problem
+from gateway.tokens.jwt_codec import parse_previous
+from gateway.tokens.service import PREVIOUS_SECRETS_ENV
 from gateway.tokens.state import StoreError
 
 log = logging.getLogger("gateway.serve")
@@ -67,6 +70,7 @@ def secrets_of(config: RouterConfig, environ: Mapping[str, str]) -> list[str]:
     ]
     refs += [a.api_key for a in config.accounts] + [p.api_key for p in config.providers]
     found = [v for v in (resolve_secret(r, environ) for r in refs) if v]
+    found += list(parse_previous(environ.get(PREVIOUS_SECRETS_ENV)))  # older signing secrets
     return found + ([environ[TEST_SECRET_ENV]] if environ.get(TEST_SECRET_ENV) else [])
 
 
@@ -142,11 +146,19 @@ async def _serve(
         handler_cancellation=True,
         shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
         access_log=None,
+        keepalive_timeout=config.server.keepalive_timeout,
     )
     await runner.setup()
     started = False
     try:
-        site = web.TCPSite(runner, config.server.host, config.server.port, ssl_context=tls and tls[0])
+        limits = ConnectionLimits(
+            header_timeout=config.server.header_timeout,
+            keepalive_timeout=config.server.keepalive_timeout,
+            max_connections=config.server.max_connections,
+        )
+        site = GuardedTCPSite(
+            runner, config.server.host, config.server.port, limits, ssl_context=tls and tls[0]
+        )
         await site.start()
         started = True
         host, port = _bound(runner, config)
