@@ -17,6 +17,7 @@ requests/second and the gateway's CPU µs per request
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import re
@@ -231,7 +232,10 @@ def wrk(url: str, script: Path, connections: int, duration: float, body: bytes, 
     return WrkResult(**json.loads(match.group(1)))
 
 
-def start_gateway(upstream: str, tmp: Path, account: str) -> tuple[subprocess.Popen[str], str]:
+def start_gateway(
+    upstream: str, tmp: Path, account: str, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], str]:
+    tmp.mkdir(exist_ok=True)
     home = tmp / "claude"
     home.mkdir()
     (home / ".credentials.json").write_text(
@@ -247,6 +251,7 @@ def start_gateway(upstream: str, tmp: Path, account: str) -> tuple[subprocess.Po
         "ROUTER_PORT": "0",
         "ADMIN_GRPC_PORT": "off",
         "LOG_LEVEL": "info",  # the "Listening on" line tells us the port
+        **(extra_env or {}),
     }
     args = [sys.executable, "-m", "gateway.cli.main", "serve"]
     if account == "apikey":
@@ -299,6 +304,91 @@ def stop(proc: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
+def run_otlp_sink(port: int) -> None:
+    """An OTLP/gRPC receiver that accepts and drops spans and metrics (the tracing rows' collector)."""
+    import grpc
+    from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
+    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+
+    class Traces(trace_service_pb2_grpc.TraceServiceServicer):
+        async def Export(self, request: object, context: object) -> object:
+            return trace_service_pb2.ExportTraceServiceResponse()
+
+    class Metrics(metrics_service_pb2_grpc.MetricsServiceServicer):
+        async def Export(self, request: object, context: object) -> object:
+            return metrics_service_pb2.ExportMetricsServiceResponse()
+
+    async def serve() -> None:
+        server = grpc.aio.server()
+        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Traces(), server)
+        metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(Metrics(), server)
+        server.add_insecure_port(f"127.0.0.1:{port}")
+        await server.start()
+        await server.wait_for_termination()
+
+    asyncio.run(serve())
+
+
+def tracing_overhead(
+    upstream: str,
+    tmp: Path,
+    args: argparse.Namespace,
+    script: Path,
+    key: str,
+    untraced: tuple[subprocess.Popen[str], str],
+    tick: int,
+) -> None:
+    """Gateway CPU per request with tracing off, at 1 % and at 100 % sampling (spans pushed to a
+    local OTLP sink), JSON Messages at c=64, in interleaved rounds so drift hits all three alike."""
+    sink_port = free_port()
+    sink = subprocess.Popen(
+        [sys.executable, __file__, "--otlp-sink", "--port", str(sink_port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    started: list[subprocess.Popen[str]] = []
+    try:
+        gateways = {"off": untraced}
+        # A second untraced gateway started like the traced ones: its spread from "off" is the noise.
+        for name, ratio in (("off#2", ""), ("1%", "0.01"), ("100%", "1")):
+            env = (
+                {}
+                if not ratio
+                else {
+                    "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{sink_port}",
+                    "OTEL_METRICS_EXPORTER": "none",  # tracing alone
+                    "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+                    "OTEL_TRACES_SAMPLER_ARG": ratio,
+                }
+            )
+            proc, base = start_gateway(upstream, tmp / f"gateway-{len(gateways)}", args.account, env)
+            started.append(proc)
+            gateways[name] = (proc, base)
+        body = json.dumps({**REQUEST, "stream": False}).encode()
+        path = "/v1/messages"
+        keys = {name: key if name == "off" else issue_key(base) for name, (_, base) in gateways.items()}
+        ticks = dict.fromkeys(gateways, 0)
+        served = dict.fromkeys(gateways, 0)
+        for name, (_, base) in gateways.items():
+            wrk(base + path, script, 64, 1.0, body, keys[name])  # warm-up
+        for _ in range(3):
+            for name, (proc, base) in gateways.items():
+                before = cpu_ticks(proc.pid)
+                through = wrk(base + path, script, 64, args.duration / 3, body, keys[name])
+                ticks[name] += cpu_ticks(proc.pid) - before
+                served[name] += through.requests
+        print(f"\ntracing overhead, json c=64, load average {os.getloadavg()[0]:.1f}")
+        base_us = ticks["off"] / tick * 1e6 / max(1, served["off"])
+        for name in gateways:
+            cpu_us = ticks[name] / tick * 1e6 / max(1, served[name])
+            change = (cpu_us / base_us - 1) * 100
+            print(f"  sampling {name:<6} CPU µs/req {cpu_us:>6,.0f}  ({change:+.1f} % vs off)")
+    finally:
+        for proc in started:
+            stop(proc)
+        stop(sink)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per wrk run")
@@ -308,12 +398,21 @@ def main() -> int:
         default="apikey",
         help="apikey: pure pass-through; oauth: Bearer + beta + identity check",
     )
+    parser.add_argument(
+        "--tracing-only",
+        action="store_true",
+        help="only the tracing-overhead rows (off, 1%%, 100%% sampling)",
+    )
     parser.add_argument("--upstream", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--otlp-sink", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--floor", default="", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.upstream:
         run_upstream(args.port)
+        return 0
+    if args.otlp_sink:
+        run_otlp_sink(args.port)
         return 0
     if args.floor:
         run_floor(args.port, args.floor)
@@ -355,9 +454,12 @@ def main() -> int:
                 f"{'scenario':<13}{'direct rps':>11} | {'gateway added ms':>17}{'rps':>7}"
                 f"{'CPU µs/req':>11} | {'floor added ms':>17}{'rps':>7}{'CPU µs/req':>11}"
             )
+            tick = os.sysconf("SC_CLK_TCK")
+            if args.tracing_only:
+                tracing_overhead(upstream, tmp, args, script, key, (gateway_proc, gateway), tick)
+                return 0
             print(header)
             print("-" * len(header))
-            tick = os.sysconf("SC_CLK_TCK")
             for stream in (False, True):
                 body = json.dumps({**REQUEST, "stream": stream}).encode()
                 for connections in (1, 64):
@@ -393,6 +495,7 @@ def main() -> int:
                     f"{name:<18}{'-':>6} | {'-':>17}{through.rps:>7,.0f}{cpu_us:>11,.0f}"
                     + (f" ({bad} bad!)" if bad else "")
                 )
+            tracing_overhead(upstream, tmp, args, script, key, (gateway_proc, gateway), tick)
         finally:
             if gateway_proc is not None:
                 stop(gateway_proc)

@@ -193,6 +193,22 @@ class FeaturesConfig:
 
 
 @dataclass(frozen=True)
+class TelemetryConfig:
+    """OTLP push and tracing; the Prometheus endpoint (`features.metrics`) is unaffected."""
+
+    otlp_endpoint: str | None = None
+    """OTLP/gRPC collector URL; unset: OTEL_EXPORTER_OTLP_ENDPOINT, and without either no push."""
+    traces: bool = True
+    """Spans are exported when an OTLP endpoint is known; off: metrics only."""
+    sampling: float | None = None
+    """Share of new traces kept (0..1, parent-based); unset: OTEL_TRACES_SAMPLER(_ARG), else 1."""
+    service_name: str | None = None
+    """`service.name`; unset: OTEL_SERVICE_NAME, else link-assistant-router."""
+    account_labels: bool | None = None
+    """Account names as metric labels; unset: only when the HTTP listener is loopback."""
+
+
+@dataclass(frozen=True)
 class TokenDefaults:
     ttl_hours: int = 24
     max_requests: int | None = None
@@ -268,6 +284,7 @@ class RouterConfig:
     storage: StorageConfig = StorageConfig()
     redis: RedisConfig = RedisConfig()
     features: FeaturesConfig = FeaturesConfig()
+    telemetry: TelemetryConfig = TelemetryConfig()
     tokens: TokenDefaults = TokenDefaults()
     admin: AdminConfig = AdminConfig()
     mpp: MppConfig = MppConfig()

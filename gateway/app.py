@@ -58,6 +58,8 @@ from gateway.providers.lookup import current_provider
 from gateway.providers.routes import add_provider_routes
 from gateway.providers.store import PROVIDERS, ProviderStore
 from gateway.reload.reloader import RELOADER, add_reloader
+from gateway.telemetry.export import TelemetrySettingError, export_plan
+from gateway.telemetry.tracing import TRACING
 from gateway.tlsfiles import RELOADERS
 from gateway.tokens.service import TOKENS, build_token_service
 from gateway.vertex.routes import add_vertex_routes
@@ -89,6 +91,10 @@ def build_context(config: RouterConfig, environ: Mapping[str, str]) -> GatewayCo
         raise ConfigurationError(
             f"TOKEN_SECRET is required ({config.admin.token_secret.describe()} is unset or empty)"
         )
+    try:
+        export_plan(config, environ)  # an OTEL_* value we cannot honour stops start-up
+    except TelemetrySettingError as err:
+        raise ConfigurationError(str(err)) from None
     problem = unreadable_admin_key(config, environ)
     if problem is not None:  # never fall back to open loopback admin
         raise ConfigurationError(
@@ -106,8 +112,12 @@ async def _http_session(app: web.Application) -> AsyncIterator[None]:
     # One shared session; bodies pass through raw (no decompression), so bytes stay identical. We
     # never ask for compression: the upstream answers in plain bytes the usage sniffer can read.
     connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
+    tracing = app.get(TRACING)
     session = aiohttp.ClientSession(
-        connector=connector, auto_decompress=False, skip_auto_headers=("User-Agent", "Accept-Encoding")
+        connector=connector,
+        auto_decompress=False,
+        skip_auto_headers=("User-Agent", "Accept-Encoding"),
+        trace_configs=[tracing.trace_config()] if tracing is not None else None,  # a span per attempt
     )
     app[HTTP_SESSION] = session
     try:

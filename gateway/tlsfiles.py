@@ -32,6 +32,8 @@ class CertificateReloader:
         self._ca = Path(client_ca_file).expanduser() if client_ca_file else None
         self.version = 0
         """Counts loads; consumers compare it to know when to hand out the new certificate."""
+        self.failures = 0
+        """Changed files that could not be loaded (the reload-failure metric reads it)."""
         self.ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.pem: tuple[bytes, bytes, bytes | None] = (b"", b"", None)
         self._stamp: Stamp = ()
@@ -71,6 +73,7 @@ class CertificateReloader:
                 return False
             self.reload()
         except (OSError, ssl.SSLError) as exc:
+            self.failures += 1
             log.warning("TLS files changed but cannot be loaded yet (keeping the previous ones): %s", exc)
             return False
         log.info("TLS certificate reloaded from %s", self.cert_file)

@@ -210,6 +210,18 @@ def to_provider_kind(text: str) -> str:
     return kind
 
 
+def to_ratio(text: str) -> float:
+    """A share from 0 to 1: `0.01` or `1%`."""
+    word = text.strip()
+    try:
+        value = float(word[:-1]) / 100 if word.endswith("%") else float(word)
+    except ValueError:
+        raise ConversionError("a ratio from 0 to 1 (0.01) or a percentage (1%)") from None
+    if not 0.0 <= value <= 1.0:
+        raise ConversionError("a ratio from 0 to 1 (0.01) or a percentage (1%)")
+    return value
+
+
 def to_url(text: str) -> str:
     """An absolute http(s) URL; a trailing slash is dropped, as the seed does."""
     raw = text.strip()

@@ -28,6 +28,7 @@ from dsl.model import (
     RoutingConfig,
     ServerConfig,
     StorageConfig,
+    TelemetryConfig,
     TimeoutConfig,
     TokenDefaults,
     UpstreamConfig,
@@ -225,6 +226,18 @@ FEATURES = SectionSpec(
     ),
 )
 
+TELEMETRY = SectionSpec(
+    "telemetry",
+    TelemetryConfig,
+    (
+        F("otlp-endpoint", "otlp_endpoint", c.to_url),
+        F("traces", "traces", c.to_bool),
+        F("sampling", "sampling", c.to_ratio),
+        F("service-name", "service_name"),
+        F("account-labels", "account_labels", c.to_bool),
+    ),
+)
+
 TOKENS = SectionSpec(
     "tokens",
     TokenDefaults,
@@ -297,6 +310,7 @@ SECTIONS: Mapping[str, tuple[str, SectionSpec]] = {
     "storage": ("storage", STORAGE),
     "redis": ("redis", REDIS),
     "features": ("features", FEATURES),
+    "telemetry": ("telemetry", TELEMETRY),
     "tokens": ("tokens", TOKENS),
     "admin": ("admin", ADMIN),
     "mpp": ("mpp", MPP),

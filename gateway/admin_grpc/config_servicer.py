@@ -25,6 +25,7 @@ from gateway.context import GATEWAY
 from gateway.errors import GatewayError
 from gateway.providers.store import PROVIDERS
 from gateway.reload.reloader import RELOADER, Outcome
+from gateway.telemetry.metrics import METRICS
 from gateway.tlsfiles import RELOADERS, CertificateReloader
 from gateway.tokens.service import TOKENS
 from link_assistant_router_admin.v1 import config_pb2 as pb
@@ -88,6 +89,11 @@ class ConfigServicer(config_pb2_grpc.ConfigServiceServicer):
         rows = dict(flatten(self._ctx.config))
         return pb.EffectiveConfig(json=json.dumps(rows, indent=2, sort_keys=True))
 
+    def _reload_failed(self) -> None:
+        metrics = self._app.get(METRICS)
+        if metrics is not None:
+            metrics.reload_failed("config")
+
     async def ReloadConfig(
         self, request: pb.ReloadConfigRequest, context: Context
     ) -> pb.ReloadConfigResponse:
@@ -98,6 +104,7 @@ class ConfigServicer(config_pb2_grpc.ConfigServiceServicer):
             for reloader in reloaders:
                 await asyncio.to_thread(reloader.reload)
         except OSError as exc:
+            self._reload_failed()
             await abort(
                 context,
                 grpc.StatusCode.FAILED_PRECONDITION,
@@ -113,6 +120,7 @@ class ConfigServicer(config_pb2_grpc.ConfigServiceServicer):
                 reloaded.append("tokens")
             await asyncio.to_thread(self._app[PROVIDERS].records)
         except GatewayError as exc:
+            self._reload_failed()
             await abort_for(context, exc)
         reloaded.append("providers")
         return pb.ReloadConfigResponse(

@@ -42,6 +42,8 @@ class Usage:
     output: int = 0
     cache_read: int = 0
     cache_write: int = 0
+    model: str = field(default="", compare=False)
+    """The model the answer says served it (`gen_ai.response.model` on the trace); "" when unknown."""
 
     @property
     def budget_input(self) -> int:

@@ -177,6 +177,8 @@ async def run(
 async def settle(tokens: Authority, record: TokenRecord, usage: Usage, info: RequestInfo) -> None:
     """The one settlement: note the usage on the request's record and charge the key by the usage rule."""
     info.note_counts(usage.input, usage.output, usage.cache_read, usage.cache_write)
+    if usage.model:
+        info.response_model = usage.model
     if record.id and (usage.budget_input or usage.output):
         await tokens.record_usage(record.id, usage.budget_input, usage.output)
 

@@ -57,10 +57,17 @@ class UsageSniffer:
         self.output_tokens = 0
         self.cache_read_tokens = 0
         self.cache_write_tokens = 0
+        self.model = ""
+        """The answer's own `model` (the first one: a JSON answer and `message_start` name it before
+        any content)."""
         self._tail = b""
 
     def feed(self, chunk: bytes) -> None:
         data = self._tail + chunk
+        if not self.model and b'"model"' in data:
+            found = _MODEL.search(data)
+            if found:
+                self.model = found.group(1).decode("utf-8", "replace")
         # Only look at chunks that can hold usage; most SSE deltas do not.
         if b"_tokens" in data:
             for name, value in _USAGE.findall(data):
@@ -77,4 +84,6 @@ class UsageSniffer:
 
     @property
     def usage(self) -> Usage:
-        return Usage(self.input_tokens, self.output_tokens, self.cache_read_tokens, self.cache_write_tokens)
+        return Usage(
+            self.input_tokens, self.output_tokens, self.cache_read_tokens, self.cache_write_tokens, self.model
+        )

@@ -23,6 +23,7 @@ from opentelemetry.sdk.metrics.export import (
     InMemoryMetricReader,
     Metric,
     MetricsData,
+    PeriodicExportingMetricReader,
     ResourceMetrics,
     ScopeMetrics,
 )
@@ -101,7 +102,16 @@ def merge(
     if not existing:
         return MetricsData(resource_metrics=[ResourceMetrics(resource, [extra], "")])
     first = existing[0]
-    merged = ResourceMetrics(first.resource, [*first.scope_metrics, extra], first.schema_url)
+    # Into the SDK's own scope of that name when it has one: the OTLP encoder keys scopes by name,
+    # so a second scope named alike would replace the first one's metrics.
+    scopes = list(first.scope_metrics)
+    for i, held in enumerate(scopes):
+        if held.scope.name == scope:
+            scopes[i] = ScopeMetrics(held.scope, [*held.metrics, *metrics], held.schema_url)
+            break
+    else:
+        scopes.append(extra)
+    merged = ResourceMetrics(first.resource, scopes, first.schema_url)
     return MetricsData(resource_metrics=[merged, *existing[1:]])
 
 
@@ -128,3 +138,7 @@ class PrometheusReader(_WithLocal, PrometheusMetricReader):
 
 class InMemoryReader(_WithLocal, InMemoryMetricReader):
     """The SDK's in-memory reader (tests), with local histograms."""
+
+
+class PushReader(_WithLocal, PeriodicExportingMetricReader):
+    """The SDK's periodic push reader (OTLP), with local histograms."""

@@ -96,6 +96,24 @@ def status_class(status: int) -> str:
     return f"{status // 100}xx" if 100 <= status <= 599 else OTHER
 
 
+_OPERATIONS = {Surface.ANTHROPIC: "chat", Surface.OPENAI_CHAT: "chat", Surface.OPENAI_RESPONSES: "chat"}
+
+
+def genai_attributes(
+    route: str, surface: Surface | None, model: str, account: str, status: int, provider: str
+) -> dict[str, str]:
+    """The request-duration labels: ours (`route`, `model`, `account`, `status_class`, kept for
+    existing queries) plus the GenAI/HTTP convention names; `error.type` only on errors."""
+    attrs = {"route": route, "model": model, "account": account, "status_class": status_class(status)}
+    if surface is not None:
+        attrs["gen_ai.operation.name"] = _OPERATIONS[surface]
+        attrs["gen_ai.request.model"] = model
+        attrs["gen_ai.provider.name"] = provider
+    if status >= 400:
+        attrs["error.type"] = str(status)
+    return attrs
+
+
 class ModelLabels:
     """Admits at most `limit` distinct well-formed model names as label values; the rest are "other".
 
@@ -118,3 +136,21 @@ class ModelLabels:
             return OTHER
         self._admitted.add(model)
         return model
+
+
+class AccountLabels:
+    """Account names as label values only where the operator allows them (`telemetry.account-labels`).
+
+    Otherwise a configured account shows as its position (`account-1`, in config order, stable while
+    the config is) so per-account alerts still work without naming anyone on a public /metrics;
+    any other name (a provider, an account added at run time) shows as "other".
+    """
+
+    def __init__(self, allowed: bool, names: list[str] | tuple[str, ...] = ()) -> None:
+        self.allowed = allowed
+        self._positions = {name: f"account-{i}" for i, name in enumerate(names, 1)}
+
+    def label(self, name: str) -> str:
+        if self.allowed or not name:
+            return name
+        return self._positions.get(name, OTHER)

@@ -11,7 +11,7 @@ and merged into what the SDK readers export. Exposition uses a per-app prometheu
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -20,8 +20,9 @@ from opentelemetry.sdk.metrics import AlwaysOffExemplarFilter, MeterProvider
 from opentelemetry.sdk.resources import Resource
 from prometheus_client import CollectorRegistry, generate_latest
 
-from gateway.telemetry.histograms import InMemoryReader, LocalHistogram, PrometheusReader
-from gateway.telemetry.labels import ModelLabels, Surface, status_class
+from gateway.telemetry.histograms import InMemoryReader, LocalHistogram, PrometheusReader, PushReader
+from gateway.telemetry.labels import AccountLabels, ModelLabels, Surface, genai_attributes, status_class
+from gateway.telemetry.process import add_process_instruments
 from gateway.telemetry.request_info import RequestInfo
 from gateway.telemetry.usage import UsageCounters, UsageEvent, UsageFeed
 
@@ -39,9 +40,22 @@ class AccountSample:
     name: str
     state: str
     cooldown_remaining_seconds: float
+    refresh_failures: int = 0
+    """Failed OAuth refresh exchanges of the account's credential since start."""
+
+
+@dataclass(frozen=True)
+class KeySample:
+    """One live API key's budgets: used and cap (None: no cap), never its id or label."""
+
+    used_requests: int
+    max_requests: int | None
+    used_tokens: int
+    max_tokens: int | None
 
 
 AccountSource = Callable[[], Iterable[AccountSample]]
+KeySource = Callable[[], Iterable[KeySample]]
 
 # (counter name, description, UsageCounters attribute): the seed's unlabelled counters.
 _SEED_COUNTERS: tuple[tuple[str, str, Callable[[UsageCounters], int]], ...] = (
@@ -70,12 +84,21 @@ class GatewayMetrics:
         in_memory: bool = False,
         model_limit: int = 64,
         preload_models: tuple[str, ...] = (),
+        resource: Resource | None = None,
+        extra_readers: Sequence[PushReader] = (),
+        account_labels: AccountLabels | None = None,
+        providers: Mapping[str, str] | None = None,
     ) -> None:
+        self.providers = dict(providers or {})
+        """Provider name → gen_ai.provider.name; requests served by an account are "anthropic"."""
+        self.accounts = account_labels or AccountLabels(True)
         self.usage = UsageCounters()
         self.feed = UsageFeed()
         self.models = ModelLabels(model_limit, preload_models)
         self._account_source: AccountSource = tuple
-        self._attrs: dict[tuple[str, str, str, str], dict[str, str]] = {}
+        self._key_source: KeySource = tuple
+        self._tls_failures: Callable[[], int] = int
+        self._attrs: dict[tuple[str, str, str, str, str], dict[str, str]] = {}
         self._ttft_attrs: dict[tuple[str, str, str], dict[str, str]] = {}
         self._duration = LocalHistogram(
             "gen_ai.server.request.duration",
@@ -89,12 +112,10 @@ class GatewayMetrics:
             "Time from request received to the first streamed token sent",
             TTFT_BUCKETS,
         )
-        resource = Resource.create({"service.name": "link-assistant-router"})
+        resource = resource or Resource.create({"service.name": "link-assistant-router"})
         self.registry = CollectorRegistry(auto_describe=True)
-        prometheus = PrometheusReader(
-            disable_target_info=True, scope_info_enabled=False, registry=self.registry
-        )
-        readers: list[PrometheusReader | InMemoryReader] = [prometheus]
+        prometheus = PrometheusReader(scope_info_enabled=False, registry=self.registry)
+        readers: list[PrometheusReader | InMemoryReader | PushReader] = [prometheus, *extra_readers]
         self.memory_reader: InMemoryReader | None = InMemoryReader() if in_memory else None
         if self.memory_reader is not None:
             readers.append(self.memory_reader)
@@ -123,9 +144,21 @@ class GatewayMetrics:
             ("link_assistant_token_usage", "Tokens by model, account and gen_ai.token.type", self._tokens),
             ("link_assistant_upstream_errors", "Failed upstream attempts by account and kind", self._errors),
             ("link_assistant_budget_rejections", "Requests refused by a key's budget", self._rejections),
+            (
+                "link_assistant_credential_refresh_failures",
+                "Failed OAuth refresh exchanges by account",
+                self._refresh_failures,
+            ),
+            ("link_assistant_reload_failures", "Failed reloads by part (config, tls)", self._reload_failures),
         )
         for name, description, callback in observables:
             meter.create_observable_counter(name, [callback], description=description)
+        meter.create_observable_gauge(
+            "link_assistant_key_budget_used_ratio",
+            [self._key_budgets],
+            description="The highest share of its budget any live key has used, by budget (requests, tokens)",
+        )
+        add_process_instruments(meter)
         meter.create_observable_gauge(
             "link_assistant_active_streams", [self._streams], description="Streaming responses in flight"
         )
@@ -145,7 +178,8 @@ class GatewayMetrics:
         """Record one finished request: counters, duration (and TTFT for streams), usage event."""
         duration = info.elapsed()
         usage = self.usage
-        account = info.account or ""
+        raw_account = info.account or ""
+        account = self.accounts.label(raw_account)
         model = self.models.label(info.model)
         surface = info.surface
         if surface is not None:
@@ -161,13 +195,13 @@ class GatewayMetrics:
                 usage.openai_chat_completions += 1
             else:
                 usage.openai_responses += 1
-            if account:
-                usage.account_calls[account] = usage.account_calls.get(account, 0) + 1
-        key = (info.route, model, account, status_class(status))
+            if raw_account:
+                usage.account_calls[raw_account] = usage.account_calls.get(raw_account, 0) + 1
+        provider = self.providers.get(raw_account, "anthropic") if surface is not None else ""
+        key = (info.route, model, account, status_class(status), provider)
         attrs = self._attrs.get(key)
         if attrs is None:
-            attrs = {"route": key[0], "model": model, "account": account, "status_class": key[3]}
-            self._attrs[key] = attrs
+            attrs = self._attrs[key] = genai_attributes(info.route, surface, model, account, status, provider)
         self._duration.record(duration, key, attrs)
         if info.streaming:
             ttft = info.first_token_s if info.first_token_s is not None else info.headers_s
@@ -175,7 +209,8 @@ class GatewayMetrics:
                 self._ttft.record(ttft, key[:3], self._ttft_attributes(info.route, model, account))
         if info.input_tokens or info.output_tokens or info.cache_read_tokens or info.cache_write_tokens:
             self._count_tokens(model, account, info)
-        for failed in info.upstream_errors:
+        for name, kind in info.upstream_errors:
+            failed = (self.accounts.label(name), kind)
             usage.upstream_errors[failed] = usage.upstream_errors.get(failed, 0) + 1
         if info.rejection:
             usage.budget_rejections[info.rejection] = usage.budget_rejections.get(info.rejection, 0) + 1
@@ -218,6 +253,18 @@ class GatewayMetrics:
     def token_revoked(self) -> None:
         self.usage.tokens_revoked += 1
 
+    def reload_failed(self, part: str) -> None:
+        """A reload (`config` over gRPC, `tls` files) failed; the old state keeps serving."""
+        self.usage.reload_failures[part] = self.usage.reload_failures.get(part, 0) + 1
+
+    def watch_tls(self, failures: Callable[[], int]) -> None:
+        """Where failed TLS file reloads are counted (read at collect time only)."""
+        self._tls_failures = failures
+
+    def watch_keys(self, source: KeySource) -> None:
+        """Where the key-budget gauge comes from (read at collect time only)."""
+        self._key_source = source
+
     def watch_accounts(self, source: AccountSource) -> None:
         """Where account state and cooldown gauges come from (read at collect time only)."""
         self._account_source = source
@@ -229,6 +276,9 @@ class GatewayMetrics:
         return generate_latest(self.registry)
 
     def shutdown(self) -> None:
+        # A push reader's own last collection at shutdown comes after the provider stopped and
+        # holds no SDK instruments: flush first, so a collector gets the final counters.
+        self._provider.force_flush()
         self._provider.shutdown()
 
     # -- observable callbacks (collect time) ----------------------------------------------------
@@ -243,7 +293,11 @@ class GatewayMetrics:
         return [Observation(n, {"code": str(code)}) for code, n in sorted(self.usage.status_counts.items())]
 
     def _by_account(self, _options: CallbackOptions) -> Iterable[Observation]:
-        return [Observation(n, {"account": name}) for name, n in sorted(self.usage.account_calls.items())]
+        calls: dict[str, int] = {}
+        for name, n in self.usage.account_calls.items():
+            label = self.accounts.label(name)
+            calls[label] = calls.get(label, 0) + n
+        return [Observation(n, {"account": label}) for label, n in sorted(calls.items())]
 
     def _tokens(self, _options: CallbackOptions) -> Iterable[Observation]:
         return [
@@ -260,19 +314,41 @@ class GatewayMetrics:
     def _rejections(self, _options: CallbackOptions) -> Iterable[Observation]:
         return [Observation(n, {"reason": reason}) for reason, n in self.usage.budget_rejections.items()]
 
+    def _refresh_failures(self, _options: CallbackOptions) -> Iterable[Observation]:
+        return [
+            Observation(sample.refresh_failures, {"account": self.accounts.label(sample.name)})
+            for sample in self._account_source()
+        ]
+
+    def _reload_failures(self, _options: CallbackOptions) -> Iterable[Observation]:
+        counts = {"config": 0, "tls": self._tls_failures(), **self.usage.reload_failures}
+        return [Observation(n, {"part": part}) for part, n in counts.items()]
+
+    def _key_budgets(self, _options: CallbackOptions) -> Iterable[Observation]:
+        highest = {"requests": 0.0, "tokens": 0.0}
+        for key in self._key_source():
+            if key.max_requests:
+                highest["requests"] = max(highest["requests"], key.used_requests / key.max_requests)
+            if key.max_tokens:
+                highest["tokens"] = max(highest["tokens"], key.used_tokens / key.max_tokens)
+        return [Observation(min(ratio, 1.0), {"budget": budget}) for budget, ratio in highest.items()]
+
     def _streams(self, _options: CallbackOptions) -> Iterable[Observation]:
         return [Observation(self.usage.active_streams)]
 
     def _account_state(self, _options: CallbackOptions) -> Iterable[Observation]:
         return [
-            Observation(1 if sample.state == state else 0, {"account": sample.name, "state": state})
+            Observation(1 if sample.state == state else 0, {"account": label, "state": state})
             for sample in self._account_source()
+            for label in (self.accounts.label(sample.name),)
             for state in ACCOUNT_STATES
         ]
 
     def _account_cooldown(self, _options: CallbackOptions) -> Iterable[Observation]:
         return [
-            Observation(max(0.0, sample.cooldown_remaining_seconds), {"account": sample.name})
+            Observation(
+                max(0.0, sample.cooldown_remaining_seconds), {"account": self.accounts.label(sample.name)}
+            )
             for sample in self._account_source()
         ]
 

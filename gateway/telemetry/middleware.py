@@ -20,6 +20,7 @@ from gateway.telemetry.access_log import access_record, incoming_request_id, ups
 from gateway.telemetry.labels import classify_path
 from gateway.telemetry.metrics import GatewayMetrics
 from gateway.telemetry.request_info import REQUEST_INFO, RequestInfo
+from gateway.telemetry.tracing import Tracing
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Sink = Callable[[dict[str, object]], None]
@@ -36,10 +37,12 @@ class Meters:
     metrics: GatewayMetrics | None = None
 
 
-def install_telemetry(app: web.Application, json_logs: bool, sink: Sink | None = None) -> Meters:
+def install_telemetry(
+    app: web.Application, json_logs: bool, sink: Sink | None = None, tracing: Tracing | None = None
+) -> Meters:
     """Add the outermost middleware and the prepare hook; the returned `Meters` takes the app's
     metrics once they exist. `sink` receives each access record (default: the access logger) when
-    `json_logs` is on."""
+    `json_logs` is on; `tracing` (None: off) opens a server span per request."""
     write: Sink | None = (sink or _log_record) if json_logs else None
     meters = Meters()
 
@@ -48,6 +51,11 @@ def install_telemetry(app: web.Application, json_logs: bool, sink: Sink | None =
         route, surface = classify_path(request.path)
         info = RequestInfo(incoming_request_id(request.headers), route, surface)
         request[REQUEST_INFO] = info
+        span = (
+            tracing.start_server(request.method, route, request.scheme, request.headers)
+            if tracing is not None
+            else None
+        )
         status = 500
         response: web.StreamResponse | None = None
         try:
@@ -62,6 +70,8 @@ def install_telemetry(app: web.Application, json_logs: bool, sink: Sink | None =
             status = _status_when_cancelled(request.get(_PREPARED))
             raise
         finally:
+            if span is not None and tracing is not None:
+                tracing.finish_server(span, info, status)
             _finish(request, info, response, status, meters.metrics, write)
 
     async def on_prepare(request: web.Request, response: web.StreamResponse) -> None:

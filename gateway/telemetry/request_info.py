@@ -27,6 +27,8 @@ class RequestInfo:
     started: float = field(default_factory=time.perf_counter)
     account: str | None = None
     model: str | None = None
+    response_model: str | None = None
+    """The model the upstream says answered (its body or first stream event), for traces."""
     streaming: bool = False
     first_token_s: float | None = None
     headers_s: float | None = None

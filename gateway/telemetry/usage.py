@@ -36,6 +36,7 @@ class UsageCounters:
     upstream_errors: dict[tuple[str, str], int] = field(default_factory=dict)
     """(account, kind) → failed upstream attempts."""
     budget_rejections: dict[str, int] = field(default_factory=dict)
+    reload_failures: dict[str, int] = field(default_factory=dict)
     active_streams: int = 0
 
     def snapshot(self) -> dict[str, Any]:

@@ -52,3 +52,20 @@ def test_usage_is_found_however_the_bytes_are_split(data: bytes, cuts: list[int]
         start = point
     expected = (1234, 987) if data is STREAM else (55, 66)
     assert (sniffer.input_tokens, sniffer.output_tokens) == expected
+
+
+@pytest.mark.parametrize(
+    ("chunks", "model"),
+    [
+        # A JSON answer names its model before any content (a tool input naming another comes later).
+        ([b'{"id":"m","model":"claude-served-2","content":[{"input":{"model":"x"}}]}'], "claude-served-2"),
+        # message_start, split mid-key across chunks.
+        ([b'data: {"message":{"mod', b'el":"claude-served-2","usage":{}}}\n\n'], "claude-served-2"),
+        ([b'{"error":{"type":"overloaded_error"}}'], ""),
+    ],
+)
+def test_usage_sniffer_keeps_the_answers_model(chunks: list[bytes], model: str) -> None:
+    sniffer = UsageSniffer()
+    for chunk in chunks:
+        sniffer.feed(chunk)
+    assert sniffer.usage.model == model

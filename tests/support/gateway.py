@@ -151,7 +151,7 @@ def gateway_config(
         accounts=accounts,
         storage=StorageConfig(policy=StoragePolicy.BOTH, data_dir=str(data_dir)),
         # No admin gRPC listener unless a test asks (the default port 9090 would collide).
-        server=dataclasses.replace(base.server, admin_grpc_port=None),
+        server=dataclasses.replace(base.server, host="127.0.0.1", admin_grpc_port=None),
         features=features or FeaturesConfig(),
         routing=dataclasses.replace(base.routing, **routing),
     )

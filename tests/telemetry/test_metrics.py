@@ -106,6 +106,9 @@ def test_duration_ttft_and_tokens_by_type() -> None:
         "model": "claude-sonnet-4-5",
         "account": "primary",
         "status_class": "2xx",
+        "gen_ai.operation.name": "chat",
+        "gen_ai.request.model": "claude-sonnet-4-5",
+        "gen_ai.provider.name": "anthropic",
     }
     (ttft,) = got["gen_ai.server.time_to_first_token"]
     assert ttft.sum == pytest.approx(0.05)
