@@ -75,6 +75,16 @@ class ServerConfig:
     verbose: bool = False
     json_logs: bool = False
     max_body_bytes: int = 32 * 1024 * 1024
+    socket: str | None = None
+    """A Unix domain socket to listen on too (a sidecar's app reaches the gateway through it)."""
+    socket_mode: int = 0o660
+    """File mode of the socket (and of the admin gRPC socket): owner and group may connect."""
+    tcp: bool = True
+    """False: no TCP listener (only `socket`; start-up refuses this without one)."""
+    admin_grpc_socket: str | None = None
+    """A Unix domain socket for the admin gRPC API, besides or instead of its port."""
+    default_key_file: str | None = None
+    """A file holding one `la_sk_` key: requests on the socket without a key of their own act as it."""
 
 
 @dataclass(frozen=True)

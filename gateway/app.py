@@ -25,7 +25,9 @@ from gateway.credentials.secrets import resolve_secret
 from gateway.http.accounts_routes import add_accounts_routes
 from gateway.http.health import add_health_routes
 from gateway.http.middleware import error_middleware
+from gateway.http.socket_identity import KeyFileError, read_default_key
 from gateway.http.token_routes import add_token_routes
+from gateway.listeners import listener_problems
 from gateway.openai.routes import add_openai_routes
 from gateway.providers.routes import add_provider_routes
 from gateway.proxy.routes import add_anthropic_routes, add_fallback_route
@@ -57,8 +59,19 @@ def build_context(config: RouterConfig, environ: Mapping[str, str]) -> GatewayCo
         raise ConfigurationError(
             f"TOKEN_SECRET is required ({config.admin.token_secret.describe()} is unset or empty)"
         )
+    problems = listener_problems(config.server)
+    if problems:
+        raise ConfigurationError("; ".join(problems))
+    try:
+        socket_key = read_default_key(config.server.default_key_file)
+    except KeyFileError as err:
+        raise ConfigurationError(str(err)) from None
     return GatewayContext(
-        config=config, environ=dict(environ), data_dir=resolve_data_dir(config, environ), token_secret=secret
+        config=config,
+        environ=dict(environ),
+        data_dir=resolve_data_dir(config, environ),
+        token_secret=secret,
+        socket_key=socket_key,
     )
 
 

@@ -50,6 +50,8 @@ class GatewayContext:
     inflight: InFlight = field(default_factory=InFlight)
     """Streams being relayed; shutdown waits `shutdown_grace` seconds for them, then ends them."""
     shutdown_grace: float = 10.0
+    socket_key: str | None = field(default=None, repr=False)
+    """The key socket requests without their own act as (`server: default-key-file`), or None."""
 
     def session(self) -> aiohttp.ClientSession:
         """The shared upstream ClientSession; only valid while the app runs."""

@@ -119,6 +119,11 @@ SERVER = SectionSpec(
         F("verbose", "verbose", c.to_bool),
         F("json-logs", "json_logs", c.to_bool),
         F("max-body-size", "max_body_bytes", c.to_size),
+        F("socket", "socket"),
+        F("socket-mode", "socket_mode", c.to_file_mode),
+        F("tcp", "tcp", c.to_bool),
+        F("admin-grpc-socket", "admin_grpc_socket"),
+        F("default-key-file", "default_key_file"),
     ),
 )
 

@@ -10,6 +10,7 @@ aiohttp cleanup_ctx that runs it for the life of the app when `server.admin_grpc
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +40,7 @@ from gateway.admin_grpc.tokens_servicer import TokenServicer
 from gateway.admin_grpc.usage_servicer import UsageServicer
 from gateway.adminauth import admin_key
 from gateway.context import GATEWAY, GatewayContext
+from gateway.listeners import prepare_socket_path, private_umask, remove_socket
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +74,9 @@ class AdminServer:
         await self.server.stop(grace=grace)
 
 
-async def start_admin_server(ctx: GatewayContext, host: str, port: int) -> AdminServer:
+async def start_admin_server(
+    ctx: GatewayContext, host: str, port: int | None, socket_path: str | None = None
+) -> AdminServer:
     server = aio.server(interceptors=[AdminAuthInterceptor(lambda: admin_key(ctx.config, ctx.environ))])
     registrations: tuple[tuple[Any, type], ...] = (
         (tokens_pb2_grpc.add_TokenServiceServicer_to_server, TokenServicer),
@@ -89,16 +93,11 @@ async def start_admin_server(ctx: GatewayContext, host: str, port: int) -> Admin
         (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
         server,
     )
-    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    try:
-        bound = server.add_insecure_port(address)
-    except RuntimeError:
-        bound = 0
-    if bound == 0:
-        raise AdminServerError(
-            f"cannot listen for admin gRPC on {address} (port in use or address not available; "
-            "choose another with --admin-grpc-port, or 'off')"
-        )
+    bound = 0
+    if port is not None:
+        bound = _bind_port(server, host, port)
+    if socket_path:
+        _bind_socket(server, socket_path, ctx.config.server.socket_mode)
     await server.start()
     await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
     for name in SERVICE_NAMES:
@@ -106,19 +105,49 @@ async def start_admin_server(ctx: GatewayContext, host: str, port: int) -> Admin
     return AdminServer(server, bound, health_servicer)
 
 
+def _bind_port(server: aio.Server, host: str, port: int) -> int:
+    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    try:
+        bound: int = server.add_insecure_port(address)
+    except RuntimeError:
+        bound = 0
+    if bound == 0:
+        raise AdminServerError(
+            f"cannot listen for admin gRPC on {address} (port in use or address not available; "
+            "choose another with --admin-grpc-port, or 'off')"
+        )
+    return bound
+
+
+def _bind_socket(server: aio.Server, path: str, mode: int) -> None:
+    """Bind `unix:path` owner-only, then widen to `mode` (the socket gets the listener's permissions)."""
+    try:
+        prepare_socket_path(path)
+        with private_umask():
+            server.add_insecure_port(f"unix:{path}")
+        os.chmod(path, mode)
+    except (RuntimeError, OSError) as err:
+        raise AdminServerError(f"cannot listen for admin gRPC on unix:{path} ({err})") from None
+
+
 async def admin_grpc_ctx(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: serve admin gRPC while the app runs; stop it (1 s grace) on shutdown."""
 
     ctx = app[GATEWAY]
-    port = ctx.config.server.admin_grpc_port
-    if port is None:
+    server = ctx.config.server
+    port, socket_path = server.admin_grpc_port, server.admin_grpc_socket
+    if port is None and not socket_path:
         yield
         return
-    admin = await start_admin_server(ctx, ctx.config.server.admin_grpc_host, port)
-    ctx.extras[ADMIN_GRPC_PORT] = admin.port
-    log.info("admin gRPC listening on %s:%d", ctx.config.server.admin_grpc_host, admin.port)
+    admin = await start_admin_server(ctx, server.admin_grpc_host, port, socket_path)
+    if port is not None:
+        ctx.extras[ADMIN_GRPC_PORT] = admin.port
+        log.info("admin gRPC listening on %s:%d", server.admin_grpc_host, admin.port)
+    if socket_path:
+        log.info("admin gRPC listening on unix:%s", socket_path)
     try:
         yield
     finally:
         ctx.extras.pop(ADMIN_GRPC_PORT, None)
         await admin.stop()
+        remove_socket(socket_path)

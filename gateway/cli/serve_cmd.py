@@ -27,6 +27,7 @@ from gateway.app import ConfigurationError, build_app, build_context
 from gateway.context import GATEWAY
 from gateway.credentials.build import account_specs
 from gateway.credentials.secrets import resolve_secret
+from gateway.listeners import Bound, ListenError, remove_socket, start_listeners
 from gateway.logging import configure_logging, level_from
 from gateway.tokens.state import StoreError
 
@@ -96,6 +97,9 @@ def serve(
     except AdminServerError as err:  # the admin gRPC port is taken or not bindable
         print(f"error: {err}", file=sys.stderr)
         return 1
+    except ListenError as err:  # the port is taken, the socket path is not usable
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     except OSError as err:
         print(
             f"error: cannot listen on {config.server.host}:{config.server.port}: {err.strerror}",
@@ -120,13 +124,11 @@ async def _serve(
     await runner.setup()
     started = False
     try:
-        site = web.TCPSite(runner, config.server.host, config.server.port)
-        await site.start()
+        bound = await start_listeners(runner, config.server)
         started = True
-        host, port = _bound(runner, config)
-        _log_banner(config, environ, host, port)
+        _log_banner(config, environ, bound)
         if on_ready is not None:
-            on_ready(f"http://{_display_host(host)}:{port}")
+            on_ready(bound.urls()[0])
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -135,22 +137,12 @@ async def _serve(
         log.info("shutting down: finishing in-flight requests (up to %.0fs)", SHUTDOWN_GRACE_SECONDS)
     finally:
         await runner.cleanup()
+        remove_socket(config.server.socket)
         if started:
             log.info("stopped")
 
 
-def _bound(runner: web.AppRunner, config: RouterConfig) -> tuple[str, int]:
-    for address in runner.addresses:
-        if isinstance(address, tuple) and len(address) >= 2:
-            return str(address[0]), int(address[1])
-    return config.server.host, config.server.port
-
-
-def _display_host(host: str) -> str:
-    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-
-
-def _log_banner(config: RouterConfig, environ: Mapping[str, str], host: str, port: int) -> None:
+def _log_banner(config: RouterConfig, environ: Mapping[str, str], bound: Bound) -> None:
     log.info("Link.Assistant.Router v%s", VERSION)
     log.info("Upstream: %s (provider %s)", config.upstream.base_url, config.upstream.provider.value)
     for spec in account_specs(config, environ):
@@ -163,4 +155,7 @@ def _log_banner(config: RouterConfig, environ: Mapping[str, str], host: str, por
         )
         log.info("Account %s: %s", spec.name, where)
     log.info("Routing mode: %s, storage policy: %s", config.routing.mode.value, config.storage.policy.value)
-    log.info("Listening on %s:%d", host, port)
+    if bound.tcp is not None:
+        log.info("Listening on %s:%d", *bound.tcp)
+    if bound.socket is not None:
+        log.info("Listening on unix:%s (mode %04o)", bound.socket, config.server.socket_mode)

@@ -22,6 +22,7 @@ from aiohttp import web
 from gateway.adminauth import admin_key, check_admin
 from gateway.context import GATEWAY, GatewayContext
 from gateway.errors import GatewayError, bad_request, not_found
+from gateway.http.socket_identity import credential_headers
 from gateway.tokens.params import parse_issue
 from gateway.tokens.records import budget_view, to_json
 from gateway.tokens.service import TokenService
@@ -111,8 +112,8 @@ async def expire_token(request: web.Request) -> web.Response:
 
 
 async def own_token(request: web.Request) -> web.Response:
-    service = _service(request.app[GATEWAY])
-    record = await service.introspect(request.headers)
+    ctx = request.app[GATEWAY]
+    record = await _service(ctx).introspect(credential_headers(request, ctx.socket_key))
     return web.json_response(budget_view(record))
 
 

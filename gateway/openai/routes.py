@@ -19,6 +19,7 @@ from aiohttp import web
 from dsl.model import UpstreamProvider
 from gateway.context import GATEWAY, GatewayContext
 from gateway.errors import GatewayError, bad_request
+from gateway.http.socket_identity import credential_headers
 from gateway.openai import models, structured
 from gateway.openai.bridge import Translation, answer_via_anthropic
 from gateway.openai.chat_request import translate_chat_request
@@ -94,7 +95,7 @@ async def _handle(
 ) -> web.StreamResponse:
     ctx = request.app[GATEWAY]
     info = info_of(request)
-    record = await ctx.token_authority().authorize(request.headers)
+    record = await ctx.token_authority().authorize(credential_headers(request, ctx.socket_key))
     body = await read_json(request)
     if path == "/v1/chat/completions" and request.query.get("stream") in ("true", "1"):
         body = {**body, "stream": True}  # the seed's `?stream=true` on chat completions

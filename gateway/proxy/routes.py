@@ -17,6 +17,7 @@ from gateway.clibackend.serve import open_upstream_or_cli
 from gateway.context import GATEWAY, GatewayContext
 from gateway.errors import GatewayError, bad_request, not_found
 from gateway.http.families import Family, family_of, is_enabled, strip_anthropic_prefix
+from gateway.http.socket_identity import credential_headers
 from gateway.proxy.forward import UpstreamRequest
 from gateway.proxy.sniff import UsageSniffer, sniff_model
 from gateway.proxy.stream import relay
@@ -48,7 +49,7 @@ def raw_upstream_path(request: web.Request) -> str:
 
 async def proxy_handler(request: web.Request) -> web.StreamResponse:
     ctx = request.app[GATEWAY]
-    record: Any = await ctx.token_authority().authorize(request.headers)
+    record: Any = await ctx.token_authority().authorize(credential_headers(request, ctx.socket_key))
     body = await read_body(request)
     upstream = UpstreamRequest(
         method=request.method,

@@ -182,6 +182,8 @@ SEED_FLAGS = [
     ("--mpp-recipient", "MPP_RECIPIENT"), ("--mpp-method", "MPP_METHOD"),
     ("--config", "ROUTER_CONFIG"), ("--admin-grpc-port", "ADMIN_GRPC_PORT"), ("--json-logs", "JSON_LOGS"),
     ("--redis-url", "REDIS_URL"), ("--oauth-token-url", "CLAUDE_OAUTH_TOKEN_URL"),
+    ("--socket", "ROUTER_SOCKET"), ("--disable-tcp", "DISABLE_TCP"),
+    ("--default-key-file", "ROUTER_DEFAULT_KEY_FILE"), ("--admin-grpc-socket", "ADMIN_GRPC_SOCKET"),
 ]  # fmt: skip
 
 

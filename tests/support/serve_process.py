@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 LISTENING = re.compile(r"Listening on (\S+):(\d+)")
+LISTENING_UNIX = re.compile(r"Listening on unix:(\S+)")
 
 
 @dataclass
@@ -62,6 +63,9 @@ async def _drain(stream: asyncio.StreamReader, sink: list[str], ready: asyncio.F
         match = LISTENING.search(text)
         if match and ready is not None and not ready.done():
             ready.set_result(f"http://{match.group(1)}:{match.group(2)}")
+        unix = LISTENING_UNIX.search(text)
+        if unix and ready is not None and not ready.done():  # socket only: proc.url is `unix:PATH`
+            ready.set_result(f"unix:{unix.group(1)}")
 
 
 @asynccontextmanager
