@@ -11,6 +11,7 @@ COPY pyproject.toml README.md ./
 COPY dsl ./dsl
 COPY gateway ./gateway
 COPY controller ./controller
+COPY link_assistant_router_admin ./link_assistant_router_admin
 RUN /opt/router/bin/pip install --no-compile . \
  && /opt/router/bin/python -m compileall -q /opt/router/lib
 

@@ -23,8 +23,9 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy --strict dsl gateway controller
+	$(BIN)/mypy --strict dsl gateway controller link_assistant_router_admin
 	$(BIN)/lint-imports
+	.ci/buf lint
 
 fmt: install
 	$(BIN)/ruff check --fix .

@@ -66,7 +66,7 @@ def is_loopback(host: str) -> bool:
 
 def serves_grpc_admin(config: RouterConfig) -> bool:
     """A loopback-only admin listener is deliberately private: no port, no Service entry."""
-    return config.server.admin_grpc_port is not None and not is_loopback(config.server.admin_grpc_host)
+    return config.server.admin_grpc_port is not None and not is_loopback(config.server.admin_grpc_bind_host)
 
 
 def _ports(config: RouterConfig) -> list[Manifest]:

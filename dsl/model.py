@@ -70,7 +70,8 @@ class SecretRef:
 class ServerConfig:
     host: str = "0.0.0.0"
     port: int = 8080
-    admin_grpc_host: str = "0.0.0.0"
+    admin_grpc_host: str = ""
+    """Empty: the admin gRPC listener binds the same host as HTTP (`host`)."""
     admin_grpc_port: int | None = 9090
     verbose: bool = False
     json_logs: bool = False
@@ -85,6 +86,15 @@ class ServerConfig:
     """A Unix domain socket for the admin gRPC API, besides or instead of its port."""
     default_key_file: str | None = None
     """A file holding one `la_sk_` key: requests on the socket without a key of their own act as it."""
+    tls_cert_file: str | None = None
+    """PEM certificate chain: with `tls_key_file`, both listeners speak TLS (re-read on change)."""
+    tls_key_file: str | None = None
+    admin_grpc_client_ca_file: str | None = None
+    """PEM CA bundle: admin gRPC clients must present a certificate it signed (mTLS)."""
+
+    @property
+    def admin_grpc_bind_host(self) -> str:
+        return self.admin_grpc_host or self.host
 
 
 @dataclass(frozen=True)

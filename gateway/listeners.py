@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import ssl
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,13 +32,15 @@ class Bound:
 
     tcp: tuple[str, int] | None
     socket: str | None
+    https: bool = False
+    """TLS on the TCP listener (the socket is always plain HTTP: it never leaves the pod)."""
 
     def urls(self) -> list[str]:
         urls = []
         if self.tcp is not None:
             host, port = self.tcp
             shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-            urls.append(f"http://{shown}:{port}")
+            urls.append(f"{'https' if self.https else 'http'}://{shown}:{port}")
         if self.socket is not None:
             urls.append(f"unix:{self.socket}")
         return urls
@@ -83,11 +86,13 @@ def remove_socket(path: str | None) -> None:
                 os.unlink(path)
 
 
-async def start_listeners(runner: web.AppRunner, server: ServerConfig) -> Bound:
+async def start_listeners(
+    runner: web.AppRunner, server: ServerConfig, ssl_context: ssl.SSLContext | None = None
+) -> Bound:
     """Start every configured site on `runner` (already set up) and report what is bound."""
     tcp: tuple[str, int] | None = None
     if server.tcp:
-        site = web.TCPSite(runner, server.host, server.port)
+        site = web.TCPSite(runner, server.host, server.port, ssl_context=ssl_context)
         try:
             await site.start()
         except OSError as err:
@@ -101,7 +106,7 @@ async def start_listeners(runner: web.AppRunner, server: ServerConfig) -> Bound:
         except OSError as err:
             raise ListenError(f"cannot listen on unix:{server.socket}: {err.strerror}") from err
         os.chmod(server.socket, server.socket_mode)
-    return Bound(tcp, server.socket)
+    return Bound(tcp, server.socket, ssl_context is not None)
 
 
 def _tcp_address(runner: web.AppRunner) -> tuple[str, int] | None:

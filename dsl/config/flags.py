@@ -91,6 +91,28 @@ SETTINGS: tuple[Setting, ...] = (
         K.OPTIONAL_PORT,
         "gRPC admin API port (default 9090; 'off' disables it)",
     ),
+    S(
+        "--admin-grpc-host",
+        "ADMIN_GRPC_HOST",
+        "server.admin_grpc_host",
+        K.TEXT,
+        "Host/IP the gRPC admin API binds to (default: the --host address)",
+    ),
+    S(
+        "--tls-cert-file",
+        "TLS_CERT_FILE",
+        "server.tls_cert_file",
+        K.TEXT,
+        "PEM certificate chain: serve HTTPS and gRPC over TLS (with --tls-key-file; re-read on change)",
+    ),
+    S("--tls-key-file", "TLS_KEY_FILE", "server.tls_key_file", K.TEXT, "PEM private key of --tls-cert-file"),
+    S(
+        "--admin-grpc-client-ca-file",
+        "ADMIN_GRPC_CLIENT_CA_FILE",
+        "server.admin_grpc_client_ca_file",
+        K.TEXT,
+        "PEM CA bundle: admin gRPC clients must present a certificate it signed (mTLS)",
+    ),
     S("--verbose", "VERBOSE", "server.verbose", K.BOOL, "Verbose logging"),
     S("--json-logs", "JSON_LOGS", "server.json_logs", K.BOOL, "One JSON log line per request"),
     S(

@@ -124,6 +124,9 @@ SERVER = SectionSpec(
         F("tcp", "tcp", c.to_bool),
         F("admin-grpc-socket", "admin_grpc_socket"),
         F("default-key-file", "default_key_file"),
+        F("tls-cert-file", "tls_cert_file"),
+        F("tls-key-file", "tls_key_file"),
+        F("admin-grpc-client-ca-file", "admin_grpc_client_ca_file"),
     ),
 )
 

@@ -2,7 +2,8 @@
 
 The pool is the one the proxy routes with and `/v1/accounts` shows, so a drain here takes the
 account out of rotation at once and is visible there. Entries come from the pool's own
-`snapshot()` (the /v1/accounts rendering), never from credentials.
+`snapshot()` (the /v1/accounts rendering), never from credentials. Names, filters and pages
+follow the pure `gateway.admin_grpc.listing`.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeAlias
 
-from gateway.admin_grpc.gen import accounts_pb2 as pb
-from gateway.admin_grpc.gen import accounts_pb2_grpc
-from gateway.admin_grpc.status import invalid, not_found, unavailable
+from gateway.admin_grpc.listing import ListingError, boolean, choice, resource_id
+from gateway.admin_grpc.status import bad_listing, filter_of, not_found, page_of, unavailable
 from gateway.context import GatewayContext
+from link_assistant_router_admin.v1 import accounts_pb2 as pb
+from link_assistant_router_admin.v1 import accounts_pb2_grpc
 
 Context: TypeAlias = Any  # grpc.aio.ServicerContext (grpcio ships no type stubs)
 
@@ -25,12 +27,13 @@ _STATES = {
     "unhealthy": pb.ACCOUNT_STATE_UNHEALTHY,
     "drained": pb.ACCOUNT_STATE_DRAINED,
 }
+FILTER_FIELDS = {"state": choice(*_STATES), "healthy": boolean}
 
 
 def account_message(entry: Mapping[str, Any]) -> pb.Account:
     """One /v1/accounts entry as the proto message (unknown or missing fields take defaults)."""
     return pb.Account(
-        name=str(entry.get("name") or ""),
+        name=f"accounts/{entry.get('name') or ''}",
         state=_STATES.get(str(entry.get("state") or ""), pb.ACCOUNT_STATE_UNSPECIFIED),
         healthy=bool(entry.get("healthy")),
         used=int(entry.get("used") or 0),
@@ -53,6 +56,12 @@ class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
             await unavailable(context, "the account pool is not running")
         return pool
 
+    async def _name(self, name: str, context: Context) -> str:
+        try:
+            return resource_id(name, "accounts")
+        except ListingError as exc:
+            await bad_listing(context, exc)
+
     async def _entry(self, name: str, context: Context) -> pb.Account:
         pool = await self._pool(context)
         for entry in pool.snapshot():
@@ -60,9 +69,8 @@ class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
                 return account_message(entry)
         await not_found(context, "account", name)
 
-    async def _act(self, operation: str, name: str, context: Context) -> pb.Account:
-        if not name:
-            await invalid(context, "name is required (see ListAccounts)")
+    async def _act(self, operation: str, resource: str, context: Context) -> pb.Account:
+        name = await self._name(resource, context)
         pool = await self._pool(context)
         action = getattr(pool, operation, None)
         if action is None:
@@ -76,11 +84,22 @@ class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
     async def ListAccounts(
         self, request: pb.ListAccountsRequest, context: Context
     ) -> pb.ListAccountsResponse:
+        wanted = await filter_of(context, request.filter, FILTER_FIELDS)
         pool = await self._pool(context)
-        return pb.ListAccountsResponse(accounts=[account_message(e) for e in pool.snapshot()])
+        entries = [
+            (index, entry)
+            for index, entry in enumerate(pool.snapshot())
+            if all(entry.get(key) == value for key, value in wanted.items())
+        ]
+        page = await page_of(context, entries, _order, request)
+        return pb.ListAccountsResponse(
+            accounts=[account_message(entry) for _, entry in page.items],
+            next_page_token=page.next_page_token,
+            total_size=page.total_size,
+        )
 
     async def GetAccount(self, request: pb.GetAccountRequest, context: Context) -> pb.Account:
-        return await self._entry(request.name, context)
+        return await self._entry(await self._name(request.name, context), context)
 
     async def DrainAccount(self, request: pb.DrainAccountRequest, context: Context) -> pb.Account:
         return await self._act("drain", request.name, context)
@@ -88,5 +107,12 @@ class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
     async def ResumeAccount(self, request: pb.ResumeAccountRequest, context: Context) -> pb.Account:
         return await self._act("resume", request.name, context)
 
-    async def ResetCooldown(self, request: pb.ResetCooldownRequest, context: Context) -> pb.Account:
+    async def ResetAccountCooldown(
+        self, request: pb.ResetAccountCooldownRequest, context: Context
+    ) -> pb.Account:
         return await self._act("reset_cooldown", request.name, context)
+
+
+def _order(indexed: tuple[int, Any]) -> str:
+    """Configuration order: the position in the pool's snapshot."""
+    return f"{indexed[0]:06d}"

@@ -1,9 +1,10 @@
 """Generate the admin API's Python code from `proto/` (the `make proto` target).
 
 Runs grpc_tools.protoc in-process into a temporary tree, then flattens the package path
-(`linkassistant/router/admin/v1/x_pb2.py`) into `gateway/admin_grpc/gen/` and rewrites the
-generated absolute imports into relative ones, so the code imports as `gateway.admin_grpc.gen`
-while the proto files keep their real package path (what reflection and grpcurl show).
+(`linkassistant/router/admin/v1/x_pb2.py`) into `link_assistant_router_admin/v1/` (the client
+package users install) and rewrites the generated absolute imports into relative ones, so the code
+imports as `link_assistant_router_admin.v1` while the proto files keep their real package path
+(what reflection and grpcurl show).
 The staleness test calls `generate()` into a temp dir and compares with the committed files.
 """
 
@@ -18,7 +19,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROTO_ROOT = REPO_ROOT / "proto"
 PROTO_PACKAGE_DIR = Path("linkassistant/router/admin/v1")
-GEN_DIR = Path(__file__).resolve().parent / "gen"
+GEN_DIR = REPO_ROOT / "link_assistant_router_admin" / "v1"
 GENERATED_SUFFIXES = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py")
 _ABSOLUTE_IMPORT = re.compile(r"^from linkassistant\.router\.admin\.v1 import ", re.MULTILINE)
 
@@ -67,7 +68,7 @@ def generated_files(directory: Path) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Regenerate gateway/admin_grpc/gen from proto/.")
+    parser = argparse.ArgumentParser(description="Regenerate link_assistant_router_admin/v1 from proto/.")
     parser.add_argument("--out", type=Path, default=GEN_DIR)
     args = parser.parse_args(argv)
     for stale in args.out.glob("*_pb2*.py*"):

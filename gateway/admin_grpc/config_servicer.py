@@ -1,7 +1,9 @@
 """ConfigService over gRPC: validate DSL text with the config loader; show the running config.
 
 Validation is `dsl.config.load_config`: every problem, each with line and column, comes back in
-the response (an invalid config is a normal answer, not an RPC error). The effective config is
+the response (an invalid config is a normal answer, unless the caller asks for `require_valid`:
+then it is INVALID_ARGUMENT with a BadRequest violation per problem). ReloadConfig re-reads what
+can change without a restart: TLS certificate files and the token and provider stores. The effective config is
 the running `RouterConfig` flattened by `dsl.config.view`, where secrets show only as references.
 """
 
@@ -11,13 +13,18 @@ import asyncio
 import json
 from typing import Any, TypeAlias
 
+import grpc
+
 from dsl.config import load_config
 from dsl.config.view import flatten
 from dsl.errors import DslError, Problem
-from gateway.admin_grpc.gen import config_pb2 as pb
-from gateway.admin_grpc.gen import config_pb2_grpc
-from gateway.admin_grpc.status import invalid
+from gateway.admin_grpc.status import abort, abort_for, invalid
 from gateway.context import GatewayContext
+from gateway.errors import GatewayError
+from gateway.providers.forward import provider_store
+from gateway.tlsfiles import RELOADERS, CertificateReloader
+from link_assistant_router_admin.v1 import config_pb2 as pb
+from link_assistant_router_admin.v1 import config_pb2_grpc
 
 Context: TypeAlias = Any  # grpc.aio.ServicerContext (grpcio ships no type stubs)
 MAX_CONFIG_CHARS = 1_000_000
@@ -31,6 +38,11 @@ def problem_message(problem: Problem) -> pb.Problem:
         expected=problem.expected or "",
         filename=problem.file,
     )
+
+
+def located(problem: pb.Problem) -> str:
+    """`router.lino:3:5: message`, as compilers print it."""
+    return f"{problem.filename}:{problem.line}:{problem.column}: {problem.message}"
 
 
 def validate(text: str, filename: str) -> pb.ValidateConfigResponse:
@@ -51,10 +63,49 @@ class ConfigServicer(config_pb2_grpc.ConfigServiceServicer):
         if len(request.text) > MAX_CONFIG_CHARS:
             await invalid(context, f"config text is larger than {MAX_CONFIG_CHARS} characters")
         # A large document takes ~1 s of parsing: off the event loop, so the proxy keeps serving.
-        return await asyncio.to_thread(validate, request.text, request.filename or "<grpc>")
+        verdict = await asyncio.to_thread(validate, request.text, request.filename or "<grpc>")
+        if request.require_valid and not verdict.valid:
+            first = verdict.problems[0]
+            await abort(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"config is not valid: {len(verdict.problems)} problem(s), first {located(first)}",
+                "CONFIG_INVALID",
+                [("text", located(p)) for p in verdict.problems],
+                {"line": str(first.line), "column": str(first.column), "filename": first.filename},
+            )
+        return verdict
 
     async def GetEffectiveConfig(
         self, request: pb.GetEffectiveConfigRequest, context: Context
     ) -> pb.EffectiveConfig:
         rows = dict(flatten(self._ctx.config))
         return pb.EffectiveConfig(json=json.dumps(rows, indent=2, sort_keys=True))
+
+    async def ReloadConfig(
+        self, request: pb.ReloadConfigRequest, context: Context
+    ) -> pb.ReloadConfigResponse:
+        reloaded: list[str] = []
+        reloaders: list[CertificateReloader] = self._ctx.extras.get(RELOADERS, [])
+        try:
+            for reloader in reloaders:
+                await asyncio.to_thread(reloader.reload)
+        except OSError as exc:
+            await abort(
+                context,
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"cannot re-read a TLS certificate or key file: {exc.strerror or exc}",
+                "TLS_FILES_UNREADABLE",
+            )
+        if reloaders:
+            reloaded.append("tls_certificates")
+        refresh = getattr(self._ctx.tokens, "refresh", None)
+        try:
+            if callable(refresh):
+                await refresh()
+                reloaded.append("tokens")
+            await asyncio.to_thread(provider_store(self._ctx).records)
+        except GatewayError as exc:
+            await abort_for(context, exc)
+        reloaded.append("providers")
+        return pb.ReloadConfigResponse(reloaded=reloaded)

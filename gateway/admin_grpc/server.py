@@ -4,13 +4,15 @@
 standard health checking (SERVING; NOT_SERVING while stopping) and server reflection, binds
 `host:port` (port 0 picks a free one) and returns it with the real port. `admin_grpc_ctx` is the
 aiohttp cleanup_ctx that runs it for the life of the app when `server.admin_grpc_port` is set
-(None turns it off).
+(None turns it off). With `server.tls_cert_file` it serves TLS (mTLS with
+`server.admin_grpc_client_ca_file`), the certificate re-read when its files change.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +25,14 @@ from grpc_reflection.v1alpha import reflection
 from gateway.admin_grpc.accounts_servicer import AccountServicer
 from gateway.admin_grpc.auth import AdminAuthInterceptor
 from gateway.admin_grpc.config_servicer import ConfigServicer
-from gateway.admin_grpc.gen import (
+from gateway.admin_grpc.providers_servicer import ProviderServicer
+from gateway.admin_grpc.tokens_servicer import TokenServicer
+from gateway.admin_grpc.usage_servicer import UsageServicer
+from gateway.adminauth import admin_key, is_loopback
+from gateway.context import GATEWAY, GatewayContext
+from gateway.listeners import prepare_socket_path, private_umask, remove_socket
+from gateway.tlsfiles import RELOADERS, CertificateReloader, grpc_server_credentials
+from link_assistant_router_admin.v1 import (
     accounts_pb2,
     accounts_pb2_grpc,
     config_pb2,
@@ -35,12 +44,6 @@ from gateway.admin_grpc.gen import (
     usage_pb2,
     usage_pb2_grpc,
 )
-from gateway.admin_grpc.providers_servicer import ProviderServicer
-from gateway.admin_grpc.tokens_servicer import TokenServicer
-from gateway.admin_grpc.usage_servicer import UsageServicer
-from gateway.adminauth import admin_key
-from gateway.context import GATEWAY, GatewayContext
-from gateway.listeners import prepare_socket_path, private_umask, remove_socket
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +78,11 @@ class AdminServer:
 
 
 async def start_admin_server(
-    ctx: GatewayContext, host: str, port: int | None, socket_path: str | None = None
+    ctx: GatewayContext,
+    host: str,
+    port: int | None,
+    tls: CertificateReloader | None = None,
+    socket_path: str | None = None,
 ) -> AdminServer:
     server = aio.server(interceptors=[AdminAuthInterceptor(lambda: admin_key(ctx.config, ctx.environ))])
     registrations: tuple[tuple[Any, type], ...] = (
@@ -93,10 +100,8 @@ async def start_admin_server(
         (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
         server,
     )
-    bound = 0
-    if port is not None:
-        bound = _bind_port(server, host, port)
-    if socket_path:
+    bound = 0 if port is None else _bind_port(server, host, port, tls)
+    if socket_path:  # plain gRPC: a socket never leaves the pod; its file mode decides who may connect
         _bind_socket(server, socket_path, ctx.config.server.socket_mode)
     await server.start()
     await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
@@ -105,10 +110,13 @@ async def start_admin_server(
     return AdminServer(server, bound, health_servicer)
 
 
-def _bind_port(server: aio.Server, host: str, port: int) -> int:
+def _bind_port(server: aio.Server, host: str, port: int, tls: CertificateReloader | None) -> int:
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:
-        bound: int = server.add_insecure_port(address)
+        if tls is None:
+            bound = server.add_insecure_port(address)
+        else:
+            bound = server.add_secure_port(address, grpc_server_credentials(tls))
     except RuntimeError:
         bound = 0
     if bound == 0:
@@ -116,11 +124,11 @@ def _bind_port(server: aio.Server, host: str, port: int) -> int:
             f"cannot listen for admin gRPC on {address} (port in use or address not available; "
             "choose another with --admin-grpc-port, or 'off')"
         )
-    return bound
+    return int(bound)
 
 
 def _bind_socket(server: aio.Server, path: str, mode: int) -> None:
-    """Bind `unix:path` owner-only, then widen to `mode` (the socket gets the listener's permissions)."""
+    """Bind `unix:path` owner-only, then widen it to `mode`, as the HTTP socket is."""
     try:
         prepare_socket_path(path)
         with private_umask():
@@ -139,10 +147,26 @@ async def admin_grpc_ctx(app: web.Application) -> AsyncIterator[None]:
     if port is None and not socket_path:
         yield
         return
-    admin = await start_admin_server(ctx, server.admin_grpc_host, port, socket_path)
+    tls = admin_tls(ctx)
+    host = server.admin_grpc_bind_host
+    plain_on_network = tls is None and not is_loopback(host if host not in ("localhost", "") else "127.0.0.1")
+    if port is not None and plain_on_network:
+        log.warning(
+            "admin gRPC on %s is plaintext: the admin key crosses the network in clear "
+            "(set TLS_CERT_FILE and TLS_KEY_FILE)",
+            host,
+        )
+    admin = await start_admin_server(ctx, host, port, tls, socket_path)
+    if tls is not None:
+        ctx.extras.setdefault(RELOADERS, []).append(tls)
     if port is not None:
         ctx.extras[ADMIN_GRPC_PORT] = admin.port
-        log.info("admin gRPC listening on %s:%d", server.admin_grpc_host, admin.port)
+        log.info(
+            "admin gRPC listening on %s:%d (%s)",
+            host,
+            admin.port,
+            "mTLS" if tls and tls.requires_client_certificate else "TLS" if tls else "plaintext",
+        )
     if socket_path:
         log.info("admin gRPC listening on unix:%s", socket_path)
     try:
@@ -151,3 +175,15 @@ async def admin_grpc_ctx(app: web.Application) -> AsyncIterator[None]:
         ctx.extras.pop(ADMIN_GRPC_PORT, None)
         await admin.stop()
         remove_socket(socket_path)
+
+
+def admin_tls(ctx: GatewayContext) -> CertificateReloader | None:
+    """The admin listener's certificate files, loaded; AdminServerError when they cannot be."""
+    server = ctx.config.server
+    if not server.tls_cert_file or not server.tls_key_file:
+        return None
+    try:
+        ca_file = server.admin_grpc_client_ca_file
+        return CertificateReloader(server.tls_cert_file, server.tls_key_file, ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise AdminServerError(f"cannot load the admin gRPC TLS files: {exc}") from exc

@@ -2,6 +2,7 @@
 
 Reads the app's `GatewayMetrics` (the same object behind /metrics and /v1/usage). When metrics
 are disabled the service answers FAILED_PRECONDITION rather than pretending everything is zero.
+WatchUsage resumes from `after_sequence` through the feed's ring (see `UsageFeed`).
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from typing import Any, TypeAlias
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from gateway.admin_grpc.gen import usage_pb2 as pb
-from gateway.admin_grpc.gen import usage_pb2_grpc
 from gateway.context import GatewayContext
 from gateway.telemetry.metrics import GatewayMetrics
 from gateway.telemetry.usage import UsageEvent
+from link_assistant_router_admin.v1 import usage_pb2 as pb
+from link_assistant_router_admin.v1 import usage_pb2_grpc
 
 Context: TypeAlias = Any  # grpc.aio.ServicerContext (grpcio ships no type stubs)
 _DISABLED = "metrics are disabled on this gateway (features.metrics off / --disable-metrics)"
@@ -33,7 +34,7 @@ def snapshot_message(snapshot: dict[str, Any]) -> pb.UsageSnapshot:
     )
 
 
-def event_message(event: UsageEvent, dropped: int) -> pb.UsageEvent:
+def event_message(event: UsageEvent, dropped: int, sequence: int = 0) -> pb.UsageEvent:
     when = Timestamp()
     when.FromNanoseconds(int(event.time * 1e9))
     return pb.UsageEvent(
@@ -49,6 +50,7 @@ def event_message(event: UsageEvent, dropped: int) -> pb.UsageEvent:
         cache_read_tokens=event.cache_read_tokens,
         cache_write_tokens=event.cache_write_tokens,
         dropped=dropped,
+        sequence=sequence,
     )
 
 
@@ -74,17 +76,19 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
 
     async def GetUsage(self, request: pb.GetUsageRequest, context: Context) -> pb.UsageSnapshot:
         metrics = await self._metrics(context)
-        return snapshot_message(metrics.usage.snapshot())
+        snapshot = snapshot_message(metrics.usage.snapshot())
+        snapshot.last_sequence = metrics.feed.last_sequence
+        return snapshot
 
     async def WatchUsage(
         self, request: pb.WatchUsageRequest, context: Context
     ) -> AsyncIterator[pb.UsageEvent]:
         metrics = await self._metrics(context)
         # Runs until the client cancels (grpc cancels this generator) or the server stops.
-        skipped = 0
-        async for event, dropped in metrics.feed.watch():
+        after = request.after_sequence if request.HasField("after_sequence") else None
+        lost = 0
+        async for sequence, event, dropped in metrics.feed.watch(after):
+            lost += dropped  # reported on the next event this watcher's filters let through
             if wanted(request, event):
-                yield event_message(event, dropped + skipped)
-                skipped = 0
-            else:
-                skipped += dropped  # drops are reported on the next event this watcher gets
+                yield event_message(event, lost, sequence)
+                lost = 0

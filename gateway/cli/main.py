@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "gateway.cli.doctor_cmd",
     "gateway.cli.controller_cmd",
     "gateway.cli.accounts_cmd",
+    "gateway.cli.admin_cmd",
 )
 DEFAULT_COMMAND = "serve"
 

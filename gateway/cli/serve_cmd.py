@@ -13,6 +13,7 @@ import asyncio
 import logging
 import os
 import signal
+import ssl
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -29,6 +30,7 @@ from gateway.credentials.build import account_specs
 from gateway.credentials.secrets import resolve_secret
 from gateway.listeners import Bound, ListenError, remove_socket, start_listeners
 from gateway.logging import configure_logging, level_from
+from gateway.tlsfiles import RELOADERS, http_tls, tls_problem
 from gateway.tokens.state import StoreError
 
 log = logging.getLogger("gateway.serve")
@@ -87,8 +89,18 @@ def serve(
     configure_logging(
         level_from(config.server.verbose, environ), config.server.json_logs, secrets_of(config, environ)
     )
+    server = config.server
+    problem = tls_problem(server.tls_cert_file, server.tls_key_file, server.admin_grpc_client_ca_file)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     try:
-        asyncio.run(_serve(config, environ, on_ready))
+        tls = http_tls(server.tls_cert_file, server.tls_key_file)
+    except (OSError, ssl.SSLError) as err:
+        print(f"error: cannot load the TLS certificate and key: {err}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(_serve(config, environ, on_ready, tls))
     except KeyboardInterrupt:  # Ctrl-C before the signal handlers were installed
         return 130
     except StoreError as err:  # e.g. a corrupt tokens.bin: say so, no traceback
@@ -110,10 +122,15 @@ def serve(
 
 
 async def _serve(
-    config: RouterConfig, environ: Mapping[str, str], on_ready: Callable[[str], None] | None
+    config: RouterConfig,
+    environ: Mapping[str, str],
+    on_ready: Callable[[str], None] | None,
+    tls: tuple[ssl.SSLContext, Any] | None = None,
 ) -> None:
     app = build_app(config, environ)
     app[GATEWAY].shutdown_grace = SHUTDOWN_GRACE_SECONDS
+    if tls is not None:
+        app[GATEWAY].extras.setdefault(RELOADERS, []).append(tls[1])
     runner = web.AppRunner(
         app,
         handle_signals=False,
@@ -124,7 +141,7 @@ async def _serve(
     await runner.setup()
     started = False
     try:
-        bound = await start_listeners(runner, config.server)
+        bound = await start_listeners(runner, config.server, tls[0] if tls else None)
         started = True
         _log_banner(config, environ, bound)
         if on_ready is not None:
@@ -156,6 +173,6 @@ def _log_banner(config: RouterConfig, environ: Mapping[str, str], bound: Bound) 
         log.info("Account %s: %s", spec.name, where)
     log.info("Routing mode: %s, storage policy: %s", config.routing.mode.value, config.storage.policy.value)
     if bound.tcp is not None:
-        log.info("Listening on %s:%d", *bound.tcp)
+        log.info("Listening on %s:%d%s", *bound.tcp, " (https)" if bound.https else "")
     if bound.socket is not None:
         log.info("Listening on unix:%s (mode %04o)", bound.socket, config.server.socket_mode)

@@ -174,8 +174,8 @@ class GatewayMetrics:
             usage.upstream_errors[failed] = usage.upstream_errors.get(failed, 0) + 1
         if info.rejection:
             usage.budget_rejections[info.rejection] = usage.budget_rejections.get(info.rejection, 0) + 1
-        if self.feed.watching:
-            self.feed.publish(_event(info, status, account, model, duration))
+        # Always kept, watched or not: a watcher that reconnects resumes from its last sequence.
+        self.feed.publish(_event(info, status, account, model, duration))
 
     def _ttft_attributes(self, route: str, model: str, account: str) -> dict[str, str]:
         key = (route, model, account)

@@ -8,6 +8,7 @@ through observable instruments only when it collects. One instance per app, neve
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,39 +76,59 @@ class UsageEvent:
     cache_write_tokens: int = 0
 
 
-@dataclass
-class _Subscriber:
-    queue: asyncio.Queue[UsageEvent]
-    dropped: int = 0
-
-
 class UsageFeed:
-    """Fan-out of usage events to watchers, each with a bounded queue: a slow watcher loses events
-    (and is told how many) instead of holding memory or slowing requests."""
+    """Every finished request, numbered 1, 2, 3, ... in one bounded ring shared by all watchers.
 
-    def __init__(self, queue_size: int = 1024) -> None:
-        self._queue_size = queue_size
-        self._subscribers: list[_Subscriber] = []
+    Publishing is O(1) whatever the number of watchers and never waits, so a slow watcher cannot
+    slow requests. Each watcher keeps only a cursor: one that falls further behind than the ring
+    holds skips to the oldest kept event and is told how many it lost. The same cursor lets a
+    watcher that reconnects resume after the last sequence it saw, with nothing missed while the
+    ring still holds it.
+    """
+
+    def __init__(self, keep: int = 4096) -> None:
+        self._ring: deque[UsageEvent] = deque(maxlen=keep)
+        self._last = 0
+        self._wake = asyncio.Event()
+        self._watchers = 0
+        self.dropped_total = 0
+        """Events lost by slow or late watchers, summed over all of them."""
 
     @property
     def watching(self) -> bool:
-        return bool(self._subscribers)
+        return self._watchers > 0
+
+    @property
+    def last_sequence(self) -> int:
+        return self._last
 
     def publish(self, event: UsageEvent) -> None:
-        for sub in self._subscribers:
-            try:
-                sub.queue.put_nowait(event)
-            except asyncio.QueueFull:
-                sub.dropped += 1
+        self._ring.append(event)
+        self._last += 1
+        if self._watchers:
+            wake, self._wake = self._wake, asyncio.Event()
+            wake.set()
 
-    async def watch(self) -> AsyncIterator[tuple[UsageEvent, int]]:
-        """Yield (event, events dropped before it) until the consumer stops iterating."""
-        sub = _Subscriber(asyncio.Queue(self._queue_size))
-        self._subscribers.append(sub)
+    def _start(self, after: int | None) -> int:
+        if after is None:
+            return self._last
+        # A sequence beyond the newest means this process restarted since: replay what it kept.
+        return after if after <= self._last else 0
+
+    async def watch(self, after: int | None = None) -> AsyncIterator[tuple[int, UsageEvent, int]]:
+        """Yield (sequence, event, events lost before it) from after `after` (None: from now on),
+        until the consumer stops iterating."""
+        cursor = self._start(after)
+        self._watchers += 1
         try:
             while True:
-                event = await sub.queue.get()
-                dropped, sub.dropped = sub.dropped, 0
-                yield event, dropped
+                if cursor >= self._last:
+                    await self._wake.wait()
+                    continue
+                oldest = self._last - len(self._ring) + 1
+                lost = max(0, oldest - cursor - 1)
+                cursor = max(cursor, oldest - 1) + 1
+                self.dropped_total += lost
+                yield cursor, self._ring[cursor - oldest], lost
         finally:
-            self._subscribers.remove(sub)
+            self._watchers -= 1

@@ -9,8 +9,8 @@ import grpc
 import pytest
 
 from dsl.model import RouterConfig
-from gateway.admin_grpc.gen import accounts_pb2 as pb
-from gateway.admin_grpc.gen import accounts_pb2_grpc
+from link_assistant_router_admin.v1 import accounts_pb2 as pb
+from link_assistant_router_admin.v1 import accounts_pb2_grpc
 from tests.support.admin_grpc import grpc_gateway
 from tests.support.fake_anthropic import FakeAnthropic, Step
 from tests.support.two_accounts import ACCOUNT_ENV
@@ -32,12 +32,12 @@ async def test_drain_is_seen_by_the_proxy_and_v1_accounts(config: RouterConfig, 
     async with grpc_gateway(config, ACCOUNT_ENV) as (gw, channel):
         accounts = accounts_pb2_grpc.AccountServiceStub(channel)
         listed = await accounts.ListAccounts(pb.ListAccountsRequest())
-        assert [a.name for a in listed.accounts] == ["alpha", "beta"]
+        assert [a.name for a in listed.accounts] == ["accounts/alpha", "accounts/beta"]
         assert all(
             a.state == pb.ACCOUNT_STATE_HEALTHY and a.credential_kind == "api_key" for a in listed.accounts
         )
 
-        drained = await accounts.DrainAccount(pb.DrainAccountRequest(name="alpha"))
+        drained = await accounts.DrainAccount(pb.DrainAccountRequest(name="accounts/alpha"))
         assert drained.state == pb.ACCOUNT_STATE_DRAINED and not drained.healthy
         assert (await http_accounts(gw.url))["alpha"]["state"] == "drained"
 
@@ -46,7 +46,7 @@ async def test_drain_is_seen_by_the_proxy_and_v1_accounts(config: RouterConfig, 
             await ask(client)
         assert {r.headers["x-api-key"] for r in fake.messages_requests()} == {ACCOUNT_ENV["KEY_B"]}
 
-        resumed = await accounts.ResumeAccount(pb.ResumeAccountRequest(name="alpha"))
+        resumed = await accounts.ResumeAccount(pb.ResumeAccountRequest(name="accounts/alpha"))
         assert resumed.state == pb.ACCOUNT_STATE_HEALTHY
         fake.requests.clear()
         for _ in range(4):
@@ -65,17 +65,18 @@ async def test_reset_cooldown_after_a_429(config: RouterConfig, fake: FakeAnthro
         states = {a.name: a for a in (await accounts.ListAccounts(pb.ListAccountsRequest())).accounts}
         limited = next(a for a in states.values() if a.state == pb.ACCOUNT_STATE_COOLING_DOWN)
         assert limited.cooldown_remaining_seconds > 500 and limited.cooldown_reason == "rate_limit"
-        reset = await accounts.ResetCooldown(pb.ResetCooldownRequest(name=limited.name))
+        reset = await accounts.ResetAccountCooldown(pb.ResetAccountCooldownRequest(name=limited.name))
         assert reset.state == pb.ACCOUNT_STATE_HEALTHY and reset.cooldown_remaining_seconds == 0
-        assert (await http_accounts(gw.url))[limited.name]["cooldown_remaining_seconds"] is None
+        shown = (await http_accounts(gw.url))[limited.name.removeprefix("accounts/")]
+        assert shown["cooldown_remaining_seconds"] is None
 
 
 async def test_unknown_account_is_not_found(config: RouterConfig) -> None:
     async with grpc_gateway(config, ACCOUNT_ENV) as (_gw, channel):
         accounts = accounts_pb2_grpc.AccountServiceStub(channel)
         for call in (
-            accounts.GetAccount(pb.GetAccountRequest(name="ghost")),
-            accounts.DrainAccount(pb.DrainAccountRequest(name="ghost")),
+            accounts.GetAccount(pb.GetAccountRequest(name="accounts/ghost")),
+            accounts.DrainAccount(pb.DrainAccountRequest(name="accounts/ghost")),
         ):
             with pytest.raises(grpc.aio.AioRpcError) as missing:
                 await call

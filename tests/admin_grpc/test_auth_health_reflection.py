@@ -18,16 +18,18 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from dsl.model import AdminConfig, RouterConfig, SecretRef
 from gateway.admin_grpc.auth import peer_host
-from gateway.admin_grpc.gen import tokens_pb2 as pb
-from gateway.admin_grpc.gen import tokens_pb2_grpc
 from gateway.admin_grpc.server import SERVICE_NAMES, AdminServerError, start_admin_server
 from gateway.app import build_context
+from link_assistant_router_admin.v1 import tokens_pb2 as pb
+from link_assistant_router_admin.v1 import tokens_pb2_grpc
 from tests.support.admin_grpc import grpc_gateway, grpc_target, with_admin_grpc
 from tests.support.gateway import TEST_SECRET, running_gateway
 from tests.support.two_accounts import ACCOUNT_ENV
 
 ADMIN_KEY = "admin-key-0123456789"
 GRPCURL = shutil.which("grpcurl") or str(Path(sys.executable).parent / "grpcurl")
+
+TOKENS = "linkassistant.router.admin.v1.TokenService"
 
 
 async def test_admin_key_is_required_in_metadata(config: RouterConfig) -> None:
@@ -44,7 +46,7 @@ async def test_admin_key_is_required_in_metadata(config: RouterConfig) -> None:
         )
         assert list(ok.tokens) == []
         # Streaming methods are guarded too, before the first message.
-        from gateway.admin_grpc.gen import usage_pb2, usage_pb2_grpc
+        from link_assistant_router_admin.v1 import usage_pb2, usage_pb2_grpc
 
         watch = usage_pb2_grpc.UsageServiceStub(channel).WatchUsage(usage_pb2.WatchUsageRequest())
         with pytest.raises(grpc.aio.AioRpcError) as stream_denied:
@@ -107,16 +109,14 @@ async def test_grpcurl_lists_services_and_calls_methods(config: RouterConfig) ->
             "-d",
             '{"label": "via-grpcurl", "max_requests": 3}',
             target,
-            "linkassistant.router.admin.v1.TokenService/IssueToken",
+            "linkassistant.router.admin.v1.TokenService/CreateToken",
         )
         assert rc == 0, err
         issued = json.loads(out)
         assert issued["key"].startswith("la_sk_") and issued["token"]["max_requests"] == "3"
         assert [r.label for r in gw.ctx.token_authority().list()] == ["via-grpcurl"]  # type: ignore[attr-defined]
 
-        rc, out, err = await grpcurl(
-            *auth, "-d", '{"id": "unknown"}', target, "linkassistant.router.admin.v1.TokenService/GetToken"
-        )
+        rc, out, err = await grpcurl(*auth, "-d", '{"name": "tokens/unknown"}', target, f"{TOKENS}/GetToken")
         assert rc == 64 + grpc.StatusCode.NOT_FOUND.value[0], (rc, out, err)
         assert "NotFound" in err
 

@@ -17,7 +17,7 @@ def test_generated_code_is_not_stale(tmp_path: Path) -> None:
 
 
 def test_every_service_is_in_the_admin_package() -> None:
-    from gateway.admin_grpc.gen import accounts_pb2, config_pb2, providers_pb2, tokens_pb2, usage_pb2
+    from link_assistant_router_admin.v1 import accounts_pb2, config_pb2, providers_pb2, tokens_pb2, usage_pb2
 
     services = {
         name

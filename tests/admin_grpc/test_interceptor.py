@@ -29,7 +29,7 @@ class RemoteContext:
     def peer(self) -> str:
         return self._peer
 
-    async def abort(self, code: grpc.StatusCode, details: str) -> None:
+    async def abort(self, code: grpc.StatusCode, details: str, trailing_metadata: object = ()) -> None:
         self.aborted = (code, details)
         raise Aborted
 

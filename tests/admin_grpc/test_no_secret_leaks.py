@@ -10,7 +10,7 @@ from pathlib import Path
 import aiohttp
 import grpc
 
-from gateway.admin_grpc.gen import (
+from link_assistant_router_admin.v1 import (
     config_pb2,
     config_pb2_grpc,
     tokens_pb2,
@@ -36,12 +36,12 @@ async def grpc_calls(target: str) -> tuple[list[str], list[str]]:
                 await tokens.ListTokens(tokens_pb2.ListTokensRequest(), metadata=metadata)
             except grpc.aio.AioRpcError as denied:
                 seen.append(f"{denied.code()} {denied.details()} {denied.trailing_metadata()}")
-        issued = await tokens.IssueToken(tokens_pb2.IssueTokenRequest(label="leak"), metadata=GOOD)
+        issued = await tokens.CreateToken(tokens_pb2.CreateTokenRequest(label="leak"), metadata=GOOD)
         seen.append(str(await tokens.ListTokens(tokens_pb2.ListTokensRequest(), metadata=GOOD)))
-        revoke = tokens_pb2.RevokeTokenRequest(id=issued.token.id)
+        revoke = tokens_pb2.RevokeTokenRequest(name=issued.token.name)
         seen.append(str(await tokens.RevokeToken(revoke, metadata=GOOD)))
         try:
-            await tokens.GetToken(tokens_pb2.GetTokenRequest(id=issued.key), metadata=GOOD)  # key as id
+            await tokens.GetToken(tokens_pb2.GetTokenRequest(name=issued.key), metadata=GOOD)  # key as id
         except grpc.aio.AioRpcError as missing:
             seen.append(f"{missing.code()} {missing.details()}")
         configs = config_pb2_grpc.ConfigServiceStub(channel)

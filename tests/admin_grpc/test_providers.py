@@ -9,8 +9,8 @@ import grpc
 import pytest
 
 from dsl.model import RouterConfig
-from gateway.admin_grpc.gen import providers_pb2 as pb
-from gateway.admin_grpc.gen import providers_pb2_grpc
+from link_assistant_router_admin.v1 import providers_pb2 as pb
+from link_assistant_router_admin.v1 import providers_pb2_grpc
 from tests.support.admin_grpc import grpc_gateway
 from tests.support.two_accounts import ACCOUNT_ENV
 
@@ -22,13 +22,15 @@ async def test_upsert_is_visible_over_http_and_the_key_never_comes_back(
 ) -> None:
     async with grpc_gateway(config, ACCOUNT_ENV) as (gw, channel):
         providers = providers_pb2_grpc.ProviderServiceStub(channel)
-        stored = await providers.UpsertProvider(
-            pb.UpsertProviderRequest(
-                name="litellm",
-                base_url="http://127.0.0.1:4000/v1/",
-                model="claude-sonnet",
-                models=["claude-sonnet", "gpt-4o"],
-                api_key=INLINE_KEY,
+        stored = await providers.CreateProvider(
+            pb.CreateProviderRequest(
+                provider_id="litellm",
+                provider=pb.Provider(
+                    base_url="http://127.0.0.1:4000/v1/",
+                    model="claude-sonnet",
+                    models=["claude-sonnet", "gpt-4o"],
+                    api_key=INLINE_KEY,
+                ),
             )
         )
         assert stored.base_url == "http://127.0.0.1:4000/v1" and stored.has_api_key and stored.enabled
@@ -43,12 +45,11 @@ async def test_upsert_is_visible_over_http_and_the_key_never_comes_back(
             ) as response:
                 assert response.status == 200
         listed = await providers.ListProviders(pb.ListProvidersRequest())
-        assert [p.name for p in listed.providers] == ["litellm", "vllm"]
+        assert [p.name for p in listed.providers] == ["providers/litellm", "providers/vllm"]
         assert INLINE_KEY not in str(listed)
         assert INLINE_KEY not in (tmp_path / "data" / "providers.lenv").read_text()
 
-        deleted = await providers.DeleteProvider(pb.DeleteProviderRequest(name="vllm"))
-        assert deleted.deleted == "vllm"
+        await providers.DeleteProvider(pb.DeleteProviderRequest(name="providers/vllm"))
         async with aiohttp.ClientSession() as http, http.get(f"{gw.url}/api/providers/vllm") as response:
             assert response.status == 404
 
@@ -57,15 +58,21 @@ async def test_provider_errors_use_grpc_codes(config: RouterConfig) -> None:
     async with grpc_gateway(config, ACCOUNT_ENV) as (_gw, channel):
         providers = providers_pb2_grpc.ProviderServiceStub(channel)
         with pytest.raises(grpc.aio.AioRpcError) as bad_url:
-            await providers.UpsertProvider(pb.UpsertProviderRequest(name="x", base_url="ftp://nope"))
+            await providers.CreateProvider(
+                pb.CreateProviderRequest(provider_id="x", provider=pb.Provider(base_url="ftp://nope"))
+            )
         assert bad_url.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert "base_url" in (bad_url.value.details() or "")
         with pytest.raises(grpc.aio.AioRpcError) as bad_name:
-            await providers.UpsertProvider(pb.UpsertProviderRequest(name="has space", base_url="http://h/v1"))
+            await providers.CreateProvider(
+                pb.CreateProviderRequest(
+                    provider_id="has space", provider=pb.Provider(base_url="http://h/v1")
+                )
+            )
         assert bad_name.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         for call in (
-            providers.GetProvider(pb.GetProviderRequest(name="ghost")),
-            providers.DeleteProvider(pb.DeleteProviderRequest(name="ghost")),
+            providers.GetProvider(pb.GetProviderRequest(name="providers/ghost")),
+            providers.DeleteProvider(pb.DeleteProviderRequest(name="providers/ghost")),
         ):
             with pytest.raises(grpc.aio.AioRpcError) as missing:
                 await call

@@ -15,7 +15,7 @@ import aiohttp
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from gateway.admin_grpc.gen import tokens_pb2, tokens_pb2_grpc
+from link_assistant_router_admin.v1 import tokens_pb2, tokens_pb2_grpc
 from tests.support.ports import free_port
 
 
@@ -67,12 +67,12 @@ async def test_serve_runs_admin_grpc_and_json_logs(tmp_path: Path) -> None:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
             health = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest())
             assert health.status == health_pb2.HealthCheckResponse.SERVING
-            issued = await tokens_pb2_grpc.TokenServiceStub(channel).IssueToken(
-                tokens_pb2.IssueTokenRequest(label="from-serve")
+            issued = await tokens_pb2_grpc.TokenServiceStub(channel).CreateToken(
+                tokens_pb2.CreateTokenRequest(label="from-serve")
             )
         async with aiohttp.ClientSession() as http, http.get(f"{url}/api/tokens/list") as response:
             assert response.status == 200
-            assert [r["id"] for r in (await response.json())["data"]] == [issued.token.id]
+            assert [r["id"] for r in (await response.json())["data"]] == [issued.token.uid]
             request_id = response.headers["x-request-id"]
     finally:
         if process.returncode is None:

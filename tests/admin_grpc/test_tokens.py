@@ -13,8 +13,8 @@ import grpc
 import pytest
 
 from dsl.model import RouterConfig
-from gateway.admin_grpc.gen import tokens_pb2 as pb
-from gateway.admin_grpc.gen import tokens_pb2_grpc
+from link_assistant_router_admin.v1 import tokens_pb2 as pb
+from link_assistant_router_admin.v1 import tokens_pb2_grpc
 from tests.support.admin_grpc import grpc_gateway
 from tests.support.gateway import TEST_SECRET
 from tests.support.two_accounts import ACCOUNT_ENV
@@ -36,17 +36,17 @@ async def ask(url: str, key: str) -> str:
 async def test_a_key_issued_over_grpc_works_at_once_and_revoking_it_bites(config: RouterConfig) -> None:
     async with grpc_gateway(config, ACCOUNT_ENV) as (gw, channel):
         tokens = tokens_pb2_grpc.TokenServiceStub(channel)
-        issued = await tokens.IssueToken(pb.IssueTokenRequest(label="ci-job", max_requests=5))
+        issued = await tokens.CreateToken(pb.CreateTokenRequest(label="ci-job", max_requests=5))
         assert issued.key.startswith("la_sk_")
         assert issued.token.label == "ci-job" and issued.token.max_requests == 5
         assert issued.token.HasField("max_requests") and not issued.token.HasField("max_tokens")
         assert await ask(gw.url, issued.key) == "Hello from the fake upstream"
 
-        seen = await tokens.GetToken(pb.GetTokenRequest(id=issued.token.id))
+        seen = await tokens.GetToken(pb.GetTokenRequest(name=issued.token.name))
         assert seen.used_requests == 1
-        assert seen.expires_at.seconds - seen.issued_at.seconds == 24 * 3600
+        assert seen.expire_time.seconds - seen.create_time.seconds == 24 * 3600
 
-        revoked = await tokens.RevokeToken(pb.RevokeTokenRequest(id=issued.token.id))
+        revoked = await tokens.RevokeToken(pb.RevokeTokenRequest(name=issued.token.name))
         assert revoked.revoked
         with pytest.raises(anthropic.PermissionDeniedError):
             await ask(gw.url, issued.key)
@@ -58,22 +58,22 @@ async def test_http_issued_tokens_are_listed_over_grpc_and_vice_versa(config: Ro
         async with aiohttp.ClientSession() as http:
             async with http.post(f"{gw.url}/api/tokens", json={"label": "from-http"}) as response:
                 assert response.status == 200
-            from_grpc = await tokens.IssueToken(pb.IssueTokenRequest(label="from-grpc", ttl_hours=2))
+            from_grpc = await tokens.CreateToken(pb.CreateTokenRequest(label="from-grpc", ttl_hours=2))
             listed = await tokens.ListTokens(pb.ListTokensRequest())
             assert {t.label for t in listed.tokens} == {"from-http", "from-grpc"}
             async with http.get(f"{gw.url}/api/tokens/list") as response:
                 data = (await response.json())["data"]
         by_label = {r["label"]: r for r in data}
-        assert by_label["from-grpc"]["id"] == from_grpc.token.id
+        assert by_label["from-grpc"]["id"] == from_grpc.token.uid
         assert by_label["from-grpc"]["expires_at"] - by_label["from-grpc"]["issued_at"] == 2 * 3600
 
 
 async def test_expire_makes_the_key_fail_with_401(config: RouterConfig) -> None:
     async with grpc_gateway(config, ACCOUNT_ENV) as (gw, channel):
         tokens = tokens_pb2_grpc.TokenServiceStub(channel)
-        issued = await tokens.IssueToken(pb.IssueTokenRequest(label="short"))
-        expired = await tokens.ExpireToken(pb.ExpireTokenRequest(id=issued.token.id))
-        assert expired.expires_at.seconds <= expired.issued_at.seconds + 5
+        issued = await tokens.CreateToken(pb.CreateTokenRequest(label="short"))
+        expired = await tokens.ExpireToken(pb.ExpireTokenRequest(name=issued.token.name))
+        assert expired.expire_time.seconds <= expired.create_time.seconds + 5
         with pytest.raises(anthropic.AuthenticationError):
             await ask(gw.url, issued.key)
 
@@ -82,26 +82,26 @@ async def test_errors_use_grpc_status_codes(config: RouterConfig) -> None:
     async with grpc_gateway(config, ACCOUNT_ENV) as (_gw, channel):
         tokens = tokens_pb2_grpc.TokenServiceStub(channel)
         with pytest.raises(grpc.aio.AioRpcError) as missing:
-            await tokens.GetToken(pb.GetTokenRequest(id="8d5c5a0e-0000-4000-8000-000000000000"))
+            await tokens.GetToken(pb.GetTokenRequest(name="tokens/8d5c5a0e-0000-4000-8000-000000000000"))
         assert missing.value.code() == grpc.StatusCode.NOT_FOUND
         assert "8d5c5a0e" in (missing.value.details() or "")
         with pytest.raises(grpc.aio.AioRpcError) as revoke_unknown:
-            await tokens.RevokeToken(pb.RevokeTokenRequest(id="nope"))
+            await tokens.RevokeToken(pb.RevokeTokenRequest(name="tokens/nope"))
         assert revoke_unknown.value.code() == grpc.StatusCode.NOT_FOUND
         with pytest.raises(grpc.aio.AioRpcError) as empty:
-            await tokens.GetToken(pb.GetTokenRequest(id=""))
+            await tokens.GetToken(pb.GetTokenRequest(name=""))
         assert empty.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         with pytest.raises(grpc.aio.AioRpcError) as pasted_key:
-            await tokens.GetToken(pb.GetTokenRequest(id="la_sk_eyJhbGciOiJIUzI1NiJ9.e30.c2ln"))
+            await tokens.GetToken(pb.GetTokenRequest(name="la_sk_eyJhbGciOiJIUzI1NiJ9.e30.c2ln"))
         assert pasted_key.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         details = pasted_key.value.details() or ""
         assert "UUID" in details and "e30" not in details
         with pytest.raises(grpc.aio.AioRpcError) as odd:
-            await tokens.RevokeToken(pb.RevokeTokenRequest(id="some text\nwith junk " * 10))
+            await tokens.RevokeToken(pb.RevokeTokenRequest(name="tokens/" + "some text\nwith junk " * 10))
         assert odd.value.code() == grpc.StatusCode.NOT_FOUND
         assert odd.value.details() == "token not found: (not shown)"
         with pytest.raises(grpc.aio.AioRpcError) as too_long:
-            await tokens.IssueToken(pb.IssueTokenRequest(label="x" * 5000))
+            await tokens.CreateToken(pb.CreateTokenRequest(label="x" * 5000))
         assert too_long.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert "label" in (too_long.value.details() or "")
 
@@ -134,11 +134,11 @@ async def test_the_cli_and_grpc_see_each_others_changes(config: RouterConfig, tm
         assert [t.label for t in listed.tokens] == ["from-cli"]  # at once: admin reads catch up first
         assert await ask(gw.url, key) == "Hello from the fake upstream"
 
-        issued = await tokens.IssueToken(pb.IssueTokenRequest(label="from-grpc"))
+        issued = await tokens.CreateToken(pb.CreateTokenRequest(label="from-grpc"))
         assert "from-grpc" in await cli(tmp_path, "list")
-        assert await cli(tmp_path, "revoke", issued.token.id) == f"revoked {issued.token.id}\n"
+        assert await cli(tmp_path, "revoke", issued.token.uid) == f"revoked {issued.token.uid}\n"
         started = time.monotonic()
-        while not (await tokens.GetToken(pb.GetTokenRequest(id=issued.token.id))).revoked:
+        while not (await tokens.GetToken(pb.GetTokenRequest(name=issued.token.name))).revoked:
             # The 1 s bound itself is tests/tokens/test_cli.py's; here a loaded machine gets slack.
             assert time.monotonic() - started < 5.0, "the CLI's revocation never reached the gateway"
             await asyncio.sleep(0.05)

@@ -13,7 +13,7 @@ import grpc
 import pytest
 
 from dsl.model import AdminConfig, RouterConfig, SecretRef
-from gateway.admin_grpc.gen import config_pb2, config_pb2_grpc, usage_pb2, usage_pb2_grpc
+from link_assistant_router_admin.v1 import config_pb2, config_pb2_grpc, usage_pb2, usage_pb2_grpc
 from tests.support.admin_grpc import grpc_gateway
 from tests.support.two_accounts import ACCOUNT_ENV
 

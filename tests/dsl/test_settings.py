@@ -184,6 +184,8 @@ SEED_FLAGS = [
     ("--redis-url", "REDIS_URL"), ("--oauth-token-url", "CLAUDE_OAUTH_TOKEN_URL"),
     ("--socket", "ROUTER_SOCKET"), ("--disable-tcp", "DISABLE_TCP"),
     ("--default-key-file", "ROUTER_DEFAULT_KEY_FILE"), ("--admin-grpc-socket", "ADMIN_GRPC_SOCKET"),
+    ("--admin-grpc-host", "ADMIN_GRPC_HOST"), ("--tls-cert-file", "TLS_CERT_FILE"),
+    ("--tls-key-file", "TLS_KEY_FILE"), ("--admin-grpc-client-ca-file", "ADMIN_GRPC_CLIENT_CA_FILE"),
 ]  # fmt: skip
 
 

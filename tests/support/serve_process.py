@@ -20,7 +20,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-LISTENING = re.compile(r"Listening on (\S+):(\d+)")
+LISTENING = re.compile(r"Listening on (\S+):(\d+)( \(https\))?")
 LISTENING_UNIX = re.compile(r"Listening on unix:(\S+)")
 
 
@@ -62,7 +62,8 @@ async def _drain(stream: asyncio.StreamReader, sink: list[str], ready: asyncio.F
         sink.append(text)
         match = LISTENING.search(text)
         if match and ready is not None and not ready.done():
-            ready.set_result(f"http://{match.group(1)}:{match.group(2)}")
+            scheme = "https" if match.group(3) else "http"
+            ready.set_result(f"{scheme}://{match.group(1)}:{match.group(2)}")
         unix = LISTENING_UNIX.search(text)
         if unix and ready is not None and not ready.done():  # socket only: proc.url is `unix:PATH`
             ready.set_result(f"unix:{unix.group(1)}")

@@ -8,7 +8,7 @@ import aiohttp
 import anthropic
 
 from dsl.model import RouterConfig
-from gateway.admin_grpc.gen import accounts_pb2, accounts_pb2_grpc, tokens_pb2, tokens_pb2_grpc
+from link_assistant_router_admin.v1 import accounts_pb2, accounts_pb2_grpc, tokens_pb2, tokens_pb2_grpc
 from tests.support.admin_grpc import grpc_gateway
 from tests.support.fake_anthropic import FakeAnthropic, Step
 from tests.support.prometheus_text import get_text, series
@@ -22,11 +22,11 @@ async def test_keys_issued_and_revoked_over_http_and_grpc_are_counted(config: Ro
         tokens = tokens_pb2_grpc.TokenServiceStub(channel)
         async with http.post(f"{gw.url}/api/tokens", json={"label": "over-http"}) as response:
             over_http = (await response.json())["id"]
-        over_grpc = (await tokens.IssueToken(tokens_pb2.IssueTokenRequest(label="over-grpc"))).token.id
-        await tokens.IssueToken(tokens_pb2.IssueTokenRequest(label="kept"))
+        over_grpc = (await tokens.CreateToken(tokens_pb2.CreateTokenRequest(label="over-grpc"))).token.uid
+        await tokens.CreateToken(tokens_pb2.CreateTokenRequest(label="kept"))
         async with http.post(f"{gw.url}/api/tokens/revoke", json={"id": over_grpc}) as response:
             assert response.status == 200
-        await tokens.RevokeToken(tokens_pb2.RevokeTokenRequest(id=over_http))
+        await tokens.RevokeToken(tokens_pb2.RevokeTokenRequest(name=f"tokens/{over_http}"))
         async with http.post(f"{gw.url}/api/tokens/revoke", json={"id": "no-such-id"}) as response:
             assert response.status == 404  # a failed revoke is not a revocation
         async with http.get(f"{gw.url}/v1/usage") as response:
@@ -78,8 +78,9 @@ async def test_account_state_and_cooldown_gauges_follow_the_pool(
         assert 200 < cooldowns(limited)[cooling] <= 300 and cooldowns(limited)[other] == 0
 
         accounts = accounts_pb2_grpc.AccountServiceStub(channel)
-        await accounts.ResetCooldown(accounts_pb2.ResetCooldownRequest(name=cooling))
-        await accounts.DrainAccount(accounts_pb2.DrainAccountRequest(name=other))
+        reset = accounts_pb2.ResetAccountCooldownRequest(name=f"accounts/{cooling}")
+        await accounts.ResetAccountCooldown(reset)
+        await accounts.DrainAccount(accounts_pb2.DrainAccountRequest(name=f"accounts/{other}"))
         _, _, after = await get_text(f"{gw.url}/metrics")
     assert account_states(after) == {cooling: "healthy", other: "drained"}
     assert cooldowns(after) == {cooling: 0, other: 0}

@@ -178,17 +178,17 @@ def test_promtool_accepts_the_exposition() -> None:
 
 async def test_usage_feed_pushes_events_and_counts_drops() -> None:
     metrics = GatewayMetrics()
-    metrics.feed = type(metrics.feed)(queue_size=2)
+    metrics.feed = type(metrics.feed)(keep=2)
     stream = metrics.feed.watch()
     first = asyncio.ensure_future(anext(stream))
     await asyncio.sleep(0)  # let the watcher subscribe
     metrics.observe(request(account="primary", model="m"), 200, 0, 0)
-    event, dropped = await asyncio.wait_for(first, 1)
+    _, event, dropped = await asyncio.wait_for(first, 1)
     assert (event.route, event.account, event.status, dropped) == ("/v1/messages", "primary", 200, 0)
     for _ in range(5):
         metrics.observe(request(), 201, 0, 0)
-    _, dropped = await asyncio.wait_for(anext(stream), 1)
-    _, dropped2 = await asyncio.wait_for(anext(stream), 1)
+    _, _, dropped = await asyncio.wait_for(anext(stream), 1)
+    _, _, dropped2 = await asyncio.wait_for(anext(stream), 1)
     assert dropped + dropped2 == 3
     await stream.aclose()
     assert not metrics.feed.watching

@@ -13,10 +13,10 @@ import aiohttp
 import grpc
 import pytest
 
-from gateway.admin_grpc.gen import tokens_pb2, tokens_pb2_grpc
 from gateway.cli.main import main
 from gateway.errors import GatewayError
 from gateway.tokens.params import MAX_BUDGET, MAX_RATE_PER_MINUTE, MAX_TTL_HOURS, IssueParams, parse_issue
+from link_assistant_router_admin.v1 import tokens_pb2, tokens_pb2_grpc
 from tests.support.admin_grpc import grpc_gateway
 from tests.support.fake_anthropic import FakeAnthropic
 from tests.support.gateway import gateway_config
@@ -90,7 +90,7 @@ async def test_http_refuses_out_of_range_budgets_and_grpc_lists_the_largest_allo
         [token] = listed.tokens
         assert (token.max_requests, token.rate_limit_per_minute) == (MAX_BUDGET, MAX_RATE_PER_MINUTE)
         with pytest.raises(grpc.aio.AioRpcError) as too_long:
-            await tokens.IssueToken(tokens_pb2.IssueTokenRequest(label="x" * 1025))
+            await tokens.CreateToken(tokens_pb2.CreateTokenRequest(label="x" * 1025))
         assert too_long.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 

@@ -14,7 +14,7 @@ class GetUsageRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class UsageSnapshot(_message.Message):
-    __slots__ = ("requests_total", "errors_total", "bytes_in", "bytes_out", "openai_chat_completions", "openai_responses", "anthropic_messages", "tokens_issued", "tokens_revoked", "status_counts", "account_calls", "token_usage")
+    __slots__ = ("requests_total", "errors_total", "bytes_in", "bytes_out", "openai_chat_completions", "openai_responses", "anthropic_messages", "tokens_issued", "tokens_revoked", "status_counts", "account_calls", "token_usage", "last_sequence")
     class StatusCountsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -48,6 +48,7 @@ class UsageSnapshot(_message.Message):
     STATUS_COUNTS_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_CALLS_FIELD_NUMBER: _ClassVar[int]
     TOKEN_USAGE_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     requests_total: int
     errors_total: int
     bytes_in: int
@@ -60,20 +61,23 @@ class UsageSnapshot(_message.Message):
     status_counts: _containers.ScalarMap[str, int]
     account_calls: _containers.ScalarMap[str, int]
     token_usage: _containers.ScalarMap[str, int]
-    def __init__(self, requests_total: _Optional[int] = ..., errors_total: _Optional[int] = ..., bytes_in: _Optional[int] = ..., bytes_out: _Optional[int] = ..., openai_chat_completions: _Optional[int] = ..., openai_responses: _Optional[int] = ..., anthropic_messages: _Optional[int] = ..., tokens_issued: _Optional[int] = ..., tokens_revoked: _Optional[int] = ..., status_counts: _Optional[_Mapping[str, int]] = ..., account_calls: _Optional[_Mapping[str, int]] = ..., token_usage: _Optional[_Mapping[str, int]] = ...) -> None: ...
+    last_sequence: int
+    def __init__(self, requests_total: _Optional[int] = ..., errors_total: _Optional[int] = ..., bytes_in: _Optional[int] = ..., bytes_out: _Optional[int] = ..., openai_chat_completions: _Optional[int] = ..., openai_responses: _Optional[int] = ..., anthropic_messages: _Optional[int] = ..., tokens_issued: _Optional[int] = ..., tokens_revoked: _Optional[int] = ..., status_counts: _Optional[_Mapping[str, int]] = ..., account_calls: _Optional[_Mapping[str, int]] = ..., token_usage: _Optional[_Mapping[str, int]] = ..., last_sequence: _Optional[int] = ...) -> None: ...
 
 class WatchUsageRequest(_message.Message):
-    __slots__ = ("account", "route", "errors_only")
+    __slots__ = ("account", "route", "errors_only", "after_sequence")
     ACCOUNT_FIELD_NUMBER: _ClassVar[int]
     ROUTE_FIELD_NUMBER: _ClassVar[int]
     ERRORS_ONLY_FIELD_NUMBER: _ClassVar[int]
+    AFTER_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     account: str
     route: str
     errors_only: bool
-    def __init__(self, account: _Optional[str] = ..., route: _Optional[str] = ..., errors_only: _Optional[bool] = ...) -> None: ...
+    after_sequence: int
+    def __init__(self, account: _Optional[str] = ..., route: _Optional[str] = ..., errors_only: _Optional[bool] = ..., after_sequence: _Optional[int] = ...) -> None: ...
 
 class UsageEvent(_message.Message):
-    __slots__ = ("time", "request_id", "route", "status", "account", "model", "duration_seconds", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "dropped")
+    __slots__ = ("time", "request_id", "route", "status", "account", "model", "duration_seconds", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "dropped", "sequence")
     TIME_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     ROUTE_FIELD_NUMBER: _ClassVar[int]
@@ -86,6 +90,7 @@ class UsageEvent(_message.Message):
     CACHE_READ_TOKENS_FIELD_NUMBER: _ClassVar[int]
     CACHE_WRITE_TOKENS_FIELD_NUMBER: _ClassVar[int]
     DROPPED_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     time: _timestamp_pb2.Timestamp
     request_id: str
     route: str
@@ -98,4 +103,5 @@ class UsageEvent(_message.Message):
     cache_read_tokens: int
     cache_write_tokens: int
     dropped: int
-    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ..., route: _Optional[str] = ..., status: _Optional[int] = ..., account: _Optional[str] = ..., model: _Optional[str] = ..., duration_seconds: _Optional[float] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cache_read_tokens: _Optional[int] = ..., cache_write_tokens: _Optional[int] = ..., dropped: _Optional[int] = ...) -> None: ...
+    sequence: int
+    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ..., route: _Optional[str] = ..., status: _Optional[int] = ..., account: _Optional[str] = ..., model: _Optional[str] = ..., duration_seconds: _Optional[float] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cache_read_tokens: _Optional[int] = ..., cache_write_tokens: _Optional[int] = ..., dropped: _Optional[int] = ..., sequence: _Optional[int] = ...) -> None: ...

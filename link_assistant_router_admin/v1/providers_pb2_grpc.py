@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from . import providers_pb2 as linkassistant_dot_router_dot_admin_dot_v1_dot_providers__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -26,7 +27,7 @@ if _version_not_supported:
 
 
 class ProviderServiceStub:
-    """Manage the OpenAI-compatible providers the gateway forwards to.
+    """Manage the OpenAI-compatible providers the gateway forwards to. Resource name: `providers/{provider}`.
     """
 
     def __init__(self, channel):
@@ -35,48 +36,61 @@ class ProviderServiceStub:
         Args:
             channel: A grpc.Channel.
         """
-        self.ListProviders = channel.unary_unary(
-                '/linkassistant.router.admin.v1.ProviderService/ListProviders',
-                request_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_providers__pb2.ListProvidersRequest.SerializeToString,
-                response_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_providers__pb2.ListProvidersResponse.FromString,
+        self.CreateProvider = channel.unary_unary(
+                '/linkassistant.router.admin.v1.ProviderService/CreateProvider',
+                request_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_providers__pb2.CreateProviderRequest.SerializeToString,
+                response_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_providers__pb2.Provider.FromString,
                 _registered_method=True)
         self.GetProvider = channel.unary_unary(
                 '/linkassistant.router.admin.v1.ProviderService/GetProvider',
                 request_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_providers__pb2.GetProviderRequest.SerializeToString,
                 response_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_providers__pb2.Provider.FromString,
                 _registered_method=True)
-        self.UpsertProvider = channel.unary_unary(
-                '/linkassistant.router.admin.v1.ProviderService/UpsertProvider',
-                request_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_providers__pb2.UpsertProviderRequest.SerializeToString,
+        self.ListProviders = channel.unary_unary(
+                '/linkassistant.router.admin.v1.ProviderService/ListProviders',
+                request_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_providers__pb2.ListProvidersRequest.SerializeToString,
+                response_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_providers__pb2.ListProvidersResponse.FromString,
+                _registered_method=True)
+        self.UpdateProvider = channel.unary_unary(
+                '/linkassistant.router.admin.v1.ProviderService/UpdateProvider',
+                request_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_providers__pb2.UpdateProviderRequest.SerializeToString,
                 response_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_providers__pb2.Provider.FromString,
                 _registered_method=True)
         self.DeleteProvider = channel.unary_unary(
                 '/linkassistant.router.admin.v1.ProviderService/DeleteProvider',
                 request_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_providers__pb2.DeleteProviderRequest.SerializeToString,
-                response_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_providers__pb2.DeleteProviderResponse.FromString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
                 _registered_method=True)
 
 
 class ProviderServiceServicer:
-    """Manage the OpenAI-compatible providers the gateway forwards to.
+    """Manage the OpenAI-compatible providers the gateway forwards to. Resource name: `providers/{provider}`.
     """
 
-    def ListProviders(self, request, context):
-        """Every stored provider, by name, redacted.
+    def CreateProvider(self, request, context):
+        """Store a new provider. ALREADY_EXISTS when the name is taken; INVALID_ARGUMENT (with
+        BadRequest field violations) for a bad name or base URL.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetProvider(self, request, context):
-        """One provider by name. NOT_FOUND for an unknown name.
+        """One provider by name, redacted. NOT_FOUND for an unknown name.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def UpsertProvider(self, request, context):
-        """Create or replace a provider by name. INVALID_ARGUMENT for a bad name or base URL.
+    def ListProviders(self, request, context):
+        """Stored providers by name, redacted, a page at a time.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateProvider(self, request, context):
+        """Change the fields named in `update_mask`, keep the rest. NOT_FOUND for an unknown name.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -92,25 +106,30 @@ class ProviderServiceServicer:
 
 def add_ProviderServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
-            'ListProviders': grpc.unary_unary_rpc_method_handler(
-                    servicer.ListProviders,
-                    request_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_providers__pb2.ListProvidersRequest.FromString,
-                    response_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_providers__pb2.ListProvidersResponse.SerializeToString,
+            'CreateProvider': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateProvider,
+                    request_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_providers__pb2.CreateProviderRequest.FromString,
+                    response_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_providers__pb2.Provider.SerializeToString,
             ),
             'GetProvider': grpc.unary_unary_rpc_method_handler(
                     servicer.GetProvider,
                     request_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_providers__pb2.GetProviderRequest.FromString,
                     response_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_providers__pb2.Provider.SerializeToString,
             ),
-            'UpsertProvider': grpc.unary_unary_rpc_method_handler(
-                    servicer.UpsertProvider,
-                    request_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_providers__pb2.UpsertProviderRequest.FromString,
+            'ListProviders': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListProviders,
+                    request_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_providers__pb2.ListProvidersRequest.FromString,
+                    response_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_providers__pb2.ListProvidersResponse.SerializeToString,
+            ),
+            'UpdateProvider': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateProvider,
+                    request_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_providers__pb2.UpdateProviderRequest.FromString,
                     response_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_providers__pb2.Provider.SerializeToString,
             ),
             'DeleteProvider': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteProvider,
                     request_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_providers__pb2.DeleteProviderRequest.FromString,
-                    response_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_providers__pb2.DeleteProviderResponse.SerializeToString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -121,11 +140,11 @@ def add_ProviderServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class ProviderService:
-    """Manage the OpenAI-compatible providers the gateway forwards to.
+    """Manage the OpenAI-compatible providers the gateway forwards to. Resource name: `providers/{provider}`.
     """
 
     @staticmethod
-    def ListProviders(request,
+    def CreateProvider(request,
             target,
             options=(),
             channel_credentials=None,
@@ -138,9 +157,9 @@ class ProviderService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/linkassistant.router.admin.v1.ProviderService/ListProviders',
-            linkassistant_dot_router_dot_admin_dot_v1_dot_providers__pb2.ListProvidersRequest.SerializeToString,
-            linkassistant_dot_router_dot_admin_dot_v1_dot_providers__pb2.ListProvidersResponse.FromString,
+            '/linkassistant.router.admin.v1.ProviderService/CreateProvider',
+            linkassistant_dot_router_dot_admin_dot_v1_dot_providers__pb2.CreateProviderRequest.SerializeToString,
+            linkassistant_dot_router_dot_admin_dot_v1_dot_providers__pb2.Provider.FromString,
             options,
             channel_credentials,
             insecure,
@@ -179,7 +198,7 @@ class ProviderService:
             _registered_method=True)
 
     @staticmethod
-    def UpsertProvider(request,
+    def ListProviders(request,
             target,
             options=(),
             channel_credentials=None,
@@ -192,8 +211,35 @@ class ProviderService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/linkassistant.router.admin.v1.ProviderService/UpsertProvider',
-            linkassistant_dot_router_dot_admin_dot_v1_dot_providers__pb2.UpsertProviderRequest.SerializeToString,
+            '/linkassistant.router.admin.v1.ProviderService/ListProviders',
+            linkassistant_dot_router_dot_admin_dot_v1_dot_providers__pb2.ListProvidersRequest.SerializeToString,
+            linkassistant_dot_router_dot_admin_dot_v1_dot_providers__pb2.ListProvidersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateProvider(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkassistant.router.admin.v1.ProviderService/UpdateProvider',
+            linkassistant_dot_router_dot_admin_dot_v1_dot_providers__pb2.UpdateProviderRequest.SerializeToString,
             linkassistant_dot_router_dot_admin_dot_v1_dot_providers__pb2.Provider.FromString,
             options,
             channel_credentials,
@@ -221,7 +267,7 @@ class ProviderService:
             target,
             '/linkassistant.router.admin.v1.ProviderService/DeleteProvider',
             linkassistant_dot_router_dot_admin_dot_v1_dot_providers__pb2.DeleteProviderRequest.SerializeToString,
-            linkassistant_dot_router_dot_admin_dot_v1_dot_providers__pb2.DeleteProviderResponse.FromString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
             options,
             channel_credentials,
             insecure,

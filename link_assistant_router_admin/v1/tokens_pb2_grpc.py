@@ -26,7 +26,7 @@ if _version_not_supported:
 
 
 class TokenServiceStub:
-    """Issue and manage la_sk_ keys.
+    """Create and manage la_sk_ keys. Resource name: `tokens/{token_id}` (the token's UUID).
     """
 
     def __init__(self, channel):
@@ -35,20 +35,20 @@ class TokenServiceStub:
         Args:
             channel: A grpc.Channel.
         """
-        self.IssueToken = channel.unary_unary(
-                '/linkassistant.router.admin.v1.TokenService/IssueToken',
-                request_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_tokens__pb2.IssueTokenRequest.SerializeToString,
-                response_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_tokens__pb2.IssueTokenResponse.FromString,
-                _registered_method=True)
-        self.ListTokens = channel.unary_unary(
-                '/linkassistant.router.admin.v1.TokenService/ListTokens',
-                request_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_tokens__pb2.ListTokensRequest.SerializeToString,
-                response_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_tokens__pb2.ListTokensResponse.FromString,
+        self.CreateToken = channel.unary_unary(
+                '/linkassistant.router.admin.v1.TokenService/CreateToken',
+                request_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_tokens__pb2.CreateTokenRequest.SerializeToString,
+                response_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_tokens__pb2.CreateTokenResponse.FromString,
                 _registered_method=True)
         self.GetToken = channel.unary_unary(
                 '/linkassistant.router.admin.v1.TokenService/GetToken',
                 request_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_tokens__pb2.GetTokenRequest.SerializeToString,
                 response_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_tokens__pb2.Token.FromString,
+                _registered_method=True)
+        self.ListTokens = channel.unary_unary(
+                '/linkassistant.router.admin.v1.TokenService/ListTokens',
+                request_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_tokens__pb2.ListTokensRequest.SerializeToString,
+                response_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_tokens__pb2.ListTokensResponse.FromString,
                 _registered_method=True)
         self.RevokeToken = channel.unary_unary(
                 '/linkassistant.router.admin.v1.TokenService/RevokeToken',
@@ -63,39 +63,40 @@ class TokenServiceStub:
 
 
 class TokenServiceServicer:
-    """Issue and manage la_sk_ keys.
+    """Create and manage la_sk_ keys. Resource name: `tokens/{token_id}` (the token's UUID).
     """
 
-    def IssueToken(self, request, context):
-        """Issue a new la_sk_ key. INVALID_ARGUMENT when a budget or TTL is out of range.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def ListTokens(self, request, context):
-        """Every token record (never the signed key), oldest first.
+    def CreateToken(self, request, context):
+        """Issue a new la_sk_ key. INVALID_ARGUMENT (with BadRequest field violations) when a budget or
+        TTL is out of range.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetToken(self, request, context):
-        """One token record by id. NOT_FOUND when no such token exists.
+        """One token record by name. NOT_FOUND when no such token exists.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTokens(self, request, context):
+        """Token records (never the signed keys), oldest first, a page at a time.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def RevokeToken(self, request, context):
-        """Revoke a token: further requests with it get 403. NOT_FOUND for an unknown id.
+        """Revoke a token: further requests with it get 403. NOT_FOUND for an unknown name.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ExpireToken(self, request, context):
-        """Expire a token now: further requests with it get 401. NOT_FOUND for an unknown id.
+        """Expire a token now: further requests with it get 401. NOT_FOUND for an unknown name.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -104,20 +105,20 @@ class TokenServiceServicer:
 
 def add_TokenServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
-            'IssueToken': grpc.unary_unary_rpc_method_handler(
-                    servicer.IssueToken,
-                    request_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_tokens__pb2.IssueTokenRequest.FromString,
-                    response_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_tokens__pb2.IssueTokenResponse.SerializeToString,
-            ),
-            'ListTokens': grpc.unary_unary_rpc_method_handler(
-                    servicer.ListTokens,
-                    request_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_tokens__pb2.ListTokensRequest.FromString,
-                    response_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_tokens__pb2.ListTokensResponse.SerializeToString,
+            'CreateToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateToken,
+                    request_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_tokens__pb2.CreateTokenRequest.FromString,
+                    response_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_tokens__pb2.CreateTokenResponse.SerializeToString,
             ),
             'GetToken': grpc.unary_unary_rpc_method_handler(
                     servicer.GetToken,
                     request_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_tokens__pb2.GetTokenRequest.FromString,
                     response_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_tokens__pb2.Token.SerializeToString,
+            ),
+            'ListTokens': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTokens,
+                    request_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_tokens__pb2.ListTokensRequest.FromString,
+                    response_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_tokens__pb2.ListTokensResponse.SerializeToString,
             ),
             'RevokeToken': grpc.unary_unary_rpc_method_handler(
                     servicer.RevokeToken,
@@ -138,11 +139,11 @@ def add_TokenServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class TokenService:
-    """Issue and manage la_sk_ keys.
+    """Create and manage la_sk_ keys. Resource name: `tokens/{token_id}` (the token's UUID).
     """
 
     @staticmethod
-    def IssueToken(request,
+    def CreateToken(request,
             target,
             options=(),
             channel_credentials=None,
@@ -155,36 +156,9 @@ class TokenService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/linkassistant.router.admin.v1.TokenService/IssueToken',
-            linkassistant_dot_router_dot_admin_dot_v1_dot_tokens__pb2.IssueTokenRequest.SerializeToString,
-            linkassistant_dot_router_dot_admin_dot_v1_dot_tokens__pb2.IssueTokenResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def ListTokens(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/linkassistant.router.admin.v1.TokenService/ListTokens',
-            linkassistant_dot_router_dot_admin_dot_v1_dot_tokens__pb2.ListTokensRequest.SerializeToString,
-            linkassistant_dot_router_dot_admin_dot_v1_dot_tokens__pb2.ListTokensResponse.FromString,
+            '/linkassistant.router.admin.v1.TokenService/CreateToken',
+            linkassistant_dot_router_dot_admin_dot_v1_dot_tokens__pb2.CreateTokenRequest.SerializeToString,
+            linkassistant_dot_router_dot_admin_dot_v1_dot_tokens__pb2.CreateTokenResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -212,6 +186,33 @@ class TokenService:
             '/linkassistant.router.admin.v1.TokenService/GetToken',
             linkassistant_dot_router_dot_admin_dot_v1_dot_tokens__pb2.GetTokenRequest.SerializeToString,
             linkassistant_dot_router_dot_admin_dot_v1_dot_tokens__pb2.Token.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTokens(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkassistant.router.admin.v1.TokenService/ListTokens',
+            linkassistant_dot_router_dot_admin_dot_v1_dot_tokens__pb2.ListTokensRequest.SerializeToString,
+            linkassistant_dot_router_dot_admin_dot_v1_dot_tokens__pb2.ListTokensResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -60,7 +60,9 @@ class UsageServiceServicer:
 
     def WatchUsage(self, request, context):
         """One event per finished request, pushed as requests complete, until the client cancels.
-        A slow reader loses events rather than slowing the gateway; `dropped` counts them.
+        Resumable: pass the last `sequence` seen as `after_sequence` to get what happened meanwhile
+        (the gateway keeps the most recent events). A slow reader loses events rather than slowing
+        the gateway; `dropped` counts them.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -7,12 +7,14 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ValidateConfigRequest(_message.Message):
-    __slots__ = ("text", "filename")
+    __slots__ = ("text", "filename", "require_valid")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     FILENAME_FIELD_NUMBER: _ClassVar[int]
+    REQUIRE_VALID_FIELD_NUMBER: _ClassVar[int]
     text: str
     filename: str
-    def __init__(self, text: _Optional[str] = ..., filename: _Optional[str] = ...) -> None: ...
+    require_valid: bool
+    def __init__(self, text: _Optional[str] = ..., filename: _Optional[str] = ..., require_valid: _Optional[bool] = ...) -> None: ...
 
 class Problem(_message.Message):
     __slots__ = ("line", "column", "message", "expected", "filename")
@@ -45,3 +47,13 @@ class EffectiveConfig(_message.Message):
     JSON_FIELD_NUMBER: _ClassVar[int]
     json: str
     def __init__(self, json: _Optional[str] = ...) -> None: ...
+
+class ReloadConfigRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ReloadConfigResponse(_message.Message):
+    __slots__ = ("reloaded",)
+    RELOADED_FIELD_NUMBER: _ClassVar[int]
+    reloaded: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, reloaded: _Optional[_Iterable[str]] = ...) -> None: ...

@@ -45,6 +45,11 @@ class ConfigServiceStub:
                 request_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_config__pb2.GetEffectiveConfigRequest.SerializeToString,
                 response_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_config__pb2.EffectiveConfig.FromString,
                 _registered_method=True)
+        self.ReloadConfig = channel.unary_unary(
+                '/linkassistant.router.admin.v1.ConfigService/ReloadConfig',
+                request_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_config__pb2.ReloadConfigRequest.SerializeToString,
+                response_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_config__pb2.ReloadConfigResponse.FromString,
+                _registered_method=True)
 
 
 class ConfigServiceServicer:
@@ -52,8 +57,10 @@ class ConfigServiceServicer:
     """
 
     def ValidateConfig(self, request, context):
-        """Parse and validate DSL text. Always OK at the RPC level: problems are in the response,
-        every one of them (not just the first), each with its line and column.
+        """Parse and validate DSL text. Problems are in the response, every one of them (not just the
+        first), each with its line and column. With `require_valid`, an invalid document is instead
+        INVALID_ARGUMENT whose BadRequest lists every problem (field `text`, "file:line:column: message")
+        and whose ErrorInfo (reason CONFIG_INVALID) carries the first problem's line and column.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -62,6 +69,15 @@ class ConfigServiceServicer:
     def GetEffectiveConfig(self, request, context):
         """The configuration this gateway runs with, after flags, environment and file were merged.
         Secrets appear only as references (env:NAME, file:PATH) or <redacted>.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReloadConfig(self, request, context):
+        """Re-read from disk what the gateway can change without a restart: the TLS certificate and key
+        files of both listeners (also re-read on their own when they change) and the token and
+        provider stores. Settings (flags, environment, config file) still need a restart.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -79,6 +95,11 @@ def add_ConfigServiceServicer_to_server(servicer, server):
                     servicer.GetEffectiveConfig,
                     request_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_config__pb2.GetEffectiveConfigRequest.FromString,
                     response_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_config__pb2.EffectiveConfig.SerializeToString,
+            ),
+            'ReloadConfig': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReloadConfig,
+                    request_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_config__pb2.ReloadConfigRequest.FromString,
+                    response_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_config__pb2.ReloadConfigResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -136,6 +157,33 @@ class ConfigService:
             '/linkassistant.router.admin.v1.ConfigService/GetEffectiveConfig',
             linkassistant_dot_router_dot_admin_dot_v1_dot_config__pb2.GetEffectiveConfigRequest.SerializeToString,
             linkassistant_dot_router_dot_admin_dot_v1_dot_config__pb2.EffectiveConfig.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReloadConfig(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkassistant.router.admin.v1.ConfigService/ReloadConfig',
+            linkassistant_dot_router_dot_admin_dot_v1_dot_config__pb2.ReloadConfigRequest.SerializeToString,
+            linkassistant_dot_router_dot_admin_dot_v1_dot_config__pb2.ReloadConfigResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -26,7 +26,7 @@ if _version_not_supported:
 
 
 class AccountServiceStub:
-    """Read and steer the live account pool.
+    """Read and steer the live account pool. Resource name: `accounts/{account}`.
     """
 
     def __init__(self, channel):
@@ -35,15 +35,15 @@ class AccountServiceStub:
         Args:
             channel: A grpc.Channel.
         """
-        self.ListAccounts = channel.unary_unary(
-                '/linkassistant.router.admin.v1.AccountService/ListAccounts',
-                request_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_accounts__pb2.ListAccountsRequest.SerializeToString,
-                response_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_accounts__pb2.ListAccountsResponse.FromString,
-                _registered_method=True)
         self.GetAccount = channel.unary_unary(
                 '/linkassistant.router.admin.v1.AccountService/GetAccount',
                 request_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_accounts__pb2.GetAccountRequest.SerializeToString,
                 response_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_accounts__pb2.Account.FromString,
+                _registered_method=True)
+        self.ListAccounts = channel.unary_unary(
+                '/linkassistant.router.admin.v1.AccountService/ListAccounts',
+                request_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_accounts__pb2.ListAccountsRequest.SerializeToString,
+                response_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_accounts__pb2.ListAccountsResponse.FromString,
                 _registered_method=True)
         self.DrainAccount = channel.unary_unary(
                 '/linkassistant.router.admin.v1.AccountService/DrainAccount',
@@ -55,26 +55,26 @@ class AccountServiceStub:
                 request_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_accounts__pb2.ResumeAccountRequest.SerializeToString,
                 response_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_accounts__pb2.Account.FromString,
                 _registered_method=True)
-        self.ResetCooldown = channel.unary_unary(
-                '/linkassistant.router.admin.v1.AccountService/ResetCooldown',
-                request_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_accounts__pb2.ResetCooldownRequest.SerializeToString,
+        self.ResetAccountCooldown = channel.unary_unary(
+                '/linkassistant.router.admin.v1.AccountService/ResetAccountCooldown',
+                request_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_accounts__pb2.ResetAccountCooldownRequest.SerializeToString,
                 response_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_accounts__pb2.Account.FromString,
                 _registered_method=True)
 
 
 class AccountServiceServicer:
-    """Read and steer the live account pool.
+    """Read and steer the live account pool. Resource name: `accounts/{account}`.
     """
 
-    def ListAccounts(self, request, context):
-        """Every account in the pool, in configuration order.
+    def GetAccount(self, request, context):
+        """One account by name. NOT_FOUND for an unknown name.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def GetAccount(self, request, context):
-        """One account by name. NOT_FOUND for an unknown name.
+    def ListAccounts(self, request, context):
+        """The pool's accounts, in configuration order, a page at a time.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -94,7 +94,7 @@ class AccountServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def ResetCooldown(self, request, context):
+    def ResetAccountCooldown(self, request, context):
         """Clear the account's cooldown (e.g. after a 429) so it is eligible at once. NOT_FOUND for an unknown name.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -104,15 +104,15 @@ class AccountServiceServicer:
 
 def add_AccountServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
-            'ListAccounts': grpc.unary_unary_rpc_method_handler(
-                    servicer.ListAccounts,
-                    request_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_accounts__pb2.ListAccountsRequest.FromString,
-                    response_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_accounts__pb2.ListAccountsResponse.SerializeToString,
-            ),
             'GetAccount': grpc.unary_unary_rpc_method_handler(
                     servicer.GetAccount,
                     request_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_accounts__pb2.GetAccountRequest.FromString,
                     response_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_accounts__pb2.Account.SerializeToString,
+            ),
+            'ListAccounts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAccounts,
+                    request_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_accounts__pb2.ListAccountsRequest.FromString,
+                    response_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_accounts__pb2.ListAccountsResponse.SerializeToString,
             ),
             'DrainAccount': grpc.unary_unary_rpc_method_handler(
                     servicer.DrainAccount,
@@ -124,9 +124,9 @@ def add_AccountServiceServicer_to_server(servicer, server):
                     request_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_accounts__pb2.ResumeAccountRequest.FromString,
                     response_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_accounts__pb2.Account.SerializeToString,
             ),
-            'ResetCooldown': grpc.unary_unary_rpc_method_handler(
-                    servicer.ResetCooldown,
-                    request_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_accounts__pb2.ResetCooldownRequest.FromString,
+            'ResetAccountCooldown': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResetAccountCooldown,
+                    request_deserializer=linkassistant_dot_router_dot_admin_dot_v1_dot_accounts__pb2.ResetAccountCooldownRequest.FromString,
                     response_serializer=linkassistant_dot_router_dot_admin_dot_v1_dot_accounts__pb2.Account.SerializeToString,
             ),
     }
@@ -138,35 +138,8 @@ def add_AccountServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class AccountService:
-    """Read and steer the live account pool.
+    """Read and steer the live account pool. Resource name: `accounts/{account}`.
     """
-
-    @staticmethod
-    def ListAccounts(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/linkassistant.router.admin.v1.AccountService/ListAccounts',
-            linkassistant_dot_router_dot_admin_dot_v1_dot_accounts__pb2.ListAccountsRequest.SerializeToString,
-            linkassistant_dot_router_dot_admin_dot_v1_dot_accounts__pb2.ListAccountsResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
 
     @staticmethod
     def GetAccount(request,
@@ -185,6 +158,33 @@ class AccountService:
             '/linkassistant.router.admin.v1.AccountService/GetAccount',
             linkassistant_dot_router_dot_admin_dot_v1_dot_accounts__pb2.GetAccountRequest.SerializeToString,
             linkassistant_dot_router_dot_admin_dot_v1_dot_accounts__pb2.Account.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAccounts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/linkassistant.router.admin.v1.AccountService/ListAccounts',
+            linkassistant_dot_router_dot_admin_dot_v1_dot_accounts__pb2.ListAccountsRequest.SerializeToString,
+            linkassistant_dot_router_dot_admin_dot_v1_dot_accounts__pb2.ListAccountsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -250,7 +250,7 @@ class AccountService:
             _registered_method=True)
 
     @staticmethod
-    def ResetCooldown(request,
+    def ResetAccountCooldown(request,
             target,
             options=(),
             channel_credentials=None,
@@ -263,8 +263,8 @@ class AccountService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/linkassistant.router.admin.v1.AccountService/ResetCooldown',
-            linkassistant_dot_router_dot_admin_dot_v1_dot_accounts__pb2.ResetCooldownRequest.SerializeToString,
+            '/linkassistant.router.admin.v1.AccountService/ResetAccountCooldown',
+            linkassistant_dot_router_dot_admin_dot_v1_dot_accounts__pb2.ResetAccountCooldownRequest.SerializeToString,
             linkassistant_dot_router_dot_admin_dot_v1_dot_accounts__pb2.Account.FromString,
             options,
             channel_credentials,

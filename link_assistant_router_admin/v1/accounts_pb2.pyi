@@ -48,21 +48,31 @@ class Account(_message.Message):
     in_flight: int
     def __init__(self, name: _Optional[str] = ..., state: _Optional[_Union[AccountState, str]] = ..., healthy: _Optional[bool] = ..., used: _Optional[int] = ..., last_error: _Optional[str] = ..., cooldown_remaining_seconds: _Optional[float] = ..., credential_kind: _Optional[str] = ..., home: _Optional[str] = ..., cooldown_reason: _Optional[str] = ..., in_flight: _Optional[int] = ...) -> None: ...
 
-class ListAccountsRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
-
-class ListAccountsResponse(_message.Message):
-    __slots__ = ("accounts",)
-    ACCOUNTS_FIELD_NUMBER: _ClassVar[int]
-    accounts: _containers.RepeatedCompositeFieldContainer[Account]
-    def __init__(self, accounts: _Optional[_Iterable[_Union[Account, _Mapping]]] = ...) -> None: ...
-
 class GetAccountRequest(_message.Message):
     __slots__ = ("name",)
     NAME_FIELD_NUMBER: _ClassVar[int]
     name: str
     def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ListAccountsRequest(_message.Message):
+    __slots__ = ("page_size", "page_token", "filter")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    filter: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., filter: _Optional[str] = ...) -> None: ...
+
+class ListAccountsResponse(_message.Message):
+    __slots__ = ("accounts", "next_page_token", "total_size")
+    ACCOUNTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
+    accounts: _containers.RepeatedCompositeFieldContainer[Account]
+    next_page_token: str
+    total_size: int
+    def __init__(self, accounts: _Optional[_Iterable[_Union[Account, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ...) -> None: ...
 
 class DrainAccountRequest(_message.Message):
     __slots__ = ("name",)
@@ -76,7 +86,7 @@ class ResumeAccountRequest(_message.Message):
     name: str
     def __init__(self, name: _Optional[str] = ...) -> None: ...
 
-class ResetCooldownRequest(_message.Message):
+class ResetAccountCooldownRequest(_message.Message):
     __slots__ = ("name",)
     NAME_FIELD_NUMBER: _ClassVar[int]
     name: str
