@@ -1,4 +1,4 @@
-"""`config render FILE --target kubernetes|helm-values|akash`: one DSL file, three deployment targets.
+"""`config render FILE --target kubernetes|helm-values|akash|sidecar`: one DSL file, four deployment targets.
 
 Called by the `config render` subcommand; reads the file, validates it and runs the same pure renderer
 the controller uses. Returns (exit code, text) and never raises for bad input.
@@ -17,6 +17,7 @@ from controller.configcheck import check_resource
 from controller.helm_values import render_values
 from controller.podspec import dns_label
 from controller.render import render_children
+from controller.sidecar import Workload, sidecar_patch
 from controller.spec import resource_from_config_file
 
 
@@ -24,6 +25,7 @@ class Target(StrEnum):
     KUBERNETES = "kubernetes"
     HELM_VALUES = "helm-values"
     AKASH = "akash"
+    SIDECAR = "sidecar"
 
 
 class _Dumper(yaml.SafeDumper):
@@ -42,7 +44,9 @@ def to_yaml(documents: list[dict[str, Any]]) -> str:
     return yaml.dump_all(documents, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=1000)
 
 
-def render_text(name: str, config_text: str, source: str, target: Target) -> tuple[int, str]:
+def render_text(
+    name: str, config_text: str, source: str, target: Target, workload: Workload | None = None
+) -> tuple[int, str]:
     """Render DSL text (already read) for a target; exit code 1 with the problems when invalid."""
     resource = resource_from_config_file(dns_label(name)[:47].rstrip("-"), config_text)
     check = check_resource(resource)
@@ -51,6 +55,8 @@ def render_text(name: str, config_text: str, source: str, target: Target) -> tup
         return 1, "\n".join(lines) + "\n"
     if target is Target.KUBERNETES:
         return 0, to_yaml(render_children(resource, check.config))
+    if target is Target.SIDECAR:
+        return 0, to_yaml([sidecar_patch(resource, check.config, workload or Workload())])
     if target is Target.HELM_VALUES:
         return 0, to_yaml([render_values(resource, check.config)])
     return 0, sdl_header(resource) + "---\n" + to_yaml([render_sdl(resource, check.config)])
@@ -60,12 +66,16 @@ def resource_source(resource: Any) -> str:
     return f"{resource.namespace}/{resource.name}/spec.config"
 
 
-def render_command(path: str, target: str) -> tuple[int, str]:
+def render_command(path: str, target: str, workload: str = "app", container: str = "app") -> tuple[int, str]:
     """Entry point for the CLI: (0, manifests) / (1, problems) / (2, usage error)."""
     try:
         chosen = Target(target)
     except ValueError:
         return 2, f"unknown target {target!r}; expected one of: {', '.join(t.value for t in Target)}\n"
+    try:
+        joined = Workload.parse(workload, container)
+    except ValueError as exc:
+        return 2, f"{exc}\n"
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
@@ -73,4 +83,4 @@ def render_command(path: str, target: str) -> tuple[int, str]:
         return 2, f"cannot read {path}: {exc.strerror if isinstance(exc, OSError) else 'not UTF-8 text'}\n"
     if not text.strip():
         return 1, f"{path}: the config file is empty\n"
-    return render_text(file.stem, text, path, chosen)
+    return render_text(file.stem, text, path, chosen, joined)
