@@ -17,8 +17,6 @@ from aiohttp import web
 
 from dsl.model import RouterConfig
 from gateway.accounts.build import build_account_pool
-from gateway.accounts.redis_sync import shared_pool_ctx
-from gateway.admin_grpc.server import admin_grpc_ctx
 from gateway.context import GATEWAY, GatewayContext
 from gateway.credentials.build import expand_home
 from gateway.credentials.secrets import resolve_secret
@@ -126,8 +124,15 @@ def build_app(config: RouterConfig, environ: Mapping[str, str] | None = None) ->
     app.cleanup_ctx.append(_http_session)
     app.cleanup_ctx.append(_token_service)
     app.cleanup_ctx.append(_account_pool)
-    app.cleanup_ctx.append(shared_pool_ctx)
-    app.cleanup_ctx.append(admin_grpc_ctx)
+    # Redis and gRPC are imported only when configured: a sidecar starts faster and smaller without.
+    if resolve_secret(config.redis.url, env):
+        from gateway.accounts.redis_sync import shared_pool_ctx
+
+        app.cleanup_ctx.append(shared_pool_ctx)
+    if config.server.admin_grpc_port is not None or config.server.admin_grpc_socket:
+        from gateway.admin_grpc.server import admin_grpc_ctx
+
+        app.cleanup_ctx.append(admin_grpc_ctx)
     setup_telemetry(app)
     add_health_routes(app)
     add_accounts_routes(app)

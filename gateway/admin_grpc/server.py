@@ -25,6 +25,7 @@ from grpc_reflection.v1alpha import reflection
 from gateway.admin_grpc.accounts_servicer import AccountServicer
 from gateway.admin_grpc.auth import AdminAuthInterceptor
 from gateway.admin_grpc.config_servicer import ConfigServicer
+from gateway.admin_grpc.errors import AdminServerError
 from gateway.admin_grpc.providers_servicer import ProviderServicer
 from gateway.admin_grpc.tokens_servicer import TokenServicer
 from gateway.admin_grpc.usage_servicer import UsageServicer
@@ -59,10 +60,6 @@ SERVICE_NAMES = tuple(
         (config_pb2, "ConfigService"),
     )
 )
-
-
-class AdminServerError(RuntimeError):
-    """The admin gRPC server could not start (e.g. its port is taken)."""
 
 
 @dataclass(frozen=True)
