@@ -126,11 +126,11 @@ class KubeClient:
         version = str((data.get("metadata") or {}).get("resourceVersion") or "")
         return list(data.get("items") or []), version
 
-    def apply(self, manifest: Mapping[str, Any]) -> dict[str, Any]:
-        """Server-side apply under the controller's fixed field manager (force: we own these fields)."""
+    def apply(self, manifest: Mapping[str, Any], field_manager: str = names.FIELD_MANAGER) -> dict[str, Any]:
+        """Server-side apply under a fixed field manager (force: we own these fields)."""
         meta = manifest["metadata"]
         path = object_path(manifest["apiVersion"], manifest["kind"], meta.get("namespace"), meta["name"])
-        query = [("fieldManager", names.FIELD_MANAGER), ("force", "true")]
+        query = [("fieldManager", field_manager), ("force", "true")]
         return self.request("PATCH", path, query=query, body=dict(manifest), content_type=APPLY)
 
     def delete(self, path: str) -> bool:

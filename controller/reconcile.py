@@ -16,6 +16,7 @@ from controller.configcheck import ConfigCheck, check_resource, config_hash
 from controller.events import NORMAL, WARNING, build_event
 from controller.kube import KubeApiError, KubeClient, object_path
 from controller.render import optional_children, render_children
+from controller.sidecar_apply import apply_sidecar, release_sidecars, target_path
 from controller.spec import RouterConfigResource, SpecError, parse_resource
 from controller.status import CONFIG_VALID, MAX_MESSAGE, READY, compute_status, status_changed
 from dsl.errors import Problem
@@ -106,7 +107,9 @@ def reconcile(
     """Bring one RouterConfig's children and status in line with its spec. Raises KubeApiError."""
     obj = kube.get(object_path(names.API_VERSION, names.KIND, namespace, name))
     if obj is None or (obj.get("metadata") or {}).get("deletionTimestamp"):
-        return Outcome(found=False)  # children go with it: they carry ownerReferences
+        # Children go with it (ownerReferences); a sidecar leaves the app's pods here.
+        release_sidecars(kube, namespace, name)
+        return Outcome(found=False)
     previous: dict[str, Any] = dict(obj.get("status") or {})
     try:
         resource = parse_resource(obj, default_image)
@@ -123,9 +126,14 @@ def reconcile(
         check = ConfigCheck(config=None, problems=(Problem(str(exc), file="spec"),))
 
     deployment_path = object_path("apps/v1", "Deployment", namespace, name)
+    if resource.target is not None:
+        deployment_path = target_path(resource, resource.target)
     applied, failure, note = 0, None, ""
     if check.valid and check.config is not None:
-        deployment, applied, failure, note = _apply_children(kube, resource, check.config)
+        if resource.target is not None:  # sidecar mode: the app's pods, no Deployment of ours
+            deployment, applied, failure, note = apply_sidecar(kube, resource, check.config)
+        else:
+            deployment, applied, failure, note = _apply_children(kube, resource, check.config)
         if failure is not None:
             deployment = kube.get(deployment_path)
             if not _was_failing_with(previous, failure):

@@ -17,8 +17,8 @@ from controller.configcheck import check_resource
 from controller.helm_values import render_values
 from controller.podspec import dns_label
 from controller.render import render_children
-from controller.sidecar import Workload, sidecar_patch
-from controller.spec import resource_from_config_file
+from controller.sidecar import sidecar_patch
+from controller.spec import Workload, resource_from_config_file
 
 
 class Target(StrEnum):

@@ -17,12 +17,10 @@ Every volume, mount and port of ours is prefixed `router-` so it never collides 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from controller import names
 from controller.configcheck import config_hash
 from controller.podspec import Manifest, pod_wiring
-from controller.spec import RouterConfigResource
+from controller.spec import RouterConfigResource, Workload
 from dsl.model import RouterConfig, StoragePolicy
 
 SIDECAR_NAME = "link-assistant-router"
@@ -31,26 +29,9 @@ SOCKET_PATH = f"{SOCKET_DIR}/gateway.sock"
 KEY_DIR = "/etc/link-assistant-router-key"
 KEY_PATH = f"{KEY_DIR}/key"
 PREFIX = "router-"
+SIDECAR_OF_LABEL = "router.link-assistant.dev/sidecar-of"
+"""On the patched workload: which RouterConfig's sidecar it carries (the controller finds it by this)."""
 DEFAULT_RESOURCES: Manifest = {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}}
-WORKLOAD_KINDS = ("Deployment", "StatefulSet")
-
-
-@dataclass(frozen=True)
-class Workload:
-    """The workload the sidecar joins: its kind, name and the app container that gets the env."""
-
-    kind: str = "Deployment"
-    name: str = "app"
-    container: str = "app"
-
-    @classmethod
-    def parse(cls, text: str, container: str = "app") -> Workload:
-        """`NAME` (a Deployment) or `KIND/NAME`; raises ValueError on another kind."""
-        kind, _, name = text.rpartition("/")
-        matches = [k for k in WORKLOAD_KINDS if k.lower() == (kind or "deployment").lower()]
-        if not matches or not name:
-            raise ValueError(f"workload {text!r}: expected NAME, Deployment/NAME or StatefulSet/NAME")
-        return cls(matches[0], name, container)
 
 
 def key_secret(resource: RouterConfigResource) -> str:
@@ -167,8 +148,9 @@ def pod_template_patch(resource: RouterConfigResource, config: RouterConfig, wor
 def sidecar_patch(resource: RouterConfigResource, config: RouterConfig, workload: Workload) -> Manifest:
     """The strategic-merge patch that adds the gateway to `workload` (also an apply configuration)."""
     metadata: Manifest = {"name": workload.name}
-    if resource.uid:  # the controller applies it in the RouterConfig's namespace
+    if resource.uid:  # the controller applies it in the RouterConfig's namespace, and finds it again
         metadata["namespace"] = resource.namespace
+        metadata["labels"] = {SIDECAR_OF_LABEL: resource.name}
     return {
         "apiVersion": "apps/v1",
         "kind": workload.kind,

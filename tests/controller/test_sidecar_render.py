@@ -15,8 +15,8 @@ import yaml
 
 from controller.configcheck import check_resource
 from controller.render_cli import render_command
-from controller.sidecar import SOCKET_PATH, Workload, sidecar_patch
-from controller.spec import resource_from_config_file
+from controller.sidecar import SOCKET_PATH, sidecar_patch
+from controller.spec import Workload, resource_from_config_file
 from tests.controller import tools
 
 ROOT = Path(__file__).resolve().parents[2]
