@@ -16,11 +16,11 @@ from collections.abc import Callable
 
 from dsl.model import RoutingStrategy
 from gateway.accounts.classify import classify_response
+from gateway.accounts.outcome import UpstreamOutcome
 from gateway.accounts.pool import AccountPool, PooledAccount
 from gateway.accounts.state import AccountState
 from gateway.accounts.streamhead import StreamHead
 from gateway.credentials.apikey import ApiKeyCredential
-from gateway.proxy.pool import UpstreamOutcome
 
 POOL_TARGET_US = 40.0
 CLASSIFY_TARGET_US = 15.0

@@ -45,7 +45,7 @@ async def serve(upstream: str, metrics: bool, data_dir: Path) -> None:
 
     from dsl.model import FeaturesConfig
     from gateway.app import build_app
-    from gateway.context import GATEWAY
+    from gateway.tokens.service import TOKENS
     from tests.support.gateway import TEST_SECRET, api_key_account, gateway_config
 
     config = gateway_config(
@@ -61,7 +61,7 @@ async def serve(upstream: str, metrics: bool, data_dir: Path) -> None:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    issued = await app[GATEWAY].token_authority().issue(label="bench")  # type: ignore[attr-defined]
+    issued = await app[TOKENS].issue(label="bench")
     print(f"ready http://127.0.0.1:{port} {issued.token}", flush=True)
     await asyncio.Event().wait()
 

@@ -1,38 +1,58 @@
-"""The one wiring function of a gateway process: typed config in, aiohttp application out.
+"""The one wiring function of a gateway process: typed config (and a clock) in, aiohttp application out.
 
-Everything with a lifetime (the upstream ClientSession, the token service, credential sources) is
-opened in the app's `cleanup_ctx` and closed there. Route modules expose `add_<x>_routes(app)`;
-add your call in `build_app` before `add_fallback_route`, which matches every path.
+Everything with a lifetime is made in its own `cleanup_ctx`, stored under its own typed key and
+closed there: the upstream ClientSession (`HTTP_SESSION`), the token service (`TOKENS`), the account
+pool (`POOL`), the provider store (`PROVIDERS`), the metrics (`METRICS`), the exchange with its
+backend picked once by `routing.mode` (`EXCHANGE`), and the admin gRPC server. Route modules expose
+`add_<x>_routes(app)`; add your call in `build_app` before `add_fallback_route`, which matches
+every path.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 
-from dsl.model import RouterConfig
+from dsl.model import RouterConfig, UpstreamProvider
 from gateway.accounts.build import build_account_pool
-from gateway.context import GATEWAY, GatewayContext
+from gateway.accounts.pool import POOL
+from gateway.accounts.state import Clock
+from gateway.context import GATEWAY, HTTP_SESSION, GatewayContext
 from gateway.credentials.build import expand_home
 from gateway.credentials.secrets import resolve_secret
+from gateway.exchange.inflight import InFlight
+from gateway.exchange.interface import Surface
+from gateway.exchange.pipeline import EXCHANGE
+from gateway.exchange.socket_identity import KeyFileError, read_default_key
+from gateway.exchange.wiring import build_exchange
 from gateway.http.accounts_routes import add_accounts_routes
+from gateway.http.anthropic_routes import add_anthropic_routes, add_fallback_route
 from gateway.http.health import add_health_routes
 from gateway.http.middleware import error_middleware
-from gateway.http.socket_identity import KeyFileError, read_default_key
+from gateway.http.observability import setup_telemetry
 from gateway.http.token_routes import add_token_routes
 from gateway.listeners import listener_problems
-from gateway.openai.routes import add_openai_routes
+from gateway.openai.bridge import OpenAIApi, openai_body
+from gateway.openai.models import provider_models_list
+from gateway.openai.routes import OPENAI, add_openai_routes
+from gateway.providers.active import ActiveProvider
+from gateway.providers.forward import ProviderSurface
+from gateway.providers.lookup import current_provider
 from gateway.providers.routes import add_provider_routes
-from gateway.proxy.routes import add_anthropic_routes, add_fallback_route
-from gateway.telemetry.setup import setup_telemetry
-from gateway.tokens.service import build_token_service
+from gateway.providers.store import PROVIDERS, ProviderStore
+from gateway.tlsfiles import RELOADERS
+from gateway.tokens.service import TOKENS, build_token_service
 
 log = logging.getLogger(__name__)
+
+Lifetime = Callable[[web.Application], AsyncIterator[None]]
 
 
 class ConfigurationError(Exception):
@@ -74,71 +94,134 @@ def build_context(config: RouterConfig, environ: Mapping[str, str]) -> GatewayCo
 
 
 async def _http_session(app: web.Application) -> AsyncIterator[None]:
-    ctx = app[GATEWAY]
     # One shared session; bodies pass through raw (no decompression), so bytes stay identical. We
     # never ask for compression: the upstream answers in plain bytes the usage sniffer can read.
     connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
-    ctx.http = aiohttp.ClientSession(
+    session = aiohttp.ClientSession(
         connector=connector, auto_decompress=False, skip_auto_headers=("User-Agent", "Accept-Encoding")
     )
+    app[HTTP_SESSION] = session
     try:
         yield
     finally:
-        await ctx.http.close()
-        ctx.http = None
+        await session.close()
 
 
 async def _token_service(app: web.Application) -> AsyncIterator[None]:
     ctx = app[GATEWAY]
-    if ctx.tokens is None:
-        ctx.data_dir.mkdir(parents=True, exist_ok=True)
-        ctx.tokens = build_token_service(ctx.config, ctx.token_secret, ctx.data_dir, ctx.environ)
+    ctx.data_dir.mkdir(parents=True, exist_ok=True)
+    tokens = build_token_service(ctx.config, ctx.token_secret, ctx.data_dir, ctx.environ)
+    app[TOKENS] = tokens
     try:
         yield
     finally:
-        if ctx.tokens is not None:
-            await ctx.tokens.close()
+        await tokens.close()
 
 
-async def _account_pool(app: web.Application) -> AsyncIterator[None]:
+def _account_pool(clock: Clock | None) -> Lifetime:
+    async def lifetime(app: web.Application) -> AsyncIterator[None]:
+        ctx = app[GATEWAY]
+        session = lambda: app[HTTP_SESSION]  # noqa: E731  (read when a refresh needs it)
+        app[POOL] = build_account_pool(ctx.config, ctx.environ, ctx.data_dir, session, clock)
+        yield
+
+    return lifetime
+
+
+async def _shared_pool(app: web.Application) -> AsyncIterator[None]:
+    """Share the pool's cooldowns through Redis when `redis.url` is configured."""
     ctx = app[GATEWAY]
-    if ctx.pool is None:
-        ctx.pool = build_account_pool(ctx.config, ctx.environ, ctx.data_dir, ctx.session)
+    url = resolve_secret(ctx.config.redis.url, ctx.environ)
+    if not url:
+        yield
+        return
+    from gateway.accounts.redis_sync import RedisPoolSync  # the Redis client only when configured
+
+    sync = RedisPoolSync(app[POOL], url, ctx.config.redis.key_prefix)
+    await sync.open()
+    try:
+        yield
+    finally:
+        await sync.close()
+
+
+async def _providers(app: web.Application) -> AsyncIterator[None]:
+    ctx = app[GATEWAY]
+    app[PROVIDERS] = ProviderStore(ctx.data_dir, ctx.token_secret)
     yield
 
 
-async def _end_streams(app: web.Application) -> None:
-    """Shutdown, after the listeners stopped: let relayed streams finish, then end the rest cleanly."""
+def _exchange(inflight: InFlight) -> Lifetime:
+    async def lifetime(app: web.Application) -> AsyncIterator[None]:
+        ctx = app[GATEWAY]
+        app[EXCHANGE] = build_exchange(
+            ctx.config, app[TOKENS], app[POOL], lambda: app[HTTP_SESSION], ctx.environ, ctx.data_dir, inflight
+        )
+        yield
+
+    return lifetime
+
+
+def add_provider_door(app: web.Application) -> None:
+    """The OpenAI routes' door to an OpenAI-compatible provider (`UPSTREAM_PROVIDER=openai-compatible`)."""
+    doors = app.get(OPENAI)
+    if doors is None:
+        return
     ctx = app[GATEWAY]
-    cut = await ctx.inflight.drain(ctx.shutdown_grace)
-    if cut:
-        log.warning("shutdown: ended %d stream(s) still open after %.0fs", cut, ctx.shutdown_grace)
+
+    async def lookup() -> ActiveProvider:
+        return await current_provider(ctx, app[PROVIDERS])
+
+    async def listing(created: int) -> dict[str, Any]:
+        provider = await lookup()
+        return provider_models_list(provider.name, provider.models, provider.default_model, created)
+
+    def door(api: OpenAIApi) -> Surface:
+        return ProviderSurface(api.value, partial(openai_body, api), lookup)
+
+    doors.doors[UpstreamProvider.OPENAI_COMPATIBLE] = door
+    doors.listings[UpstreamProvider.OPENAI_COMPATIBLE] = listing
 
 
-def build_app(config: RouterConfig, environ: Mapping[str, str] | None = None) -> web.Application:
+def _end_streams(inflight: InFlight) -> Callable[[web.Application], Awaitable[None]]:
+    async def end_streams(app: web.Application) -> None:
+        """Shutdown, after the listeners stopped: let relayed streams finish, then end the rest cleanly."""
+        grace = app[GATEWAY].shutdown_grace
+        cut = await inflight.drain(grace)
+        if cut:
+            log.warning("shutdown: ended %d stream(s) still open after %.0fs", cut, grace)
+
+    return end_streams
+
+
+def build_app(
+    config: RouterConfig, environ: Mapping[str, str] | None = None, clock: Clock | None = None
+) -> web.Application:
+    """The gateway for `config`; `clock` (default: the system's) times account cooldowns."""
     env = os.environ if environ is None else environ
-    ctx = build_context(config, env)
     app = web.Application(middlewares=[error_middleware], client_max_size=config.server.max_body_bytes)
-    app[GATEWAY] = ctx
-    app.on_shutdown.append(_end_streams)
+    app[GATEWAY] = build_context(config, env)
+    app[RELOADERS] = []  # the listeners' TLS certificate reloaders, re-read by ReloadConfig
+    inflight = InFlight()
+    app.on_shutdown.append(_end_streams(inflight))
     app.cleanup_ctx.append(_http_session)
     app.cleanup_ctx.append(_token_service)
-    app.cleanup_ctx.append(_account_pool)
-    # Redis and gRPC are imported only when configured: a sidecar starts faster and smaller without.
-    if resolve_secret(config.redis.url, env):
-        from gateway.accounts.redis_sync import shared_pool_ctx
-
-        app.cleanup_ctx.append(shared_pool_ctx)
+    app.cleanup_ctx.append(_account_pool(clock))
+    app.cleanup_ctx.append(_shared_pool)
+    app.cleanup_ctx.append(_providers)
+    setup_telemetry(app)  # metrics, before the exchange and the admin server that report to them
+    app.cleanup_ctx.append(_exchange(inflight))
     if config.server.admin_grpc_port is not None or config.server.admin_grpc_socket:
+        # gRPC only when served: a sidecar starts faster and smaller without it.
         from gateway.admin_grpc.server import admin_grpc_ctx
 
         app.cleanup_ctx.append(admin_grpc_ctx)
-    setup_telemetry(app)
     add_health_routes(app)
     add_accounts_routes(app)
     add_anthropic_routes(app)
     add_token_routes(app)
     add_openai_routes(app)
+    add_provider_door(app)
     add_provider_routes(app)
     add_fallback_route(app)
     return app

@@ -14,10 +14,10 @@ import sys
 from pathlib import Path
 
 from dsl.errors import DslError
-from dsl.settings import settings_from_args
 from gateway.app import resolve_data_dir
 from gateway.cli.main import build_parser
 from gateway.cli.serve_cmd import serve
+from gateway.cli.settings import settings_from_args
 
 EXAMPLE_CONFIG = Path("examples") / "dev.lino"
 

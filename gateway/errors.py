@@ -6,6 +6,7 @@ Pure: no aiohttp here. Handlers raise `GatewayError`; the HTTP layer turns it in
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,21 @@ class GatewayError(Exception):
                 "code": OPENAI_CODES.get(self.status),
             }
         }
+
+
+def sse_error_event(error_type: str, message: str) -> bytes:
+    """`event: error` with Anthropic's error object, for a stream whose headers are already sent."""
+    data = json.dumps({"type": "error", "error": {"type": error_type, "message": message}})
+    return f"event: error\ndata: {data}\n\n".encode()
+
+
+class BudgetExceeded(GatewayError):
+    """A key's own budget refused the request (429); `reason` is a small fixed label for metrics."""
+
+    def __init__(self, message: str, reason: str, retry_after: float | None = None) -> None:
+        headers = {"retry-after": str(max(1, int(retry_after + 0.999)))} if retry_after is not None else {}
+        super().__init__(429, "rate_limit_error", message, headers)
+        self.reason = reason
 
 
 # Anthropic error types → the nearest OpenAI `error.type`.

@@ -18,12 +18,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from aiohttp import web
+
 if TYPE_CHECKING:
     import grpc
 
 log = logging.getLogger(__name__)
-RELOADERS = "tls_reloaders"
-"""Key in `GatewayContext.extras`: the running listeners' CertificateReloaders (ReloadConfig uses it)."""
 Stamp = tuple[tuple[int, int, int], ...]
 
 
@@ -133,3 +133,8 @@ def http_tls(
         return None
     reloader = CertificateReloader(cert_file, key_file)
     return http_ssl_context(reloader), reloader
+
+
+RELOADERS = web.AppKey("tls_reloaders", list[CertificateReloader])
+"""The running listeners' CertificateReloaders (ReloadConfig re-reads them); an empty list is made
+with the app, the listeners add theirs."""

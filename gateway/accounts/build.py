@@ -16,9 +16,10 @@ import aiohttp
 from dsl.model import AccountConfig, RouterConfig, RoutingConfig
 from gateway.accounts.classify import classify_credential_failure
 from gateway.accounts.pool import AccountPool, PooledAccount
-from gateway.accounts.state import AccountState, Clock, Policy
-from gateway.credentials.build import account_specs, build_pool_accounts
+from gateway.accounts.state import AccountState, Clock, Policy, SystemClock
+from gateway.credentials.build import account_specs, build_credentials
 from gateway.credentials.oauth import CredentialUnavailable
+from gateway.credentials.source import RefreshFacts
 
 # A 401 that survived a refresh parks the account this long (or the cooldown, if longer) before
 # it is tried again: long enough not to hammer a dead credential, short enough to notice a re-login.
@@ -65,6 +66,9 @@ class MissingCredential:
     async def refresh(self) -> None:
         return None
 
+    def refresh_facts(self) -> RefreshFacts | None:
+        return None
+
 
 def build_account_pool(
     config: RouterConfig,
@@ -74,7 +78,7 @@ def build_account_pool(
     clock: Clock | None = None,
 ) -> AccountPool:
     specs = {a.name: a for a in config.accounts}
-    built = {a.name: a for a in build_pool_accounts(config, environ, data_dir, session)}
+    built = build_credentials(config, environ, data_dir, session, (clock or SystemClock()).monotonic)
     accounts: list[PooledAccount] = []
     states: list[AccountState] = []
     for declared in account_specs(config, environ):
@@ -82,7 +86,8 @@ def build_account_pool(
         found = built.get(declared.name)
         base_url = spec.base_url if spec is not None else None
         if found is not None:
-            accounts.append(PooledAccount(found.name, found.credential, found.home, base_url))
+            home = str(declared.oauth_home) if declared.oauth_home and declared.api_key is None else None
+            accounts.append(PooledAccount(declared.name, found, home, base_url))
         elif declared.api_key is not None:
             missing = MissingCredential(declared.name, declared.api_key.describe())
             accounts.append(PooledAccount(declared.name, missing, None, base_url))

@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from aiohttp import web
+
 from dsl.model import RoutingStrategy
 from gateway.accounts import machine
 from gateway.accounts.classify import (
@@ -25,17 +27,12 @@ from gateway.accounts.classify import (
     classify_response,
     classify_stream_error,
 )
+from gateway.accounts.outcome import CREDENTIAL_UNAVAILABLE, NoAccountAvailable, UpstreamOutcome
 from gateway.accounts.select import Choice, Request, Turn, charge, recovery_wait, select
 from gateway.accounts.shared import EventKind, PoolEvent, adopt, cooldown_event
 from gateway.accounts.state import AccountState, Clock, Policy, SystemClock
 from gateway.accounts.view import account_entry, iso_time
-from gateway.proxy.pool import (
-    CREDENTIAL_UNAVAILABLE,
-    CredentialSource,
-    NoAccountAvailable,
-    UpstreamOutcome,
-)
-from gateway.telemetry.request_info import note_upstream_error
+from gateway.credentials.source import CredentialSource
 
 MAX_AFFINITY_ENTRIES = 10_000
 
@@ -162,13 +159,12 @@ class AccountPool:
             return classify_stream_error(outcome.stream_error)
         return classify_response(outcome.status, outcome.headers, self._clock.wall())
 
-    def report(self, account_name: str, outcome: UpstreamOutcome) -> bool:
-        """Feed one observation into the state machine; True when the account failed (try another)."""
+    def report(self, account_name: str, outcome: UpstreamOutcome) -> Verdict:
+        """Feed one observation into the state machine and return the verdict: `account_failed` means
+        try another account; the caller, who holds the request's record, notes the failure there."""
         verdict = self.verdict_for(outcome)
         self.apply(account_name, verdict)
-        if verdict.account_failed:
-            note_upstream_error(account_name, str(verdict.kind))  # per-request metrics and access log
-        return verdict.account_failed
+        return verdict
 
     def apply(self, account_name: str, verdict: Verdict) -> None:
         state = self._states[self._position(account_name)]
@@ -215,22 +211,21 @@ class AccountPool:
 def token_facts(credential: CredentialSource) -> dict[str, Any]:
     """What an OAuth credential can say about its token without showing it: expiry, refreshable, and
     how its own refresh exchanges went (the early ones before expiry too, which the pool never sees)."""
-    current = getattr(credential, "current", None)
-    if not credential.is_oauth or current is None:
+    facts = credential.refresh_facts()
+    if facts is None:
         return {}
-    facts: dict[str, Any] = {}
-    last_ok = getattr(credential, "last_refresh_ok", None)
-    if last_ok is not None:
-        facts = {"last_ok": last_ok, "failures": int(getattr(credential, "refresh_failures", 0))}
-    try:
-        tokens = current()
-    except (OSError, ValueError):
-        tokens = None
-    if tokens is None:
-        return {**facts, "token_expires_at": None, "refreshable": False}
-    expires_ms = getattr(tokens, "expires_at_ms", None)
+    out: dict[str, Any] = {}
+    if facts.last_ok is not None:
+        out = {"last_ok": facts.last_ok, "failures": facts.failures}
+    if not facts.readable:
+        return {**out, "token_expires_at": None, "refreshable": False}
+    expires_ms = facts.expires_at_ms
     return {
-        **facts,
+        **out,
         "token_expires_at": iso_time(expires_ms / 1000) if expires_ms else None,
-        "refreshable": bool(getattr(tokens, "can_refresh", False)),
+        "refreshable": facts.refreshable,
     }
+
+
+POOL = web.AppKey("account_pool", AccountPool)
+"""The app's account pool (made in its own cleanup_ctx)."""

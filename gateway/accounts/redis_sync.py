@@ -15,17 +15,13 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import redis.asyncio as aioredis
-from aiohttp import web
 from redis.exceptions import RedisError
 
 from gateway.accounts.pool import AccountPool
 from gateway.accounts.shared import EventKind, PoolEvent, decode_event
-from gateway.context import GATEWAY
-from gateway.credentials.secrets import resolve_secret
 
 log = logging.getLogger(__name__)
 
@@ -138,19 +134,3 @@ class RedisPoolSync:
         if self._redis is not None:
             await self._redis.aclose()
             self._redis = None
-
-
-async def shared_pool_ctx(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: share the pool through Redis when `redis.url` is configured (after the pool)."""
-    ctx = app[GATEWAY]
-    url = resolve_secret(ctx.config.redis.url, ctx.environ)
-    pool = ctx.pool
-    if not url or not isinstance(pool, AccountPool):
-        yield
-        return
-    sync = RedisPoolSync(pool, url, ctx.config.redis.key_prefix)
-    await sync.open()
-    try:
-        yield
-    finally:
-        await sync.close()

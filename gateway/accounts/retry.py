@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import math
 
+from gateway.accounts.outcome import NoAccountAvailable
 from gateway.errors import GatewayError
-from gateway.proxy.pool import NoAccountAvailable
 
 
 def retry_after_header(seconds: float | None) -> dict[str, str]:

@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeAlias
 
+from aiohttp import web
+
+from gateway.accounts.pool import POOL, AccountPool
 from gateway.admin_grpc.listing import ListingError, boolean, choice, resource_id
 from gateway.admin_grpc.status import bad_listing, filter_of, not_found, page_of, unavailable
-from gateway.context import GatewayContext
 from link_assistant_router_admin.v1 import accounts_pb2 as pb
 from link_assistant_router_admin.v1 import accounts_pb2_grpc
 
@@ -47,11 +49,11 @@ def account_message(entry: Mapping[str, Any]) -> pb.Account:
 
 
 class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
-    def __init__(self, ctx: GatewayContext) -> None:
-        self._ctx = ctx
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
 
-    async def _pool(self, context: Context) -> Any:
-        pool = self._ctx.pool
+    async def _pool(self, context: Context) -> AccountPool:
+        pool = self._app.get(POOL)
         if pool is None:
             await unavailable(context, "the account pool is not running")
         return pool
@@ -72,9 +74,8 @@ class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
     async def _act(self, operation: str, resource: str, context: Context) -> pb.Account:
         name = await self._name(resource, context)
         pool = await self._pool(context)
-        action = getattr(pool, operation, None)
-        if action is None:
-            await unavailable(context, f"this account pool does not support {operation}")
+        actions = {"drain": pool.drain, "resume": pool.resume, "reset_cooldown": pool.reset_cooldown}
+        action = actions[operation]
         try:
             action(name)
         except KeyError:

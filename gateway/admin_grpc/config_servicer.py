@@ -14,15 +14,17 @@ import json
 from typing import Any, TypeAlias
 
 import grpc
+from aiohttp import web
 
 from dsl.config import load_config
 from dsl.config.view import flatten
 from dsl.errors import DslError, Problem
 from gateway.admin_grpc.status import abort, abort_for, invalid
-from gateway.context import GatewayContext
+from gateway.context import GATEWAY
 from gateway.errors import GatewayError
-from gateway.providers.forward import provider_store
+from gateway.providers.store import PROVIDERS
 from gateway.tlsfiles import RELOADERS, CertificateReloader
+from gateway.tokens.service import TOKENS
 from link_assistant_router_admin.v1 import config_pb2 as pb
 from link_assistant_router_admin.v1 import config_pb2_grpc
 
@@ -54,8 +56,9 @@ def validate(text: str, filename: str) -> pb.ValidateConfigResponse:
 
 
 class ConfigServicer(config_pb2_grpc.ConfigServiceServicer):
-    def __init__(self, ctx: GatewayContext) -> None:
-        self._ctx = ctx
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
+        self._ctx = app[GATEWAY]
 
     async def ValidateConfig(
         self, request: pb.ValidateConfigRequest, context: Context
@@ -86,7 +89,7 @@ class ConfigServicer(config_pb2_grpc.ConfigServiceServicer):
         self, request: pb.ReloadConfigRequest, context: Context
     ) -> pb.ReloadConfigResponse:
         reloaded: list[str] = []
-        reloaders: list[CertificateReloader] = self._ctx.extras.get(RELOADERS, [])
+        reloaders: list[CertificateReloader] = self._app.get(RELOADERS, [])
         try:
             for reloader in reloaders:
                 await asyncio.to_thread(reloader.reload)
@@ -99,12 +102,12 @@ class ConfigServicer(config_pb2_grpc.ConfigServiceServicer):
             )
         if reloaders:
             reloaded.append("tls_certificates")
-        refresh = getattr(self._ctx.tokens, "refresh", None)
+        tokens = self._app.get(TOKENS)
         try:
-            if callable(refresh):
-                await refresh()
+            if tokens is not None:
+                await tokens.refresh()
                 reloaded.append("tokens")
-            await asyncio.to_thread(provider_store(self._ctx).records)
+            await asyncio.to_thread(self._app[PROVIDERS].records)
         except GatewayError as exc:
             await abort_for(context, exc)
         reloaded.append("providers")

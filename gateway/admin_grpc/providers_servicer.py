@@ -14,15 +14,14 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeAlias, TypeVar
 
 import grpc
+from aiohttp import web
 from google.protobuf.empty_pb2 import Empty
 
 from gateway.admin_grpc.listing import ListingError, boolean, resource_id
 from gateway.admin_grpc.status import abort, abort_for, bad_listing, filter_of, invalid, not_found, page_of
-from gateway.context import GatewayContext
 from gateway.errors import GatewayError
-from gateway.providers.forward import provider_store
 from gateway.providers.records import ProviderRecord, provider_input
-from gateway.providers.store import ProviderStore
+from gateway.providers.store import PROVIDERS, ProviderStore
 from link_assistant_router_admin.v1 import providers_pb2 as pb
 from link_assistant_router_admin.v1 import providers_pb2_grpc
 
@@ -101,11 +100,11 @@ async def _call(method: Callable[..., T], *args: Any) -> T:
 
 
 class ProviderServicer(providers_pb2_grpc.ProviderServiceServicer):
-    def __init__(self, ctx: GatewayContext) -> None:
-        self._ctx = ctx
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
 
     def _store(self) -> ProviderStore:
-        return provider_store(self._ctx)
+        return self._app[PROVIDERS]
 
     async def _store_call(self, context: Context, method: Callable[..., T], *args: Any) -> T:
         try:

@@ -48,8 +48,8 @@ from link_assistant_router_admin.v1 import (
 
 log = logging.getLogger(__name__)
 
-ADMIN_GRPC_PORT = "admin_grpc_port"
-"""Key in `GatewayContext.extras` holding the bound port while the server runs."""
+ADMIN_GRPC_PORT = web.AppKey("admin_grpc_port", int)
+"""The port the admin gRPC server bound (set while the app runs with the server on)."""
 SERVICE_NAMES = tuple(
     module.DESCRIPTOR.services_by_name[name].full_name
     for module, name in (
@@ -75,12 +75,13 @@ class AdminServer:
 
 
 async def start_admin_server(
-    ctx: GatewayContext,
+    app: web.Application,
     host: str,
     port: int | None,
     tls: CertificateReloader | None = None,
     socket_path: str | None = None,
 ) -> AdminServer:
+    ctx = app[GATEWAY]
     server = aio.server(interceptors=[AdminAuthInterceptor(lambda: admin_key(ctx.config, ctx.environ))])
     registrations: tuple[tuple[Any, type], ...] = (
         (tokens_pb2_grpc.add_TokenServiceServicer_to_server, TokenServicer),
@@ -90,7 +91,7 @@ async def start_admin_server(
         (config_pb2_grpc.add_ConfigServiceServicer_to_server, ConfigServicer),
     )
     for register, servicer in registrations:
-        register(servicer(ctx), server)
+        register(servicer(app), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -153,11 +154,11 @@ async def admin_grpc_ctx(app: web.Application) -> AsyncIterator[None]:
             "(set TLS_CERT_FILE and TLS_KEY_FILE)",
             host,
         )
-    admin = await start_admin_server(ctx, host, port, tls, socket_path)
+    admin = await start_admin_server(app, host, port, tls, socket_path)
     if tls is not None:
-        ctx.extras.setdefault(RELOADERS, []).append(tls)
+        app[RELOADERS].append(tls)
     if port is not None:
-        ctx.extras[ADMIN_GRPC_PORT] = admin.port
+        app[ADMIN_GRPC_PORT] = admin.port
         log.info(
             "admin gRPC listening on %s:%d (%s)",
             host,
@@ -169,7 +170,6 @@ async def admin_grpc_ctx(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        ctx.extras.pop(ADMIN_GRPC_PORT, None)
         await admin.stop()
         remove_socket(socket_path)
 

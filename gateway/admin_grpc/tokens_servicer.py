@@ -11,15 +11,16 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeAlias
 
+from aiohttp import web
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from gateway.admin_grpc.listing import ListingError, boolean, resource_id
 from gateway.admin_grpc.status import abort_for, bad_listing, filter_of, not_found, page_of, unavailable
-from gateway.context import GatewayContext
 from gateway.errors import GatewayError
+from gateway.telemetry.metrics import METRICS
 from gateway.tokens.params import parse_issue
 from gateway.tokens.records import TokenRecord
-from gateway.tokens.service import TokenService
+from gateway.tokens.service import TOKENS, TokenService
 from link_assistant_router_admin.v1 import tokens_pb2 as pb
 from link_assistant_router_admin.v1 import tokens_pb2_grpc
 
@@ -82,12 +83,12 @@ def blamed_field(message: str) -> str | None:
 
 
 class TokenServicer(tokens_pb2_grpc.TokenServiceServicer):
-    def __init__(self, ctx: GatewayContext) -> None:
-        self._ctx = ctx
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
 
     async def _service(self, context: Context) -> TokenService:
-        service = self._ctx.tokens
-        if not isinstance(service, TokenService):
+        service = self._app.get(TOKENS)
+        if service is None:
             await unavailable(context, "the token service is not running")
         return service
 
@@ -114,7 +115,7 @@ class TokenServicer(tokens_pb2_grpc.TokenServiceServicer):
             )
         except GatewayError as exc:
             await abort_for(context, exc, blamed_field(exc.message))
-        self._count("token_issued")
+        self._issued()
         return pb.CreateTokenResponse(key=issued.token, token=token_message(issued.record))
 
     async def ListTokens(self, request: pb.ListTokensRequest, context: Context) -> pb.ListTokensResponse:
@@ -139,7 +140,7 @@ class TokenServicer(tokens_pb2_grpc.TokenServiceServicer):
 
     async def RevokeToken(self, request: pb.RevokeTokenRequest, context: Context) -> pb.Token:
         message = await self._change("revoke", request.name, context)
-        self._count("token_revoked")
+        self._revoked()
         return message
 
     async def ExpireToken(self, request: pb.ExpireTokenRequest, context: Context) -> pb.Token:
@@ -158,10 +159,15 @@ class TokenServicer(tokens_pb2_grpc.TokenServiceServicer):
             await not_found(context, "token", name)
         return token_message(record)
 
-    def _count(self, event: str) -> None:
-        hook = getattr(self._ctx.metrics, event, None)
-        if callable(hook):
-            hook()
+    def _issued(self) -> None:
+        metrics = self._app.get(METRICS)
+        if metrics is not None:
+            metrics.token_issued()
+
+    def _revoked(self) -> None:
+        metrics = self._app.get(METRICS)
+        if metrics is not None:
+            metrics.token_revoked()
 
 
 def _order(record: TokenRecord) -> str:

@@ -11,10 +11,10 @@ from collections.abc import AsyncIterator
 from typing import Any, TypeAlias
 
 import grpc
+from aiohttp import web
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from gateway.context import GatewayContext
-from gateway.telemetry.metrics import GatewayMetrics
+from gateway.telemetry.metrics import METRICS, GatewayMetrics
 from gateway.telemetry.usage import UsageEvent
 from link_assistant_router_admin.v1 import usage_pb2 as pb
 from link_assistant_router_admin.v1 import usage_pb2_grpc
@@ -64,12 +64,12 @@ def wanted(request: pb.WatchUsageRequest, event: UsageEvent) -> bool:
 
 
 class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
-    def __init__(self, ctx: GatewayContext) -> None:
-        self._ctx = ctx
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
 
     async def _metrics(self, context: Context) -> GatewayMetrics:
-        metrics = self._ctx.metrics
-        if not isinstance(metrics, GatewayMetrics):
+        metrics = self._app.get(METRICS)
+        if metrics is None:
             await context.abort(grpc.StatusCode.FAILED_PRECONDITION, _DISABLED)
             raise AssertionError("unreachable: context.abort raises")
         return metrics

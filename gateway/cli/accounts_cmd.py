@@ -21,11 +21,11 @@ import aiohttp
 from yarl import URL
 
 from dsl.model import RouterConfig
-from dsl.settings import settings_from_args
 from gateway.accounts.build import build_account_pool, is_single_account
 from gateway.accounts.classify import classify_credential_failure
 from gateway.accounts.view import accounts_body, accounts_table
 from gateway.adminauth import admin_key
+from gateway.cli.settings import settings_from_args
 from gateway.credentials.oauth import CredentialUnavailable, OAuthFileCredential
 from gateway.credentials.secrets import resolve_secret
 

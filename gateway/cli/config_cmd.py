@@ -17,7 +17,7 @@ from dsl.config import load_config
 from dsl.config.layout import format_config
 from dsl.config.view import flatten
 from dsl.errors import DslError
-from dsl.settings import settings_from_args
+from gateway.cli.settings import settings_from_args
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 RENDER_TARGETS = ("kubernetes", "helm-values", "akash", "sidecar")

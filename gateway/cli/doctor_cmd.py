@@ -17,9 +17,9 @@ from typing import Any
 
 from dsl.errors import DslError
 from dsl.model import RouterConfig, StoragePolicy
-from dsl.settings import settings_from_args
 from gateway.app import resolve_data_dir
 from gateway.cli.serve_cmd import VERSION
+from gateway.cli.settings import settings_from_args
 from gateway.credentials.build import AccountSpec, account_specs, state_path
 from gateway.credentials.files import first_existing_candidate, read_first_credentials
 from gateway.credentials.secrets import resolve_secret

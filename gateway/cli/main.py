@@ -2,7 +2,7 @@
 
 Each subcommand module in COMMAND_MODULES exposes `register(subparsers) -> None`, which adds its
 parser(s) and sets `handler=<callable(args) -> int>` as a default. Handlers get their effective
-configuration with `dsl.settings.settings_from_args(args)`. Every seed flag is global: accepted
+configuration with `gateway.cli.settings.settings_from_args(args)`. Every seed flag is global: accepted
 before or after the subcommand. With no subcommand the router serves, like the seed.
 """
 
@@ -14,7 +14,7 @@ import sys
 
 from dsl.config.flags import SETTINGS
 from dsl.errors import DslError
-from dsl.settings import add_global_flags
+from gateway.cli.settings import add_global_flags
 
 # Each owner adds one line here for its subcommand module.
 COMMAND_MODULES: tuple[str, ...] = (

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from dsl.settings import settings_from_args
+from gateway.cli.settings import settings_from_args
 from gateway.credentials.secrets import resolve_secret
 from gateway.errors import GatewayError
 from gateway.providers.imports import parse_import

@@ -22,9 +22,9 @@ from aiohttp import web
 
 from dsl.errors import DslError
 from dsl.model import RouterConfig
-from dsl.settings import settings_from_args
 from gateway.admin_grpc.errors import AdminServerError
 from gateway.app import ConfigurationError, build_app, build_context
+from gateway.cli.settings import settings_from_args
 from gateway.context import GATEWAY
 from gateway.credentials.build import account_specs
 from gateway.credentials.secrets import resolve_secret
@@ -106,10 +106,10 @@ def serve(
     except StoreError as err:  # e.g. a corrupt tokens.bin: say so, no traceback
         print(f"error: {err}", file=sys.stderr)
         return 1
-    except AdminServerError as err:  # the admin gRPC port is taken or not bindable
+    except ListenError as err:  # the port is taken, the socket path is not usable
         print(f"error: {err}", file=sys.stderr)
         return 1
-    except ListenError as err:  # the port is taken, the socket path is not usable
+    except AdminServerError as err:  # the admin gRPC port is taken or not bindable
         print(f"error: {err}", file=sys.stderr)
         return 1
     except OSError as err:
@@ -130,7 +130,7 @@ async def _serve(
     app = build_app(config, environ)
     app[GATEWAY].shutdown_grace = SHUTDOWN_GRACE_SECONDS
     if tls is not None:
-        app[GATEWAY].extras.setdefault(RELOADERS, []).append(tls[1])
+        app[RELOADERS].append(tls[1])
     runner = web.AppRunner(
         app,
         handle_signals=False,

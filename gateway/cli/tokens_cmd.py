@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from dsl.settings import settings_from_args
+from gateway.cli.settings import settings_from_args
 from gateway.credentials.secrets import resolve_secret
 from gateway.errors import GatewayError
 from gateway.tokens.params import parse_issue

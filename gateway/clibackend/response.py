@@ -1,6 +1,6 @@
 """An upstream-response look-alike whose body comes from a running `claude` process.
 
-The relay code (`gateway.proxy.stream.relay`, the OpenAI bridge) reads an upstream answer through
+The exchange relay reads an upstream answer through
 `status`, `reason`, `headers`, `content.readany()` / `content.read(n)`, `release()` and `close()`.
 `CliResponse` offers exactly that, so a CLI answer flows through the same relays, usage sniffing,
 metrics and OpenAI translation as a direct one. `close()` stops the pump (and so the process).

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from gateway.credentials.source import RefreshFacts
+
 
 class ApiKeyCredential:
     is_oauth = False
@@ -21,4 +23,7 @@ class ApiKeyCredential:
         return None
 
     async def refresh(self) -> None:
+        return None
+
+    def refresh_facts(self) -> RefreshFacts | None:
         return None

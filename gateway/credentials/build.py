@@ -2,13 +2,14 @@
 
 `account_specs` is pure: explicit `accounts:` from the config, else the seed's layout (`primary` =
 CLAUDE_CODE_HOME, then `account-1`, `account-2`, ... from ADDITIONAL_ACCOUNT_DIRS).
-`build_pool_accounts` turns the specs into credential objects (reading nothing yet).
+`build_credentials` turns the specs into credential objects (reading nothing yet).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from dsl.model import RouterConfig, SecretRef
 from gateway.credentials.apikey import ApiKeyCredential
 from gateway.credentials.oauth import OAuthFileCredential
 from gateway.credentials.secrets import resolve_secret
-from gateway.proxy.pool import PoolAccount
+from gateway.credentials.source import CredentialSource
 
 log = logging.getLogger(__name__)
 
@@ -59,18 +60,21 @@ def state_path(data_dir: Path, account_name: str) -> Path:
     return data_dir / "oauth" / f"{safe}.json"
 
 
-def build_pool_accounts(
+def build_credentials(
     config: RouterConfig,
     environ: Mapping[str, str],
     data_dir: Path,
     session: Callable[[], aiohttp.ClientSession],
-) -> list[PoolAccount]:
-    accounts: list[PoolAccount] = []
+    monotonic: Callable[[], float] = time.monotonic,
+) -> dict[str, CredentialSource]:
+    """Account name → credential, for the accounts whose credential can be built. `monotonic`
+    times the credential-file re-checks (tests pass a virtual clock's)."""
+    accounts: dict[str, CredentialSource] = {}
     for spec in account_specs(config, environ):
         if spec.api_key is not None:
             key = resolve_secret(spec.api_key, environ)
             if key:
-                accounts.append(PoolAccount(spec.name, ApiKeyCredential(spec.name, key)))
+                accounts[spec.name] = ApiKeyCredential(spec.name, key)
             else:
                 # Said at start-up, or the only sign would be a 502 'no account' on every request.
                 log.warning(
@@ -84,6 +88,7 @@ def build_pool_accounts(
                 state_path(data_dir, spec.name),
                 config.upstream.oauth_token_url,
                 session,
+                monotonic=monotonic,
             )
-            accounts.append(PoolAccount(spec.name, credential, str(spec.oauth_home)))
+            accounts[spec.name] = credential
     return accounts

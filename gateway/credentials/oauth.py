@@ -27,6 +27,7 @@ from gateway.credentials.files import (
     signature_of,
 )
 from gateway.credentials.refresh import RefreshError, exchange_refresh_token
+from gateway.credentials.source import RefreshFacts
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,17 @@ class OAuthFileCredential:
     def _set(self, tokens: OAuthTokens | None) -> None:
         self._tokens = tokens
         self._headers = {"authorization": f"Bearer {tokens.access_token}"} if tokens else {}
+
+    def refresh_facts(self) -> RefreshFacts:
+        try:
+            tokens = self.current()
+        except (OSError, ValueError):
+            tokens = None
+        if tokens is None:
+            return RefreshFacts(self.last_refresh_ok, self.refresh_failures, readable=False)
+        return RefreshFacts(
+            self.last_refresh_ok, self.refresh_failures, True, tokens.expires_at_ms, tokens.can_refresh
+        )
 
     def current(self) -> OAuthTokens | None:
         if self._tokens is None or self._monotonic() - self._checked_at >= RECHECK_SECONDS:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from gateway.accounts.build import is_single_account
+from gateway.accounts.pool import POOL
 from gateway.accounts.view import accounts_body
 from gateway.adminauth import admin_key, check_admin
 from gateway.context import GATEWAY
@@ -18,7 +19,7 @@ from gateway.context import GATEWAY
 async def list_accounts(request: web.Request) -> web.Response:
     ctx = request.app[GATEWAY]
     check_admin(request.headers.get("authorization"), request.remote, admin_key(ctx.config, ctx.environ))
-    entries = ctx.account_pool().snapshot()
+    entries = request.app[POOL].snapshot()
     return web.json_response(accounts_body(entries, is_single_account(ctx.config)))
 
 

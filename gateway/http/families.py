@@ -40,11 +40,3 @@ def is_enabled(family: Family, features: FeaturesConfig) -> bool:
     if family is Family.ANTHROPIC:
         return features.anthropic_api
     return True
-
-
-def strip_anthropic_prefix(path: str) -> str:
-    """The seed's legacy prefix: `/api/latest/anthropic/v1/messages` is forwarded as `/v1/messages`."""
-    prefix = "/api/latest/anthropic"
-    if path == prefix or path.startswith(prefix + "/"):
-        return path[len(prefix) :]
-    return path

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.context import GATEWAY
 from gateway.errors import not_found
-from gateway.telemetry.metrics import PROMETHEUS_CONTENT_TYPE, GatewayMetrics
+from gateway.telemetry.metrics import METRICS, PROMETHEUS_CONTENT_TYPE, GatewayMetrics
 
 
 def _metrics_of(request: web.Request) -> GatewayMetrics:
-    metrics = request.app[GATEWAY].metrics
-    if not isinstance(metrics, GatewayMetrics):
+    metrics = request.app.get(METRICS)
+    if metrics is None:
         raise not_found("Not found")
     return metrics
 

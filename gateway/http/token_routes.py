@@ -20,12 +20,13 @@ from dataclasses import asdict
 from aiohttp import web
 
 from gateway.adminauth import admin_key, check_admin
-from gateway.context import GATEWAY, GatewayContext
-from gateway.errors import GatewayError, bad_request, not_found
-from gateway.http.socket_identity import credential_headers
+from gateway.context import GATEWAY
+from gateway.errors import bad_request, not_found
+from gateway.exchange.socket_identity import credential_headers
+from gateway.telemetry.metrics import METRICS
 from gateway.tokens.params import parse_issue
 from gateway.tokens.records import budget_view, to_json
-from gateway.tokens.service import TokenService
+from gateway.tokens.service import TOKENS, TokenService
 
 
 async def _json_body(request: web.Request) -> object:
@@ -38,30 +39,19 @@ async def _json_body(request: web.Request) -> object:
         raise bad_request("request body is not valid JSON") from None
 
 
-def _service(ctx: GatewayContext) -> TokenService:
-    service = ctx.token_authority()
-    if not isinstance(service, TokenService):
-        raise GatewayError(500, "api_error", "token administration is not available")
-    return service
-
-
 def _require_admin(request: web.Request) -> TokenService:
     ctx = request.app[GATEWAY]
     check_admin(request.headers.get("authorization"), request.remote, admin_key(ctx.config, ctx.environ))
-    return _service(ctx)
-
-
-def _count_metric(ctx: GatewayContext, name: str) -> None:
-    hook = getattr(ctx.metrics, name, None)
-    if callable(hook):
-        hook()
+    return request.app[TOKENS]
 
 
 async def issue_token(request: web.Request) -> web.Response:
     service = _require_admin(request)
     params = parse_issue(await _json_body(request))
     issued = await service.issue(**asdict(params))
-    _count_metric(request.app[GATEWAY], "token_issued")
+    metrics = request.app.get(METRICS)
+    if metrics is not None:
+        metrics.token_issued()
     record = issued.record
     return web.json_response(
         {
@@ -98,7 +88,9 @@ async def revoke_token(request: web.Request) -> web.Response:
     token_id = _id_from(await _json_body(request))
     if await service.revoke(token_id) is None:
         raise not_found("token not found")
-    _count_metric(request.app[GATEWAY], "token_revoked")
+    metrics = request.app.get(METRICS)
+    if metrics is not None:
+        metrics.token_revoked()
     return web.json_response({"revoked": token_id})
 
 
@@ -112,8 +104,8 @@ async def expire_token(request: web.Request) -> web.Response:
 
 
 async def own_token(request: web.Request) -> web.Response:
-    ctx = request.app[GATEWAY]
-    record = await _service(ctx).introspect(credential_headers(request, ctx.socket_key))
+    service = request.app[TOKENS]
+    record = await service.introspect(credential_headers(request))
     return web.json_response(budget_view(record))
 
 

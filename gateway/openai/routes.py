@@ -1,14 +1,15 @@
 """The OpenAI-compatible HTTP surface: `/v1/chat/completions`, `/v1/responses`, `/v1/models`.
 
-Handlers are thin: authorize the la_sk_ key, read the JSON body, then either translate to the
-Anthropic upstream (`bridge`) or, with `UPSTREAM_PROVIDER=openai-compatible`, forward unchanged to
-the configured provider (`gateway.providers.forward`). Errors are raised as `GatewayError` and
-rendered in OpenAI's shape by the error middleware (the path family is OPENAI).
+Each handler is one call to the exchange pipeline with the surface for the configured upstream:
+with `UPSTREAM_PROVIDER=anthropic`, the Chat/Responses translators (`bridge`); for any other
+provider, the surface its module registered in `OpenAIDoors.doors` while the app was built (the
+OpenAI-compatible pass-through is registered by the wiring function; Gonka or Crater add theirs
+the same way: `app[OPENAI].doors[UpstreamProvider.X] = lambda api: XSurface(api, ...)`). Errors
+are raised as `GatewayError` and rendered in OpenAI's shape by the error middleware.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -17,110 +18,70 @@ from typing import Any
 from aiohttp import web
 
 from dsl.model import UpstreamProvider
-from gateway.context import GATEWAY, GatewayContext
-from gateway.errors import GatewayError, bad_request
-from gateway.http.socket_identity import credential_headers
-from gateway.openai import models, structured
-from gateway.openai.bridge import Translation, answer_via_anthropic
-from gateway.openai.chat_request import translate_chat_request
-from gateway.openai.chat_response import translate_chat_response
-from gateway.openai.chat_stream import ChatStreamTranslator
-from gateway.openai.responses_request import translate_responses_request
-from gateway.openai.responses_response import translate_responses_response
-from gateway.openai.responses_stream import ResponsesStreamTranslator
-from gateway.providers.forward import current_provider, forward_to_provider
-from gateway.proxy.routes import read_body
-from gateway.telemetry.request_info import RequestInfo, info_of
+from gateway.context import GATEWAY
+from gateway.errors import GatewayError
+from gateway.exchange.interface import Incoming, Surface, Translator
+from gateway.exchange.pipeline import run
+from gateway.openai import models
+from gateway.openai.bridge import OpenAIApi, OpenAISurface
+from gateway.tokens.records import TokenRecord
 
-Forwarder = Callable[
-    [web.Request, GatewayContext, str, dict[str, Any], RequestInfo, Any], Awaitable[web.StreamResponse]
-]
+Door = Callable[[OpenAIApi], Surface]
+"""A provider's OpenAI surface for one API (chat or responses)."""
+
+ProviderModels = Callable[[int], Awaitable[dict[str, Any]]]
+"""The `/v1/models` listing of a provider, given the `created` time."""
 
 
-@dataclass(frozen=True)
-class OpenAISurface:
-    """Per-app settings of the surface. `forwarders` maps an UPSTREAM_PROVIDER other than
-    `anthropic` to the function that serves OpenAI requests for it; modules for further providers
-    (Gonka, Crater) register theirs here while the app is built."""
+class Unavailable:
+    """A provider this build has no surface for: authorized and read like any request, then a 501."""
 
+    def __init__(self, provider: UpstreamProvider) -> None:
+        self.provider = provider
+
+    async def translator(self, incoming: Incoming, record: TokenRecord) -> Translator:
+        message = f"UPSTREAM_PROVIDER={self.provider.value} is not available on the OpenAI routes"
+        raise GatewayError(501, "api_error", message + " of this build")
+
+
+@dataclass
+class OpenAIDoors:
+    """Per-app settings of the surface: the provider in use, the model aliases, and the doors of
+    providers other than `anthropic` (with their model listings)."""
+
+    provider: UpstreamProvider
     aliases: models.AliasTable
-    forwarders: dict[UpstreamProvider, Forwarder] = field(default_factory=dict)
+    doors: dict[UpstreamProvider, Door] = field(default_factory=dict)
+    listings: dict[UpstreamProvider, ProviderModels] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._translated = {api: OpenAISurface(api, self.aliases) for api in OpenAIApi}
+
+    def surface(self, api: OpenAIApi) -> Surface:
+        if self.provider is UpstreamProvider.ANTHROPIC:
+            return self._translated[api]
+        door = self.doors.get(self.provider)
+        return Unavailable(self.provider) if door is None else door(api)
 
 
-OPENAI = web.AppKey("openai_surface", OpenAISurface)
-
-
-async def read_json(request: web.Request) -> Any:
-    raw = await read_body(request)
-    try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError):  # RecursionError: nested too deep to parse
-        raise bad_request("the request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise bad_request("the request body must be a JSON object")
-    return body
-
-
-def chat_translation(aliases: models.AliasTable, body: dict[str, Any]) -> Translation:
-    options = body.get("stream_options")
-    include_usage = isinstance(options, dict) and options.get("include_usage") is True
-    json_mode = structured.json_mode(body, responses=False)
-    return Translation(
-        to_anthropic=lambda b: translate_chat_request(b, aliases),
-        to_openai=lambda message, created: translate_chat_response(message, created, json_mode),
-        stream_translator=lambda created: ChatStreamTranslator(
-            created, include_usage=include_usage, json_mode=json_mode
-        ),
-    )
-
-
-def responses_translation(aliases: models.AliasTable, body: dict[str, Any]) -> Translation:
-    return Translation(
-        to_anthropic=lambda b: translate_responses_request(b, aliases),
-        to_openai=lambda message, created: translate_responses_response(message, created, body),
-        stream_translator=lambda created: ResponsesStreamTranslator(created, echo=body),
-    )
+OPENAI = web.AppKey("openai_surface", OpenAIDoors)
 
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:
-    return await _handle(request, "/v1/chat/completions", chat_translation)
+    return await run(request, request.app[OPENAI].surface(OpenAIApi.CHAT))
 
 
 async def responses(request: web.Request) -> web.StreamResponse:
-    return await _handle(request, "/v1/responses", responses_translation)
-
-
-async def _handle(
-    request: web.Request, path: str, make: Callable[[models.AliasTable, dict[str, Any]], Translation]
-) -> web.StreamResponse:
-    ctx = request.app[GATEWAY]
-    info = info_of(request)
-    record = await ctx.token_authority().authorize(credential_headers(request, ctx.socket_key))
-    body = await read_json(request)
-    if path == "/v1/chat/completions" and request.query.get("stream") in ("true", "1"):
-        body = {**body, "stream": True}  # the seed's `?stream=true` on chat completions
-    surface = request.app[OPENAI]
-    provider = ctx.config.upstream.provider
-    if provider is not UpstreamProvider.ANTHROPIC:
-        forwarder = surface.forwarders.get(provider)
-        if forwarder is None:
-            message = (
-                f"UPSTREAM_PROVIDER={provider.value} is not available on the OpenAI routes of this build"
-            )
-            raise GatewayError(501, "api_error", message)
-        return await forwarder(request, ctx, path, body, info, record)
-    translation = make(surface.aliases, body)
-    stream = body.get("stream") is True
-    return await answer_via_anthropic(request, ctx, record, body, stream, translation, info)
+    return await run(request, request.app[OPENAI].surface(OpenAIApi.RESPONSES))
 
 
 async def model_listing(request: web.Request) -> dict[str, Any]:
-    ctx = request.app[GATEWAY]
+    doors = request.app[OPENAI]
     created = int(time.time())
-    if ctx.config.upstream.provider is UpstreamProvider.OPENAI_COMPATIBLE:
-        provider = await current_provider(ctx)
-        return models.provider_models_list(provider.name, provider.models, provider.default_model, created)
-    return models.anthropic_models_list(request.app[OPENAI].aliases, created)
+    listing = doors.listings.get(doors.provider)
+    if listing is not None:
+        return await listing(created)
+    return models.anthropic_models_list(doors.aliases, created)
 
 
 async def list_models(request: web.Request) -> web.Response:
@@ -139,9 +100,7 @@ def add_openai_routes(app: web.Application) -> None:
     config = app[GATEWAY].config
     if not config.features.openai_api:
         return
-    surface = OpenAISurface(models.build_alias_table(config.model_aliases))
-    surface.forwarders[UpstreamProvider.OPENAI_COMPATIBLE] = forward_to_provider
-    app[OPENAI] = surface
+    app[OPENAI] = OpenAIDoors(config.upstream.provider, models.build_alias_table(config.model_aliases))
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_post("/v1/responses", responses)
     app.router.add_get("/v1/models", list_models)

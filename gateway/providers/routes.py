@@ -15,16 +15,15 @@ from aiohttp import web
 from gateway.adminauth import admin_key, check_admin
 from gateway.context import GATEWAY
 from gateway.errors import bad_request, not_found
-from gateway.providers.forward import provider_store
+from gateway.exchange.pipeline import read_body
 from gateway.providers.records import provider_input
-from gateway.providers.store import ProviderStore
-from gateway.proxy.routes import read_body
+from gateway.providers.store import PROVIDERS, ProviderStore
 
 
 def _admin_store(request: web.Request) -> ProviderStore:
     ctx = request.app[GATEWAY]
     check_admin(request.headers.get("authorization"), request.remote, admin_key(ctx.config, ctx.environ))
-    return provider_store(ctx)
+    return request.app[PROVIDERS]
 
 
 async def list_providers(request: web.Request) -> web.Response:
@@ -60,7 +59,6 @@ async def delete_provider(request: web.Request) -> web.Response:
 
 
 def add_provider_routes(app: web.Application) -> None:
-    provider_store(app[GATEWAY])  # also serves the gRPC admin API, which expects it on the context
     app.router.add_get("/api/providers", list_providers)
     app.router.add_post("/api/providers", upsert_provider)
     app.router.add_get("/api/providers/{name}", show_provider)

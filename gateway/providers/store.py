@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
+from aiohttp import web
+
 from gateway.errors import GatewayError
 from gateway.providers.imports import STORE_PREFIX, parse_store_lines
 from gateway.providers.records import ProviderInput, ProviderRecord
@@ -116,3 +118,7 @@ class ProviderStore:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+PROVIDERS = web.AppKey("providers", ProviderStore)
+"""The app's provider store (made in its own cleanup_ctx)."""

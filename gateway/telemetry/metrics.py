@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from aiohttp import web
 from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.sdk.metrics import AlwaysOffExemplarFilter, MeterProvider
 from opentelemetry.sdk.resources import Resource
@@ -43,16 +44,20 @@ class AccountSample:
 AccountSource = Callable[[], Iterable[AccountSample]]
 
 # (counter name, description, UsageCounters attribute): the seed's unlabelled counters.
-_SEED_COUNTERS = (
-    ("link_assistant_requests", "Requests on the API surfaces", "requests_total"),
-    ("link_assistant_errors", "API requests answered with status >= 400", "errors_total"),
-    ("link_assistant_bytes_in", "Request body bytes received from clients", "bytes_in"),
-    ("link_assistant_bytes_out", "Response body bytes sent to clients", "bytes_out"),
-    ("link_assistant_openai_chat_completions", "OpenAI chat completion requests", "openai_chat_completions"),
-    ("link_assistant_openai_responses", "OpenAI Responses API requests", "openai_responses"),
-    ("link_assistant_anthropic_messages", "Anthropic-surface requests", "anthropic_messages"),
-    ("link_assistant_tokens_issued", "API keys issued", "tokens_issued"),
-    ("link_assistant_tokens_revoked", "API keys revoked", "tokens_revoked"),
+_SEED_COUNTERS: tuple[tuple[str, str, Callable[[UsageCounters], int]], ...] = (
+    ("link_assistant_requests", "Requests on the API surfaces", lambda u: u.requests_total),
+    ("link_assistant_errors", "API requests answered with status >= 400", lambda u: u.errors_total),
+    ("link_assistant_bytes_in", "Request body bytes received from clients", lambda u: u.bytes_in),
+    ("link_assistant_bytes_out", "Response body bytes sent to clients", lambda u: u.bytes_out),
+    (
+        "link_assistant_openai_chat_completions",
+        "OpenAI chat completion requests",
+        lambda u: u.openai_chat_completions,
+    ),
+    ("link_assistant_openai_responses", "OpenAI Responses API requests", lambda u: u.openai_responses),
+    ("link_assistant_anthropic_messages", "Anthropic-surface requests", lambda u: u.anthropic_messages),
+    ("link_assistant_tokens_issued", "API keys issued", lambda u: u.tokens_issued),
+    ("link_assistant_tokens_revoked", "API keys revoked", lambda u: u.tokens_revoked),
 )
 
 
@@ -110,8 +115,8 @@ class GatewayMetrics:
             exemplar_filter=AlwaysOffExemplarFilter(),
         )
         meter = self._provider.get_meter(SCOPE)
-        for name, description, attribute in _SEED_COUNTERS:
-            meter.create_observable_counter(name, [self._plain(attribute)], description=description)
+        for name, description, read in _SEED_COUNTERS:
+            meter.create_observable_counter(name, [self._plain(read)], description=description)
         observables = (
             ("link_assistant_status", "API requests by HTTP status", self._by_status),
             ("link_assistant_account_calls", "API requests served by each account", self._by_account),
@@ -228,9 +233,9 @@ class GatewayMetrics:
 
     # -- observable callbacks (collect time) ----------------------------------------------------
 
-    def _plain(self, attribute: str) -> Callable[[CallbackOptions], Iterable[Observation]]:
-        def callback(_options: CallbackOptions) -> Iterable[Observation]:
-            return [Observation(getattr(self.usage, attribute))]
+    def _plain(self, read: Callable[[UsageCounters], int]) -> Callable[[CallbackOptions], list[Observation]]:
+        def callback(_options: CallbackOptions) -> list[Observation]:
+            return [Observation(read(self.usage))]
 
         return callback
 
@@ -286,3 +291,7 @@ def _event(info: RequestInfo, status: int, account: str, model: str, duration: f
         cache_read_tokens=info.cache_read_tokens,
         cache_write_tokens=info.cache_write_tokens,
     )
+
+
+METRICS = web.AppKey("metrics", GatewayMetrics)
+"""The app's metrics; absent when metrics are off (`--disable-metrics`)."""

@@ -19,7 +19,7 @@ from aiohttp import web
 from gateway.telemetry.access_log import access_record, incoming_request_id, upstream_request_id
 from gateway.telemetry.labels import classify_path
 from gateway.telemetry.metrics import GatewayMetrics
-from gateway.telemetry.request_info import CURRENT_REQUEST, REQUEST_INFO, RequestInfo
+from gateway.telemetry.request_info import REQUEST_INFO, RequestInfo
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Sink = Callable[[dict[str, object]], None]
@@ -28,19 +28,25 @@ STREAM_TYPES = frozenset({"text/event-stream", "application/vnd.amazon.eventstre
 _CLIENT_CLOSED = 499  # nginx's convention for "client went away before the answer"
 
 
-def install_telemetry(
-    app: web.Application, metrics: GatewayMetrics | None, json_logs: bool, sink: Sink | None = None
-) -> None:
-    """Add the outermost middleware and the prepare hook. `metrics=None` turns metrics off;
-    `sink` receives each access record (default: the access logger) when `json_logs` is on."""
+class Meters:
+    """Where the middleware finds the app's metrics: set by the metrics' own lifetime (`None`: off).
+    Read per request as an attribute, not looked up on the app."""
+
+    metrics: GatewayMetrics | None = None
+
+
+def install_telemetry(app: web.Application, json_logs: bool, sink: Sink | None = None) -> Meters:
+    """Add the outermost middleware and the prepare hook; the returned `Meters` takes the app's
+    metrics once they exist. `sink` receives each access record (default: the access logger) when
+    `json_logs` is on."""
     write: Sink | None = (sink or _log_record) if json_logs else None
+    meters = Meters()
 
     @web.middleware
     async def telemetry(request: web.Request, handler: Handler) -> web.StreamResponse:
         route, surface = classify_path(request.path)
         info = RequestInfo(incoming_request_id(request.headers), route, surface)
         request[REQUEST_INFO] = info
-        current = CURRENT_REQUEST.set(info)
         status = 500
         response: web.StreamResponse | None = None
         try:
@@ -54,8 +60,7 @@ def install_telemetry(
             status = _CLIENT_CLOSED
             raise
         finally:
-            CURRENT_REQUEST.reset(current)
-            _finish(request, info, response, status, metrics, write)
+            _finish(request, info, response, status, meters.metrics, write)
 
     async def on_prepare(request: web.Request, response: web.StreamResponse) -> None:
         info = request.get(REQUEST_INFO)
@@ -67,11 +72,13 @@ def install_telemetry(
         info.headers_s = info.elapsed()
         if response.content_type in STREAM_TYPES and not info.streaming:
             info.streaming = True
+            metrics = meters.metrics
             if metrics is not None:
                 metrics.stream_started()
 
     app.middlewares.insert(0, telemetry)
     app.on_response_prepare.append(on_prepare)
+    return meters
 
 
 def _finish(

@@ -1,8 +1,10 @@
 """What one request tells the telemetry layer: the per-request record handlers fill in.
 
 The telemetry middleware creates a `RequestInfo` per request and stores it under `REQUEST_INFO`;
-proxy and translation handlers note the account, model, token usage, first byte and upstream errors
-on it; when the request ends the middleware feeds it to metrics, the usage feed and the access log.
+the exchange pipeline, which holds it for the request's whole life, notes the account, model, token
+usage, first byte, failed upstream attempts and budget rejections on it (lower layers return
+verdicts, they never write here); when the request ends the middleware feeds it to metrics, the
+usage feed and the access log.
 Handlers that run without the middleware (unit tests) get a detached record from `info_of`.
 No I/O here and no metrics calls: noting things is a few attribute writes on the hot path.
 """
@@ -10,10 +12,7 @@ No I/O here and no metrics calls: noting things is a few attribute writes on the
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
-from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
 
 from aiohttp import web
 
@@ -48,63 +47,18 @@ class RequestInfo:
         "unauthorized", "quota_exhausted", ...); retries on another account each add one."""
         self.upstream_errors.append((account, kind))
 
-    def note_usage(self, usage: Mapping[str, Any]) -> None:
-        """Take an Anthropic `usage` object (non-streaming body, message_start or message_delta).
-
-        Streaming sends input counts in message_start and cumulative output counts in message_delta,
-        so each field keeps the largest value seen rather than summing.
-        """
-        self.input_tokens = max(self.input_tokens, _count(usage, "input_tokens"))
-        self.output_tokens = max(self.output_tokens, _count(usage, "output_tokens"))
-        self.cache_read_tokens = max(self.cache_read_tokens, _count(usage, "cache_read_input_tokens"))
-        self.cache_write_tokens = max(self.cache_write_tokens, _count(usage, "cache_creation_input_tokens"))
-
-    def note_sniffed(self, sniffer: Any) -> None:
-        """Take the counts of a `gateway.proxy.sniff.UsageSniffer` that watched the response."""
-        self.input_tokens = max(self.input_tokens, sniffer.input_tokens)
-        self.output_tokens = max(self.output_tokens, sniffer.output_tokens)
-        self.cache_read_tokens = max(self.cache_read_tokens, getattr(sniffer, "cache_read_tokens", 0))
-        self.cache_write_tokens = max(self.cache_write_tokens, getattr(sniffer, "cache_write_tokens", 0))
-
-    def chunk_observer(self, feed: Callable[[bytes], None]) -> Callable[[bytes], None]:
-        """Wrap a per-chunk callback so the first body chunk also marks time to first token."""
-
-        def observe(chunk: bytes) -> None:
-            if self.first_token_s is None:
-                self.first_token_s = time.perf_counter() - self.started
-            feed(chunk)
-
-        return observe
+    def note_counts(self, input_tokens: int, output_tokens: int, cache_read: int, cache_write: int) -> None:
+        """Take the token counts of the answer (the exchange pipeline settles them once, at the end)."""
+        self.input_tokens = max(self.input_tokens, input_tokens)
+        self.output_tokens = max(self.output_tokens, output_tokens)
+        self.cache_read_tokens = max(self.cache_read_tokens, cache_read)
+        self.cache_write_tokens = max(self.cache_write_tokens, cache_write)
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
 
 
-def _count(usage: Mapping[str, Any], key: str) -> int:
-    value = usage.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
-
-
 REQUEST_INFO = web.RequestKey("telemetry_request_info", RequestInfo)
-
-
-CURRENT_REQUEST: ContextVar[RequestInfo | None] = ContextVar("lar_current_request", default=None)
-"""The request being served by this task (set by the telemetry middleware), for code that has no
-`web.Request` at hand, such as the account pool reporting an upstream failure."""
-
-
-def note_upstream_error(account: str, kind: str) -> None:
-    """Count a failed upstream attempt against the current request; a no-op outside a request."""
-    info = CURRENT_REQUEST.get()
-    if info is not None:
-        info.note_upstream_error(account, kind)
-
-
-def note_rejection(reason: str) -> None:
-    """The current request was refused by its key's budget (`reason` from a small fixed set)."""
-    info = CURRENT_REQUEST.get()
-    if info is not None:
-        info.rejection = reason
 
 
 def info_of(request: web.Request) -> RequestInfo:

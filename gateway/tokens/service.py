@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from aiohttp import web
+
 from dsl.model import RouterConfig, StoragePolicy, TokenDefaults
 from gateway.credentials.secrets import resolve_secret
-from gateway.errors import GatewayError, rate_limited, unauthorized
-from gateway.telemetry.request_info import note_rejection
+from gateway.errors import BudgetExceeded, GatewayError, unauthorized
 from gateway.tokens import jwt_codec
 from gateway.tokens.filestore import FileTokenStore
 from gateway.tokens.jwt_codec import Claims, TokenFormatError
@@ -84,10 +85,7 @@ class TokenService:
         if outcome.record is None:
             return _record_from_claims(claims)  # seed: a token without a record is accepted
         if outcome.denial is not None:
-            error = _denial_error(outcome.denial, outcome.retry_after)
-            if error.status == 429:
-                note_rejection(outcome.denial.value)  # the budget-rejection metric and access log
-            raise error
+            raise _denial_error(outcome.denial, outcome.retry_after)
         return outcome.record
 
     async def introspect(self, headers: Mapping[str, str]) -> TokenRecord:
@@ -185,7 +183,8 @@ def _denial_error(denial: Denial, retry_after: float | None) -> GatewayError:
         return GatewayError(403, "authentication_error", message)
     if denial is Denial.EXPIRED:
         return unauthorized(message)
-    return rate_limited(message, retry_after=retry_after)
+    # The reason travels with the error: whoever holds the request's record notes the rejection.
+    return BudgetExceeded(message, denial.value, retry_after)
 
 
 def _record_from_claims(claims: Claims) -> TokenRecord:
@@ -218,3 +217,7 @@ def build_token_service(
     store = build_store(config, data_dir, environ=environ)
     store.start()
     return TokenService(store, secret, config.tokens)
+
+
+TOKENS = web.AppKey("tokens", TokenService)
+"""The app's token service (made and closed in its own cleanup_ctx)."""

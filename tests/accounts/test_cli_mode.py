@@ -238,7 +238,7 @@ async def test_hybrid_keeps_serving_through_the_cli_accounts_direct_refused(tmp_
 
 async def test_hybrid_does_not_serve_a_drained_pinned_account_through_the_cli(tmp_path: Path) -> None:
     async with trio(tmp_path, mode=RoutingMode.HYBRID, key_kwargs={"account": "a"}) as t:
-        t.gw.ctx.account_pool().drain("a")  # type: ignore[attr-defined]
+        t.gw.pool.drain("a")
         with pytest.raises(anthropic.APIStatusError) as caught:
             await t.ask()
         assert caught.value.status_code == 502

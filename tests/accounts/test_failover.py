@@ -17,6 +17,7 @@ import pytest
 
 from dsl.model import RoutingStrategy
 from tests.accounts.trio import HI, MODEL, trio
+from tests.accounts.vclock import VirtualClock
 from tests.support.fake_anthropic import Step
 from tests.support.gateway import write_credentials
 
@@ -31,10 +32,10 @@ async def test_round_robin_spreads_requests_over_the_three_accounts(tmp_path: Pa
 
 
 async def test_429_cools_the_account_for_retry_after_and_the_client_never_notices(tmp_path: Path) -> None:
-    async with trio(tmp_path, strategy=RoutingStrategy.PRIORITY) as t:
+    clock = VirtualClock()
+    async with trio(tmp_path, strategy=RoutingStrategy.PRIORITY, clock=clock) as t:
         t.fakes["a"].then(Step.rate_limited(retry_after=3))
         first = await t.ask()
-        limited_at = time.monotonic()
         assert first.content[0].text == "served by b"  # type: ignore[union-attr]
         assert t.served() == {"a": 1, "b": 1, "c": 0}
         accounts = await t.accounts()
@@ -45,15 +46,18 @@ async def test_429_cools_the_account_for_retry_after_and_the_client_never_notice
         for _ in range(3):
             await t.ask()
         assert t.served() == {"a": 1, "b": 4, "c": 0}  # a is skipped while cooling
-        await asyncio.sleep(max(0.0, limited_at + 3.05 - time.monotonic()))
+        clock.advance(2.9)
+        assert (await t.ask()).content[0].text == "served by b"  # type: ignore[union-attr]
+        clock.advance(0.15)
         back = await t.ask()
         assert back.content[0].text == "served by a"  # type: ignore[union-attr]
         assert (await t.accounts())["a"]["state"] == "healthy"
 
 
 async def test_exhausted_5h_window_is_a_quota_cooldown_until_its_reset(tmp_path: Path) -> None:
-    async with trio(tmp_path, strategy=RoutingStrategy.PRIORITY) as t:
-        reset = int(time.time()) + 3  # the window reopens in 2-3 s (Unix seconds, as Anthropic sends)
+    clock = VirtualClock(wall_offset=time.time() - VirtualClock.now)
+    async with trio(tmp_path, strategy=RoutingStrategy.PRIORITY, clock=clock) as t:
+        reset = int(clock.wall()) + 3  # the window reopens in 2-3 s (Unix seconds, as Anthropic sends)
         quota = {
             f"{U}status": "rejected",
             f"{U}5h-status": "rejected",
@@ -70,7 +74,9 @@ async def test_exhausted_5h_window_is_a_quota_cooldown_until_its_reset(tmp_path:
         assert 1 <= entry["cooldown_remaining_seconds"] <= 3
         await t.ask()
         assert t.served()["a"] == 1
-        await asyncio.sleep(max(0.0, reset - time.time()) + 0.05)
+        clock.advance(reset - clock.wall() - 0.1)
+        assert (await t.ask()).content[0].text == "served by b"  # type: ignore[union-attr]
+        clock.advance(0.15)
         assert (await t.ask()).content[0].text == "served by a"  # type: ignore[union-attr]
 
 
@@ -254,17 +260,17 @@ async def test_oauth_account_still_refused_after_a_fresh_token_is_parked_and_oth
 
 
 async def test_an_unreachable_account_is_skipped_and_retried_after_its_backoff(tmp_path: Path) -> None:
-    async with trio(tmp_path, strategy=RoutingStrategy.PRIORITY) as t:
+    clock = VirtualClock()
+    async with trio(tmp_path, strategy=RoutingStrategy.PRIORITY, clock=clock) as t:
         await t.fakes["a"].close()  # a's port now refuses connections
         assert (await t.ask()).content[0].text == "served by b"  # type: ignore[union-attr]
-        failed_at = time.monotonic()
         entry = (await t.accounts())["a"]
         assert entry["state"] == "cooling_down" and entry["cooldown_reason"] == "connection"
         assert entry["last_error"].startswith("upstream connection failed")
         assert entry["cooldown_remaining_seconds"] == 1  # first failure: the shortest backoff
         assert (await t.ask()).content[0].text == "served by b"  # type: ignore[union-attr]
         assert t.served()["b"] == 2
-        await asyncio.sleep(max(0.0, failed_at + 1.05 - time.monotonic()))
+        clock.advance(1.05)
         # a is tried again once its backoff ends; still down, so b serves and a's backoff doubles.
         assert (await t.ask()).content[0].text == "served by b"  # type: ignore[union-attr]
         entry = (await t.accounts())["a"]

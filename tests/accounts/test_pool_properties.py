@@ -6,10 +6,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dsl.model import RoutingStrategy
+from gateway.accounts.outcome import CREDENTIAL_UNAVAILABLE, NoAccountAvailable, UpstreamOutcome
 from gateway.accounts.pool import AccountPool, PooledAccount
 from gateway.accounts.state import AccountState, Health, Policy
 from gateway.credentials.apikey import ApiKeyCredential
-from gateway.proxy.pool import CREDENTIAL_UNAVAILABLE, NoAccountAvailable, UpstreamOutcome
 from tests.accounts.vclock import VirtualClock
 
 U = "anthropic-ratelimit-unified-"

@@ -34,7 +34,7 @@ async def eventually(check: Callable[[], bool], seconds: float = 3.0) -> None:
 
 
 def pool_of(gw: RunningGateway) -> AccountPool:
-    pool = gw.ctx.account_pool()
+    pool = gw.pool
     assert isinstance(pool, AccountPool)
     return pool
 

@@ -17,6 +17,7 @@ from typing import Any
 import anthropic
 
 from dsl.model import AccountConfig, RouterConfig, SecretRef
+from gateway.accounts.state import Clock
 from tests.support.fake_anthropic import FakeAnthropic
 from tests.support.gateway import RunningGateway, gateway_config, running_gateway
 
@@ -75,6 +76,7 @@ async def trio(
     oauth_home_a: Path | None = None,
     max_concurrent_a: int | None = None,
     unset_keys: tuple[str, ...] = (),
+    clock: Clock | None = None,
     **routing: Any,
 ) -> AsyncIterator[Trio]:
     async with AsyncExitStack() as stack:
@@ -86,7 +88,7 @@ async def trio(
         env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")  # the cli routing mode runs `claude`
         for name in unset_keys:
             del env[name]
-        gw = await stack.enter_async_context(running_gateway(config, env))
+        gw = await stack.enter_async_context(running_gateway(config, env, clock))
         key = await gw.issue_key(**(key_kwargs or {}))
         client = anthropic.AsyncAnthropic(base_url=gw.url, api_key=key, max_retries=0)
         stack.push_async_callback(client.close)

@@ -19,7 +19,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from dsl.model import AdminConfig, RouterConfig, SecretRef
 from gateway.admin_grpc.auth import peer_host
 from gateway.admin_grpc.server import SERVICE_NAMES, AdminServerError, start_admin_server
-from gateway.app import build_context
+from gateway.app import build_app
 from link_assistant_router_admin.v1 import tokens_pb2 as pb
 from link_assistant_router_admin.v1 import tokens_pb2_grpc
 from tests.support.admin_grpc import grpc_gateway, grpc_target, with_admin_grpc
@@ -114,7 +114,7 @@ async def test_grpcurl_lists_services_and_calls_methods(config: RouterConfig) ->
         assert rc == 0, err
         issued = json.loads(out)
         assert issued["key"].startswith("la_sk_") and issued["token"]["max_requests"] == "3"
-        assert [r.label for r in gw.ctx.token_authority().list()] == ["via-grpcurl"]  # type: ignore[attr-defined]
+        assert [r.label for r in gw.tokens.list()] == ["via-grpcurl"]
 
         rc, out, err = await grpcurl(*auth, "-d", '{"name": "tokens/unknown"}', target, f"{TOKENS}/GetToken")
         assert rc == 64 + grpc.StatusCode.NOT_FOUND.value[0], (rc, out, err)
@@ -129,9 +129,9 @@ async def test_a_taken_port_is_a_clear_error(config: RouterConfig) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        ctx = build_context(config, {"TOKEN_SECRET": TEST_SECRET})
+        app = build_app(config, {"TOKEN_SECRET": TEST_SECRET})
         with pytest.raises(AdminServerError, match=f"127.0.0.1:{port}"):
-            await start_admin_server(ctx, "127.0.0.1", port)
+            await start_admin_server(app, "127.0.0.1", port)
 
 
 async def test_health_watchers_see_not_serving_when_the_gateway_stops(config: RouterConfig) -> None:

@@ -45,7 +45,7 @@ async def tls_gateway(
     )
     env = {**ACCOUNT_ENV, "TOKEN_ADMIN_KEY": ADMIN_KEY}
     async with running_gateway(dataclasses.replace(config, server=server), env) as gw:
-        yield gw, f"127.0.0.1:{gw.ctx.extras[ADMIN_GRPC_PORT]}"
+        yield gw, f"127.0.0.1:{gw.app[ADMIN_GRPC_PORT]}"
 
 
 def connect(target: str, tmp_path: Path) -> AdminClient:
@@ -89,7 +89,7 @@ async def test_cli_over_mtls_manages_a_remote_gateway(
 
         code, out, _ = await cli(capsys, *mtls, "accounts", "drain", "alpha")
         assert code == 0 and json.loads(out)["state"] == "ACCOUNT_STATE_DRAINED"
-        assert gw.ctx.account_pool().snapshot()[0]["state"] == "drained"
+        assert gw.pool.snapshot()[0]["state"] == "drained"
 
         code, out, err = await cli(capsys, *mtls, "tokens", "get", "8d5c5a0e-0000-4000-8000-000000000000")
         assert code == 2 and "NOT_FOUND" in err and "TOKEN_NOT_FOUND" in err
@@ -170,7 +170,7 @@ async def grpcurl(*args: str) -> tuple[int, str, str]:
 
 async def test_paging_through_1000_tokens(config: RouterConfig, tmp_path: Path) -> None:
     async with tls_gateway(config, make_pki(tmp_path / "pki"), mtls=False) as (gw, target):
-        service = gw.ctx.tokens
+        service = gw.tokens
         issued = [(await service.issue(label=f"t{i % 3}")).record.id for i in range(1000)]  # type: ignore
         async with connect(target, tmp_path) as admin:
             first = await admin.tokens.ListTokens(tokens_pb2.ListTokensRequest(page_size=64), metadata=META)
@@ -188,7 +188,7 @@ async def test_paging_through_1000_tokens(config: RouterConfig, tmp_path: Path) 
 async def test_page_token_is_bound_to_its_filter(config: RouterConfig, tmp_path: Path) -> None:
     async with tls_gateway(config, make_pki(tmp_path / "pki"), mtls=False) as (gw, target):
         for _ in range(3):
-            await gw.ctx.tokens.issue(label="x")  # type: ignore[union-attr]
+            await gw.tokens.issue(label="x")
         async with connect(target, tmp_path) as admin:
             page = await admin.tokens.ListTokens(tokens_pb2.ListTokensRequest(page_size=1), metadata=META)
             with pytest.raises(grpc.aio.AioRpcError) as mismatch:

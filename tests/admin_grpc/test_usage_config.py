@@ -13,6 +13,7 @@ import grpc
 import pytest
 
 from dsl.model import AdminConfig, RouterConfig, SecretRef
+from gateway.telemetry.metrics import METRICS
 from link_assistant_router_admin.v1 import config_pb2, config_pb2_grpc, usage_pb2, usage_pb2_grpc
 from tests.support.admin_grpc import grpc_gateway
 from tests.support.two_accounts import ACCOUNT_ENV
@@ -36,7 +37,7 @@ async def test_usage_snapshot_matches_http_and_watch_streams_events(config: Rout
         first = asyncio.ensure_future(watch.read())
         # The watcher subscribes once the call reaches the server; wait until it has.
         for _ in range(200):
-            if gw.ctx.metrics.feed.watching:
+            if gw.app[METRICS].feed.watching:
                 break
             await asyncio.sleep(0.01)
         await ask(gw.url, key)
@@ -56,7 +57,7 @@ async def test_usage_snapshot_matches_http_and_watch_streams_events(config: Rout
         assert dict(snapshot.account_calls) == body["account_calls"]
         assert dict(snapshot.token_usage)["input"] == 12
     # The cancelled watcher was unsubscribed (no leak of queues per finished watch).
-    assert not gw.ctx.metrics.feed.watching
+    assert not gw.app[METRICS].feed.watching
 
 
 async def test_usage_with_metrics_disabled_is_failed_precondition(config: RouterConfig) -> None:
@@ -119,7 +120,7 @@ async def test_watch_filters_errors_only(config: RouterConfig) -> None:
         watch = usage.WatchUsage(usage_pb2.WatchUsageRequest(errors_only=True, route="/v1/messages"))
         first = asyncio.ensure_future(watch.read())
         for _ in range(200):
-            if gw.ctx.metrics.feed.watching:
+            if gw.app[METRICS].feed.watching:
                 break
             await asyncio.sleep(0.01)
         await ask(gw.url, await gw.issue_key())  # 200: filtered out

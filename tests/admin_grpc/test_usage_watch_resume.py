@@ -11,6 +11,7 @@ import time
 import anthropic
 
 from dsl.model import RouterConfig
+from gateway.telemetry.metrics import METRICS
 from gateway.telemetry.usage import UsageEvent, UsageFeed
 from link_assistant_router_admin import AdminClient
 from link_assistant_router_admin.v1 import usage_pb2, usage_pb2_grpc
@@ -87,7 +88,7 @@ async def test_a_watcher_resumes_after_a_disconnect_without_missing_events(
         watcher = asyncio.create_task(watch())
         client = anthropic.AsyncAnthropic(base_url=gw.url, api_key=await gw.issue_key(), max_retries=0)
         try:
-            while not gw.ctx.metrics.feed.watching:
+            while not gw.app[METRICS].feed.watching:
                 await asyncio.sleep(0.01)
             for _ in range(3):
                 await ask(client)
@@ -115,9 +116,9 @@ async def test_a_watcher_that_stops_reading_never_slows_the_proxy(
     config: RouterConfig, fake: FakeAnthropic
 ) -> None:
     async with grpc_gateway(config, ACCOUNT_ENV) as (gw, channel):
-        gw.ctx.metrics.feed = UsageFeed(keep=16)
+        gw.app[METRICS].feed = UsageFeed(keep=16)
         stalled = usage_pb2_grpc.UsageServiceStub(channel).WatchUsage(usage_pb2.WatchUsageRequest())
-        while not gw.ctx.metrics.feed.watching:
+        while not gw.app[METRICS].feed.watching:
             await asyncio.sleep(0.01)
         client = anthropic.AsyncAnthropic(base_url=gw.url, api_key=await gw.issue_key(), max_retries=0)
         started = time.process_time()

@@ -100,7 +100,7 @@ async def test_claude_code_with_a_revoked_key_fails_cleanly(
 ) -> None:
     async with running_gateway(gateway_config(fake.url, tmp_path / "data", claude_home)) as gw:
         key = await gw.issue_key()
-        tokens = gw.ctx.token_authority()
+        tokens = gw.tokens
         await tokens.revoke(tokens.list()[0].id)  # type: ignore[attr-defined]
         code, out, err = await run_claude(gw, tmp_path, key)
     assert code != 0

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.proxy.headers import (
+from gateway.exchange.headers import (
     client_response_headers,
     merge_oauth_beta,
     upstream_request_headers,

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.proxy.identity import IDENTITY, inject_identity, with_identity_system
+from gateway.exchange.identity import IDENTITY, inject_identity, with_identity_system
 
 ID_BLOCK = {"type": "text", "text": IDENTITY}
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import aiohttp
 import anthropic
 
+from tests.accounts.vclock import VirtualClock
 from tests.support.fake_anthropic import FakeAnthropic, Step
 from tests.support.gateway import gateway_config, running_gateway, write_credentials
 
@@ -107,16 +108,23 @@ async def test_dead_refresh_token_on_an_expired_credential_is_a_502(tmp_path: Pa
 async def test_changed_credential_file_is_reread(tmp_path: Path) -> None:
     home = tmp_path / "claude"
     write_credentials(home, OLD_ACCESS, nested=False)
+    clock = VirtualClock()
     async with (
         FakeAnthropic() as fake,
-        running_gateway(gateway_config(fake.url, tmp_path / "data", home)) as gw,
+        running_gateway(gateway_config(fake.url, tmp_path / "data", home), clock=clock) as gw,
     ):
         key = await gw.issue_key()
         await ask(gw.url, key)
         write_credentials(home, "sk-ant-oat01-NEW-LOGIN", nested=False)
-        await asyncio.sleep(1.1)  # files are re-checked at most once a second
+        clock.advance(0.5)  # files are re-checked at most once a second
         await ask(gw.url, key)
-    assert [r.credential() for r in fake.messages_requests()] == [OLD_ACCESS, "sk-ant-oat01-NEW-LOGIN"]
+        clock.advance(0.6)
+        await ask(gw.url, key)
+    assert [r.credential() for r in fake.messages_requests()] == [
+        OLD_ACCESS,
+        OLD_ACCESS,
+        "sk-ant-oat01-NEW-LOGIN",
+    ]
 
 
 async def test_refresh_retry_keeps_the_account_slot_count_exact(tmp_path: Path) -> None:
@@ -135,10 +143,10 @@ async def test_refresh_retry_keeps_the_account_slot_count_exact(tmp_path: Path) 
                 )
                 await slow.content.readany()  # the stream is in flight on the only account
                 assert await ask(gw.url, key) == fake.text  # 401 → refresh → retry, meanwhile
-                during = [e["in_flight"] for e in gw.ctx.account_pool().snapshot()]
+                during = [e["in_flight"] for e in gw.pool.snapshot()]
                 slow.close()  # the slow stream's client leaves; its slot comes back
                 for _ in range(200):  # bounded: at most 10 s
-                    after = [e["in_flight"] for e in gw.ctx.account_pool().snapshot()]
+                    after = [e["in_flight"] for e in gw.pool.snapshot()]
                     if after == [0]:
                         break
                     await asyncio.sleep(0.05)
@@ -149,15 +157,16 @@ async def test_refresh_retry_keeps_the_account_slot_count_exact(tmp_path: Path) 
 async def test_deleted_credential_file_retires_the_account_even_after_a_rotation(tmp_path: Path) -> None:
     home = tmp_path / "claude"
     cred_file = write_credentials(home, OLD_ACCESS, OLD_REFRESH, expires_at_ms=soon_ms(60))
+    clock = VirtualClock()
     async with (
         FakeAnthropic() as fake,
-        running_gateway(gateway_config(fake.url, tmp_path / "data", home)) as gw,
+        running_gateway(gateway_config(fake.url, tmp_path / "data", home), clock=clock) as gw,
     ):
         fake.grant_refresh(OLD_REFRESH, "main")
         key = await gw.issue_key()
         assert await ask(gw.url, key) == fake.text  # rotated and stored in the data dir
         cred_file.unlink()  # the user logged out of Claude Code
-        await asyncio.sleep(1.1)
+        clock.advance(1.1)  # files are re-checked at most once a second
         client = anthropic.AsyncAnthropic(base_url=gw.url, api_key=key, max_retries=0)
         try:
             await client.messages.create(model=MODEL, max_tokens=5, messages=HI)  # type: ignore[arg-type]

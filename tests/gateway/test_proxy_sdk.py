@@ -61,7 +61,7 @@ async def test_messages_stream(fake: FakeAnthropic, claude_home: Path, tmp_path:
             pieces = [text async for text in stream.text_stream]
             final = await stream.get_final_message()
         await client.close()
-        record = gw.ctx.token_authority().get(_token_id(gw, key))  # type: ignore[attr-defined]
+        record = gw.tokens.get(_token_id(gw, key))
     assert "".join(pieces) == "Hello from the fake upstream"
     assert len(pieces) > 1  # arrived as several deltas, not one buffered blob
     assert final.usage.output_tokens == 7
@@ -75,7 +75,7 @@ async def test_messages_stream(fake: FakeAnthropic, claude_home: Path, tmp_path:
 
 
 def _token_id(gw: object, key: str) -> str:
-    records = gw.ctx.token_authority().list()  # type: ignore[attr-defined]
+    records = gw.tokens.list()
     assert len(records) == 1
     return str(records[0].id)
 

@@ -78,17 +78,19 @@ def openai_on(sock: Path, key: str) -> openai.AsyncOpenAI:
     )
 
 
-async def ask_anthropic(client: anthropic.AsyncAnthropic) -> str:
-    message = await client.messages.create(
-        model="claude-test-1", max_tokens=5, messages=[{"role": "user", "content": "Hi"}]
-    )
+async def ask_anthropic(sock: Path, key: str) -> str:
+    async with anthropic_on(sock, key) as client:
+        message = await client.messages.create(
+            model="claude-test-1", max_tokens=5, messages=[{"role": "user", "content": "Hi"}]
+        )
     return message.content[0].text  # type: ignore[union-attr]
 
 
-async def ask_openai(client: openai.AsyncOpenAI) -> str:
-    completion = await client.chat.completions.create(
-        model="claude-test-1", messages=[{"role": "user", "content": "Hi"}]
-    )
+async def ask_openai(sock: Path, key: str) -> str:
+    async with openai_on(sock, key) as client:
+        completion = await client.chat.completions.create(
+            model="claude-test-1", messages=[{"role": "user", "content": "Hi"}]
+        )
     return completion.choices[0].message.content or ""
 
 
@@ -102,8 +104,8 @@ async def test_sdks_reach_the_gateway_through_the_socket_beside_tcp(
         assert proc.url.startswith("http://127.0.0.1:")  # TCP still listens beside the socket
         assert stat.S_ISSOCK(sock.stat().st_mode)
         assert stat.S_IMODE(sock.stat().st_mode) == 0o660
-        assert await ask_anthropic(anthropic_on(sock, key))
-        assert await ask_openai(openai_on(sock, key))
+        assert await ask_anthropic(sock, key)
+        assert await ask_openai(sock, key)
         async with httpx.AsyncClient() as tcp:
             over_tcp = await tcp.post(
                 proc.url + "/v1/messages",
@@ -112,7 +114,7 @@ async def test_sdks_reach_the_gateway_through_the_socket_beside_tcp(
             )
         assert over_tcp.status_code == 200
         with pytest.raises(anthropic.AuthenticationError):  # no bound key: the socket wants a key too
-            await ask_anthropic(anthropic_on(sock, PLACEHOLDER))
+            await ask_anthropic(sock, PLACEHOLDER)
         assert await proc.stop() == 0
     assert f"Listening on unix:{sock} (mode 0660)" in proc.stderr
     assert not sock.exists()  # removed on shutdown
@@ -163,7 +165,7 @@ async def test_a_bound_socket_needs_no_key_but_tcp_still_does(
     sock = sockdir / "gw.sock"
     env = base_env(fake, claude_home, data, ROUTER_SOCKET=str(sock), ROUTER_DEFAULT_KEY_FILE=str(key_file))
     async with serve_process(env, tmp_path) as proc:
-        assert await ask_anthropic(anthropic_on(sock, PLACEHOLDER))  # a placeholder, not a key
+        assert await ask_anthropic(sock, PLACEHOLDER)  # a placeholder, not a key
         async with httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(uds=str(sock))) as http:
             me = await http.get("http://gateway/api/tokens/self")  # no credential header at all
             assert me.status_code == 200, me.text
@@ -175,9 +177,9 @@ async def test_a_bound_socket_needs_no_key_but_tcp_still_does(
                 assert denied.status_code == 401
                 assert denied.json()["type"] == "error"
                 assert pod_key not in denied.text
-        assert await ask_openai(openai_on(sock, PLACEHOLDER))  # the second (last) request of the budget
+        assert await ask_openai(sock, PLACEHOLDER)  # the second (last) request of the budget
         with pytest.raises(anthropic.RateLimitError):  # the pod's budget applies on the socket
-            await ask_anthropic(anthropic_on(sock, PLACEHOLDER))
+            await ask_anthropic(sock, PLACEHOLDER)
     assert pod_key not in proc.stderr
 
 

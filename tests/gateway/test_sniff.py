@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.proxy.sniff import UsageSniffer, sniff_model
+from gateway.exchange.sniff import UsageSniffer, sniff_model
 from tests.support.fake_anthropic import message_events, message_json
 
 

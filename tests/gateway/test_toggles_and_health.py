@@ -123,7 +123,7 @@ async def test_revoked_key_is_a_403_and_budget_exhaustion_a_429(
     async with running_gateway(gateway_config(fake.url, tmp_path / "d", claude_home)) as gw:
         revoked = await gw.issue_key(label="gone")
         limited = await gw.issue_key(label="one", max_requests=1)
-        tokens = gw.ctx.token_authority()
+        tokens = gw.tokens
         gone = next(r for r in tokens.list() if r.label == "gone")  # type: ignore[attr-defined]
         await tokens.revoke(gone.id)  # type: ignore[attr-defined]
         body = {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "Hi"}]}

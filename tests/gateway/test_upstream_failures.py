@@ -196,7 +196,7 @@ async def test_client_leaving_before_the_first_byte_frees_the_account(
             if fake.disconnects:
                 break
             await asyncio.sleep(0.05)
-        snapshot = gw.ctx.account_pool().snapshot()
+        snapshot = gw.pool.snapshot()
     assert fake.disconnects == 1  # the upstream request was cancelled too
     assert [entry["in_flight"] for entry in snapshot] == [0]
 
@@ -246,7 +246,7 @@ async def test_a_client_leaving_mid_stream_is_still_charged_for_the_input_tokens
     fake.then(Step.stall(after_events=4, seconds=30.0))
     async with running_gateway(gateway_config(fake.url, tmp_path / "d", claude_home)) as gw:
         key = await gw.issue_key()
-        tokens = gw.ctx.token_authority()
+        tokens = gw.tokens
         async with aiohttp.ClientSession() as http:
             response = await http.post(
                 gw.url + "/v1/messages",

@@ -151,7 +151,7 @@ async def test_provider_usage_is_charged_to_the_key(
     compat_gateway: RunningGateway, fake_openai: FakeOpenAI
 ) -> None:
     await register(compat_gateway, fake_openai)
-    tokens: Any = compat_gateway.ctx.token_authority()
+    tokens: Any = compat_gateway.tokens
     issued = await tokens.issue(label="budget", max_tokens=100)
     async with openai.AsyncOpenAI(
         base_url=f"{compat_gateway.url}/v1", api_key=issued.token, max_retries=0
@@ -277,7 +277,7 @@ async def test_a_client_leaving_a_provider_stream_is_charged_for_the_usage_seen(
 ) -> None:
     await register(compat_gateway, fake_openai)
     fake_openai.pause = 30.0  # the usage chunk has been relayed, `[DONE]` never comes
-    tokens: Any = compat_gateway.ctx.token_authority()
+    tokens: Any = compat_gateway.tokens
     issued = await tokens.issue(label="leaver", max_tokens=100)
     payload = {"model": "m", "messages": [{"role": "user", "content": "Hi"}], "stream": True}
     async with aiohttp.ClientSession() as http:

@@ -20,7 +20,7 @@ from tests.support.gateway import RunningGateway, running_gateway
 async def test_token_usage_is_charged_to_the_key_streamed_and_not(
     gateway: RunningGateway, upstream: ScriptedAnthropic
 ) -> None:
-    tokens: Any = gateway.ctx.token_authority()
+    tokens: Any = gateway.tokens
     issued = await tokens.issue(label="budget", max_tokens=1000)
     async with openai.AsyncOpenAI(base_url=f"{gateway.url}/v1", api_key=issued.token, max_retries=0) as sdk:
         await sdk.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}])

@@ -181,7 +181,7 @@ async def test_a_client_leaving_mid_stream_is_still_charged_for_the_tokens_seen(
     chat = {"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}], "stream": True}
     responses = {"model": "gpt-4o", "input": "x", "stream": True}
     async with running_gateway(config, {"ACCOUNT_KEY": ACCOUNT_KEY}) as gw:
-        tokens = gw.ctx.token_authority()
+        tokens = gw.tokens
         async with aiohttp.ClientSession() as http:
             for path, payload in (("/v1/chat/completions", chat), ("/v1/responses", responses)):
                 key = await gw.issue_key(label=path)

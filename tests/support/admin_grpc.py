@@ -24,7 +24,7 @@ def with_admin_grpc(config: RouterConfig) -> RouterConfig:
 
 
 def grpc_target(gw: RunningGateway) -> str:
-    return f"127.0.0.1:{gw.ctx.extras[ADMIN_GRPC_PORT]}"
+    return f"127.0.0.1:{gw.app[ADMIN_GRPC_PORT]}"
 
 
 @asynccontextmanager

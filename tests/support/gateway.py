@@ -30,8 +30,11 @@ from dsl.model import (
     TimeoutConfig,
     UpstreamConfig,
 )
+from gateway.accounts.pool import POOL, AccountPool
+from gateway.accounts.state import Clock
 from gateway.app import build_app
 from gateway.context import GATEWAY, GatewayContext
+from gateway.tokens.service import TOKENS, TokenService
 
 TEST_SECRET = "test-token-secret-0123456789abcdef"
 
@@ -45,9 +48,17 @@ class RunningGateway:
     def ctx(self) -> GatewayContext:
         return self.app[GATEWAY]
 
+    @property
+    def tokens(self) -> TokenService:
+        return self.app[TOKENS]
+
+    @property
+    def pool(self) -> AccountPool:
+        return self.app[POOL]
+
     async def issue_key(self, **kwargs: Any) -> str:
         """Issue an la_sk_ key through the token service (label, ttl_hours, max_requests, account...)."""
-        tokens: Any = self.ctx.token_authority()
+        tokens: Any = self.tokens
         result = tokens.issue(**kwargs)
         if inspect.isawaitable(result):
             result = await result
@@ -60,10 +71,11 @@ class RunningGateway:
 
 @asynccontextmanager
 async def running_gateway(
-    config: RouterConfig, environ: Mapping[str, str] | None = None
+    config: RouterConfig, environ: Mapping[str, str] | None = None, clock: Clock | None = None
 ) -> AsyncIterator[RunningGateway]:
+    """`clock` (a `tests.accounts.vclock.VirtualClock`) lets a test move account cooldowns on."""
     env = {"TOKEN_SECRET": TEST_SECRET, **(environ or {})}
-    app = build_app(config, env)
+    app = build_app(config, env, clock)
     runner = web.AppRunner(app, handle_signals=False, handler_cancellation=True, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from tests.support.anthropic_wire import message_events, message_json, sse_frame
 from tests.support.gateway import api_key_account, gateway_config, running_gateway
+from tests.support.ports import serving
 from tests.support.prometheus_text import get_text, series
 
 MODEL = "claude-cache-1"
@@ -41,15 +42,8 @@ async def messages(request: web.Request) -> web.StreamResponse:
 async def upstream() -> AsyncIterator[str]:
     app = web.Application()
     app.router.add_post("/v1/messages", messages)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+    async with serving(app) as url:
+        yield url
 
 
 async def test_cache_read_and_write_tokens_are_counted_by_type(upstream: str, tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ import pytest
 
 from dsl.model import RouterConfig
 from gateway.logging import JsonFormatter, RedactionFilter
+from gateway.telemetry.metrics import METRICS
 from gateway.telemetry.middleware import ACCESS_LOGGER
 from tests.support.fake_anthropic import FakeAnthropic, Step
 from tests.support.gateway import running_gateway
@@ -195,7 +196,7 @@ async def test_disabled_metrics_hide_the_routes(config: RouterConfig) -> None:
                 body = await response.json()
                 assert body["type"] == "error" and body["error"]["type"] == "not_found_error"
                 assert response.headers["x-request-id"]
-        assert gw.ctx.metrics is None
+        assert METRICS not in gw.app
 
 
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool (Debian prometheus) not installed")
@@ -281,3 +282,22 @@ async def test_time_to_first_token_is_the_first_text_not_the_headers(
     assert total("gen_ai_server_time_to_first_token_seconds_sum", "late") >= 0.55
     assert total("gen_ai_server_time_to_first_token_seconds_sum", "early") < 0.4  # generous: loaded CI
     assert total("gen_ai_server_request_duration_seconds_sum", "early") >= 0.55
+
+
+async def test_openai_streams_come_and_go_on_the_active_streams_gauge(config: RouterConfig) -> None:
+    """Chat and Responses streams count like Messages streams: one up while open, back to 0 after
+    (the routes once marked the request streaming before the gauge saw it start, leaving it at -2)."""
+    async with running_gateway(config, ACCOUNT_ENV) as gw:
+        async with openai.AsyncOpenAI(
+            base_url=f"{gw.url}/v1", api_key=await gw.issue_key(), max_retries=0
+        ) as client:
+            chat = await client.chat.completions.create(
+                model=MODEL, messages=[{"role": "user", "content": "Hi"}], stream=True
+            )
+            async for _ in chat:
+                pass
+            responses = await client.responses.create(model=MODEL, input="Hi", stream=True)
+            async for _ in responses:
+                pass
+        _, _, after = await get_text(f"{gw.url}/metrics")
+    assert series(after)[("link_assistant_active_streams", frozenset())] == 0

@@ -94,9 +94,8 @@ def test_prometheus_names_keep_the_seed_contract() -> None:
 def test_duration_ttft_and_tokens_by_type() -> None:
     metrics = GatewayMetrics(in_memory=True)
     info = request(account="primary", model="claude-sonnet-4-5", streaming=True)
-    info.note_usage({"input_tokens": 11, "cache_read_input_tokens": 7, "cache_creation_input_tokens": 3})
-    info.note_usage({"output_tokens": 2})
-    info.note_usage({"output_tokens": 9})  # message_delta carries the cumulative count
+    info.note_counts(input_tokens=11, output_tokens=2, cache_read=7, cache_write=3)
+    info.note_counts(input_tokens=0, output_tokens=9, cache_read=0, cache_write=0)  # counts are cumulative
     info.first_token_s = 0.05
     metrics.observe(info, 200, 0, 0)
     got = points(metrics)
@@ -166,7 +165,7 @@ def test_one_apps_metrics_do_not_leak_into_another() -> None:
 def test_promtool_accepts_the_exposition() -> None:
     metrics = GatewayMetrics()
     info = request(account="primary", model="claude-x", streaming=True, headers_s=0.01)
-    info.note_usage({"input_tokens": 1, "output_tokens": 2})
+    info.note_counts(input_tokens=1, output_tokens=2, cache_read=0, cache_write=0)
     info.note_upstream_error("primary", "overloaded")
     metrics.observe(info, 200, 1, 1)
     metrics.watch_accounts(lambda: [AccountSample("primary", "healthy", 0)])

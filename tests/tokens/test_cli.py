@@ -134,7 +134,7 @@ async def test_cli_revoke_reaches_a_running_gateway_within_one_second(
 ) -> None:
     data = tmp_path / "data"
     async with running_gateway(gateway_config(fake.url, data, claude_home), {"TOKEN_SECRET": SECRET}) as gw:
-        issued = await gw.ctx.token_authority().issue(label="live")  # type: ignore[attr-defined]
+        issued = await gw.tokens.issue(label="live")
         async with anthropic.AsyncAnthropic(base_url=gw.url, api_key=issued.token, max_retries=0) as client:
             await client.messages.create(model="m", max_tokens=8, messages=[{"role": "user", "content": "a"}])
             cli = await asyncio.create_subprocess_exec(

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import re
 
+from gateway.exchange.interface import Usage
+
 _MAX_MODEL = 200
 _MODEL = re.compile(rb'"model"\s*:\s*"([^"\\]{1,200})"')
 _USAGE = re.compile(
@@ -63,3 +65,7 @@ class UsageSniffer:
                 else:
                     self.cache_write_tokens = max(self.cache_write_tokens, number)
         self._tail = data[-_TAIL:]
+
+    @property
+    def usage(self) -> Usage:
+        return Usage(self.input_tokens, self.output_tokens, self.cache_read_tokens, self.cache_write_tokens)

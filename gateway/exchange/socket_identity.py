@@ -16,6 +16,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from gateway.context import GATEWAY
 from gateway.tokens.jwt_codec import PREFIX
 
 
@@ -52,8 +53,9 @@ def presents_own_key(headers: Mapping[str, str]) -> bool:
     return (headers.get("x-api-key") or "").startswith(PREFIX)
 
 
-def credential_headers(request: web.Request, bound_key: str | None) -> Mapping[str, str]:
+def credential_headers(request: web.Request) -> Mapping[str, str]:
     """The headers to authorize this request with: its own, or the bound key on the socket."""
+    bound_key = request.app[GATEWAY].socket_key
     if bound_key is None or presents_own_key(request.headers) or not arrived_on_socket(request):
         return request.headers
     return {"x-api-key": bound_key}

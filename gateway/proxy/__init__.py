@@ -1,1 +1,0 @@
-"""The Anthropic pass-through proxy: pure header/identity rules, the forwarding loop, streaming."""
