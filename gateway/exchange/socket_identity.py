@@ -55,7 +55,8 @@ def presents_own_key(headers: Mapping[str, str]) -> bool:
 
 def credential_headers(request: web.Request) -> Mapping[str, str]:
     """The headers to authorize this request with: its own, or the bound key on the socket."""
-    bound_key = request.app[GATEWAY].socket_key
+    ctx = request.app.get(GATEWAY)  # an app built around the pipeline alone has no gateway settings
+    bound_key = ctx.socket_key if ctx is not None else None
     if bound_key is None or presents_own_key(request.headers) or not arrived_on_socket(request):
         return request.headers
     return {"x-api-key": bound_key}
