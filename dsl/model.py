@@ -183,6 +183,7 @@ class FeaturesConfig:
     claude_code_identity: bool = True
     experimental_compatibility: bool = False
     hot_reload: bool = True
+    activitypub: bool = True
 
 
 @dataclass(frozen=True)
@@ -213,6 +214,8 @@ class GonkaConfig:
     private_key: SecretRef | None = None
     source_url: str = "https://node4.gonka.ai"
     model: str = "Qwen/Qwen3-235B-A22B-Instruct-2507-FP8"
+    endpoints: str | None = None
+    """`url;gonka1address[,…]`: send to these nodes, skipping discovery from `source_url`."""
 
 
 @dataclass(frozen=True)
@@ -228,6 +231,10 @@ class CraterConfig:
 class ActivityPubConfig:
     actor_base_url: str | None = None
     public_key_pem: str | None = None
+    private_key: SecretRef | None = None
+    """PEM private key that signs outbound activities; unset: a pair kept in the data dir."""
+    rate_limit_per_minute: int = 120
+    """Requests per minute per client address on the public ActivityPub routes."""
 
 
 @dataclass(frozen=True)

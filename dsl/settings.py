@@ -44,6 +44,15 @@ class ResolvedSettings:
     named in the config (`api-key-env LITELLM_MASTER_KEY`) may live in ./.lenv as with the seed."""
 
 
+ENV_OR_FILE_ONLY: Mapping[str, str] = {
+    "gonka.private_key": (
+        "--gonka-private-key is refused: a wallet key on the command line is visible to every local user; "
+        "set GONKA_PRIVATE_KEY, or `private-key-file PATH` in the `gonka:` block"
+    ),
+}
+"""Secrets that move funds: accepted only from the environment, a dotfile or a file reference."""
+
+
 def resolve(
     argv_values: Mapping[str, object],
     environ: Mapping[str, str],
@@ -71,6 +80,9 @@ def resolve(
         if found is None:
             continue
         layer, raw = found
+        if layer == "flag" and setting.path in ENV_OR_FILE_ONLY:
+            problems.append(Problem(ENV_OR_FILE_ONLY[setting.path], LAYER_FILES[layer]))
+            continue
         try:
             value = convert_setting(setting, layer, raw)
         except c.ConversionError as err:

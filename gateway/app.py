@@ -21,9 +21,11 @@ import aiohttp
 from aiohttp import web
 
 from dsl.model import RouterConfig, UpstreamProvider
+from gateway import startup
 from gateway.accounts.build import build_account_pool
 from gateway.accounts.pool import POOL
 from gateway.accounts.state import Clock
+from gateway.bedrock.routes import add_bedrock_routes
 from gateway.context import GATEWAY, HTTP_SESSION, GatewayContext
 from gateway.credentials.build import expand_home
 from gateway.credentials.secrets import resolve_secret
@@ -32,6 +34,9 @@ from gateway.exchange.interface import Surface
 from gateway.exchange.pipeline import EXCHANGE
 from gateway.exchange.socket_identity import KeyFileError, read_default_key
 from gateway.exchange.wiring import build_exchange
+from gateway.forgefed.crater import CraterSurface, crater_parts
+from gateway.forgefed.surface import add_activitypub_routes
+from gateway.gonka.forward import add_gonka_door
 from gateway.http.accounts_routes import add_accounts_routes
 from gateway.http.anthropic_routes import add_anthropic_routes, add_fallback_route
 from gateway.http.health import add_health_routes
@@ -39,8 +44,9 @@ from gateway.http.middleware import error_middleware
 from gateway.http.observability import setup_telemetry
 from gateway.http.token_routes import add_token_routes
 from gateway.listeners import listener_problems
+from gateway.mpp.gate import add_mpp_gate
 from gateway.openai.bridge import OpenAIApi, openai_body
-from gateway.openai.models import provider_models_list
+from gateway.openai.models import model_entry, provider_models_list
 from gateway.openai.routes import OPENAI, add_openai_routes
 from gateway.providers.active import ActiveProvider
 from gateway.providers.forward import ProviderSurface
@@ -49,6 +55,7 @@ from gateway.providers.routes import add_provider_routes
 from gateway.providers.store import PROVIDERS, ProviderStore
 from gateway.tlsfiles import RELOADERS
 from gateway.tokens.service import TOKENS, build_token_service
+from gateway.vertex.routes import add_vertex_routes
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +84,9 @@ def build_context(config: RouterConfig, environ: Mapping[str, str]) -> GatewayCo
         raise ConfigurationError(
             f"TOKEN_SECRET is required ({config.admin.token_secret.describe()} is unset or empty)"
         )
-    problems = listener_problems(config.server)
-    if problems:
-        raise ConfigurationError("; ".join(problems))
+    refused = [n.message for n in startup.errors(config, environ, secret)] + listener_problems(config.server)
+    if refused:
+        raise ConfigurationError("; ".join(refused))
     try:
         socket_key = read_default_key(config.server.default_key_file)
     except KeyFileError as err:
@@ -183,6 +190,25 @@ def add_provider_door(app: web.Application) -> None:
     doors.listings[UpstreamProvider.OPENAI_COMPATIBLE] = listing
 
 
+def add_crater_door(app: web.Application) -> None:
+    """The OpenAI routes' door to a ForgeFed tracker (`UPSTREAM_PROVIDER=crater`), with its own backend."""
+    doors = app.get(OPENAI)
+    parts = crater_parts(app) if doors is not None else None
+    if doors is None or parts is None:
+        return
+    settings, backend = parts
+
+    async def listing(created: int) -> dict[str, Any]:
+        return {"object": "list", "data": [model_entry("crater-forgefed", "crater", None)]}
+
+    def door(api: OpenAIApi) -> Surface:
+        return CraterSurface(api.value, partial(openai_body, api), settings)
+
+    doors.doors[UpstreamProvider.CRATER] = door
+    doors.listings[UpstreamProvider.CRATER] = listing
+    doors.backends[UpstreamProvider.CRATER] = backend
+
+
 def _end_streams(inflight: InFlight) -> Callable[[web.Application], Awaitable[None]]:
     async def end_streams(app: web.Application) -> None:
         """Shutdown, after the listeners stopped: let relayed streams finish, then end the rest cleanly."""
@@ -219,9 +245,15 @@ def build_app(
     add_health_routes(app)
     add_accounts_routes(app)
     add_anthropic_routes(app)
+    add_bedrock_routes(app)
+    add_vertex_routes(app)
     add_token_routes(app)
     add_openai_routes(app)
     add_provider_door(app)
+    add_gonka_door(app)
+    add_mpp_gate(app)
     add_provider_routes(app)
+    add_activitypub_routes(app)
+    add_crater_door(app)
     add_fallback_route(app)
     return app

@@ -1,7 +1,8 @@
 """The gateway's error type and the one place that renders it in a client's dialect.
 
 Pure: no aiohttp here. Handlers raise `GatewayError`; the HTTP layer turns it into a response with
-`anthropic_body` or `openai_body` depending on the route's API family.
+`anthropic_body`, `openai_body` or `bedrock_body` (+ `bedrock_headers`) depending on the route's API
+family.
 """
 
 from __future__ import annotations
@@ -39,6 +40,38 @@ class GatewayError(Exception):
                 "code": OPENAI_CODES.get(self.status),
             }
         }
+
+    def bedrock_body(self) -> dict[str, Any]:
+        """`{"message": …}` as Bedrock sends (the error's name travels in `x-amzn-ErrorType`), plus
+        the Anthropic envelope: the seed answered its Bedrock paths in Anthropic's shape, and AWS
+        SDKs ignore keys they do not know."""
+        return {"message": self.message, **self.anthropic_body()}
+
+    def bedrock_headers(self) -> dict[str, str]:
+        return {**self.headers, "x-amzn-ErrorType": bedrock_error_type(self.status, self.error_type)}
+
+
+def bedrock_error_type(status: int, error_type: str = "") -> str:
+    """The AWS error name the SDKs raise for a status (`ThrottlingException` for 429, …)."""
+    if error_type == "overloaded_error":
+        return "ServiceUnavailableException"
+    return BEDROCK_TYPES.get(status, "InternalServerException" if status >= 500 else "ValidationException")
+
+
+# HTTP status → Bedrock runtime's error name (the service model's exceptions).
+BEDROCK_TYPES: dict[int, str] = {
+    400: "ValidationException",
+    401: "UnrecognizedClientException",
+    403: "AccessDeniedException",
+    404: "ResourceNotFoundException",
+    408: "ModelTimeoutException",
+    413: "ValidationException",
+    424: "ModelErrorException",
+    429: "ThrottlingException",
+    503: "ServiceUnavailableException",
+    504: "ModelTimeoutException",
+    529: "ServiceUnavailableException",
+}
 
 
 def sse_error_event(error_type: str, message: str) -> bytes:

@@ -219,6 +219,7 @@ FEATURES = SectionSpec(
         F("claude-code-identity", "claude_code_identity", c.to_bool),
         F("experimental-compatibility", "experimental_compatibility", c.to_bool),
         F("hot-reload", "hot_reload", c.to_bool),
+        F("activitypub", "activitypub", c.to_bool),
     ),
 )
 
@@ -258,6 +259,7 @@ GONKA = SectionSpec(
         F("private-key", "private_key", secret=True),
         F("source-url", "source_url", c.to_url),
         F("model", "model"),
+        F("endpoints", "endpoints"),
     ),
 )
 
@@ -276,7 +278,12 @@ CRATER = SectionSpec(
 ACTIVITYPUB = SectionSpec(
     "activitypub",
     ActivityPubConfig,
-    (F("actor-base-url", "actor_base_url", c.to_url), F("public-key-pem", "public_key_pem")),
+    (
+        F("actor-base-url", "actor_base_url", c.to_url),
+        F("public-key-pem", "public_key_pem"),
+        F("private-key", "private_key", secret=True),
+        F("rate-limit-per-minute", "rate_limit_per_minute", _int_min(1)),
+    ),
 )
 
 # Top-level blocks that hold one record each; attr is the RouterConfig field.

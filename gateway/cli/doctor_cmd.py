@@ -1,7 +1,9 @@
 """`link-assistant-router doctor`: the resolved configuration plus credential and store probes.
 
 Prints the seed's `key : value` lines (version, listen address, upstream, toggles, credential and
-store presence) and always exits 0 unless the settings themselves are invalid. It never prints a
+store presence) and always exits 0 unless the settings themselves are invalid. Provider lines
+appear only for the upstream provider in effect; settings accepted but not acted on, and settings
+that would stop `serve`, follow as `warning : …` and `error : …` lines. It never prints a
 secret: only whether one is set, and where a credential file is.
 """
 
@@ -16,13 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from dsl.errors import DslError
-from dsl.model import RouterConfig, StoragePolicy
+from dsl.model import RouterConfig, StoragePolicy, UpstreamProvider
+from gateway import startup
 from gateway.app import resolve_data_dir
 from gateway.cli.serve_cmd import VERSION
 from gateway.cli.settings import settings_from_args
 from gateway.credentials.build import AccountSpec, account_specs, state_path
 from gateway.credentials.files import first_existing_candidate, read_first_credentials
 from gateway.credentials.secrets import resolve_secret
+from gateway.gonka.forward import GonkaSetupError, gonka_upstream
+from gateway.mpp.gate import MppSetupError, mpp_gate
 
 
 def register(subparsers: Any) -> None:
@@ -82,9 +87,7 @@ def doctor_lines(config: RouterConfig, environ: Mapping[str, str], now: float) -
         ("listen_addr", f"{config.server.host}:{config.server.port}"),
         ("upstream_base_url", config.upstream.base_url),
         ("upstream_provider", config.upstream.provider.value),
-        ("openai_provider", f"{config.openai_compatible.provider_name} {config.openai_compatible.base_url}"),
-        ("crater_inbox", config.crater.inbox or "unset"),
-        ("crater_actor", config.crater.actor or "unset"),
+        *_provider_lines(config, environ),
         ("claude_code_home", str(specs[0].oauth_home) if specs and specs[0].oauth_home else "unset"),
         ("routing_mode", config.routing.mode.value),
         ("storage_policy", config.storage.policy.value),
@@ -95,7 +98,7 @@ def doctor_lines(config: RouterConfig, environ: Mapping[str, str], now: float) -
         ("additional_account_dirs", str(len(config.upstream.additional_account_dirs))),
         ("token_secret", _set(resolve_secret(config.admin.token_secret, environ))),
         ("admin_key", _set(resolve_secret(config.admin.admin_key, environ))),
-        ("mpp_openai_charge", "enabled" if config.mpp.enabled else "disabled"),
+        ("mpp_openai_charge", _mpp_state(config, environ)),
     ]
     for spec in specs:
         key = "primary credentials" if spec.name == "primary" else f"account {spec.name}"
@@ -107,4 +110,46 @@ def doctor_lines(config: RouterConfig, environ: Mapping[str, str], now: float) -
     if policy in (StoragePolicy.BINARY, StoragePolicy.BOTH):
         lines.append(("binary_store", "present" if (data_dir / "tokens.bin").is_file() else "absent"))
     lines.append(("provider_store", "present" if (data_dir / "providers.lenv").is_file() else "absent"))
+    secret = resolve_secret(config.admin.token_secret, environ) or "doctor-has-no-token-secret"
+    lines += [(n.level.value, n.message) for n in startup.notices(config, environ, secret)]
     return lines
+
+
+def _provider_lines(config: RouterConfig, environ: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Only the upstream provider in effect: the others' settings act on nothing."""
+    provider = config.upstream.provider
+    if provider is UpstreamProvider.OPENAI_COMPATIBLE:
+        compatible = config.openai_compatible
+        return [("openai_provider", f"{compatible.provider_name} {compatible.base_url}")]
+    if provider is UpstreamProvider.CRATER:
+        return [
+            ("crater_inbox", config.crater.inbox or "unset"),
+            ("crater_actor", config.crater.actor or "unset"),
+        ]
+    if provider is UpstreamProvider.GONKA:
+        try:
+            requester = gonka_upstream(config, environ).signer.address
+        except GonkaSetupError:
+            requester = "NO USABLE KEY"
+        where = config.gonka.endpoints or f"discovered from {config.gonka.source_url}"
+        return [
+            ("gonka_endpoints", where),
+            ("gonka_model", config.gonka.model),
+            ("gonka_requester", requester),
+        ]
+    return []
+
+
+def _mpp_state(config: RouterConfig, environ: Mapping[str, str]) -> str:
+    if not config.mpp.enabled:
+        return "disabled"
+    try:
+        gate = mpp_gate(config, environ, "doctor")
+    except MppSetupError:
+        return "NOT ACTIVE (see the error line)"
+    if gate is None or not config.features.openai_api:
+        return "NOT ACTIVE (the OpenAI routes are disabled)"
+    charge = gate.charge
+    return (
+        f"enabled ({charge.amount} {charge.currency} to {charge.recipient} per request, method {gate.method})"
+    )

@@ -22,6 +22,7 @@ from aiohttp import web
 
 from dsl.errors import DslError
 from dsl.model import RouterConfig
+from gateway import startup
 from gateway.admin_grpc.errors import AdminServerError
 from gateway.app import ConfigurationError, build_app, build_context
 from gateway.cli.settings import settings_from_args
@@ -30,6 +31,7 @@ from gateway.credentials.build import account_specs
 from gateway.credentials.secrets import resolve_secret
 from gateway.listeners import Bound, ListenError, remove_socket, start_listeners
 from gateway.logging import configure_logging, level_from
+from gateway.mpp.gate import TEST_SECRET_ENV
 from gateway.tlsfiles import RELOADERS, http_tls, tls_problem
 from gateway.tokens.state import StoreError
 
@@ -63,7 +65,8 @@ def secrets_of(config: RouterConfig, environ: Mapping[str, str]) -> list[str]:
         config.redis.url,
     ]
     refs += [a.api_key for a in config.accounts] + [p.api_key for p in config.providers]
-    return [v for v in (resolve_secret(r, environ) for r in refs) if v]
+    found = [v for v in (resolve_secret(r, environ) for r in refs) if v]
+    return found + ([environ[TEST_SECRET_ENV]] if environ.get(TEST_SECRET_ENV) else [])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -161,6 +164,8 @@ async def _serve(
 
 def _log_banner(config: RouterConfig, environ: Mapping[str, str], bound: Bound) -> None:
     log.info("Link.Assistant.Router v%s", VERSION)
+    for notice in startup.warnings(config):  # settings accepted but not acted on: said out loud
+        log.warning("%s", notice.message)
     log.info("Upstream: %s (provider %s)", config.upstream.base_url, config.upstream.provider.value)
     for spec in account_specs(config, environ):
         where = (

@@ -104,54 +104,51 @@ async def run(
     """Serve one client request through `surface`; `backend` overrides the one the call would get;
     `error_shape` renders a `GatewayError` raised on the way in the surface's own shape."""
     try:
-        return await _exchange(request, surface, backend)
+        exchange = request.app[EXCHANGE]
+        info = info_of(request)
+        try:
+            record = await exchange.tokens.authorize(credential_headers(request))
+        except BudgetExceeded as exc:
+            info.rejection = exc.reason  # the budget-rejection metric and access log
+            raise
+        body = await read_body(request)
+        path, query = raw_upstream_path(request), raw_query(request)
+        incoming = Incoming(request.method, path, query, request.headers, body)
+        translator = await surface.translator(incoming, record)
+        call = translator.call
+        info.model = call.model
+        if backend is None:
+            backend = exchange.accounts if call.target is None else exchange.raw
+        answer = await backend.open(call, info)
+        info.account = answer.account
+        upstream = answer.response
+        usage = NO_USAGE
+        try:
+            plan = translator.answer(upstream.status, upstream.reason, upstream.headers)
+            if isinstance(plan, Whole):
+                reply = plan.convert(await _read_whole(upstream, plan.limit))
+                if reply.usage:
+                    await settle(exchange.tokens, record, reply.usage, info)  # nothing sent yet: no shield
+                return _respond(reply, info)
+            if answer.extra_headers:
+                headers = CIMultiDict(plan.headers)
+                headers.update(answer.extra_headers)
+                plan = Relay(plan.codec, plan.status, headers, plan.reason)
+            try:
+                with exchange.inflight.track():  # shutdown lets the stream finish within its grace period
+                    return await relay(request, upstream, plan, exchange.idle_timeout, info)
+            finally:
+                usage = plan.codec.usage
+        finally:
+            answer.finish()  # gives the account's concurrency slot back now, not when GC finds the response
+            if usage:
+                # Also when the client left mid-stream: tokens it caused upstream still count against its
+                # budget, so the write is shielded from the handler's cancellation.
+                await asyncio.shield(settle(exchange.tokens, record, usage, info))
     except GatewayError as exc:
         if error_shape is None:
             raise  # the error middleware renders it in the route's dialect
         return error_shape(exc)
-
-
-async def _exchange(request: web.Request, surface: Surface, backend: Backend | None) -> web.StreamResponse:
-    exchange = request.app[EXCHANGE]
-    info = info_of(request)
-    try:
-        record = await exchange.tokens.authorize(credential_headers(request))
-    except BudgetExceeded as exc:
-        info.rejection = exc.reason  # the budget-rejection metric and access log
-        raise
-    body = await read_body(request)
-    incoming = Incoming(request.method, raw_upstream_path(request), raw_query(request), request.headers, body)
-    translator = await surface.translator(incoming, record)
-    call = translator.call
-    info.model = call.model
-    if backend is None:
-        backend = exchange.accounts if call.target is None else exchange.raw
-    answer = await backend.open(call, info)
-    info.account = answer.account
-    upstream = answer.response
-    usage = NO_USAGE
-    try:
-        plan = translator.answer(upstream.status, upstream.reason, upstream.headers)
-        if isinstance(plan, Whole):
-            reply = plan.convert(await _read_whole(upstream, plan.limit))
-            if reply.usage:
-                await settle(exchange.tokens, record, reply.usage, info)  # nothing sent yet: no shield
-            return _respond(reply, info)
-        if answer.extra_headers:
-            headers = CIMultiDict(plan.headers)
-            headers.update(answer.extra_headers)
-            plan = Relay(plan.codec, plan.status, headers, plan.reason)
-        try:
-            with exchange.inflight.track():  # shutdown lets the stream finish within its grace period
-                return await relay(request, upstream, plan, exchange.idle_timeout, info)
-        finally:
-            usage = plan.codec.usage
-    finally:
-        answer.finish()  # gives the account's concurrency slot back now, not when GC finds the response
-        if usage:
-            # Also when the client left mid-stream: tokens it caused upstream still count against its
-            # budget, so the write is shielded from the handler's cancellation.
-            await asyncio.shield(settle(exchange.tokens, record, usage, info))
 
 
 async def settle(tokens: Authority, record: TokenRecord, usage: Usage, info: RequestInfo) -> None:

@@ -1,8 +1,8 @@
 """The error middleware: every failure leaves as JSON in the route's own dialect, never a traceback.
 
-`GatewayError` is rendered with `anthropic_body()` or `openai_body()` by the path's family; aiohttp's
-own HTTP errors (404, 405, 413) get the same treatment; anything unexpected is logged (without
-request bodies or headers) and answered with a generic 500.
+`GatewayError` is rendered with `anthropic_body()`, `openai_body()` or `bedrock_body()` by the path's
+family; aiohttp's own HTTP errors (404, 405, 413) get the same treatment; anything unexpected is
+logged (without request bodies or headers) and answered with a generic 500.
 """
 
 from __future__ import annotations
@@ -31,7 +31,10 @@ HTTP_ERROR_TYPES: dict[int, str] = {
 
 
 def error_response(request: web.Request, error: GatewayError) -> web.Response:
-    body = error.openai_body() if family_of(request.path) is Family.OPENAI else error.anthropic_body()
+    family = family_of(request.path)
+    if family is Family.BEDROCK:
+        return web.json_response(error.bedrock_body(), status=error.status, headers=error.bedrock_headers())
+    body = error.openai_body() if family is Family.OPENAI else error.anthropic_body()
     return web.json_response(body, status=error.status, headers=error.headers)
 
 

@@ -1,6 +1,7 @@
 """The OpenAI-compatible HTTP surface: `/v1/chat/completions`, `/v1/responses`, `/v1/models`.
 
-Each handler is one call to the exchange pipeline with the surface for the configured upstream:
+Each handler is the MPP admission step (`gateway.mpp.gate`, with MPP on: the key checked, then 402
+until paid) and one call to the exchange pipeline with the surface for the configured upstream:
 with `UPSTREAM_PROVIDER=anthropic`, the Chat/Responses translators (`bridge`); for any other
 provider, the surface its module registered in `OpenAIDoors.doors` while the app was built (the
 OpenAI-compatible pass-through is registered by the wiring function; Gonka or Crater add theirs
@@ -20,8 +21,9 @@ from aiohttp import web
 from dsl.model import UpstreamProvider
 from gateway.context import GATEWAY
 from gateway.errors import GatewayError
-from gateway.exchange.interface import Incoming, Surface, Translator
+from gateway.exchange.interface import Backend, Incoming, Surface, Translator
 from gateway.exchange.pipeline import run
+from gateway.mpp import gate as mpp
 from gateway.openai import models
 from gateway.openai.bridge import OpenAIApi, OpenAISurface
 from gateway.tokens.records import TokenRecord
@@ -53,6 +55,8 @@ class OpenAIDoors:
     aliases: models.AliasTable
     doors: dict[UpstreamProvider, Door] = field(default_factory=dict)
     listings: dict[UpstreamProvider, ProviderModels] = field(default_factory=dict)
+    backends: dict[UpstreamProvider, Backend] = field(default_factory=dict)
+    """A provider whose upstream is not one HTTP call (Crater's task flow) brings its own backend."""
 
     def __post_init__(self) -> None:
         self._translated = {api: OpenAISurface(api, self.aliases) for api in OpenAIApi}
@@ -63,16 +67,27 @@ class OpenAIDoors:
         door = self.doors.get(self.provider)
         return Unavailable(self.provider) if door is None else door(api)
 
+    def backend(self) -> Backend | None:
+        return self.backends.get(self.provider)
+
 
 OPENAI = web.AppKey("openai_surface", OpenAIDoors)
 
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:
-    return await run(request, request.app[OPENAI].surface(OpenAIApi.CHAT))
+    return await _serve(request, OpenAIApi.CHAT)
 
 
 async def responses(request: web.Request) -> web.StreamResponse:
-    return await run(request, request.app[OPENAI].surface(OpenAIApi.RESPONSES))
+    return await _serve(request, OpenAIApi.RESPONSES)
+
+
+async def _serve(request: web.Request, api: OpenAIApi) -> web.StreamResponse:
+    refusal = await mpp.admit(request)  # MPP_ENABLE: the key checked, then 402 until paid
+    if refusal is not None:
+        return refusal
+    doors = request.app[OPENAI]
+    return await run(request, doors.surface(api), doors.backend())
 
 
 async def model_listing(request: web.Request) -> dict[str, Any]:

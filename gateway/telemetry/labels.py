@@ -27,6 +27,10 @@ _EXACT_ROUTES: dict[str, tuple[str, Surface | None]] = {
     "/v1/messages/count_tokens": ("/v1/messages/count_tokens", Surface.ANTHROPIC),
     "/invoke": ("/invoke", Surface.ANTHROPIC),
     "/invoke-with-response-stream": ("/invoke-with-response-stream", Surface.ANTHROPIC),
+    "/api/services/bedrock/invoke": ("/invoke", Surface.ANTHROPIC),
+    "/api/services/bedrock/invoke-with-response-stream": ("/invoke-with-response-stream", Surface.ANTHROPIC),
+    "/foundation-models": ("/foundation-models", None),
+    "/inference-profiles": ("/inference-profiles", None),
     "/v1/chat/completions": ("/v1/chat/completions", Surface.OPENAI_CHAT),
     "/v1/responses": ("/v1/responses", Surface.OPENAI_RESPONSES),
     "/v1/models": ("/v1/models", None),
@@ -52,6 +56,7 @@ _LOCAL_PREFIXES = (
     ("/outbox", "activitypub"),
     ("/activities/", "activitypub"),
     ("/.well-known/", "activitypub"),
+    ("/api/services/activitypub/", "activitypub"),
 )
 _BEDROCK_MODEL = re.compile(r"^/model/[^/]+/(invoke|invoke-with-response-stream)$")
 _VERTEX = re.compile(r":(rawPredict|streamRawPredict)$")

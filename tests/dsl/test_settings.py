@@ -10,7 +10,7 @@ from dsl.config import load_config_traced
 from dsl.config.flags import SETTINGS, Kind, Setting
 from dsl.errors import DslValidationError
 from dsl.model import RoutingMode, SecretRef, StoragePolicy, UpstreamProvider
-from dsl.settings import config_path_from, resolve
+from dsl.settings import ENV_OR_FILE_ONLY, config_path_from, resolve
 
 CONFIG = "server:\n  port 7000\n  host 10.0.0.1\nrouting:\n  mode cli\n"
 
@@ -181,8 +181,12 @@ SEED_FLAGS = [
     ("--redis-url", "REDIS_URL"), ("--oauth-token-url", "CLAUDE_OAUTH_TOKEN_URL"),
     ("--socket", "ROUTER_SOCKET"), ("--disable-tcp", "DISABLE_TCP"),
     ("--default-key-file", "ROUTER_DEFAULT_KEY_FILE"), ("--admin-grpc-socket", "ADMIN_GRPC_SOCKET"),
+    ("--gonka-endpoints", "GONKA_ENDPOINTS"),
     ("--admin-grpc-host", "ADMIN_GRPC_HOST"), ("--tls-cert-file", "TLS_CERT_FILE"),
     ("--tls-key-file", "TLS_KEY_FILE"), ("--admin-grpc-client-ca-file", "ADMIN_GRPC_CLIENT_CA_FILE"),
+    ("--activitypub-private-key-pem", "ACTIVITYPUB_PRIVATE_KEY_PEM"),
+    ("--activitypub-rate-limit-per-minute", "ACTIVITYPUB_RATE_LIMIT_PER_MINUTE"),
+    ("--disable-activitypub", "DISABLE_ACTIVITYPUB"),
 ]  # fmt: skip
 
 
@@ -208,6 +212,10 @@ def test_every_setting_is_read_from_each_layer(setting: Setting, layer: str) -> 
     environ = {**extra, setting.env: raw} if layer == "env" else extra
     lenv = f"{setting.env}: {raw}\n" if layer == ".lenv" else ""
     dotenv = f"{setting.env}={raw}\n" if layer == ".env" else ""
+    if layer == "flag" and setting.path in ENV_OR_FILE_ONLY:  # a wallet key is refused on the command line
+        with pytest.raises(DslValidationError, match="visible to every local user"):
+            resolve(argv, environ, lenv, dotenv)
+        return
     result = resolve(argv, environ, lenv, dotenv)
     name = setting.flag if layer == "flag" else setting.env
     assert result.sources[setting.path] == f"{layer} {name}"

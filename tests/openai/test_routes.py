@@ -72,19 +72,21 @@ async def test_disabled_openai_surface_is_gone_in_openai_shape(
     assert upstream.requests == []
 
 
-async def test_provider_without_an_openai_bridge_is_a_clear_501(
+async def test_crater_without_its_inbox_is_a_clear_502_and_never_reaches_the_anthropic_upstream(
     upstream: ScriptedAnthropic, tmp_path: Path
 ) -> None:
+    # Every provider now has an OpenAI surface (the 501 for "no bridge in this build" is gone); a
+    # provider missing what it needs still answers in the OpenAI shape and sends nothing elsewhere.
     base = config_for(upstream.url, tmp_path)
     config = dataclasses.replace(
-        base, upstream=dataclasses.replace(base.upstream, provider=UpstreamProvider.GONKA)
+        base, upstream=dataclasses.replace(base.upstream, provider=UpstreamProvider.CRATER)
     )
     async with running_gateway(config, {"ACCOUNT_KEY": ACCOUNT_KEY}) as gw:
-        key = await gw.issue_key(label="gonka")
+        key = await gw.issue_key(label="crater")
         async with openai.AsyncOpenAI(base_url=f"{gw.url}/v1", api_key=key, max_retries=0) as sdk:
             with pytest.raises(openai.APIStatusError) as caught:
                 await sdk.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
-    assert caught.value.status_code == 501 and "UPSTREAM_PROVIDER=gonka" in caught.value.message
+    assert caught.value.status_code == 502 and "CRATER_FORGEFED_INBOX" in caught.value.message
     assert upstream.requests == []
 
 

@@ -22,7 +22,14 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.support.anthropic_wire import error_json, message_events, message_json, sse_frame
+from tests.support.anthropic_wire import (
+    error_json,
+    message_events,
+    message_json,
+    sse_frame,
+    tool_use_events,
+    tool_use_json,
+)
 
 
 class Kind(StrEnum):
@@ -34,6 +41,7 @@ class Kind(StrEnum):
     STALL = "stall"
     JSON_FOR_STREAM = "json_for_stream"
     CUT_JSON = "cut_json"
+    TOOL_USE = "tool_use"
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,8 @@ class Step:
     headers: tuple[tuple[str, str], ...] = ()
     after_events: int = 0
     seconds: float = 0.0
+    tool: tuple[str, str] = ("", "{}")
+    """For TOOL_USE: the tool's name and its input as JSON."""
 
     @staticmethod
     def ok() -> Step:
@@ -87,6 +97,11 @@ class Step:
     @staticmethod
     def json_for_stream() -> Step:
         return Step(Kind.JSON_FOR_STREAM)
+
+    @staticmethod
+    def tool_use(name: str, tool_input: dict[str, Any]) -> Step:
+        """Answer with one `tool_use` block (JSON or SSE, as asked); the next step answers the result."""
+        return Step(Kind.TOOL_USE, tool=(name, json.dumps(tool_input)))
 
     @staticmethod
     def cut_json() -> Step:
@@ -244,6 +259,11 @@ class FakeAnthropic:
                 raise
         if step.kind is Kind.CUT_JSON:
             return await self._cut_json(request, model)
+        if step.kind is Kind.TOOL_USE:
+            name, tool_input = step.tool[0], json.loads(step.tool[1])
+            if not payload.get("stream"):
+                return web.json_response(tool_use_json(model, "toolu_fake01", name, tool_input))
+            return await self._frames(request, tool_use_events(model, "toolu_fake01", name, tool_input))
         if not payload.get("stream") or step.kind is Kind.JSON_FOR_STREAM:
             return web.json_response(message_json(model, self.text), headers={"request-id": "req_fake"})
         return await self._stream(request, step, model)
@@ -285,6 +305,14 @@ class FakeAnthropic:
         except (ConnectionResetError, asyncio.CancelledError):
             self.disconnects += 1
             raise
+        return response
+
+    async def _frames(self, request: web.Request, frames: list[bytes]) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"content-type": "text/event-stream", "request-id": "req_fake"})
+        await response.prepare(request)
+        for frame in frames:
+            await response.write(frame)
+        await response.write_eof()
         return response
 
     async def _count_tokens(self, request: web.Request) -> web.Response:

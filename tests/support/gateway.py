@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
+import ssl
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -43,6 +44,8 @@ TEST_SECRET = "test-token-secret-0123456789abcdef"
 class RunningGateway:
     url: str
     app: web.Application
+    tls_url: str | None = None
+    """The same gateway over HTTPS, when started with an `ssl_context` (clients that refuse HTTP)."""
 
     @property
     def ctx(self) -> GatewayContext:
@@ -71,19 +74,30 @@ class RunningGateway:
 
 @asynccontextmanager
 async def running_gateway(
-    config: RouterConfig, environ: Mapping[str, str] | None = None, clock: Clock | None = None
+    config: RouterConfig,
+    environ: Mapping[str, str] | None = None,
+    clock: Clock | None = None,
+    port: int = 0,
+    *,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> AsyncIterator[RunningGateway]:
     """`clock` (a `tests.accounts.vclock.VirtualClock`) lets a test move account cooldowns on."""
     env = {"TOKEN_SECRET": TEST_SECRET, **(environ or {})}
     app = build_app(config, env, clock)
     runner = web.AppRunner(app, handle_signals=False, handler_cancellation=True, shutdown_timeout=1.0)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
     server: Any = site._server
     port = server.sockets[0].getsockname()[1]
+    tls_url = None
+    if ssl_context is not None:
+        tls_site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context)
+        await tls_site.start()
+        tls_server: Any = tls_site._server
+        tls_url = f"https://127.0.0.1:{tls_server.sockets[0].getsockname()[1]}"
     try:
-        yield RunningGateway(f"http://127.0.0.1:{port}", app)
+        yield RunningGateway(f"http://127.0.0.1:{port}", app, tls_url)
     finally:
         await runner.cleanup()
 

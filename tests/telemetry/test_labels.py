@@ -13,6 +13,8 @@ PATHS = [
     ("/v1/messages/count_tokens", "/v1/messages/count_tokens", Surface.ANTHROPIC),
     ("/invoke-with-response-stream", "/invoke-with-response-stream", Surface.ANTHROPIC),
     ("/model/claude-x/invoke", "/model/{id}/invoke", Surface.ANTHROPIC),
+    ("/api/services/bedrock/invoke", "/invoke", Surface.ANTHROPIC),
+    ("/inference-profiles", "/inference-profiles", None),  # answered by the gateway, not forwarded
     (
         "/v1/projects/p/locations/l/publishers/anthropic/models/m:streamRawPredict",
         "vertex:streamRawPredict",
@@ -56,6 +58,8 @@ ROUTE_LABELS = {
     "/invoke-with-response-stream",
     "/model/{id}/invoke",
     "/model/{id}/invoke-with-response-stream",
+    "/foundation-models",
+    "/inference-profiles",
     "vertex:rawPredict",
     "vertex:streamRawPredict",
     "vertex:count-tokens:rawPredict",

@@ -1,0 +1,1 @@
+"""The Bedrock surface: InvokeModel / InvokeModelWithResponseStream over the Messages API."""

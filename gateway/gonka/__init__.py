@@ -1,0 +1,1 @@
+"""Gonka signed inference: request signing (pure) and the OpenAI-route forwarder (I/O)."""

@@ -1,0 +1,1 @@
+"""MPP (the `Payment` HTTP authentication scheme): 402 challenges, credential checks, receipts."""

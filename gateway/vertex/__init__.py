@@ -1,0 +1,1 @@
+"""The Vertex AI surface: rawPredict / streamRawPredict / count-tokens over the Messages API."""
