@@ -43,7 +43,6 @@ from gateway.http.health import add_health_routes
 from gateway.http.middleware import error_middleware
 from gateway.http.observability import setup_telemetry
 from gateway.http.token_routes import add_token_routes
-from gateway.listeners import listener_problems
 from gateway.mpp.gate import add_mpp_gate
 from gateway.openai.bridge import OpenAIApi, openai_body
 from gateway.openai.models import model_entry, provider_models_list
@@ -84,7 +83,7 @@ def build_context(config: RouterConfig, environ: Mapping[str, str]) -> GatewayCo
         raise ConfigurationError(
             f"TOKEN_SECRET is required ({config.admin.token_secret.describe()} is unset or empty)"
         )
-    refused = [n.message for n in startup.errors(config, environ, secret)] + listener_problems(config.server)
+    refused = [n.message for n in startup.errors(config, environ, secret)]  # incl. socket settings
     if refused:
         raise ConfigurationError("; ".join(refused))
     try:

@@ -50,11 +50,11 @@ def listener_problems(server: ServerConfig) -> list[str]:
     """Settings that could not act as written; start-up refuses them rather than ignore them."""
     problems = []
     if not server.tcp and not server.socket:
-        problems.append("TCP is off but no Unix socket is set: nothing to listen on (set server: socket)")
+        problems.append("DISABLE_TCP: TCP is off but no Unix socket is set (set ROUTER_SOCKET)")
     if server.default_key_file and not server.socket:
         problems.append(
-            "default-key-file binds the Unix socket to a key, but no socket is set "
-            "(set server: socket PATH, or ROUTER_SOCKET)"
+            "ROUTER_DEFAULT_KEY_FILE: default-key-file binds the Unix socket to a key, but no socket is set "
+            "(set ROUTER_SOCKET)"
         )
     return problems
 

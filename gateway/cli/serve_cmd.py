@@ -29,7 +29,7 @@ from gateway.cli.settings import settings_from_args
 from gateway.context import GATEWAY
 from gateway.credentials.build import account_specs
 from gateway.credentials.secrets import resolve_secret
-from gateway.listeners import Bound, ListenError, remove_socket, start_listeners
+from gateway.listeners import ListenError, remove_socket, start_listeners
 from gateway.logging import configure_logging, level_from
 from gateway.mpp.gate import TEST_SECRET_ENV
 from gateway.tlsfiles import RELOADERS, http_tls, tls_problem
@@ -146,7 +146,8 @@ async def _serve(
     try:
         bound = await start_listeners(runner, config.server, tls[0] if tls else None)
         started = True
-        _log_banner(config, environ, bound)
+        host, port = bound.tcp or (None, 0)
+        _log_banner(config, environ, host, port, bound.https, bound.socket)
         if on_ready is not None:
             on_ready(bound.urls()[0])
         stop = asyncio.Event()
@@ -162,7 +163,15 @@ async def _serve(
             log.info("stopped")
 
 
-def _log_banner(config: RouterConfig, environ: Mapping[str, str], bound: Bound) -> None:
+def _log_banner(
+    config: RouterConfig,
+    environ: Mapping[str, str],
+    host: str | None,
+    port: int,
+    https: bool = False,
+    socket: str | None = None,
+) -> None:
+    """The start-up banner; `host` None: no TCP listener (socket only)."""
     log.info("Link.Assistant.Router v%s", VERSION)
     for notice in startup.warnings(config):  # settings accepted but not acted on: said out loud
         log.warning("%s", notice.message)
@@ -177,7 +186,7 @@ def _log_banner(config: RouterConfig, environ: Mapping[str, str], bound: Bound) 
         )
         log.info("Account %s: %s", spec.name, where)
     log.info("Routing mode: %s, storage policy: %s", config.routing.mode.value, config.storage.policy.value)
-    if bound.tcp is not None:
-        log.info("Listening on %s:%d%s", *bound.tcp, " (https)" if bound.https else "")
-    if bound.socket is not None:
-        log.info("Listening on unix:%s (mode %04o)", bound.socket, config.server.socket_mode)
+    if host is not None:
+        log.info("Listening on %s:%d%s", host, port, " (https)" if https else "")
+    if socket is not None:
+        log.info("Listening on unix:%s (mode %04o)", socket, config.server.socket_mode)

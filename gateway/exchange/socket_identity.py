@@ -32,7 +32,8 @@ def read_default_key(path: str | None) -> str | None:
         key = Path(path).read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as err:
         reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
-        raise KeyFileError(f"default-key-file {path}: cannot read it ({reason})") from None
+        message = f"ROUTER_DEFAULT_KEY_FILE: default-key-file {path}: cannot read it ({reason})"
+        raise KeyFileError(message) from None
     if not key.startswith(PREFIX):
         raise KeyFileError(
             f"default-key-file {path}: it must hold one {PREFIX} key (issue one with `tokens issue`)"

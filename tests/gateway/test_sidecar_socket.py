@@ -189,7 +189,7 @@ async def test_a_bound_socket_needs_no_key_but_tcp_still_does(
         ({"ROUTER_DEFAULT_KEY_FILE": "KEYFILE"}, "default-key-file binds the Unix socket to a key"),
         ({"ROUTER_SOCKET": "SOCK", "ROUTER_DEFAULT_KEY_FILE": "MISSING"}, "default-key-file"),
         ({"ROUTER_SOCKET": "SOCK", "ROUTER_DEFAULT_KEY_FILE": "NOTAKEY"}, "must hold one la_sk_ key"),
-        ({"DISABLE_TCP": "1"}, "TCP is off but no Unix socket is set"),
+        ({"DISABLE_TCP": "1"}, "DISABLE_TCP: TCP is off but no Unix socket is set"),
     ],
 )
 def test_socket_settings_that_cannot_act_are_refused_at_start_up(
