@@ -30,8 +30,8 @@ def target_path(resource: RouterConfigResource, target: Workload) -> str:
 
 def apply_sidecar(
     kube: KubeClient, resource: RouterConfigResource, config: RouterConfig
-) -> tuple[dict[str, Any] | None, int, str | None, str]:
-    """(live target, how many applied, a permanent failure, a note) like the gateway-mode apply."""
+) -> tuple[dict[str, Any] | None, int, str | None]:
+    """(live target, how many applied, a permanent failure) like the gateway-mode apply."""
     assert resource.target is not None
     release_sidecars(kube, resource.namespace, resource.name, keep=resource.target)
     applied, live = 0, None
@@ -44,9 +44,9 @@ def apply_sidecar(
         except KubeApiError as exc:
             if exc.retryable:
                 raise
-            return None, applied, f"{manifest['kind']} {manifest['metadata']['name']} rejected: {exc}", ""
+            return None, applied, f"{manifest['kind']} {manifest['metadata']['name']} rejected: {exc}"
         applied += 1
-    return live, applied, None, ""
+    return live, applied, None
 
 
 def release_sidecars(kube: KubeClient, namespace: str, name: str, keep: Workload | None = None) -> int:

@@ -16,6 +16,7 @@ import signal
 import ssl
 import sys
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -32,6 +33,7 @@ from gateway.credentials.secrets import resolve_secret
 from gateway.listeners import ListenError, remove_socket, start_listeners
 from gateway.logging import configure_logging, level_from
 from gateway.mpp.gate import TEST_SECRET_ENV
+from gateway.reload.reloader import RELOADER
 from gateway.tlsfiles import RELOADERS, http_tls, tls_problem
 from gateway.tokens.state import StoreError
 
@@ -71,18 +73,21 @@ def secrets_of(config: RouterConfig, environ: Mapping[str, str]) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        config = settings_from_args(args).config
+        settings = settings_from_args(args)
     except DslError as err:
         for problem in err.problems:
             print(f"error: {problem.render()}", file=sys.stderr)
         return 2
-    return serve(config, os.environ)
+    path = Path(settings.config_path).absolute() if settings.config_path else None
+    # A reload resolves the settings again exactly as at start-up (same flags, environment, dotfiles).
+    return serve(settings.config, os.environ, reload_from=(lambda: settings_from_args(args).config, path))
 
 
 def serve(
     config: RouterConfig,
     environ: Mapping[str, str],
     on_ready: Callable[[str], None] | None = None,
+    reload_from: tuple[Callable[[], RouterConfig], Path | None] | None = None,
 ) -> int:
     try:
         build_context(config, environ)  # fail fast on a missing TOKEN_SECRET, before logging setup
@@ -103,7 +108,7 @@ def serve(
         print(f"error: cannot load the TLS certificate and key: {err}", file=sys.stderr)
         return 2
     try:
-        asyncio.run(_serve(config, environ, on_ready, tls))
+        asyncio.run(_serve(config, environ, on_ready, tls, reload_from))
     except KeyboardInterrupt:  # Ctrl-C before the signal handlers were installed
         return 130
     except StoreError as err:  # e.g. a corrupt tokens.bin: say so, no traceback
@@ -129,8 +134,9 @@ async def _serve(
     environ: Mapping[str, str],
     on_ready: Callable[[str], None] | None,
     tls: tuple[ssl.SSLContext, Any] | None = None,
+    reload_from: tuple[Callable[[], RouterConfig], Path | None] | None = None,
 ) -> None:
-    app = build_app(config, environ)
+    app = build_app(config, environ, reload_from=reload_from)
     app[GATEWAY].shutdown_grace = SHUTDOWN_GRACE_SECONDS
     if tls is not None:
         app[RELOADERS].append(tls[1])
@@ -154,6 +160,15 @@ async def _serve(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        reloads: set[asyncio.Task[Any]] = set()
+
+        def on_hangup() -> None:
+            log.info("SIGHUP: reloading the config")
+            task = loop.create_task(app[RELOADER].reload("SIGHUP"))
+            reloads.add(task)  # keep a reference until it is done
+            task.add_done_callback(reloads.discard)
+
+        loop.add_signal_handler(signal.SIGHUP, on_hangup)
         await stop.wait()
         log.info("shutting down: finishing in-flight requests (up to %.0fs)", SHUTDOWN_GRACE_SECONDS)
     finally:

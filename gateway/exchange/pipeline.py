@@ -87,7 +87,15 @@ class Exchange:
     idle_timeout: float
 
 
-EXCHANGE = web.AppKey("exchange", Exchange)
+@dataclass
+class ExchangeSlot:
+    """The app's current Exchange. A config reload puts a new one here; a request reads it once, so
+    requests and streams already running finish with the one they started with."""
+
+    current: Exchange
+
+
+EXCHANGE = web.AppKey("exchange", ExchangeSlot)
 
 
 ErrorShape = Callable[[GatewayError], web.StreamResponse]
@@ -104,7 +112,7 @@ async def run(
     """Serve one client request through `surface`; `backend` overrides the one the call would get;
     `error_shape` renders a `GatewayError` raised on the way in the surface's own shape."""
     try:
-        exchange = request.app[EXCHANGE]
+        exchange = request.app[EXCHANGE].current
         info = info_of(request)
         try:
             record = await exchange.tokens.authorize(credential_headers(request))
