@@ -38,6 +38,7 @@ bench: install
 	$(BIN)/python bench/store.py
 	$(BIN)/python bench/metrics_overhead.py
 	$(BIN)/python bench/accounts.py
+	$(BIN)/python bench/sidecar.py
 
 # Regenerate akash/deploy.yaml from akash/router.lino, then lint and template both Helm charts.
 charts: install

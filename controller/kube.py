@@ -127,12 +127,12 @@ class KubeClient:
         version = str((data.get("metadata") or {}).get("resourceVersion") or "")
         return list(data.get("items") or []), version
 
-    def apply(self, manifest: Mapping[str, Any]) -> dict[str, Any]:
-        """Server-side apply under the controller's fixed field manager, never forced: a field another
-        manager owns is a 409 conflict, not silently taken over."""
+    def apply(self, manifest: Mapping[str, Any], field_manager: str = names.FIELD_MANAGER) -> dict[str, Any]:
+        """Server-side apply under a fixed field manager (the controller's, or the sidecar's), never
+        forced: a field another manager owns is a 409 conflict, not silently taken over."""
         meta = manifest["metadata"]
         path = object_path(manifest["apiVersion"], manifest["kind"], meta.get("namespace"), meta["name"])
-        query = [("fieldManager", names.FIELD_MANAGER)]
+        query = [("fieldManager", field_manager)]
         return self.request("PATCH", path, query=query, body=dict(manifest), content_type=APPLY)
 
     def delete(self, path: str) -> bool:

@@ -12,6 +12,8 @@ KIND = "RouterConfig"
 PLURAL = "routerconfigs"
 
 FIELD_MANAGER = "link-assistant-router-controller"
+SIDECAR_FIELD_MANAGER = "link-assistant-router-sidecar"
+"""Owns only the fields the sidecar adds to an app's pod template, so it can take exactly them away."""
 APP_NAME = "link-assistant-router"
 
 CONFIG_HASH_ANNOTATION = f"{GROUP}/config-hash"

@@ -22,6 +22,7 @@ from controller.drift import needs_write, owned_by, stamped
 from controller.events import NORMAL, WARNING, build_event
 from controller.kube import KubeApiError, KubeClient, object_path
 from controller.render import optional_children, render_children
+from controller.sidecar_apply import apply_sidecar, release_sidecars
 from controller.spec import RouterConfigResource, SpecError, parse_resource
 from controller.status import CONFIG_VALID, MAX_MESSAGE, READY, compute_status, status_changed
 from dsl.errors import Problem
@@ -189,14 +190,22 @@ def reconcile(
     reader = reader or ApiReader(kube)
     obj = reader.get(ROUTER_CONFIG, namespace, name)
     if obj is None or (obj.get("metadata") or {}).get("deletionTimestamp"):
-        return Outcome(found=False)  # children go with it: they carry ownerReferences
+        # Children go with it (ownerReferences); a sidecar leaves the app's pods here.
+        release_sidecars(kube, namespace, name)
+        return Outcome(found=False)
     previous: dict[str, Any] = dict(obj.get("status") or {})
     resource, check = _check(obj, namespace, reader, default_image)
 
+    target = resource.target  # sidecar mode: the app's Deployment, none of ours
+    watched = (namespace, target.name) if target is not None else (namespace, name)
     if check.valid and check.config is not None:
-        result = _apply_children(kube, reader, resource, check.config)
+        if target is not None:
+            live, written, failure = apply_sidecar(kube, resource, check.config)
+            result = _Applied(live, written, failure)
+        else:
+            result = _apply_children(kube, reader, resource, check.config)
         if result.failure is not None:
-            deployment = reader.get(DEPLOYMENT, namespace, name)
+            deployment = reader.get(DEPLOYMENT, *watched)
             if not _condition_is(previous, READY, result.failure_reason, result.failure):
                 _post_event(
                     kube, build_event(resource, WARNING, result.failure_reason, result.failure, now())
@@ -209,7 +218,7 @@ def reconcile(
     else:
         # Leave the running Deployment and its ConfigMap exactly as they are: the pods keep serving.
         result = _Applied(None, 0)
-        deployment = reader.get(DEPLOYMENT, namespace, name)
+        deployment = reader.get(DEPLOYMENT, *watched)
         if not _condition_is(previous, CONFIG_VALID, "InvalidConfig", check.message()):
             _post_event(kube, build_event(resource, WARNING, "InvalidConfig", check.message(), now()))
 

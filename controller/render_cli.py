@@ -1,5 +1,6 @@
-"""`config render FILE --target kubernetes|helm-values|akash [--name N] [--namespace NS] [--replicas R]
-[--storage-size S] [--storage-class C]`: one DSL file, three deployment targets.
+"""`config render FILE --target kubernetes|helm-values|akash|sidecar [--name N] [--namespace NS]
+[--replicas R] [--storage-size S] [--storage-class C] [--workload W --container C]`: one DSL file, four
+deployment targets.
 
 Called by the `config render` subcommand; reads the file, validates it and runs the same pure renderer
 the controller uses. Returns (exit code, text) and never raises for bad input.
@@ -21,7 +22,8 @@ from controller.configcheck import check_resource, name_problems
 from controller.helm_values import render_values
 from controller.podspec import dns_label
 from controller.render import render_children
-from controller.spec import StorageSpec, resource_from_config_file
+from controller.sidecar import sidecar_patch
+from controller.spec import StorageSpec, Workload, resource_from_config_file
 from dsl.errors import Problem
 
 
@@ -29,6 +31,7 @@ class Target(StrEnum):
     KUBERNETES = "kubernetes"
     HELM_VALUES = "helm-values"
     AKASH = "akash"
+    SIDECAR = "sidecar"
 
 
 class _Dumper(yaml.SafeDumper):
@@ -62,7 +65,12 @@ class Placement:
 
 
 def render_text(
-    name: str, config_text: str, source: str, target: Target, placement: Placement = Placement()
+    name: str,
+    config_text: str,
+    source: str,
+    target: Target,
+    placement: Placement = Placement(),
+    workload: Workload | None = None,
 ) -> tuple[int, str]:
     """Render DSL text (already read) for a target; exit code 1 with the problems when invalid."""
     chosen = placement.name if placement.name is not None else dns_label(name)[:47].rstrip("-")
@@ -84,6 +92,8 @@ def render_text(
         return 1, "\n".join(lines) + "\n"
     if target is Target.KUBERNETES:
         return 0, to_yaml(render_children(resource, check.config))
+    if target is Target.SIDECAR:
+        return 0, to_yaml([sidecar_patch(resource, check.config, workload or Workload())])
     if target is Target.HELM_VALUES:
         return 0, to_yaml([render_values(resource, check.config)])
     akash = files_to_env(config_text, check.config, source)
@@ -105,6 +115,8 @@ def render_command(
     replicas: int = 1,
     storage_size: str = "1Gi",
     storage_class: str | None = None,
+    workload: str = "app",
+    container: str = "app",
 ) -> tuple[int, str]:
     """Entry point for the CLI: (0, manifests) / (1, problems) / (2, usage error)."""
     placement = Placement(name, namespace, replicas, StorageSpec(storage_size, storage_class))
@@ -112,6 +124,10 @@ def render_command(
         chosen = Target(target)
     except ValueError:
         return 2, f"unknown target {target!r}; expected one of: {', '.join(t.value for t in Target)}\n"
+    try:
+        joined = Workload.parse(workload, container)
+    except ValueError as exc:
+        return 2, f"{exc}\n"
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
@@ -121,4 +137,4 @@ def render_command(
         return 1, f"{path}: the config file is empty\n"
     if placement.replicas < 0:
         return 2, "--replicas must be 0 or more\n"
-    return render_text(file.stem, text, path, chosen, placement)
+    return render_text(file.stem, text, path, chosen, placement, joined)

@@ -59,6 +59,27 @@ class ServiceMonitorSpec:
     interval: str = "30s"
 
 
+WORKLOAD_KINDS = ("Deployment", "StatefulSet")
+
+
+@dataclass(frozen=True)
+class Workload:
+    """The workload a sidecar joins: its kind, name and the app container that gets the env."""
+
+    kind: str = "Deployment"
+    name: str = "app"
+    container: str = "app"
+
+    @classmethod
+    def parse(cls, text: str, container: str = "app") -> Workload:
+        """`NAME` (a Deployment) or `KIND/NAME`; raises ValueError on another kind."""
+        kind, _, name = text.rpartition("/")
+        matches = [k for k in WORKLOAD_KINDS if k.lower() == (kind or "deployment").lower()]
+        if not matches or not name:
+            raise ValueError(f"workload {text!r}: expected NAME, Deployment/NAME or StatefulSet/NAME")
+        return cls(matches[0], name, container)
+
+
 @dataclass(frozen=True)
 class StorageSpec:
     """The PersistentVolumeClaim that keeps a single gateway's token store across pod restarts."""
@@ -104,6 +125,8 @@ class RouterConfigResource:
     service_monitor: ServiceMonitorSpec = ServiceMonitorSpec()
     storage: StorageSpec = StorageSpec()
     pod: PodOptions = PodOptions()
+    target: Workload | None = None
+    """`spec.mode: sidecar`: the workload whose pod template gets the gateway (no Deployment of ours)."""
 
     @property
     def default_secret(self) -> str:
@@ -264,7 +287,24 @@ def parse_resource(obj: Mapping[str, Any], default_image: str = names.DEFAULT_IM
         ),
         storage=_storage(spec.get("storage")),
         pod=_pod_options(spec),
+        target=_target(spec),
     )
+
+
+def _target(spec: Mapping[str, Any]) -> Workload | None:
+    mode = spec.get("mode", "gateway")
+    if mode == "gateway":
+        return None
+    if mode != "sidecar":
+        raise SpecError("spec.mode must be gateway or sidecar")
+    ref = spec.get("targetRef")
+    if not isinstance(ref, Mapping):
+        raise SpecError("spec.targetRef (kind, name) is required with spec.mode: sidecar")
+    kind = _str(ref.get("kind"), "spec.targetRef.kind", "Deployment")
+    if kind != "Deployment":  # `config render --target sidecar` also patches StatefulSets
+        raise SpecError("spec.targetRef.kind must be Deployment")
+    name = _str(ref.get("name"), "spec.targetRef.name")
+    return Workload(kind, name, _str(ref.get("container"), "spec.targetRef.container", name))
 
 
 def resource_from_config_file(

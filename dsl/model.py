@@ -90,6 +90,16 @@ class ServerConfig:
     shutdown_delay: float = 5.0
     """Seconds after SIGTERM during which /ready fails but the listener still accepts, so load
     balancers and Service endpoints stop sending new requests before it closes."""
+    socket: str | None = None
+    """A Unix domain socket to listen on too (a sidecar's app reaches the gateway through it)."""
+    socket_mode: int = 0o660
+    """File mode of the socket (and of the admin gRPC socket): owner and group may connect."""
+    tcp: bool = True
+    """False: no TCP listener (only `socket`; start-up refuses this without one)."""
+    admin_grpc_socket: str | None = None
+    """A Unix domain socket for the admin gRPC API, besides or instead of its port."""
+    default_key_file: str | None = None
+    """A file holding one `la_sk_` key: requests on the socket without a key of their own act as it."""
     tls_cert_file: str | None = None
     """PEM certificate chain: with `tls_key_file`, both listeners speak TLS (re-read on change)."""
     tls_key_file: str | None = None

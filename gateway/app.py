@@ -24,9 +24,7 @@ from dsl.model import RouterConfig, UpstreamProvider
 from gateway import startup
 from gateway.accounts.build import build_account_pool
 from gateway.accounts.pool import POOL
-from gateway.accounts.redis_sync import RedisPoolSync
 from gateway.accounts.state import Clock
-from gateway.admin_grpc.server import admin_grpc_ctx
 from gateway.adminauth import unreadable_admin_key
 from gateway.bedrock.routes import add_bedrock_routes
 from gateway.context import GATEWAY, HTTP_SESSION, GatewayContext
@@ -35,6 +33,7 @@ from gateway.credentials.secrets import resolve_secret
 from gateway.exchange.inflight import InFlight
 from gateway.exchange.interface import Surface
 from gateway.exchange.pipeline import EXCHANGE, Exchange, ExchangeSlot
+from gateway.exchange.socket_identity import KeyFileError, read_default_key
 from gateway.exchange.wiring import build_exchange
 from gateway.forgefed.crater import CraterSurface, crater_parts
 from gateway.forgefed.surface import add_activitypub_routes
@@ -103,8 +102,16 @@ def build_context(config: RouterConfig, environ: Mapping[str, str]) -> GatewayCo
     refused = [n.message for n in startup.errors(config, environ, secret)]
     if refused:
         raise ConfigurationError("; ".join(refused))
+    try:
+        socket_key = read_default_key(config.server.default_key_file)
+    except KeyFileError as err:
+        raise ConfigurationError(str(err)) from None
     return GatewayContext(
-        config=config, environ=dict(environ), data_dir=resolve_data_dir(config, environ), token_secret=secret
+        config=config,
+        environ=dict(environ),
+        data_dir=resolve_data_dir(config, environ),
+        token_secret=secret,
+        socket_key=socket_key,
     )
 
 
@@ -154,6 +161,8 @@ async def _shared_pool(app: web.Application) -> AsyncIterator[None]:
     if not url:
         yield
         return
+    from gateway.accounts.redis_sync import RedisPoolSync  # the Redis client only when configured
+
     sync = RedisPoolSync(app[POOL], url, ctx.config.redis.key_prefix)
     await sync.open()
     try:
@@ -264,7 +273,11 @@ def build_app(
     setup_telemetry(app)  # metrics, before the exchange and the admin server that report to them
     add_reloader(app, *(reload_from or (None, None)))
     app.cleanup_ctx.append(_exchange(inflight))
-    app.cleanup_ctx.append(admin_grpc_ctx)
+    if config.server.admin_grpc_port is not None or config.server.admin_grpc_socket:
+        # gRPC only when served: a sidecar starts faster and smaller without it.
+        from gateway.admin_grpc.server import admin_grpc_ctx
+
+        app.cleanup_ctx.append(admin_grpc_ctx)
     add_health_routes(app)
     add_openapi_route(app)
     add_accounts_routes(app)

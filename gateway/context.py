@@ -30,6 +30,8 @@ class GatewayContext:
     token_secret: str = field(repr=False)
     shutdown_grace: float = 10.0
     """Seconds a shutdown lets relayed streams finish before it ends them."""
+    socket_key: str | None = field(default=None, repr=False)
+    """The key socket requests without their own act as (`server: default-key-file`), or None."""
 
 
 GATEWAY = web.AppKey("gateway", GatewayContext)

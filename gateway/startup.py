@@ -23,7 +23,9 @@ from dsl.model import (
     RoutingMode,
     UpstreamProvider,
 )
+from gateway.exchange.socket_identity import KeyFileError, read_default_key
 from gateway.gonka.forward import GonkaSetupError, gonka_upstream
+from gateway.listeners import listener_problems
 from gateway.mpp.gate import MppSetupError, mpp_gate
 
 
@@ -54,6 +56,11 @@ def errors(config: RouterConfig, environ: Mapping[str, str], token_secret: str) 
         mpp_gate(config, environ, token_secret)
     except MppSetupError as err:
         found.append(Notice(Level.ERROR, f"MPP_ENABLE: {err}"))
+    found += [Notice(Level.ERROR, problem) for problem in listener_problems(config.server)]
+    try:
+        read_default_key(config.server.default_key_file)
+    except KeyFileError as err:
+        found.append(Notice(Level.ERROR, str(err)))
     return found
 
 

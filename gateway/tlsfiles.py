@@ -16,10 +16,12 @@ import os
 import ssl
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import grpc
 from aiohttp import web
+
+if TYPE_CHECKING:
+    import grpc
 
 log = logging.getLogger(__name__)
 Stamp = tuple[tuple[int, int, int], ...]
@@ -95,6 +97,7 @@ def http_ssl_context(reloader: CertificateReloader) -> ssl.SSLContext:
 
 def grpc_server_credentials(reloader: CertificateReloader) -> grpc.ServerCredentials:
     """Server credentials that pick up a changed certificate (and client CA) at the next handshake."""
+    import grpc  # here, not at the top: the HTTP listener's TLS must not load gRPC (sidecar start-up)
 
     def configuration() -> Any:
         cert, key, ca = reloader.pem

@@ -147,6 +147,14 @@ def to_optional_port(text: str) -> int | None:
         raise ConversionError("a port number from 0 to 65535, or off") from None
 
 
+def to_file_mode(text: str) -> int:
+    """An octal permission mode such as `660` or `0o600` (no set-id or sticky bits)."""
+    word = text.strip().lower().removeprefix("0o")
+    if not re.fullmatch(r"[0-7]{3,4}", word) or int(word, 8) > 0o777:
+        raise ConversionError("an octal file mode such as 660 or 600")
+    return int(word, 8)
+
+
 def to_seconds(text: str) -> float:
     """`60s`, `5m`, `1h30m`, `250ms`; a bare number is seconds."""
     word = text.strip().lower()

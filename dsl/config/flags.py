@@ -65,6 +65,28 @@ SETTINGS: tuple[Setting, ...] = (
     S("--host", "ROUTER_HOST", "server.host", K.TEXT, "Host/IP to bind to (default 0.0.0.0)"),
     S("--port", "ROUTER_PORT", "server.port", K.PORT, "Port to listen on (default 8080)"),
     S(
+        "--socket",
+        "ROUTER_SOCKET",
+        "server.socket",
+        K.TEXT,
+        "Also listen on this Unix domain socket (mode 0660), e.g. for an app beside a sidecar",
+    ),
+    S("--disable-tcp", "DISABLE_TCP", "server.tcp", K.DISABLE, "No TCP listener: serve on --socket only"),
+    S(
+        "--default-key-file",
+        "ROUTER_DEFAULT_KEY_FILE",
+        "server.default_key_file",
+        K.TEXT,
+        "File with one la_sk_ key that socket requests without a key use (per-pod identity)",
+    ),
+    S(
+        "--admin-grpc-socket",
+        "ADMIN_GRPC_SOCKET",
+        "server.admin_grpc_socket",
+        K.TEXT,
+        "Also serve the gRPC admin API on this Unix domain socket",
+    ),
+    S(
         "--admin-grpc-port",
         "ADMIN_GRPC_PORT",
         "server.admin_grpc_port",

@@ -11,6 +11,7 @@ aiohttp cleanup_ctx that runs it for the life of the app when `server.admin_grpc
 from __future__ import annotations
 
 import logging
+import os
 import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -24,11 +25,13 @@ from grpc_reflection.v1alpha import reflection
 from gateway.admin_grpc.accounts_servicer import AccountServicer
 from gateway.admin_grpc.auth import AdminAuthInterceptor
 from gateway.admin_grpc.config_servicer import ConfigServicer
+from gateway.admin_grpc.errors import AdminServerError
 from gateway.admin_grpc.providers_servicer import ProviderServicer
 from gateway.admin_grpc.tokens_servicer import TokenServicer
 from gateway.admin_grpc.usage_servicer import UsageServicer
 from gateway.adminauth import admin_key, is_loopback
 from gateway.context import GATEWAY, GatewayContext
+from gateway.listeners import prepare_socket_path, private_umask, remove_socket
 from gateway.tlsfiles import RELOADERS, CertificateReloader, grpc_server_credentials
 from link_assistant_router_admin.v1 import (
     accounts_pb2,
@@ -59,10 +62,6 @@ SERVICE_NAMES = tuple(
 )
 
 
-class AdminServerError(RuntimeError):
-    """The admin gRPC server could not start (e.g. its port is taken)."""
-
-
 @dataclass(frozen=True)
 class AdminServer:
     server: aio.Server
@@ -76,7 +75,11 @@ class AdminServer:
 
 
 async def start_admin_server(
-    app: web.Application, host: str, port: int, tls: CertificateReloader | None = None
+    app: web.Application,
+    host: str,
+    port: int | None,
+    tls: CertificateReloader | None = None,
+    socket_path: str | None = None,
 ) -> AdminServer:
     ctx = app[GATEWAY]
     server = aio.server(interceptors=[AdminAuthInterceptor(lambda: admin_key(ctx.config, ctx.environ))])
@@ -95,6 +98,17 @@ async def start_admin_server(
         (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
         server,
     )
+    bound = 0 if port is None else _bind_port(server, host, port, tls)
+    if socket_path:  # plain gRPC: a socket never leaves the pod; its file mode decides who may connect
+        _bind_socket(server, socket_path, ctx.config.server.socket_mode)
+    await server.start()
+    await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    for name in SERVICE_NAMES:
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return AdminServer(server, bound, health_servicer)
+
+
+def _bind_port(server: aio.Server, host: str, port: int, tls: CertificateReloader | None) -> int:
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:
         if tls is None:
@@ -108,44 +122,56 @@ async def start_admin_server(
             f"cannot listen for admin gRPC on {address} (port in use or address not available; "
             "choose another with --admin-grpc-port, or 'off')"
         )
-    await server.start()
-    await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
-    for name in SERVICE_NAMES:
-        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return AdminServer(server, bound, health_servicer)
+    return int(bound)
+
+
+def _bind_socket(server: aio.Server, path: str, mode: int) -> None:
+    """Bind `unix:path` owner-only, then widen it to `mode`, as the HTTP socket is."""
+    try:
+        prepare_socket_path(path)
+        with private_umask():
+            server.add_insecure_port(f"unix:{path}")
+        os.chmod(path, mode)
+    except (RuntimeError, OSError) as err:
+        raise AdminServerError(f"cannot listen for admin gRPC on unix:{path} ({err})") from None
 
 
 async def admin_grpc_ctx(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: serve admin gRPC while the app runs; stop it (1 s grace) on shutdown."""
 
     ctx = app[GATEWAY]
-    port = ctx.config.server.admin_grpc_port
-    if port is None:
+    server = ctx.config.server
+    port, socket_path = server.admin_grpc_port, server.admin_grpc_socket
+    if port is None and not socket_path:
         yield
         return
-    server = ctx.config.server
     tls = admin_tls(ctx)
     host = server.admin_grpc_bind_host
-    if tls is None and not is_loopback(host if host not in ("localhost", "") else "127.0.0.1"):
+    plain_on_network = tls is None and not is_loopback(host if host not in ("localhost", "") else "127.0.0.1")
+    if port is not None and plain_on_network:
         log.warning(
             "admin gRPC on %s is plaintext: the admin key crosses the network in clear "
             "(set TLS_CERT_FILE and TLS_KEY_FILE)",
             host,
         )
-    admin = await start_admin_server(app, host, port, tls)
-    app[ADMIN_GRPC_PORT] = admin.port
+    admin = await start_admin_server(app, host, port, tls, socket_path)
     if tls is not None:
         app[RELOADERS].append(tls)
-    log.info(
-        "admin gRPC listening on %s:%d (%s)",
-        host,
-        admin.port,
-        "mTLS" if tls and tls.requires_client_certificate else "TLS" if tls else "plaintext",
-    )
+    if port is not None:
+        app[ADMIN_GRPC_PORT] = admin.port
+        log.info(
+            "admin gRPC listening on %s:%d (%s)",
+            host,
+            admin.port,
+            "mTLS" if tls and tls.requires_client_certificate else "TLS" if tls else "plaintext",
+        )
+    if socket_path:
+        log.info("admin gRPC listening on unix:%s", socket_path)
     try:
         yield
     finally:
         await admin.stop()
+        remove_socket(socket_path)
 
 
 def admin_tls(ctx: GatewayContext) -> CertificateReloader | None:

@@ -21,7 +21,7 @@ from dsl.errors import DslError
 from gateway.cli.settings import settings_from_args
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
-RENDER_TARGETS = ("kubernetes", "helm-values", "akash")
+RENDER_TARGETS = ("kubernetes", "helm-values", "akash", "sidecar")
 
 FMT_HELP = """\
 Print the file in canonical layout: one `key:` block per top-level section, one entry per line,
@@ -111,7 +111,17 @@ def register(subparsers: Any) -> None:
         choices=RENDER_TARGETS,
         help="kubernetes: ConfigMap, PersistentVolumeClaim (without redis), Deployment, Service (what the "
         "controller applies); "
-        "helm-values: values for the link-assistant-router-gateway chart; akash: an Akash SDL (v2.0)",
+        "helm-values: values for the link-assistant-router-gateway chart; akash: an Akash SDL (v2.0); "
+        "sidecar: a kustomize patch adding the gateway to --workload as a native sidecar",
+    )
+    render.add_argument(
+        "--workload",
+        default="app",
+        metavar="[KIND/]NAME",
+        help="sidecar: the Deployment (or StatefulSet/NAME) to patch (default app)",
+    )
+    render.add_argument(
+        "--container", default="app", help="sidecar: the app container that gets the env (default app)"
     )
     render.add_argument(
         "--name", help="name of the objects (default: the file name; `kubernetes` and `kube-*` are refused)"
@@ -275,6 +285,8 @@ def run_render(args: argparse.Namespace) -> int:
         replicas=args.replicas,
         storage_size=args.storage_size,
         storage_class=args.storage_class,
+        workload=args.workload,
+        container=args.container,
     )
     stream = sys.stdout if code == EXIT_OK else sys.stderr
     stream.write(output if output.endswith("\n") or not output else output + "\n")

@@ -28,7 +28,7 @@ from aiohttp import web
 from dsl.errors import DslError
 from dsl.model import RouterConfig
 from gateway import startup
-from gateway.admin_grpc.server import AdminServerError
+from gateway.admin_grpc.errors import AdminServerError
 from gateway.app import ConfigurationError, build_app, build_context
 from gateway.cli.healthcheck import LISTEN_FILE_ENV
 from gateway.cli.settings import settings_from_args
@@ -37,6 +37,7 @@ from gateway.credentials.build import account_specs
 from gateway.credentials.secrets import resolve_secret
 from gateway.http.connections import ConnectionLimits, GuardedTCPSite
 from gateway.http.health import READINESS
+from gateway.listeners import ListenError, remove_socket, start_listeners
 from gateway.logging import configure_logging, level_from
 from gateway.mpp.gate import TEST_SECRET_ENV
 from gateway.reload.reloader import RELOADER
@@ -122,6 +123,9 @@ def serve(
     except StoreError as err:  # e.g. a corrupt tokens.bin: say so, no traceback
         print(f"error: {err}", file=sys.stderr)
         return 1
+    except ListenError as err:  # the port is taken, the socket path is not usable
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     except AdminServerError as err:  # the admin gRPC port is taken or not bindable
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -162,16 +166,20 @@ async def _serve(
             keepalive_timeout=config.server.keepalive_timeout,
             max_connections=config.server.max_connections,
         )
-        site = GuardedTCPSite(
-            runner, config.server.host, config.server.port, limits, ssl_context=tls and tls[0]
-        )
-        await site.start()
+
+        def guarded(
+            runner: web.AppRunner, host: str, port: int, context: ssl.SSLContext | None
+        ) -> web.TCPSite:
+            return GuardedTCPSite(runner, host, port, limits, ssl_context=context)
+
+        bound = await start_listeners(runner, config.server, tls[0] if tls else None, guarded)
         started = True
-        host, port = _bound(runner, config)
-        listen_file = _write_listen_file(environ, port)
-        _log_banner(config, environ, host, port, tls is not None)
+        host, port = bound.tcp or (None, 0)
+        if bound.tcp is not None:
+            listen_file = _write_listen_file(environ, port)
+        _log_banner(config, environ, host, port, bound.https, bound.socket)
         if on_ready is not None:
-            on_ready(f"{'https' if tls else 'http'}://{_display_host(host)}:{port}")
+            on_ready(bound.urls()[0])
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -199,6 +207,7 @@ async def _serve(
         app[GATEWAY].shutdown_grace = max(0.0, grace - (loop.time() - signalled))
     finally:
         await runner.cleanup()
+        remove_socket(config.server.socket)
         if started:
             if listen_file is not None:
                 listen_file.unlink(missing_ok=True)
@@ -227,20 +236,15 @@ def _write_listen_file(environ: Mapping[str, str], port: int) -> Path | None:
     return path
 
 
-def _bound(runner: web.AppRunner, config: RouterConfig) -> tuple[str, int]:
-    for address in runner.addresses:
-        if isinstance(address, tuple) and len(address) >= 2:
-            return str(address[0]), int(address[1])
-    return config.server.host, config.server.port
-
-
-def _display_host(host: str) -> str:
-    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-
-
 def _log_banner(
-    config: RouterConfig, environ: Mapping[str, str], host: str, port: int, https: bool = False
+    config: RouterConfig,
+    environ: Mapping[str, str],
+    host: str | None,
+    port: int,
+    https: bool = False,
+    socket: str | None = None,
 ) -> None:
+    """The start-up banner; `host` None: no TCP listener (socket only)."""
     log.info("Link.Assistant.Router v%s", VERSION)
     for notice in startup.warnings(config):  # settings accepted but not acted on: said out loud
         log.warning("%s", notice.message)
@@ -255,4 +259,7 @@ def _log_banner(
         )
         log.info("Account %s: %s", spec.name, where)
     log.info("Routing mode: %s, storage policy: %s", config.routing.mode.value, config.storage.policy.value)
-    log.info("Listening on %s:%d%s", host, port, " (https)" if https else "")
+    if host is not None:
+        log.info("Listening on %s:%d%s", host, port, " (https)" if https else "")
+    if socket is not None:
+        log.info("Listening on unix:%s (mode %04o)", socket, config.server.socket_mode)

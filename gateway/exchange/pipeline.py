@@ -31,6 +31,7 @@ from gateway.exchange.interface import (
 )
 from gateway.exchange.relay import relay
 from gateway.exchange.sniff import sniff_max_tokens
+from gateway.exchange.socket_identity import credential_headers
 from gateway.pathguard import PathRefused, check_upstream_path
 from gateway.telemetry.request_info import RequestInfo, info_of
 from gateway.tokens.records import TokenRecord
@@ -122,11 +123,12 @@ async def run(
     try:
         exchange = request.app[EXCHANGE].current
         info = info_of(request)
-        exchange.tokens.check_key(request.headers)  # a bad key is a 401 before its body is read
+        headers = credential_headers(request)  # a sidecar socket's bound key when none is sent
+        exchange.tokens.check_key(headers)  # a bad key is a 401 before its body is read
         body = await read_body(request)
         reserve = sniff_max_tokens(body) if body else 0  # what a token budget holds while it runs
         try:
-            record = await exchange.tokens.authorize(request.headers, reserve)
+            record = await exchange.tokens.authorize(headers, reserve)
         except BudgetExceeded as exc:
             info.rejection = exc.reason  # the budget-rejection metric and access log
             raise

@@ -22,6 +22,7 @@ from aiohttp import web
 from gateway.adminauth import admin_key, check_admin
 from gateway.context import GATEWAY
 from gateway.errors import bad_request, not_found
+from gateway.exchange.socket_identity import credential_headers
 from gateway.telemetry.metrics import METRICS
 from gateway.tokens.params import parse_issue
 from gateway.tokens.records import budget_view, to_json
@@ -104,7 +105,7 @@ async def expire_token(request: web.Request) -> web.Response:
 
 async def own_token(request: web.Request) -> web.Response:
     service = request.app[TOKENS]
-    record = await service.introspect(request.headers)
+    record = await service.introspect(credential_headers(request))
     return web.json_response(budget_view(record))
 
 

@@ -28,7 +28,6 @@ from gateway.credentials.secrets import resolve_secret
 from gateway.errors import GatewayError
 from gateway.mpp.challenge import Charge, b64url, issue, jcs, parse_rfc3339, rfc3339
 from gateway.mpp.credential import Admitted, Kind, Problem, assess, payment_values
-from gateway.mpp.replay_redis import open_shared_guard
 from gateway.mpp.verifiers import (
     TEST_METHOD,
     HmacTestVerifier,
@@ -159,7 +158,12 @@ async def shared_replay_ctx(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: with Redis configured, replicas share one replay guard (paid once in all)."""
     ctx, gate = app[GATEWAY], app[MPP]
     url = resolve_secret(ctx.config.redis.url, ctx.environ) if ctx.config.redis.url else None
-    shared = await open_shared_guard(url, ctx.config.redis.key_prefix) if url else None
+    if url:  # the Redis client is imported only when configured (a sidecar starts smaller without it)
+        from gateway.mpp.replay_redis import open_shared_guard
+
+        shared = await open_shared_guard(url, ctx.config.redis.key_prefix)
+    else:
+        shared = None
     if shared is None:
         yield
         return

@@ -44,6 +44,9 @@ class ClusterEmulator(kmock.KubernetesEmulator):
     failures: dict[tuple[str, str], list[int]] = attrs.field(factory=lambda: defaultdict(list), init=False)
     # Off when the owners live in another server (the real CRD API server behind the test shim).
     garbage_collection: bool = True
+    applies: list[dict[str, Any]] = attrs.field(factory=list, init=False)
+    """Every server-side apply received: plural, name, fieldManager and body (kmock merges naively, so
+    tests of field ownership check what was applied under which manager)."""
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -157,6 +160,10 @@ class ClusterEmulator(kmock.KubernetesEmulator):
                 return self._status_response(status, f"injected failure {status}")
             exists = self._key(request) in self._objects and not self._objects[self._key(request)].deleted
             applying = "apply-patch" in request.headers.get("Content-Type", "")
+            if applying and not request.subresource:
+                manager = request.params.get("fieldManager") if request.params else None
+                record = {"plural": plural, "name": request.name, "manager": manager, "body": request.data}
+                self.applies.append(record)
             if request.action == enums.action.UPDATE and applying and not exists and not request.subresource:
                 return await self._apply_create(attrs.evolve(request, action=enums.action.CREATE))
             if request.action == enums.action.UPDATE and exists and self._stale(request):

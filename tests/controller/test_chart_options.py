@@ -52,6 +52,8 @@ def template(chart: Path, values: dict[str, Any], tmp_path: Path, *extra: str) -
         (GATEWAY_CHART, "imagePullSecret=regcred", "imagePullSecret"),  # a typo is not silently ignored
         (GATEWAY_CHART, "networkPolicy.enabled=maybe", "/networkPolicy/enabled"),
         (GATEWAY_CHART, "redis.urlEnv=1BAD", "/redis/urlEnv"),
+        (GATEWAY_CHART, "prometheusRule.enabled=sometimes", "/prometheusRule/enabled"),
+        (GATEWAY_CHART, "grafanaDashboard.colour=red", "colour"),
         (CONTROLLER_CHART, "resyncSeconds=soon", "/resyncSeconds"),
         (CONTROLLER_CHART, "image.pullPolicy=Sometimes", "/image/pullPolicy"),
         (CONTROLLER_CHART, "watchNamespace=Not_A_Namespace", "/watchNamespace"),

@@ -319,3 +319,58 @@ def test_one_gateway_without_redis_gets_its_claim_through_the_real_crd_server(
     finally:
         controller.shutdown()
         thread.join(5)
+
+
+def test_sidecar_mode_patches_the_target_with_its_own_manager_and_takes_it_back_on_delete(
+    real_api: RealApiServer, api: KubeClient
+) -> None:
+    """The RouterConfig is the real server's; the app's Deployment lives in kmock, which merges naively:
+    there the test checks what was applied under which field manager, the part a real API server turns
+    into field ownership (an apply of nothing by a manager drops exactly that manager's fields)."""
+    client = KubeClient(api_client(str(real_api.shim_kubeconfig)), timeout=10)
+    app_path = object_path("apps/v1", "Deployment", NS, "agent")
+    app = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "agent", "namespace": NS},
+        "spec": {
+            "selector": {"matchLabels": {"app": "agent"}},
+            "template": {
+                "metadata": {"labels": {"app": "agent"}},
+                "spec": {"containers": [{"name": "agent", "image": "ghcr.io/example/agent:1.0"}]},
+            },
+        },
+    }
+    client.apply(app, field_manager="kubectl")
+    spec = {"config": "storage:\n  policy memory\n", "mode": "sidecar", "targetRef": {"name": "agent"}}
+    created = create(api, rc("side", spec))
+    assert created["spec"]["targetRef"] == {"kind": "Deployment", "name": "agent"}  # CRD default, kept
+    rc_path = object_path("router.link-assistant.dev/v1alpha1", "RouterConfig", NS, "side")
+
+    outcome = reconcile(client, NS, "side", lambda: NOW)
+    assert outcome.valid and outcome.applied == 2
+    assert client.get(object_path("apps/v1", "Deployment", NS, "side")) is None  # no gateway Deployment
+    assert client.get(object_path("v1", "ConfigMap", NS, "side-config")) is not None
+    pod = (client.get(app_path) or {})["spec"]["template"]["spec"]
+    assert pod["initContainers"][0]["name"] == "link-assistant-router"
+    assert pod["initContainers"][0]["restartPolicy"] == "Always"
+    agent = next(c for c in pod["containers"] if c["name"] == "agent")
+    assert {e["name"] for e in agent["env"]} >= {"ANTHROPIC_BASE_URL", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY"}
+    ours = [a for a in real_api.core.applies if a["name"] == "agent" and a["manager"] != "kubectl"]
+    assert [a["manager"] for a in ours] == ["link-assistant-router-sidecar"]
+    # Only our fields are in our apply: never the app's image, selector or pod labels.
+    applied_pod = ours[0]["body"]["spec"]["template"]
+    assert "image" not in applied_pod["spec"]["containers"][0] and "labels" not in applied_pod["metadata"]
+    assert "selector" not in ours[0]["body"]["spec"]
+    assert "finalizers" not in (api.get(rc_path) or {})["metadata"]  # the RouterConfig stays the user's
+
+    api.delete(rc_path)
+    assert api.get(rc_path) is None
+    reconcile(client, NS, "side", lambda: NOW)  # the watch's DELETED event brings the loop here
+    release = [a for a in real_api.core.applies if a["name"] == "agent"][-1]
+    assert release["manager"] == "link-assistant-router-sidecar"
+    assert release["body"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "agent", "namespace": NS},
+    }  # applying nothing under our manager: the API server removes every field we added

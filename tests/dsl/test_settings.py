@@ -180,6 +180,8 @@ SEED_FLAGS = [
     ("--config", "ROUTER_CONFIG"), ("--admin-grpc-port", "ADMIN_GRPC_PORT"), ("--json-logs", "JSON_LOGS"),
     ("--redis-url", "REDIS_URL"), ("--oauth-token-url", "CLAUDE_OAUTH_TOKEN_URL"),
     ("--shutdown-grace", "ROUTER_SHUTDOWN_GRACE"), ("--shutdown-delay", "ROUTER_SHUTDOWN_DELAY"),
+    ("--socket", "ROUTER_SOCKET"), ("--disable-tcp", "DISABLE_TCP"),
+    ("--default-key-file", "ROUTER_DEFAULT_KEY_FILE"), ("--admin-grpc-socket", "ADMIN_GRPC_SOCKET"),
     ("--gonka-endpoints", "GONKA_ENDPOINTS"),
     ("--admin-grpc-host", "ADMIN_GRPC_HOST"), ("--tls-cert-file", "TLS_CERT_FILE"),
     ("--tls-key-file", "TLS_KEY_FILE"), ("--admin-grpc-client-ca-file", "ADMIN_GRPC_CLIENT_CA_FILE"),

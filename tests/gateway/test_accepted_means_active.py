@@ -71,6 +71,9 @@ AP_OFF = {"DISABLE_ACTIVITYPUB": "true"}
 AP_DOCS = "tests/forgefed/test_surface.py::test_discovery_documents_are_public_and_activitypub_json"
 AP_KEYS = "tests/forgefed/test_surface.py::test_configured_keys_are_used_and_checked"
 AP_RATE = "tests/forgefed/test_surface.py::test_activitypub_routes_are_rate_limited_per_client"
+SIDECAR_TESTS = "tests/gateway/test_sidecar_socket.py::"
+SIDECAR_BESIDE_TCP = SIDECAR_TESTS + "test_sdks_reach_the_gateway_through_the_socket_beside_tcp"
+SIDECAR_ALONE = SIDECAR_TESTS + "test_socket_alone_with_its_mode_and_admin_grpc_on_a_socket"
 GONKA_ENDPOINT = "http://127.0.0.1:1;gonka1q6hag67dl53wl99vzg42z8eyzfz2xlkvqkpz3w"
 
 # (variable, value, the other settings it is set with, expectation)
@@ -302,6 +305,12 @@ TABLE: list[tuple[str, str, dict[str, str], Any]] = [
     ("MPP_RECIPIENT", "acct_other", MPP_ON, Probe(lambda c, e: build_app(c, e)[MPP].charge.recipient)),
     ("MPP_METHOD", "test", {}, Warns()),
     ("MPP_METHOD", "stripe", MPP_ON, Refuses()),
+    ("ROUTER_SOCKET", "/nonexistent/gw.sock", {}, Covered(SIDECAR_BESIDE_TCP)),
+    ("DISABLE_TCP", "true", {}, Refuses()),  # nothing left to listen on
+    ("DISABLE_TCP", "true", {"ROUTER_SOCKET": "/nonexistent/gw.sock"}, Covered(SIDECAR_ALONE)),
+    ("ROUTER_DEFAULT_KEY_FILE", "/nonexistent/key", {}, Refuses()),  # no socket to bind
+    ("ROUTER_DEFAULT_KEY_FILE", "/nonexistent/key", {"ROUTER_SOCKET": "/nonexistent/gw.sock"}, Refuses()),
+    ("ADMIN_GRPC_SOCKET", "/nonexistent/admin.sock", {}, Covered(SIDECAR_ALONE)),
 ]
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 LISTENING = re.compile(r"Listening on (\S+):(\d+)( \(https\))?")
+LISTENING_UNIX = re.compile(r"Listening on unix:(\S+)")
 
 
 @dataclass
@@ -71,6 +72,9 @@ async def _drain(stream: asyncio.StreamReader, sink: list[str], ready: asyncio.F
         if match and ready is not None and not ready.done():
             scheme = "https" if match.group(3) else "http"
             ready.set_result(f"{scheme}://{match.group(1)}:{match.group(2)}")
+        unix = LISTENING_UNIX.search(text)
+        if unix and ready is not None and not ready.done():  # socket only: proc.url is `unix:PATH`
+            ready.set_result(f"unix:{unix.group(1)}")
 
 
 @asynccontextmanager
