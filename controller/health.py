@@ -1,5 +1,5 @@
 """The controller's own HTTP endpoint: `/healthz` (200 while the work loop keeps turning) and `/metrics`
-(Prometheus text: reconciles by result, work-queue depth, seconds since the loop last turned).
+(the Prometheus text `controller.metrics` renders).
 
 A stdlib HTTP server on its own thread; it only reads numbers the loop publishes.
 """
@@ -22,23 +22,9 @@ class LoopStats:
     heartbeat_age: float
 
 
-def render_metrics(stats: LoopStats) -> str:
-    """Prometheus text exposition of the loop's numbers (pure)."""
-    return (
-        "# HELP link_assistant_controller_reconciles_total RouterConfig reconciles by result.\n"
-        "# TYPE link_assistant_controller_reconciles_total counter\n"
-        f'link_assistant_controller_reconciles_total{{result="ok"}} {stats.reconciled}\n'
-        f'link_assistant_controller_reconciles_total{{result="error"}} {stats.failed}\n'
-        "# HELP link_assistant_controller_queue_depth RouterConfigs waiting to be reconciled.\n"
-        "# TYPE link_assistant_controller_queue_depth gauge\n"
-        f"link_assistant_controller_queue_depth {stats.queue_depth}\n"
-        "# HELP link_assistant_controller_loop_idle_seconds Seconds since the work loop last turned.\n"
-        "# TYPE link_assistant_controller_loop_idle_seconds gauge\n"
-        f"link_assistant_controller_loop_idle_seconds {stats.heartbeat_age:.3f}\n"
-    )
-
-
-def start_health_server(host: str, port: int, stats: Callable[[], LoopStats]) -> ThreadingHTTPServer:
+def start_health_server(
+    host: str, port: int, stats: Callable[[], LoopStats], metrics: Callable[[], bytes]
+) -> ThreadingHTTPServer:
     """Serve /healthz and /metrics on host:port in a daemon thread; the caller shuts the server down."""
 
     class Handler(BaseHTTPRequestHandler):
@@ -53,7 +39,7 @@ def start_health_server(host: str, port: int, stats: Callable[[], LoopStats]) ->
             path = self.path.split("?")[0]
             now = stats()
             if path == "/metrics":
-                self._send(200, render_metrics(now).encode(), "text/plain; version=0.0.4; charset=utf-8")
+                self._send(200, metrics(), "text/plain; version=0.0.4; charset=utf-8")
             elif path in ("/healthz", "/livez", "/readyz"):
                 fresh = now.heartbeat_age < STALE_AFTER
                 self._send(200 if fresh else 503, b"ok\n" if fresh else b"stalled\n", "text/plain")

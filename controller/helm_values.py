@@ -25,6 +25,7 @@ def render_values(resource: RouterConfigResource, config: RouterConfig) -> dict[
         "imagePullPolicy": resource.image_pull_policy,
         "replicas": resource.replicas,
         "config": resource.config,
+        "rollOnConfigChange": not config.features.hot_reload,
         "ports": {
             "http": config.server.port,
             "grpcAdmin": config.server.admin_grpc_port if serves_grpc_admin(config) else None,

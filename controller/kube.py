@@ -127,10 +127,11 @@ class KubeClient:
         return list(data.get("items") or []), version
 
     def apply(self, manifest: Mapping[str, Any]) -> dict[str, Any]:
-        """Server-side apply under the controller's fixed field manager (force: we own these fields)."""
+        """Server-side apply under the controller's fixed field manager, never forced: a field another
+        manager owns is a 409 conflict, not silently taken over."""
         meta = manifest["metadata"]
         path = object_path(manifest["apiVersion"], manifest["kind"], meta.get("namespace"), meta["name"])
-        query = [("fieldManager", names.FIELD_MANAGER), ("force", "true")]
+        query = [("fieldManager", names.FIELD_MANAGER)]
         return self.request("PATCH", path, query=query, body=dict(manifest), content_type=APPLY)
 
     def delete(self, path: str) -> bool:

@@ -90,7 +90,9 @@ def run(options: Options) -> int:
     health = None
     if options.health_port:
         try:
-            health = start_health_server(options.health_host, options.health_port, controller.stats)
+            health = start_health_server(
+                options.health_host, options.health_port, controller.stats, controller.metrics.exposition
+            )
         except OSError as exc:
             print(
                 f"error: cannot serve /healthz on port {options.health_port}: {exc.strerror}", file=sys.stderr

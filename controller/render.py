@@ -112,6 +112,17 @@ def gateway_container(resource: RouterConfigResource, config: RouterConfig) -> M
     return container
 
 
+def template_metadata(resource: RouterConfigResource, config: RouterConfig) -> Manifest:
+    """The two rollout modes. With `hot-reload on` (the default) a config change reaches the running
+    pods through their mounted ConfigMap and they reload in place: the template changes, and the pods
+    roll, only when the pod spec itself does (ports, env, mounts). With `hot-reload off` the template
+    carries the config's hash, so every config change rolls the pods."""
+    meta: Manifest = {"labels": labels(resource)}
+    if not config.features.hot_reload:
+        meta["annotations"] = {names.CONFIG_HASH_ANNOTATION: config_hash(resource.config)}
+    return meta
+
+
 def deployment(resource: RouterConfigResource, config: RouterConfig) -> Manifest:
     wiring = pod_wiring(resource, config)
     return {
@@ -124,11 +135,7 @@ def deployment(resource: RouterConfigResource, config: RouterConfig) -> Manifest
             # Roll one new pod in before an old one goes, so a config change never drops capacity.
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
             "template": {
-                "metadata": {
-                    "labels": labels(resource),
-                    # A new hash changes the pod template, so a config change rolls the pods.
-                    "annotations": {names.CONFIG_HASH_ANNOTATION: config_hash(resource.config)},
-                },
+                "metadata": template_metadata(resource, config),
                 "spec": {
                     # Long streaming answers get time to finish after SIGTERM.
                     "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,

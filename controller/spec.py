@@ -42,6 +42,18 @@ class AccountCredentialRef:
 
 
 @dataclass(frozen=True)
+class ConfigMapKeyRef:
+    """`spec.configFrom.configMapKeyRef`: the DSL text lives in a ConfigMap key (a GitOps repo keeps the
+    `.lino` file as a file and generates the ConfigMap from it)."""
+
+    name: str
+    key: str
+
+    def describe(self) -> str:
+        return f"ConfigMap {self.name} key {self.key}"
+
+
+@dataclass(frozen=True)
 class ServiceMonitorSpec:
     enabled: bool = False
     interval: str = "30s"
@@ -55,6 +67,7 @@ class RouterConfigResource:
     namespace: str
     config: str
     uid: str = ""
+    config_from: ConfigMapKeyRef | None = None
     generation: int = 0
     replicas: int = 1
     image: str = names.DEFAULT_IMAGE
@@ -74,11 +87,11 @@ class RouterConfigResource:
         return self.secret_name or f"{self.name}-secrets"
 
 
-def _str(value: Any, where: str, default: str | None = None) -> str:
+def _str(value: Any, where: str, default: str | None = None, alternative: str = "") -> str:
     if value is None and default is not None:
         return default
     if not isinstance(value, str) or not value:
-        raise SpecError(f"{where} must be a non-empty string")
+        raise SpecError(f"{where} must be a non-empty string{alternative}")
     return value
 
 
@@ -123,6 +136,22 @@ def _resources(value: Any) -> dict[str, dict[str, str]]:
     return out
 
 
+def _config_source(spec: Mapping[str, Any]) -> tuple[str, ConfigMapKeyRef | None]:
+    """Inline text, or a ConfigMap reference whose text the reconciler reads (exactly one of them)."""
+    source = spec.get("configFrom")
+    if source is None:
+        return _str(spec.get("config"), "spec.config", None, " (or spec.configFrom)"), None
+    if spec.get("config") is not None:
+        raise SpecError("exactly one of spec.config and spec.configFrom must be set, not both")
+    ref = source.get("configMapKeyRef") if isinstance(source, Mapping) else None
+    if not isinstance(ref, Mapping):
+        raise SpecError("spec.configFrom.configMapKeyRef must be an object with name and key")
+    where = "spec.configFrom.configMapKeyRef"
+    return "", ConfigMapKeyRef(
+        name=_str(ref.get("name"), f"{where}.name"), key=_str(ref.get("key"), f"{where}.key")
+    )
+
+
 def parse_resource(obj: Mapping[str, Any], default_image: str = names.DEFAULT_IMAGE) -> RouterConfigResource:
     """Read a RouterConfig object (as the API returns it) into a `RouterConfigResource`."""
     meta = obj.get("metadata") or {}
@@ -132,6 +161,7 @@ def parse_resource(obj: Mapping[str, Any], default_image: str = names.DEFAULT_IM
     replicas = spec.get("replicas", 1)
     if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
         raise SpecError("spec.replicas must be an integer >= 0")
+    config, config_from = _config_source(spec)
     monitor = spec.get("serviceMonitor") or {}
     if not isinstance(monitor, Mapping):
         raise SpecError("spec.serviceMonitor must be an object")
@@ -140,7 +170,8 @@ def parse_resource(obj: Mapping[str, Any], default_image: str = names.DEFAULT_IM
         namespace=_str(meta.get("namespace"), "metadata.namespace", "default"),
         uid=str(meta.get("uid") or ""),
         generation=int(meta.get("generation") or 0),
-        config=_str(spec.get("config"), "spec.config"),
+        config=config,
+        config_from=config_from,
         replicas=replicas,
         image=_str(spec.get("image"), "spec.image", default_image),
         image_pull_policy=_str(spec.get("imagePullPolicy"), "spec.imagePullPolicy", "IfNotPresent"),

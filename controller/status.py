@@ -33,6 +33,11 @@ def _condition(
     }
 
 
+def config_source(resource: RouterConfigResource) -> str:
+    """Where the config text came from, as status.configSource says it."""
+    return resource.config_from.describe() if resource.config_from else "spec.config"
+
+
 def ready_replicas(deployment: Mapping[str, Any] | None) -> int:
     if not deployment:
         return 0
@@ -70,23 +75,33 @@ def compute_status(
     now: str,
     failure: str | None = None,
     note: str = "",
+    failure_reason: str = "ApplyFailed",
 ) -> dict[str, Any]:
     """The full `.status` for this reconcile. `deployment` is the live child (None if absent);
-    `failure` says why the API refused a child (Ready=False, reason ApplyFailed); `note` is appended
-    to the Ready message."""
+    `failure` says why a child could not be written (Ready=False, reason `failure_reason`: ApplyFailed
+    when the API refused it, NotOwned when an object of that name belongs to someone else); `note` is
+    appended to the Ready message. `configSource` names where the served config came from."""
     ready = ready_replicas(deployment)
     if check.valid:
         valid = _condition(
-            CONFIG_VALID, True, "Valid", "spec.config is valid", resource.generation, previous, now
+            CONFIG_VALID,
+            True,
+            "Valid",
+            f"{config_source(resource)} is valid",
+            resource.generation,
+            previous,
+            now,
         )
         applied_hash = config_hash(resource.config)
+        source = config_source(resource)
     else:
         valid = _condition(
             CONFIG_VALID, False, "InvalidConfig", check.message(), resource.generation, previous, now
         )
         applied_hash = str(previous.get("configHash") or "")  # the pods keep running the last good one
+        source = str(previous.get("configSource") or "")
     if failure is not None:
-        reason, message, ok = "ApplyFailed", failure, False
+        reason, message, ok = failure_reason, failure, False
     elif deployment is None:
         reason, message, ok = "NoDeployment", "no gateway Deployment yet", False
     elif rolling_out(deployment, resource.replicas):
@@ -98,6 +113,7 @@ def compute_status(
     return {
         "observedGeneration": resource.generation,
         "configHash": applied_hash,
+        "configSource": source,
         "replicas": resource.replicas,
         "readyReplicas": ready,
         "conditions": [

@@ -76,6 +76,14 @@ class ServerConfig:
     verbose: bool = False
     json_logs: bool = False
     max_body_bytes: int = 32 * 1024 * 1024
+    admin_max_body_bytes: int = 1024 * 1024
+    """The body limit of the admin API (`/api/tokens*`, `/api/providers*`); max_body_bytes caps it."""
+    header_timeout: float = 10.0
+    """Seconds a client has to send a request's headers (from connecting or the request's first byte)."""
+    keepalive_timeout: float = 75.0
+    """Seconds an idle kept-alive connection stays open between requests."""
+    max_connections: int = 10_000
+    """Open client connections beyond this are answered 503 and closed."""
     tls_cert_file: str | None = None
     """PEM certificate chain: with `tls_key_file`, both listeners speak TLS (re-read on change)."""
     tls_key_file: str | None = None
@@ -128,6 +136,8 @@ class RoutingConfig:
     session_affinity: bool = True
     cooldown_seconds: float = 60.0
     retry_before_first_byte: int = 2
+    outlier_consecutive: int = 5
+    """Consecutive 5xx / connection failures before an account cools (429, 529, quota, auth: at once)."""
     mode: RoutingMode = RoutingMode.DIRECT
     claude_cli_bin: str | None = None
 

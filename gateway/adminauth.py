@@ -5,6 +5,10 @@ are admitted; with a key (`TOKEN_ADMIN_KEY` / `--admin-key`) every caller, loopb
 must send `Authorization: Bearer <key>`, compared in constant time. Pure apart from reading the
 key reference; never logs or echoes the key.
 
+A key that is configured (`admin-key-file`, `admin-key-env`) but cannot be read (file missing or
+empty, variable unset) is never taken as "no key": start-up refuses it (`unreadable_admin_key`),
+and if it disappears while running every admin call fails closed with 503 until it is back.
+
 Note: behind a reverse proxy on the same host every client looks like loopback; set a key there.
 """
 
@@ -19,16 +23,37 @@ from gateway.credentials.secrets import resolve_secret
 from gateway.errors import GatewayError
 
 MISSING_KEY_MESSAGE = "missing or invalid admin Bearer key"
+KEY_UNREADABLE_MESSAGE = (
+    "the configured admin key cannot be read (file missing or empty, or variable unset); "
+    "admin endpoints are closed until it is restored"
+)
 LOOPBACK_ONLY_MESSAGE = (
     "admin endpoints only answer loopback clients unless an admin key (TOKEN_ADMIN_KEY) is configured"
 )
 
 
 def admin_key(config: RouterConfig, environ: Mapping[str, str]) -> str | None:
-    """The configured admin key, or None (empty counts as unset, as in the seed)."""
+    """The configured admin key, or None when none is configured (an empty `TOKEN_ADMIN_KEY`
+    counts as unset, as in the seed). A configured key that cannot be read is a 503, never None:
+    None would open admin to loopback callers."""
     if config.admin.admin_key is not None:
-        return resolve_secret(config.admin.admin_key, environ)
+        key = resolve_secret(config.admin.admin_key, environ)
+        if key is None:
+            raise GatewayError(503, "api_error", KEY_UNREADABLE_MESSAGE)
+        return key
     return environ.get("TOKEN_ADMIN_KEY") or None
+
+
+def unreadable_admin_key(config: RouterConfig, environ: Mapping[str, str]) -> str | None:
+    """Start-up check: what is wrong with a configured admin key that cannot be read (None: fine)."""
+    ref = config.admin.admin_key
+    if ref is None or resolve_secret(ref, environ) is not None:
+        return None
+    if ref.env:
+        return f"the admin key variable {ref.env} is unset or empty"
+    if ref.file:
+        return f"the admin key file {ref.file} is missing, unreadable or empty"
+    return "the admin key is empty"
 
 
 def is_loopback(peer: str | None) -> bool:

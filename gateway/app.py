@@ -27,22 +27,26 @@ from gateway.accounts.pool import POOL
 from gateway.accounts.redis_sync import RedisPoolSync
 from gateway.accounts.state import Clock
 from gateway.admin_grpc.server import admin_grpc_ctx
+from gateway.adminauth import unreadable_admin_key
 from gateway.bedrock.routes import add_bedrock_routes
 from gateway.context import GATEWAY, HTTP_SESSION, GatewayContext
 from gateway.credentials.build import expand_home
 from gateway.credentials.secrets import resolve_secret
 from gateway.exchange.inflight import InFlight
 from gateway.exchange.interface import Surface
-from gateway.exchange.pipeline import EXCHANGE
+from gateway.exchange.pipeline import EXCHANGE, Exchange, ExchangeSlot
 from gateway.exchange.wiring import build_exchange
 from gateway.forgefed.crater import CraterSurface, crater_parts
 from gateway.forgefed.surface import add_activitypub_routes
 from gateway.gonka.forward import add_gonka_door
 from gateway.http.accounts_routes import add_accounts_routes
 from gateway.http.anthropic_routes import add_anthropic_routes, add_fallback_route
+from gateway.http.body_limits import body_limit_middleware
 from gateway.http.health import add_health_routes
 from gateway.http.middleware import error_middleware
 from gateway.http.observability import setup_telemetry
+from gateway.http.openapi import add_openapi_route
+from gateway.http.reload_routes import add_reload_routes
 from gateway.http.token_routes import add_token_routes
 from gateway.mpp.gate import add_mpp_gate
 from gateway.openai.bridge import OpenAIApi, openai_body
@@ -53,6 +57,7 @@ from gateway.providers.forward import ProviderSurface
 from gateway.providers.lookup import current_provider
 from gateway.providers.routes import add_provider_routes
 from gateway.providers.store import PROVIDERS, ProviderStore
+from gateway.reload.reloader import RELOADER, add_reloader
 from gateway.tlsfiles import RELOADERS
 from gateway.tokens.service import TOKENS, build_token_service
 from gateway.vertex.routes import add_vertex_routes
@@ -83,6 +88,11 @@ def build_context(config: RouterConfig, environ: Mapping[str, str]) -> GatewayCo
     if not secret:
         raise ConfigurationError(
             f"TOKEN_SECRET is required ({config.admin.token_secret.describe()} is unset or empty)"
+        )
+    problem = unreadable_admin_key(config, environ)
+    if problem is not None:  # never fall back to open loopback admin
+        raise ConfigurationError(
+            f"{problem}; restore it, or remove the admin key setting for loopback-only admin"
         )
     refused = [n.message for n in startup.errors(config, environ, secret)]
     if refused:
@@ -151,9 +161,17 @@ async def _providers(app: web.Application) -> AsyncIterator[None]:
 def _exchange(inflight: InFlight) -> Lifetime:
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
         ctx = app[GATEWAY]
-        app[EXCHANGE] = build_exchange(
-            ctx.config, app[TOKENS], app[POOL], lambda: app[HTTP_SESSION], ctx.environ, ctx.data_dir, inflight
-        )
+
+        def build(config: RouterConfig) -> Exchange:
+            session = lambda: app[HTTP_SESSION]  # noqa: E731
+            return build_exchange(
+                config, app[TOKENS], app[POOL], session, ctx.environ, ctx.data_dir, inflight
+            )
+
+        # A reload refills the slot; a request reads it once, so running ones keep their exchange.
+        slot = ExchangeSlot(build(ctx.config))
+        app[EXCHANGE] = slot
+        app[RELOADER].on_applied.append(lambda config: setattr(slot, "current", build(config)))
         yield
 
     return lifetime
@@ -211,11 +229,19 @@ def _end_streams(inflight: InFlight) -> Callable[[web.Application], Awaitable[No
 
 
 def build_app(
-    config: RouterConfig, environ: Mapping[str, str] | None = None, clock: Clock | None = None
+    config: RouterConfig,
+    environ: Mapping[str, str] | None = None,
+    clock: Clock | None = None,
+    reload_from: tuple[Callable[[], RouterConfig], Path | None] | None = None,
 ) -> web.Application:
-    """The gateway for `config`; `clock` (default: the system's) times account cooldowns."""
+    """The gateway for `config`; `clock` (default: the system's) times account cooldowns.
+    `reload_from`: how to load the effective config again and which file to watch (serve passes both;
+    without it, a reload request reports that there is nothing to reload)."""
     env = os.environ if environ is None else environ
-    app = web.Application(middlewares=[error_middleware], client_max_size=config.server.max_body_bytes)
+    app = web.Application(
+        middlewares=[error_middleware, body_limit_middleware(config.server)],
+        client_max_size=config.server.max_body_bytes,
+    )
     app[GATEWAY] = build_context(config, env)
     app[RELOADERS] = []  # the listeners' TLS certificate reloaders, re-read by ReloadConfig
     inflight = InFlight()
@@ -226,9 +252,11 @@ def build_app(
     app.cleanup_ctx.append(_shared_pool)
     app.cleanup_ctx.append(_providers)
     setup_telemetry(app)  # metrics, before the exchange and the admin server that report to them
+    add_reloader(app, *(reload_from or (None, None)))
     app.cleanup_ctx.append(_exchange(inflight))
     app.cleanup_ctx.append(admin_grpc_ctx)
     add_health_routes(app)
+    add_openapi_route(app)
     add_accounts_routes(app)
     add_anthropic_routes(app)
     add_bedrock_routes(app)
@@ -239,6 +267,7 @@ def build_app(
     add_gonka_door(app)
     add_mpp_gate(app)
     add_provider_routes(app)
+    add_reload_routes(app)
     add_activitypub_routes(app)
     add_crater_door(app)
     add_fallback_route(app)

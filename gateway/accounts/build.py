@@ -28,7 +28,11 @@ AUTH_COOLDOWN_SECONDS = 300.0
 
 def policy_of(routing: RoutingConfig) -> Policy:
     cooldown = max(0.0, routing.cooldown_seconds)
-    return Policy(cooldown=cooldown, auth_cooldown=max(cooldown, AUTH_COOLDOWN_SECONDS))
+    return Policy(
+        cooldown=cooldown,
+        auth_cooldown=max(cooldown, AUTH_COOLDOWN_SECONDS),
+        outlier_consecutive=routing.outlier_consecutive,
+    )
 
 
 def initial_state(name: str, spec: AccountConfig | None) -> AccountState:

@@ -5,8 +5,11 @@ quota headers, connection failures and in-stream errors alike:
 
 - 429 → cooldown for `retry-after` (else the configured cooldown), reason rate_limit;
 - exhausted 5-hour / weekly window → cooldown until its reset time, reason quota_5h / quota_weekly;
-- 529 / 5xx / connection failure → a short backoff doubling per consecutive failure (capped at the
-  configured cooldown), so the next request goes to another account;
+- 529 → a short backoff doubling per consecutive failure (capped at the configured cooldown), so
+  the next request goes to another account;
+- 5xx / connection failure (timeout, reset) → counted; only `policy.outlier_consecutive` of them in
+  a row cool the account (outlier detection), then with the same doubling backoff: one request
+  whose body crashes the upstream cannot park the account (the request itself still fails over);
 - 401 that survived a refresh, unreadable credential → unhealthy for the auth cooldown;
 - success → the transient failure streak ends (a cooldown set meanwhile stays until it expires).
 A cooldown only ever grows while it runs: a late, shorter verdict never shortens it.
@@ -24,6 +27,7 @@ _TRANSIENT = {
     OutcomeKind.SERVER_ERROR: CooldownReason.UPSTREAM_ERROR,
     OutcomeKind.CONNECTION_FAILED: CooldownReason.CONNECTION,
 }
+_OUTLIER_KINDS = frozenset({OutcomeKind.SERVER_ERROR, OutcomeKind.CONNECTION_FAILED})
 # A reset time this far out is a misreport; never park an account for longer than this.
 MAX_QUOTA_COOLDOWN = 8 * 24 * 3600.0
 
@@ -89,7 +93,12 @@ def apply(state: AccountState, verdict: Verdict, now: float, now_wall: float, po
         return _cool(state, now, seconds, CooldownReason.RATE_LIMIT, detail)
     if kind in _TRANSIENT:
         failures = state.failures + 1
-        backoff = min(policy.cooldown, policy.transient_base * 2 ** min(failures - 1, 30))
+        streak = failures
+        if kind in _OUTLIER_KINDS:
+            if failures < policy.outlier_consecutive:  # not yet an outlier: note it, keep serving
+                return replace(state, failures=failures, last_error=detail)
+            streak = failures - policy.outlier_consecutive + 1
+        backoff = min(policy.cooldown, policy.transient_base * 2 ** min(streak - 1, 30))
         if verdict.retry_after is not None:
             backoff = max(backoff, min(verdict.retry_after, policy.cooldown))
         return _cool(replace(state, failures=failures), now, backoff, _TRANSIENT[kind], detail)

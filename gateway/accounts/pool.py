@@ -144,8 +144,30 @@ class AccountPool:
         self._bind(session_key, result.name, now)
         return self._accounts[result.name]
 
+    def replace_accounts(
+        self,
+        accounts: Sequence[PooledAccount],
+        states: Sequence[AccountState],
+        strategy: RoutingStrategy,
+        policy: Policy,
+        session_affinity: bool,
+    ) -> None:
+        """A config reload: the new account list (with carried-over states), in one step between two
+        requests. Sessions bound to a removed account are unbound; its in-flight requests finish with
+        the account object they hold, and their `release` is a no-op."""
+        if [a.name for a in accounts] != [s.name for s in states]:
+            raise ValueError("accounts and states must name the same accounts in the same order")
+        self._accounts = {a.name: a for a in accounts}
+        self._states = [replace(s, index=i) for i, s in enumerate(states)]
+        self._index = {s.name: i for i, s in enumerate(self._states)}
+        self.strategy, self.policy, self.session_affinity = strategy, policy, session_affinity
+        for key in [k for k, (name, _) in self._affinity.items() if name not in self._index]:
+            del self._affinity[key]
+
     def release(self, name: str) -> None:
         """Give back the concurrency slot taken by `choose()`."""
+        if name not in self._index:  # removed by a reload while this request used it
+            return
         state = self._states[self._position(name)]
         self._update(name, state.evolve(in_flight=max(0, state.in_flight - 1)))
 
@@ -167,6 +189,8 @@ class AccountPool:
         return verdict
 
     def apply(self, account_name: str, verdict: Verdict) -> None:
+        if account_name not in self._index:  # removed by a reload while a request used it
+            return
         state = self._states[self._position(account_name)]
         now, wall = self._clock.monotonic(), self._clock.wall()
         new = machine.apply(state, verdict, now, wall, self.policy)
@@ -189,6 +213,8 @@ class AccountPool:
             self.publish(PoolEvent(kind, name, self.origin))
 
     def record_refresh(self, account_name: str, ok: bool) -> None:
+        if account_name not in self._index:  # removed by a reload while a request used it
+            return
         state = self._states[self._position(account_name)]
         self._update(account_name, machine.record_refresh(state, ok))
 

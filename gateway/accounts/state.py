@@ -62,6 +62,10 @@ class Policy:
     cooldown: float = 60.0
     transient_base: float = 1.0
     auth_cooldown: float = 300.0
+    outlier_consecutive: int = 5
+    """Consecutive 5xx / connection failures (timeouts, cut connections) before an account cools:
+    outlier detection as Envoy does it, so one request that crashes the upstream cannot park the
+    only account. 429, quota, 529 and auth failures are the upstream's own word and cool at once."""
     affinity_ttl: float = 3600.0
 
 

@@ -2,8 +2,9 @@
 
 Validation is `dsl.config.load_config`: every problem, each with line and column, comes back in
 the response (an invalid config is a normal answer, unless the caller asks for `require_valid`:
-then it is INVALID_ARGUMENT with a BadRequest violation per problem). ReloadConfig re-reads what
-can change without a restart: TLS certificate files and the token and provider stores. The effective config is
+then it is INVALID_ARGUMENT with a BadRequest violation per problem). ReloadConfig reloads the
+config file through the app's `Reloader` (its outcome is part of the answer, never an RPC error) and
+re-reads TLS certificate files and the token and provider stores. The effective config is
 the running `RouterConfig` flattened by `dsl.config.view`, where secrets show only as references.
 """
 
@@ -23,6 +24,7 @@ from gateway.admin_grpc.status import abort, abort_for, invalid
 from gateway.context import GATEWAY
 from gateway.errors import GatewayError
 from gateway.providers.store import PROVIDERS
+from gateway.reload.reloader import RELOADER, Outcome
 from gateway.tlsfiles import RELOADERS, CertificateReloader
 from gateway.tokens.service import TOKENS
 from link_assistant_router_admin.v1 import config_pb2 as pb
@@ -59,6 +61,7 @@ class ConfigServicer(config_pb2_grpc.ConfigServiceServicer):
     def __init__(self, app: web.Application) -> None:
         self._app = app
         self._ctx = app[GATEWAY]
+        self._reloader = app[RELOADER]
 
     async def ValidateConfig(
         self, request: pb.ValidateConfigRequest, context: Context
@@ -88,7 +91,8 @@ class ConfigServicer(config_pb2_grpc.ConfigServiceServicer):
     async def ReloadConfig(
         self, request: pb.ReloadConfigRequest, context: Context
     ) -> pb.ReloadConfigResponse:
-        reloaded: list[str] = []
+        result = await self._reloader.reload("admin gRPC request")  # the config file, as SIGHUP does
+        reloaded: list[str] = ["config"] if result.outcome is Outcome.APPLIED else []
         reloaders: list[CertificateReloader] = self._app.get(RELOADERS, [])
         try:
             for reloader in reloaders:
@@ -111,4 +115,10 @@ class ConfigServicer(config_pb2_grpc.ConfigServiceServicer):
         except GatewayError as exc:
             await abort_for(context, exc)
         reloaded.append("providers")
-        return pb.ReloadConfigResponse(reloaded=reloaded)
+        return pb.ReloadConfigResponse(
+            reloaded=reloaded,
+            outcome=result.outcome.value,
+            changes=list(result.changes),
+            restart_required=list(result.restart_keys),
+            problems=list(result.problems),
+        )

@@ -1,4 +1,4 @@
-"""`link-assistant-router config validate|fmt|show|render`: work with the config DSL file.
+"""`link-assistant-router config validate|fmt|show|render|diff`: work with the config DSL file.
 
 Thin: reads files, calls the pure DSL functions, prints. Exit codes: 0 ok, 1 invalid config
 (or `fmt --check` found a file to reformat), 2 usage error (bad arguments, unreadable file).
@@ -78,6 +78,18 @@ def register(subparsers: Any) -> None:
     )
     show.set_defaults(handler=run_show)
 
+    diff = actions.add_parser(
+        "diff",
+        help="print what reloading OLD into NEW would change",
+        description="Validate both files and print what a reload from OLD to NEW would change, one "
+        "setting per line (`~ key: old -> new`, `+` added, `-` removed; secrets only as references). "
+        "A change that needs a restart (a listener port, the token store...) is marked: a reload reports "
+        "it and applies nothing. Exit 0 with no changes, 1 when something changes or a file is invalid.",
+    )
+    diff.add_argument("old", metavar="OLD", help="the config file now running")
+    diff.add_argument("new", metavar="NEW", help="the config file to reload")
+    diff.set_defaults(handler=run_diff)
+
     render = actions.add_parser(
         "render",
         help="render deployment manifests from a config file",
@@ -131,6 +143,27 @@ def run_validate(args: argparse.Namespace) -> int:
             continue
         print(f"{path}: valid")
     return status
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    from gateway.reload.diff import diff_configs
+
+    configs = []
+    for path in (args.old, args.new):
+        text = _read(path)
+        if text is None:
+            return EXIT_USAGE
+        try:
+            configs.append(load_config(text, source=path))
+        except DslError as err:
+            _print_problems(err)
+            print(f"{path}: invalid", file=sys.stderr)
+            return EXIT_INVALID
+    result = diff_configs(configs[0], configs[1])
+    print(result.render())
+    if result.restart_keys:
+        print(f"a reload would apply nothing: {len(result.restart_keys)} change(s) need a restart")
+    return EXIT_OK if result.empty else EXIT_INVALID
 
 
 def run_fmt(args: argparse.Namespace) -> int:

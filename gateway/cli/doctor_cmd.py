@@ -20,6 +20,7 @@ from typing import Any
 from dsl.errors import DslError
 from dsl.model import RouterConfig, StoragePolicy, UpstreamProvider
 from gateway import startup
+from gateway.adminauth import admin_key, unreadable_admin_key
 from gateway.app import resolve_data_dir
 from gateway.cli.serve_cmd import VERSION
 from gateway.cli.settings import settings_from_args
@@ -51,6 +52,13 @@ def run(args: argparse.Namespace) -> int:
 
 def _set(value: str | None) -> str:
     return "set" if value else "unset"
+
+
+def _admin_key_status(config: RouterConfig, environ: Mapping[str, str]) -> str:
+    problem = unreadable_admin_key(config, environ)
+    if problem is not None:  # configured but unreadable: the gateway refuses to start
+        return f"UNREADABLE ({problem})"
+    return _set(admin_key(config, environ))
 
 
 def _on(flag: bool) -> str:
@@ -97,7 +105,7 @@ def doctor_lines(config: RouterConfig, environ: Mapping[str, str], now: float) -
         ("enable_metrics", _on(config.features.metrics)),
         ("additional_account_dirs", str(len(config.upstream.additional_account_dirs))),
         ("token_secret", _set(resolve_secret(config.admin.token_secret, environ))),
-        ("admin_key", _set(resolve_secret(config.admin.admin_key, environ))),
+        ("admin_key", _admin_key_status(config, environ)),
         ("mpp_openai_charge", _mpp_state(config, environ)),
     ]
     for spec in specs:

@@ -16,6 +16,7 @@ import signal
 import ssl
 import sys
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -29,9 +30,13 @@ from gateway.cli.settings import settings_from_args
 from gateway.context import GATEWAY
 from gateway.credentials.build import account_specs
 from gateway.credentials.secrets import resolve_secret
+from gateway.http.connections import ConnectionLimits, GuardedTCPSite
 from gateway.logging import configure_logging, level_from
 from gateway.mpp.gate import TEST_SECRET_ENV
+from gateway.reload.reloader import RELOADER
 from gateway.tlsfiles import RELOADERS, http_tls, tls_problem
+from gateway.tokens.jwt_codec import parse_previous
+from gateway.tokens.service import PREVIOUS_SECRETS_ENV
 from gateway.tokens.state import StoreError
 
 log = logging.getLogger("gateway.serve")
@@ -65,23 +70,27 @@ def secrets_of(config: RouterConfig, environ: Mapping[str, str]) -> list[str]:
     ]
     refs += [a.api_key for a in config.accounts] + [p.api_key for p in config.providers]
     found = [v for v in (resolve_secret(r, environ) for r in refs) if v]
+    found += list(parse_previous(environ.get(PREVIOUS_SECRETS_ENV)))  # older signing secrets
     return found + ([environ[TEST_SECRET_ENV]] if environ.get(TEST_SECRET_ENV) else [])
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        config = settings_from_args(args).config
+        settings = settings_from_args(args)
     except DslError as err:
         for problem in err.problems:
             print(f"error: {problem.render()}", file=sys.stderr)
         return 2
-    return serve(config, os.environ)
+    path = Path(settings.config_path).absolute() if settings.config_path else None
+    # A reload resolves the settings again exactly as at start-up (same flags, environment, dotfiles).
+    return serve(settings.config, os.environ, reload_from=(lambda: settings_from_args(args).config, path))
 
 
 def serve(
     config: RouterConfig,
     environ: Mapping[str, str],
     on_ready: Callable[[str], None] | None = None,
+    reload_from: tuple[Callable[[], RouterConfig], Path | None] | None = None,
 ) -> int:
     try:
         build_context(config, environ)  # fail fast on a missing TOKEN_SECRET, before logging setup
@@ -102,7 +111,7 @@ def serve(
         print(f"error: cannot load the TLS certificate and key: {err}", file=sys.stderr)
         return 2
     try:
-        asyncio.run(_serve(config, environ, on_ready, tls))
+        asyncio.run(_serve(config, environ, on_ready, tls, reload_from))
     except KeyboardInterrupt:  # Ctrl-C before the signal handlers were installed
         return 130
     except StoreError as err:  # e.g. a corrupt tokens.bin: say so, no traceback
@@ -125,8 +134,9 @@ async def _serve(
     environ: Mapping[str, str],
     on_ready: Callable[[str], None] | None,
     tls: tuple[ssl.SSLContext, Any] | None = None,
+    reload_from: tuple[Callable[[], RouterConfig], Path | None] | None = None,
 ) -> None:
-    app = build_app(config, environ)
+    app = build_app(config, environ, reload_from=reload_from)
     app[GATEWAY].shutdown_grace = SHUTDOWN_GRACE_SECONDS
     if tls is not None:
         app[RELOADERS].append(tls[1])
@@ -136,11 +146,19 @@ async def _serve(
         handler_cancellation=True,
         shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
         access_log=None,
+        keepalive_timeout=config.server.keepalive_timeout,
     )
     await runner.setup()
     started = False
     try:
-        site = web.TCPSite(runner, config.server.host, config.server.port, ssl_context=tls and tls[0])
+        limits = ConnectionLimits(
+            header_timeout=config.server.header_timeout,
+            keepalive_timeout=config.server.keepalive_timeout,
+            max_connections=config.server.max_connections,
+        )
+        site = GuardedTCPSite(
+            runner, config.server.host, config.server.port, limits, ssl_context=tls and tls[0]
+        )
         await site.start()
         started = True
         host, port = _bound(runner, config)
@@ -151,6 +169,15 @@ async def _serve(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        reloads: set[asyncio.Task[Any]] = set()
+
+        def on_hangup() -> None:
+            log.info("SIGHUP: reloading the config")
+            task = loop.create_task(app[RELOADER].reload("SIGHUP"))
+            reloads.add(task)  # keep a reference until it is done
+            task.add_done_callback(reloads.discard)
+
+        loop.add_signal_handler(signal.SIGHUP, on_hangup)
         await stop.wait()
         log.info("shutting down: finishing in-flight requests (up to %.0fs)", SHUTDOWN_GRACE_SECONDS)
     finally:

@@ -1,5 +1,7 @@
 """`link-assistant-router tokens issue|list|revoke|expire|show`, in the seed's output formats.
 
+(`tokens rotate-secret` lives in `gateway.cli.rotate_cmd`.)
+
 Works on the same data dir as a running server: the file store takes the data dir's lock for
 every write, and the server picks up the change within a second. Output:
 * `issue` prints the token only;
@@ -21,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
+from gateway.cli import rotate_cmd
 from gateway.cli.settings import settings_from_args
 from gateway.credentials.secrets import resolve_secret
 from gateway.errors import GatewayError
@@ -56,6 +59,7 @@ def register(subparsers: Any) -> None:
         "--rate-limit-per-minute", type=_non_negative, default=None, help="requests per minute"
     )
     issue.set_defaults(handler=_handler(_issue))
+    rotate_cmd.register(ops)
 
     ops.add_parser("list", help="list every key").set_defaults(handler=_handler(_list))
     for name, action, text in (

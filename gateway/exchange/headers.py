@@ -29,6 +29,9 @@ HOP_BY_HOP = frozenset(
 )
 # accept-encoding: we relay bytes as they come, and token usage must stay readable in them.
 STRIPPED_REQUEST = HOP_BY_HOP | {"host", "authorization", "x-api-key", "content-length", "accept-encoding"}
+# The server decodes request bodies in these encodings before we see them (aiohttp's parser), so
+# the bytes forwarded are plain and must not be labelled as still encoded; others pass as sent.
+DECODED_REQUEST_ENCODINGS = frozenset({"gzip", "deflate", "br", "zstd"})
 STRIPPED_RESPONSE = HOP_BY_HOP | {"set-cookie", "authorization", "x-api-key", "server", "date"}
 
 
@@ -50,6 +53,8 @@ def upstream_request_headers(
     for name, value in client:
         lower = name.lower()
         if lower in STRIPPED_REQUEST:
+            continue
+        if lower == "content-encoding" and value.strip().lower() in DECODED_REQUEST_ENCODINGS:
             continue
         if lower == "anthropic-beta":
             if value.strip():

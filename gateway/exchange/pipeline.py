@@ -30,6 +30,8 @@ from gateway.exchange.interface import (
     Whole,
 )
 from gateway.exchange.relay import relay
+from gateway.exchange.sniff import sniff_max_tokens
+from gateway.pathguard import PathRefused, check_upstream_path
 from gateway.telemetry.request_info import RequestInfo, info_of
 from gateway.tokens.records import TokenRecord
 
@@ -62,13 +64,20 @@ def raw_upstream_path(request: web.Request) -> str:
     path = request.raw_path.partition("?")[0].partition("#")[0]
     if not path.startswith("/"):  # absolute-form request target (`GET http://host/path`)
         path = request.rel_url.raw_path
-    return strip_anthropic_prefix(path) or "/"
+    try:  # never forward a path that could leave the proxied API upstream
+        return check_upstream_path(strip_anthropic_prefix(path) or "/")
+    except PathRefused as exc:
+        raise bad_request(f"Invalid path: {exc}") from None
 
 
 class Authority(Protocol):
     """What the pipeline needs from the token service (`gateway.tokens.service.TokenService`)."""
 
-    async def authorize(self, headers: Mapping[str, str]) -> TokenRecord: ...
+    async def authorize(self, headers: Mapping[str, str], reserve_tokens: int = 0) -> TokenRecord: ...
+
+    def check_key(self, headers: Mapping[str, str]) -> None: ...
+
+    def release(self, record: TokenRecord, reserve_tokens: int) -> None: ...
 
     async def record_usage(self, token_id: str, input_tokens: int, output_tokens: int) -> None: ...
 
@@ -86,7 +95,15 @@ class Exchange:
     idle_timeout: float
 
 
-EXCHANGE = web.AppKey("exchange", Exchange)
+@dataclass
+class ExchangeSlot:
+    """The app's current Exchange. A config reload puts a new one here; a request reads it once, so
+    requests and streams already running finish with the one they started with."""
+
+    current: Exchange
+
+
+EXCHANGE = web.AppKey("exchange", ExchangeSlot)
 
 
 ErrorShape = Callable[[GatewayError], web.StreamResponse]
@@ -103,47 +120,54 @@ async def run(
     """Serve one client request through `surface`; `backend` overrides the one the call would get;
     `error_shape` renders a `GatewayError` raised on the way in the surface's own shape."""
     try:
-        exchange = request.app[EXCHANGE]
+        exchange = request.app[EXCHANGE].current
         info = info_of(request)
+        exchange.tokens.check_key(request.headers)  # a bad key is a 401 before its body is read
+        body = await read_body(request)
+        reserve = sniff_max_tokens(body) if body else 0  # what a token budget holds while it runs
         try:
-            record = await exchange.tokens.authorize(request.headers)
+            record = await exchange.tokens.authorize(request.headers, reserve)
         except BudgetExceeded as exc:
             info.rejection = exc.reason  # the budget-rejection metric and access log
             raise
-        body = await read_body(request)
-        path, query = raw_upstream_path(request), raw_query(request)
-        incoming = Incoming(request.method, path, query, request.headers, body)
-        translator = await surface.translator(incoming, record)
-        call = translator.call
-        info.model = call.model
-        if backend is None:
-            backend = exchange.accounts if call.target is None else exchange.raw
-        answer = await backend.open(call, info)
-        info.account = answer.account
-        upstream = answer.response
-        usage = NO_USAGE
         try:
-            plan = translator.answer(upstream.status, upstream.reason, upstream.headers)
-            if isinstance(plan, Whole):
-                reply = plan.convert(await _read_whole(upstream, plan.limit))
-                if reply.usage:
-                    await settle(exchange.tokens, record, reply.usage, info)  # nothing sent yet: no shield
-                return _respond(reply, info)
-            if answer.extra_headers:
-                headers = CIMultiDict(plan.headers)
-                headers.update(answer.extra_headers)
-                plan = Relay(plan.codec, plan.status, headers, plan.reason)
+            path, query = raw_upstream_path(request), raw_query(request)
+            incoming = Incoming(request.method, path, query, request.headers, body)
+            translator = await surface.translator(incoming, record)
+            call = translator.call
+            info.model = call.model
+            if backend is None:
+                backend = exchange.accounts if call.target is None else exchange.raw
+            answer = await backend.open(call, info)
+            info.account = answer.account
+            upstream = answer.response
+            usage = NO_USAGE
             try:
-                with exchange.inflight.track():  # shutdown lets the stream finish within its grace period
-                    return await relay(request, upstream, plan, exchange.idle_timeout, info)
+                plan = translator.answer(upstream.status, upstream.reason, upstream.headers)
+                if isinstance(plan, Whole):
+                    reply = plan.convert(await _read_whole(upstream, plan.limit))
+                    if reply.usage:
+                        # nothing sent yet: no shield
+                        await settle(exchange.tokens, record, reply.usage, info)
+                    return _respond(reply, info)
+                if answer.extra_headers:
+                    headers = CIMultiDict(plan.headers)
+                    headers.update(answer.extra_headers)
+                    plan = Relay(plan.codec, plan.status, headers, plan.reason)
+                try:
+                    with exchange.inflight.track():  # shutdown lets the stream finish within its grace period
+                        return await relay(request, upstream, plan, exchange.idle_timeout, info)
+                finally:
+                    usage = plan.codec.usage
             finally:
-                usage = plan.codec.usage
-        finally:
-            answer.finish()  # gives the account's concurrency slot back now, not when GC finds the response
-            if usage:
-                # Also when the client left mid-stream: tokens it caused upstream still count against its
-                # budget, so the write is shielded from the handler's cancellation.
-                await asyncio.shield(settle(exchange.tokens, record, usage, info))
+                # gives the account's concurrency slot back now, not when GC finds the response
+                answer.finish()
+                if usage:
+                    # Also when the client left mid-stream: tokens it caused upstream still count against its
+                    # budget, so the write is shielded from the handler's cancellation.
+                    await asyncio.shield(settle(exchange.tokens, record, usage, info))
+        finally:  # answered, failed or cut, its usage counted: give back what admission held
+            exchange.tokens.release(record, reserve)
     except GatewayError as exc:
         if error_shape is None:
             raise  # the error middleware renders it in the route's dialect

@@ -19,6 +19,15 @@ _USAGE = re.compile(
 _TAIL = 64
 
 
+_MAX_TOKENS = re.compile(rb'"max_tokens"\s*:\s*(\d{1,9})\b')
+
+
+def sniff_max_tokens(body: bytes) -> int:
+    """The request's `max_tokens` (what a token budget holds while it runs); 0 when absent."""
+    match = _MAX_TOKENS.search(body)
+    return int(match.group(1)) if match else 0
+
+
 def sniff_model(body: bytes) -> str | None:
     """The top-level `model`, for routing. A `"model"` key can also sit in a tool input or metadata
     object, and SDKs send `messages` before `model`, so a body naming several models is parsed to

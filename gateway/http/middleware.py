@@ -11,6 +11,8 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 from gateway.errors import GatewayError
 from gateway.http.families import Family, family_of
@@ -54,6 +56,14 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status < 400:
             raise
         return error_response(request, from_http_exception(exc))
+    except (HttpProcessingError, RequestPayloadError):  # e.g. a corrupt gzip body
+        message = "request body could not be read (malformed or wrongly encoded: check content-encoding)"
+        response = error_response(request, GatewayError(400, "invalid_request_error", message))
+        # The rest of the body cannot be decoded either: end it here (aiohttp would try to drain it
+        # after the response and log the same error as unhandled) and close the connection.
+        request.content.feed_eof()
+        response.force_close()
+        return response
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(request, GatewayError(500, "api_error", "Internal server error"))

@@ -15,12 +15,14 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
 from aiohttp import web
 
 from gateway.errors import GatewayError
+from gateway.providers.crypto import ProviderKeyError, decrypt_key, encrypt_key
 from gateway.providers.imports import STORE_PREFIX, parse_store_lines
 from gateway.providers.records import ProviderInput, ProviderRecord
 
@@ -80,6 +82,23 @@ class ProviderStore:
 
         return self._modify(change)
 
+    def reencrypt(self, old_secrets: tuple[str, ...]) -> list[str]:
+        """Re-encrypt every inline key with this store's secret, reading each with whichever of
+        this secret and `old_secrets` opens it; all or nothing (one unreadable key: nothing is
+        written, and the error names its provider). Returns the providers re-encrypted."""
+
+        def change(current: dict[str, ProviderRecord]) -> list[str]:
+            done = []
+            for name, record in sorted(current.items()):
+                if not record.encrypted_api_key:
+                    continue
+                plain = _decrypt_any(name, record.encrypted_api_key, (self._secret, *old_secrets))
+                current[name] = replace(record, encrypted_api_key=encrypt_key(plain, self._secret))
+                done.append(name)
+            return done
+
+        return self._modify(change)
+
     def remove(self, name: str) -> bool:
         return self._modify(lambda current: current.pop(name, None) is not None)
 
@@ -118,6 +137,17 @@ class ProviderStore:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+def _decrypt_any(name: str, stored: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        try:
+            return decrypt_key(stored, secret)
+        except ProviderKeyError:
+            continue
+    raise ProviderKeyError(
+        f"provider {name}: its stored key opens with neither TOKEN_SECRET nor any TOKEN_SECRET_PREVIOUS"
+    )
 
 
 PROVIDERS = web.AppKey("providers", ProviderStore)

@@ -26,6 +26,7 @@ Sink = Callable[[dict[str, object]], None]
 ACCESS_LOGGER = "link_assistant_router.access"
 STREAM_TYPES = frozenset({"text/event-stream", "application/vnd.amazon.eventstream"})
 _CLIENT_CLOSED = 499  # nginx's convention for "client went away before the answer"
+_PREPARED: web.RequestKey[web.StreamResponse] = web.RequestKey("telemetry_prepared", web.StreamResponse)
 
 
 class Meters:
@@ -51,13 +52,14 @@ def install_telemetry(app: web.Application, json_logs: bool, sink: Sink | None =
         response: web.StreamResponse | None = None
         try:
             response = await handler(request)
-            status = response.status
+            # A stream the handler gave up on because the client left (body never ended): 499.
+            status = _status_when_cancelled(response) if response.prepared else response.status
             return response
         except web.HTTPException as exc:
             status = exc.status
             raise
         except asyncio.CancelledError:
-            status = _CLIENT_CLOSED
+            status = _status_when_cancelled(request.get(_PREPARED))
             raise
         finally:
             _finish(request, info, response, status, meters.metrics, write)
@@ -66,6 +68,7 @@ def install_telemetry(app: web.Application, json_logs: bool, sink: Sink | None =
         info = request.get(REQUEST_INFO)
         if info is None:
             return
+        request[_PREPARED] = response
         info.request_id = upstream_request_id(response.headers) or info.request_id
         response.headers["x-request-id"] = info.request_id
         response.headers.setdefault("request-id", info.request_id)
@@ -95,6 +98,16 @@ def _finish(
         metrics.observe(info, status, request.content_length or 0, _bytes_out(response))
     if write is not None:
         write(access_record(info, request.method, status, info.elapsed()))
+
+
+def _status_when_cancelled(prepared: web.StreamResponse | None) -> int:
+    """499 only when the client left before the response ended. A streamed answer whose last byte
+    was sent, and whose handler was cancelled afterwards (still recording usage when the client
+    closed, as curl does at once), was answered in full: its own status stands. aiohttp exposes
+    "end of body sent" only as `_eof_sent`; the 499 test pins that."""
+    if prepared is not None and getattr(prepared, "_eof_sent", False):
+        return prepared.status
+    return _CLIENT_CLOSED
 
 
 def _bytes_out(response: web.StreamResponse | None) -> int:

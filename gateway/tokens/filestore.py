@@ -9,7 +9,10 @@ Durability (also in the README):
 * usage counters are group-committed: one fsync per batch every `commit_interval` (default 50 ms),
   so a crash (`kill -9`, power loss) loses at most the usage of the last ~50 ms plus one fsync;
 * a torn final journal line (a writer killed mid-write) is ignored on load and cut off by the
-  next writer, under the lock;
+  next writer, under the lock; any other line that does not decode, or that changes a token the
+  snapshot and the earlier lines do not hold (a lost snapshot), is corruption: opening fails with
+  `file:line` and what is wrong, and a running store that meets it stops writing (quarantine)
+  rather than skip it, so compaction never makes such a loss permanent;
 * compaction (at open for the server, at close, and when the journal passes `compact_bytes`)
   writes the snapshot files atomically (tmp + fsync + rename + directory fsync) and then swaps
   in an empty journal the same way. Journal entries hold absolute values, so a crash between the
@@ -43,6 +46,8 @@ TEXT_FILE, BINARY_FILE, JOURNAL_FILE, LOCK_FILE = "tokens.lino", "tokens.bin", "
 
 
 class FileTokenStore(TokenState):
+    persistent = True
+
     def __init__(
         self,
         data_dir: Path,
@@ -66,6 +71,8 @@ class FileTokenStore(TokenState):
         self._lock_fd = -1
         self._journal_ino = -1
         self._offset = 0
+        self._lines = 0  # complete journal lines read, for `file:line` in corruption errors
+        self._broken: str | None = None  # why the store stopped writing (corruption met at run time)
         self._executor: ThreadPoolExecutor | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
@@ -120,6 +127,8 @@ class FileTokenStore(TokenState):
             return
         try:
             await self._io(self._sync, True, self.compact_on_close)
+        except StoreError as exc:  # quarantined: nothing more may be written; say so and close
+            log.error("token store closed without its final write: %s", exc)
         finally:
             await self._io(self._close_files)
             self._executor.shutdown(wait=True)
@@ -165,6 +174,12 @@ class FileTokenStore(TokenState):
 
     async def _durable(self, entry: journal.Entry) -> TokenRecord | None:
         assert self._loop is not None and self._wake is not None, "store not open"
+        if self._broken is not None:
+            raise StoreError(self._broken)
+        try:  # encode now: an entry that cannot be written fails its own caller, never the batch
+            journal.encode(entry)
+        except journal.JournalError as exc:
+            raise StoreError(f"cannot store this change: {exc}") from None
         future: asyncio.Future[None] = self._loop.create_future()
         with self._lock:
             record = journal.apply(entry, self._records.get(journal.entry_id(entry)))
@@ -223,6 +238,8 @@ class FileTokenStore(TokenState):
                 records.update((r.id, r) for r in formats.decode_binary(self._path(BINARY_FILE).read_bytes()))
             if self.policy in (StoragePolicy.TEXT, StoragePolicy.BOTH) and self._path(TEXT_FILE).exists():
                 text = self._path(TEXT_FILE).read_text(encoding="utf-8")
+                if not text:  # every writer (the seed too) writes the header: an empty file lost data
+                    raise formats.FormatError("tokens.lino is empty (no header line): truncated")
                 records.update((r.id, r) for r in formats.decode_text(text))  # text wins on clashes
         except formats.FormatError as exc:
             raise StoreError(f"token store in {self.data_dir} is corrupt: {exc}") from exc
@@ -237,9 +254,12 @@ class FileTokenStore(TokenState):
             os.close(self._journal_fd)
         self._journal_fd = os.open(self._path(JOURNAL_FILE), os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
         self._journal_ino = os.fstat(self._journal_fd).st_ino
-        self._offset = 0
-        for entry in self._read_new_locked():
-            _apply_into(records, entry, None)
+        self._offset = self._lines = 0
+        entries, problem = self._read_new_locked()
+        for number, entry in entries:
+            self._apply_into(records, number, entry, None)
+        if problem is not None:
+            raise StoreError(problem)
         with self._lock:
             for entry, _ in self._queue:
                 _apply_into(records, entry, None)
@@ -248,23 +268,41 @@ class FileTokenStore(TokenState):
                     records[token_id] = with_delta(records[token_id], delta)
             self._records = records
 
-    def _read_new_locked(self) -> list[journal.Entry]:
+    def _read_new_locked(self) -> tuple[list[tuple[int, journal.Entry]], str | None]:
+        """New complete lines as (line number, entry), up to the first bad one, and what is wrong
+        with that one (the offset stays before it, so it is met again and never skipped)."""
         size = os.fstat(self._journal_fd).st_size
         if size <= self._offset:
-            return []
+            return [], None
         data = os.pread(self._journal_fd, size - self._offset, self._offset)
         lines, end = journal.split_lines(data)
         if end < len(data):  # a writer died mid-line; we hold the lock, so it is not still writing
             os.ftruncate(self._journal_fd, self._offset + end)
-        self._offset += end
-        entries = []
+        entries: list[tuple[int, journal.Entry]] = []
         for line in lines:
-            entry = journal.decode(line)
-            if entry is None:
-                log.warning("skipping an unreadable line in %s", self._path(JOURNAL_FILE))
-            else:
-                entries.append(entry)
-        return entries
+            number = self._lines + 1
+            try:
+                if not line.strip():
+                    raise journal.JournalError("blank line")
+                entries.append((number, journal.decode(line)))
+            except journal.JournalError as exc:
+                return entries, f"{self._path(JOURNAL_FILE)}:{number}: {exc}"
+            self._offset += len(line) + 1
+            self._lines = number
+        return entries, None
+
+    def _apply_into(
+        self,
+        records: dict[str, TokenRecord],
+        number: int,
+        entry: journal.Entry,
+        pending: dict[str, list[int]] | None,
+    ) -> None:
+        current = records.get(journal.entry_id(entry))
+        problem = journal.orphan(entry, current)
+        if problem is not None:
+            raise StoreError(f"{self._path(JOURNAL_FILE)}:{number}: {problem}")
+        _apply_into(records, entry, pending)
 
     def _catch_up_locked(self) -> None:
         try:
@@ -274,11 +312,13 @@ class FileTokenStore(TokenState):
         if stat is None or stat.st_ino != self._journal_ino or stat.st_size < self._offset:
             self._reload_locked()
             return
-        entries = self._read_new_locked()
+        entries, problem = self._read_new_locked()
         if entries:
             with self._lock:
-                for entry in entries:
-                    _apply_into(self._records, entry, self._pending)
+                for number, entry in entries:
+                    self._apply_into(self._records, number, entry, self._pending)
+        if problem is not None:
+            raise StoreError(problem)
 
     def _changed_on_disk(self) -> bool:
         try:
@@ -293,7 +333,13 @@ class FileTokenStore(TokenState):
         if idle and not force and not compact and not self._changed_on_disk():
             return
         with self._flock():
-            self._catch_up_locked()
+            try:
+                if self._broken is not None:
+                    raise StoreError(self._broken)
+                self._catch_up_locked()
+            except StoreError as exc:
+                self._quarantine(str(exc))
+                raise
             with self._lock:
                 batch, self._queue = self._queue, []
                 pending, self._pending = self._pending, {}
@@ -308,15 +354,30 @@ class FileTokenStore(TokenState):
                     _write_all(self._journal_fd, b"".join(lines))
                     os.fsync(self._journal_fd)
                     self._offset = os.fstat(self._journal_fd).st_size
+                    self._lines += len(lines)
             except OSError as exc:
                 with self._lock:
                     for token_id, delta in pending.items():
                         self._add_pending(token_id, *delta)
                 self._settle(batch, StoreError(f"cannot write {self._path(JOURNAL_FILE)}: {exc.strerror}"))
+                # Undo the failed changes in memory too (their callers were told they failed), so
+                # what is enforced is what is on disk: reload it, this process's usage on top.
+                with contextlib.suppress(OSError, StoreError):
+                    self._reload_locked()
                 raise
             self._settle(batch, None)
             if compact or self._offset > self.compact_bytes:
                 self._compact_locked()
+
+    def _quarantine(self, problem: str) -> None:
+        """Corruption met while running: stop writing (so nothing compacts it away), fail what is
+        queued, keep serving from memory, and say so loudly once."""
+        if self._broken is None:
+            log.error("token store quarantined, no further writes: %s", problem)
+        self._broken = problem
+        with self._lock:
+            batch, self._queue = self._queue, []
+        self._settle(batch, StoreError(problem))
 
     def _settle(self, batch: list[Queued], error: Exception | None) -> None:
         assert self._loop is not None
@@ -334,7 +395,7 @@ class FileTokenStore(TokenState):
         os.close(self._journal_fd)
         self._journal_fd = os.open(self._path(JOURNAL_FILE), os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
         self._journal_ino = os.fstat(self._journal_fd).st_ino
-        self._offset = 0
+        self._offset = self._lines = 0
 
 
 def _apply_into(

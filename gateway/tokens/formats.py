@@ -10,7 +10,8 @@ everything else (including non-ASCII, which the seed mangles on reload) is kept 
 Field groups may come in any order; unknown groups are skipped (the seed fails the whole load).
 
 Binary: magic `LARTOK01`, then per record a u32 little-endian length and that many bytes of the
-record's JSON. An empty or shorter-than-magic file holds no records; a wrong magic is an error.
+record's JSON. A file shorter than the magic (empty included) is a truncated file, and like a
+wrong magic an error, never an empty store.
 """
 
 from __future__ import annotations
@@ -251,8 +252,8 @@ def encode_binary(records: Iterable[TokenRecord]) -> bytes:
 
 
 def decode_binary(data: bytes) -> list[TokenRecord]:
-    if len(data) < len(BIN_MAGIC):
-        return []
+    if len(data) < len(BIN_MAGIC):  # every writer writes the magic first: this is a truncated file
+        raise FormatError(f"tokens.bin: {len(data)} bytes, shorter than its 8-byte magic header (truncated)")
     if data[: len(BIN_MAGIC)] != BIN_MAGIC:
         raise FormatError("tokens.bin: invalid magic header (expected LARTOK01)")
     records = []

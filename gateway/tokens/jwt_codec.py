@@ -1,15 +1,23 @@
 """The `la_sk_` token format: `la_sk_` + an HS256 JWT signed with TOKEN_SECRET, exactly as the seed.
 
 Pure: no I/O, no clock (callers pass `now`). The header is the seed's `{"typ":"JWT","alg":"HS256"}`
-(key order kept), claims are `sub` (the token id, a UUIDv4), `iat`, `exp`, `label` and, when set,
-our `account`. Only HS256 is accepted; `exp` is required and checked with the seed's 60 s leeway.
-The store record, not the claims, is the source of truth for budgets and revocation.
+(key order kept, so keys start with the seed README's `la_sk_eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.`);
+claims are `sub` (the token id, a UUIDv4), `iat`, `exp`, `label` and, when set, our `account`, then
+our `kid` naming the signing secret (a hash of it, never the secret; a claim rather than a header
+field, so the header and the documented prefix stay the seed's). Only HS256 is accepted; `exp` is
+required and checked with the seed's 60 s leeway. The store record, not the claims, is the source
+of truth for budgets and revocation.
+
+Rotation: a `Keyring` holds the current secret (signs) and previous ones (still verify). A token
+with a `kid` is checked against the secret with that id only; one without (the seed's, or ours
+from before kids) is tried against each secret in turn, current first.
 """
 
 from __future__ import annotations
 
+import hashlib
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -48,6 +56,31 @@ class TokenFormatError(Exception):
 
 
 @dataclass(frozen=True)
+class Keyring:
+    """The signing secret and the previous ones that still verify (never printed: no repr)."""
+
+    current: str = field(repr=False)
+    previous: tuple[str, ...] = field(default=(), repr=False)
+
+    def secrets(self) -> tuple[str, ...]:
+        return (self.current, *(s for s in self.previous if s != self.current))
+
+    def for_kid(self, kid: str) -> str | None:
+        return next((s for s in self.secrets() if kid_for(s) == kid), None)
+
+
+def kid_for(secret: str) -> str:
+    """The key id of a secret: 16 hex digits of a domain-separated SHA-256 (reveals nothing the
+    token's own signature does not already let an attacker test)."""
+    return hashlib.sha256(b"link-assistant-router kid\0" + secret.encode("utf-8")).hexdigest()[:16]
+
+
+def parse_previous(text: str | None) -> tuple[str, ...]:
+    """`TOKEN_SECRET_PREVIOUS`: a comma-separated list of older secrets (blanks ignored)."""
+    return tuple(part.strip() for part in (text or "").split(",") if part.strip())
+
+
+@dataclass(frozen=True)
 class Claims:
     sub: str
     iat: int
@@ -68,7 +101,8 @@ def encode(claims: Claims, secret: str) -> str:
     with warnings.catch_warnings():
         # Short secrets are the operator's choice (the seed accepts any non-empty one).
         warnings.simplefilter("ignore", jwt.InsecureKeyLengthWarning)
-        body = jwt.encode(claims.payload(), secret, algorithm=ALGORITHM, sort_headers=False)
+        payload = {**claims.payload(), "kid": kid_for(secret)}
+        body = jwt.encode(payload, secret, algorithm=ALGORITHM, sort_headers=False)
     return PREFIX + body
 
 
@@ -86,7 +120,7 @@ def extract_credential(headers: Any) -> str:
     raise TokenFormatError(TokenProblem.MISSING)
 
 
-def decode(token: str, secret: str, now: float, leeway: int = LEEWAY_SECONDS) -> Claims:
+def decode(token: str, secret: str | Keyring, now: float, leeway: int = LEEWAY_SECONDS) -> Claims:
     """Verify prefix, signature (HS256 only) and expiry; return the claims."""
     if not token.startswith(PREFIX):
         raise TokenFormatError(TokenProblem.PREFIX)
@@ -95,10 +129,33 @@ def decode(token: str, secret: str, now: float, leeway: int = LEEWAY_SECONDS) ->
     return claims
 
 
-def verify_signature(token: str, secret: str) -> Claims:
+def verify_signature(token: str, secret: str | Keyring) -> Claims:
     """Prefix + signature + claim shape, without the clock (so results can be cached)."""
     if not token.startswith(PREFIX):
         raise TokenFormatError(TokenProblem.PREFIX)
+    keyring = Keyring(secret) if isinstance(secret, str) else secret
+    try:
+        unverified = jwt.decode(token[len(PREFIX) :], options={"verify_signature": False})
+        kid = unverified.get("kid") if isinstance(unverified, dict) else None
+    except jwt.PyJWTError as exc:
+        raise TokenFormatError(TokenProblem.INVALID, str(exc)) from exc
+    if kid is not None:
+        known = keyring.for_kid(kid) if isinstance(kid, str) else None
+        if known is None:
+            # The seed's words for a foreign signature: a kid we do not hold is exactly that.
+            raise TokenFormatError(TokenProblem.INVALID, "Signature verification failed")
+        return _verify_with(token, known)
+    failure: TokenFormatError | None = None
+    for candidate in keyring.secrets():
+        try:
+            return _verify_with(token, candidate)
+        except TokenFormatError as exc:
+            failure = failure or exc  # report what the current secret said
+    assert failure is not None
+    raise failure
+
+
+def _verify_with(token: str, secret: str) -> Claims:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", jwt.InsecureKeyLengthWarning)

@@ -44,6 +44,11 @@ def parse_issue(body: object) -> IssueParams:
     account = body.get("account")
     if account is not None and (not isinstance(account, str) or not account):
         raise bad_request("account must be a non-empty string or null")
+    for name, text in (("label", label), ("account", account or "")):
+        if not _encodable(text):
+            # JSON's "\ud800" and a non-UTF-8 command-line byte both arrive as a lone surrogate,
+            # which no store can write: refuse it here rather than fail the write batch.
+            raise bad_request(f"{name} must be valid Unicode text (it holds an unpaired surrogate)")
     return IssueParams(
         ttl_hours=_count(body, "ttl_hours", MAX_TTL_HOURS),
         label=label,
@@ -61,3 +66,11 @@ def _count(body: dict[str, Any], name: str, upper: int) -> int | None:
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= upper:
         raise bad_request(f"{name} must be a non-negative integer and at most {upper}")
     return value
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

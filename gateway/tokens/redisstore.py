@@ -125,6 +125,8 @@ def _pairs(flat: list[str]) -> dict[str, str]:
 
 
 class RedisTokenStore(TokenState):
+    persistent = True
+
     def __init__(
         self,
         url: str,
@@ -277,7 +279,9 @@ class RedisTokenStore(TokenState):
         client = await self._ready()
         return self._cache(await self._call(client.hgetall(self._key(token_id))))
 
-    async def admit(self, token_id: str, jwt_exp: int, now: float) -> Admission:
+    async def admit(self, token_id: str, jwt_exp: int, now: float, reserve: int = 0) -> Admission:
+        # Token reservations are per process (TokenState); across replicas the budget is checked
+        # against counted usage only.
         await self._ready()
         keys = [self._key(token_id), f"{self.prefix}rate:{token_id}"]
         reply = await self._call(

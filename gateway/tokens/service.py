@@ -2,7 +2,11 @@
 
 `authorize` follows the seed's order exactly: credential from `Authorization: Bearer` first, else
 `x-api-key`; `la_sk_` prefix; HS256 signature; `exp` with 60 s leeway; revoked → 403; then the
-budgets (`max_requests`, `max_tokens`, `rate_limit_per_minute`) → 429. The budget check and the
+budgets (`max_requests`, `max_tokens`, `rate_limit_per_minute`) → 429. A validly signed key whose
+record the store does not hold first makes the store catch up (a key the CLI issued a moment ago
+is counted from its first request); still unknown to a persistent store (file or Redis), it is a
+401 "unknown key": a lost data dir must never revive revoked keys or lift budgets. Only the
+memory policy keeps the seed's rule (accepted, uncounted). The budget check and the
 count happen in one synchronous step (no await in between), so concurrent requests never
 overshoot a budget. Errors leave as `GatewayError`; their messages never contain the token.
 
@@ -34,6 +38,12 @@ from gateway.tokens.state import MemoryTokenStore, StoreError, TokenStore
 
 log = logging.getLogger(__name__)
 VERIFIED_CACHE_SIZE = 4096
+PREVIOUS_SECRETS_ENV = "TOKEN_SECRET_PREVIOUS"
+UNKNOWN_KEY_MESSAGE = "Unknown key: the token store has no record of it"
+MEMORY_POLICY_WARNING = (
+    "storage policy is memory: keys, revocations and budgets do not survive a restart, and after one "
+    "every validly signed key is accepted without limits"
+)
 T = TypeVar("T")
 
 
@@ -51,12 +61,14 @@ class TokenService:
         secret: str,
         defaults: TokenDefaults | None = None,
         clock: Callable[[], float] = time.time,
+        previous_secrets: tuple[str, ...] = (),
     ) -> None:
         if not secret:
             raise ValueError("TOKEN_SECRET must not be empty")
         self.store = store
         self.defaults = defaults if defaults is not None else TokenDefaults()
         self._secret = secret
+        self._keyring = jwt_codec.Keyring(secret, previous_secrets)
         self._clock = clock
         # Signature checks are pure in (token, secret): cache them; expiry is still checked per call.
         self._verified: dict[str, Claims] = {}
@@ -69,7 +81,7 @@ class TokenService:
             token = jwt_codec.extract_credential(headers)
             claims = self._verified.get(token)
             if claims is None:
-                claims = jwt_codec.verify_signature(token, self._secret)
+                claims = jwt_codec.verify_signature(token, self._keyring)
                 if len(self._verified) >= VERIFIED_CACHE_SIZE:
                     del self._verified[next(iter(self._verified))]
                 self._verified[token] = claims
@@ -78,13 +90,22 @@ class TokenService:
             raise unauthorized(exc.message) from None
         return claims
 
-    async def authorize(self, headers: Mapping[str, str]) -> TokenRecord:
-        """Verify the client's key and count one request against its budget."""
+    def check_key(self, headers: Mapping[str, str]) -> None:
+        """The 401 checks alone (prefix, signature, expiry), before a request's body is read."""
+        self.verify(headers, self._clock())
+
+    async def authorize(self, headers: Mapping[str, str], reserve_tokens: int = 0) -> TokenRecord:
+        """Verify the client's key and count one request against its budget; with a token budget,
+        hold `reserve_tokens` (the request's max_tokens) until `settle` (see `TokenState.consume`)."""
         now = self._clock()
         claims = self.verify(headers, now)
-        outcome = await self._persist(self.store.admit(claims.sub, claims.exp, now))
+        reserve = max(0, reserve_tokens)
+        outcome = await self._persist(self.store.admit(claims.sub, claims.exp, now, reserve))
+        if outcome.record is None and self.store.persistent:
+            await self._persist(self.store.refresh(claims.sub))  # issued elsewhere a moment ago?
+            outcome = await self._persist(self.store.admit(claims.sub, claims.exp, now, reserve))
         if outcome.record is None:
-            return _record_from_claims(claims)  # seed: a token without a record is accepted
+            return self._unknown(claims)
         if outcome.denial is not None:
             raise _denial_error(outcome.denial, outcome.retry_after)
         return outcome.record
@@ -94,12 +115,28 @@ class TokenService:
         now = self._clock()
         claims = self.verify(headers, now)
         record = await self._persist(self.store.fetch(claims.sub))
+        if record is None and self.store.persistent:
+            await self._persist(self.store.refresh(claims.sub))
+            record = await self._persist(self.store.fetch(claims.sub))
         if record is None:
-            return _record_from_claims(claims)
+            return self._unknown(claims)
         denial = admission(record, claims.exp, now)
         if denial in (Denial.REVOKED, Denial.EXPIRED):
             raise _denial_error(denial, None)
         return record
+
+    def _unknown(self, claims: Claims) -> TokenRecord:
+        """A validly signed key with no record: refused by a persistent store, accepted (the seed's
+        behaviour) by the memory policy, which loses every record on restart anyway."""
+        if self.store.persistent:
+            raise unauthorized(UNKNOWN_KEY_MESSAGE)
+        return _record_from_claims(claims)
+
+    def release(self, record: TokenRecord, reserve_tokens: int) -> None:
+        """A request has ended (answered, failed or cut) and its usage is recorded: give back what
+        `authorize` held for it."""
+        if record.max_tokens is not None:
+            self.store.release(record.id, max(0, reserve_tokens))
 
     async def record_usage(self, token_id: str, input_tokens: int, output_tokens: int) -> None:
         """Count tokens after a response; never fails the (already answered) request."""
@@ -213,8 +250,12 @@ def build_token_service(
 ) -> TokenService:
     """Build and open the service (call from inside the running event loop, e.g. a cleanup_ctx)."""
     store = build_store(config, data_dir, environ=environ)
+    if not store.persistent:
+        log.warning(MEMORY_POLICY_WARNING)
     store.start()
-    return TokenService(store, secret, config.tokens)
+    env = os.environ if environ is None else environ
+    previous = jwt_codec.parse_previous(env.get(PREVIOUS_SECRETS_ENV))
+    return TokenService(store, secret, config.tokens, previous_secrets=previous)
 
 
 TOKENS = web.AppKey("tokens", TokenService)

@@ -36,13 +36,17 @@ class Admission(NamedTuple):
 
 
 class TokenStore(Protocol):
+    persistent: bool  # False only for the memory policy: records die with the process
+
     def get(self, token_id: str) -> TokenRecord | None: ...
 
     def records(self) -> list[TokenRecord]: ...
 
     async def fetch(self, token_id: str) -> TokenRecord | None: ...
 
-    async def admit(self, token_id: str, jwt_exp: int, now: float) -> Admission: ...
+    async def admit(self, token_id: str, jwt_exp: int, now: float, reserve: int = 0) -> Admission: ...
+
+    def release(self, token_id: str, reserved: int) -> None: ...
 
     async def add_tokens(
         self, token_id: str, input_tokens: int, output_tokens: int
@@ -66,11 +70,14 @@ class TokenStore(Protocol):
 class TokenState:
     """Records by id plus usage not yet persisted (`_pending`: id → [requests, input, output])."""
 
+    persistent = False
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._records: dict[str, TokenRecord] = {}
         self._pending: dict[str, list[int]] = {}
         self._windows: dict[str, deque[float]] = {}
+        self._reserved: dict[str, int] = {}  # tokens held by this process's in-flight requests
 
     # ---- reads
 
@@ -86,18 +93,27 @@ class TokenState:
     async def fetch(self, token_id: str) -> TokenRecord | None:
         return self._records.get(token_id)
 
-    async def admit(self, token_id: str, jwt_exp: int, now: float) -> Admission:
-        return self.consume(token_id, jwt_exp, now)
+    async def admit(self, token_id: str, jwt_exp: int, now: float, reserve: int = 0) -> Admission:
+        return self.consume(token_id, jwt_exp, now, reserve)
 
-    def consume(self, token_id: str, jwt_exp: int, now: float) -> Admission:
+    def consume(self, token_id: str, jwt_exp: int, now: float, reserve: int = 0) -> Admission:
         """Check and count one request, atomically. A token without a record is admitted and not
-        counted (the seed's behaviour); a refused request counts nowhere."""
+        counted (the seed's behaviour); a refused request counts nowhere.
+
+        Token budgets: the request holds `reserve` tokens (its `max_tokens`) until `release`. While
+        other requests of the key are in flight, it is admitted only if used + held + reserve fits
+        the budget, so concurrency never overshoots it; with none in flight the seed's rule stands
+        (admitted while used < budget), so a small budget still serves one large request."""
         with self._lock:
             record = self._records.get(token_id)
             if record is None:
                 return Admission(None)
             window = self._window(record, now)
             denial = admission(record, jwt_exp, now, len(window) if window is not None else 0)
+            held = self._reserved.get(token_id, 0)
+            cap = record.max_tokens
+            if denial is None and cap is not None and held and record.used_tokens + held + reserve > cap:
+                denial = Denial.TOKEN_BUDGET  # would not fit beside what in-flight requests hold
             if denial is not None:
                 retry = None
                 if denial is Denial.RATE_LIMIT and window:
@@ -109,9 +125,22 @@ class TokenState:
             self._records[token_id] = record
             if window is not None:
                 window.append(now)
+            if record.max_tokens is not None and reserve > 0:
+                self._reserved[token_id] = held + reserve
             self._add_pending(token_id, 1, 0, 0)
         self._usage_changed()
         return Admission(record)
+
+    def release(self, token_id: str, reserved: int) -> None:
+        """Give back what `consume` held for a request that has ended (answered, failed or cut)."""
+        if reserved <= 0:
+            return
+        with self._lock:
+            left = self._reserved.get(token_id, 0) - reserved
+            if left > 0:
+                self._reserved[token_id] = left
+            else:
+                self._reserved.pop(token_id, None)
 
     def _window(self, record: TokenRecord, now: float) -> deque[float] | None:
         """This process's request times in the last minute, for tokens with a rate limit."""

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*linkassistant/router/admin/v1/config.proto\x12\x1dlinkassistant.router.admin.v1\"N\n\x15ValidateConfigRequest\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\x12\x15\n\rrequire_valid\x18\x03 \x01(\x08\"\\\n\x07Problem\x12\x0c\n\x04line\x18\x01 \x01(\r\x12\x0e\n\x06\x63olumn\x18\x02 \x01(\r\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x10\n\x08\x65xpected\x18\x04 \x01(\t\x12\x10\n\x08\x66ilename\x18\x05 \x01(\t\"a\n\x16ValidateConfigResponse\x12\r\n\x05valid\x18\x01 \x01(\x08\x12\x38\n\x08problems\x18\x02 \x03(\x0b\x32&.linkassistant.router.admin.v1.Problem\"\x1b\n\x19GetEffectiveConfigRequest\"\x1f\n\x0f\x45\x66\x66\x65\x63tiveConfig\x12\x0c\n\x04json\x18\x01 \x01(\t\"\x15\n\x13ReloadConfigRequest\"(\n\x14ReloadConfigResponse\x12\x10\n\x08reloaded\x18\x01 \x03(\t2\x87\x03\n\rConfigService\x12}\n\x0eValidateConfig\x12\x34.linkassistant.router.admin.v1.ValidateConfigRequest\x1a\x35.linkassistant.router.admin.v1.ValidateConfigResponse\x12~\n\x12GetEffectiveConfig\x12\x38.linkassistant.router.admin.v1.GetEffectiveConfigRequest\x1a..linkassistant.router.admin.v1.EffectiveConfig\x12w\n\x0cReloadConfig\x12\x32.linkassistant.router.admin.v1.ReloadConfigRequest\x1a\x33.linkassistant.router.admin.v1.ReloadConfigResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*linkassistant/router/admin/v1/config.proto\x12\x1dlinkassistant.router.admin.v1\"N\n\x15ValidateConfigRequest\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\x12\x15\n\rrequire_valid\x18\x03 \x01(\x08\"\\\n\x07Problem\x12\x0c\n\x04line\x18\x01 \x01(\r\x12\x0e\n\x06\x63olumn\x18\x02 \x01(\r\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x10\n\x08\x65xpected\x18\x04 \x01(\t\x12\x10\n\x08\x66ilename\x18\x05 \x01(\t\"a\n\x16ValidateConfigResponse\x12\r\n\x05valid\x18\x01 \x01(\x08\x12\x38\n\x08problems\x18\x02 \x03(\x0b\x32&.linkassistant.router.admin.v1.Problem\"\x1b\n\x19GetEffectiveConfigRequest\"\x1f\n\x0f\x45\x66\x66\x65\x63tiveConfig\x12\x0c\n\x04json\x18\x01 \x01(\t\"\x15\n\x13ReloadConfigRequest\"v\n\x14ReloadConfigResponse\x12\x10\n\x08reloaded\x18\x01 \x03(\t\x12\x0f\n\x07outcome\x18\x02 \x01(\t\x12\x0f\n\x07\x63hanges\x18\x03 \x03(\t\x12\x18\n\x10restart_required\x18\x04 \x03(\t\x12\x10\n\x08problems\x18\x05 \x03(\t2\x87\x03\n\rConfigService\x12}\n\x0eValidateConfig\x12\x34.linkassistant.router.admin.v1.ValidateConfigRequest\x1a\x35.linkassistant.router.admin.v1.ValidateConfigResponse\x12~\n\x12GetEffectiveConfig\x12\x38.linkassistant.router.admin.v1.GetEffectiveConfigRequest\x1a..linkassistant.router.admin.v1.EffectiveConfig\x12w\n\x0cReloadConfig\x12\x32.linkassistant.router.admin.v1.ReloadConfigRequest\x1a\x33.linkassistant.router.admin.v1.ReloadConfigResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -44,7 +44,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RELOADCONFIGREQUEST']._serialized_start=412
   _globals['_RELOADCONFIGREQUEST']._serialized_end=433
   _globals['_RELOADCONFIGRESPONSE']._serialized_start=435
-  _globals['_RELOADCONFIGRESPONSE']._serialized_end=475
-  _globals['_CONFIGSERVICE']._serialized_start=478
-  _globals['_CONFIGSERVICE']._serialized_end=869
+  _globals['_RELOADCONFIGRESPONSE']._serialized_end=553
+  _globals['_CONFIGSERVICE']._serialized_start=556
+  _globals['_CONFIGSERVICE']._serialized_end=947
 # @@protoc_insertion_point(module_scope)

@@ -53,7 +53,15 @@ class ReloadConfigRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ReloadConfigResponse(_message.Message):
-    __slots__ = ("reloaded",)
+    __slots__ = ("reloaded", "outcome", "changes", "restart_required", "problems")
     RELOADED_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    RESTART_REQUIRED_FIELD_NUMBER: _ClassVar[int]
+    PROBLEMS_FIELD_NUMBER: _ClassVar[int]
     reloaded: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, reloaded: _Optional[_Iterable[str]] = ...) -> None: ...
+    outcome: str
+    changes: _containers.RepeatedScalarFieldContainer[str]
+    restart_required: _containers.RepeatedScalarFieldContainer[str]
+    problems: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, reloaded: _Optional[_Iterable[str]] = ..., outcome: _Optional[str] = ..., changes: _Optional[_Iterable[str]] = ..., restart_required: _Optional[_Iterable[str]] = ..., problems: _Optional[_Iterable[str]] = ...) -> None: ...

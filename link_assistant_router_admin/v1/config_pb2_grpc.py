@@ -75,9 +75,10 @@ class ConfigServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ReloadConfig(self, request, context):
-        """Re-read from disk what the gateway can change without a restart: the TLS certificate and key
-        files of both listeners (also re-read on their own when they change) and the token and
-        provider stores. Settings (flags, environment, config file) still need a restart.
+        """Reload now: the config file (as SIGHUP does: validated, then applied in one step, or refused
+        with every problem, or reported as needing a restart with nothing applied), the TLS certificate
+        and key files of both listeners (also re-read on their own when they change) and the token and
+        provider stores. A refused config file is still OK at the RPC level: `outcome` says why.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -81,7 +81,7 @@ async def test_exhausted_5h_window_is_a_quota_cooldown_until_its_reset(tmp_path:
 
 
 async def test_529_then_cut_stream_then_success_streams_cleanly(tmp_path: Path) -> None:
-    async with trio(tmp_path, strategy=RoutingStrategy.PRIORITY) as t:
+    async with trio(tmp_path, strategy=RoutingStrategy.PRIORITY, outlier_consecutive=1) as t:
         t.fakes["a"].then(Step.overloaded())
         t.fakes["b"].then(Step.cut_stream(after_events=2))  # cut in the opening frames
         async with t.client.messages.stream(model=MODEL, max_tokens=5, messages=HI) as stream:
@@ -261,7 +261,7 @@ async def test_oauth_account_still_refused_after_a_fresh_token_is_parked_and_oth
 
 async def test_an_unreachable_account_is_skipped_and_retried_after_its_backoff(tmp_path: Path) -> None:
     clock = VirtualClock()
-    async with trio(tmp_path, strategy=RoutingStrategy.PRIORITY, clock=clock) as t:
+    async with trio(tmp_path, strategy=RoutingStrategy.PRIORITY, clock=clock, outlier_consecutive=1) as t:
         await t.fakes["a"].close()  # a's port now refuses connections
         assert (await t.ask()).content[0].text == "served by b"  # type: ignore[union-attr]
         entry = (await t.accounts())["a"]
@@ -278,7 +278,7 @@ async def test_an_unreachable_account_is_skipped_and_retried_after_its_backoff(t
 
 
 async def test_when_no_account_is_reachable_the_502_says_when_to_retry(tmp_path: Path) -> None:
-    async with trio(tmp_path) as t:
+    async with trio(tmp_path, outlier_consecutive=1) as t:
         for fake in t.fakes.values():
             await fake.close()
         with pytest.raises(anthropic.APIStatusError) as caught:

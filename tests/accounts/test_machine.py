@@ -10,7 +10,8 @@ from gateway.accounts.state import AccountState, CooldownReason, Health, Policy
 
 NOW = 100.0
 WALL = 1_800_000_000.0
-POLICY = Policy(cooldown=60.0, transient_base=1.0, auth_cooldown=300.0)
+# One failure is an outlier here, so the table shows the backoff itself (test_outliers: the streak).
+POLICY = Policy(cooldown=60.0, transient_base=1.0, auth_cooldown=300.0, outlier_consecutive=1)
 
 
 def run(verdict: Verdict, state: AccountState | None = None) -> AccountState:

@@ -61,7 +61,7 @@ def test_controller_chart_templates_valid_objects(extra: list[str]) -> None:
     )
     kinds = sorted(d["kind"] for d in docs)
     role = "Role" if extra else "ClusterRole"
-    expected = ["CustomResourceDefinition", "ServiceAccount", role, f"{role}Binding", "Deployment"]
+    expected = ["CustomResourceDefinition", "ServiceAccount", role, f"{role}Binding", "Deployment", "Service"]
     assert kinds == sorted([*expected, "Role", "RoleBinding"])  # + the leader-election Lease's Role
     for doc in docs:
         kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
@@ -74,6 +74,34 @@ def test_controller_chart_templates_valid_objects(extra: list[str]) -> None:
     assert env["GATEWAY_IMAGE"] == "ghcr.io/link-assistant/router-python:0.1.0"
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert deployment["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
+
+
+def test_controller_metrics_service_and_optional_service_monitor() -> None:
+    docs = documents(helm("template", "lar", str(CONTROLLER_CHART), "--namespace", "ops"))
+    assert "ServiceMonitor" not in {d["kind"] for d in docs}  # off unless asked: it needs its CRD
+    docs = documents(
+        helm(
+            "template",
+            "lar",
+            str(CONTROLLER_CHART),
+            "--namespace",
+            "ops",
+            "--set",
+            "metrics.serviceMonitor.enabled=true",
+            "--set",
+            "metrics.serviceMonitor.interval=15s",
+        )
+    )
+    by_kind = {d["kind"]: d for d in docs}
+    pod = by_kind["Deployment"]["spec"]["template"]
+    service, monitor = by_kind["Service"], by_kind["ServiceMonitor"]
+    kubernetes_validate.validate(service, K8S_VERSION, strict=True)
+    pod_labels = pod["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= pod_labels.items()
+    container_ports = {p["name"] for p in pod["spec"]["containers"][0]["ports"]}
+    assert [p["targetPort"] for p in service["spec"]["ports"]] == ["health"] and "health" in container_ports
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    assert monitor["spec"]["endpoints"] == [{"port": "metrics", "path": "/metrics", "interval": "15s"}]
 
 
 def test_controller_rbac_is_least_privilege() -> None:

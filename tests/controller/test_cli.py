@@ -79,6 +79,8 @@ async def test_controller_subcommand_reconciles_serves_healthz_and_stops_on_sigt
             await asyncio.sleep(0.1)
         else:
             raise AssertionError(f"no successful reconcile counted:\n{metrics}")
+        assert "# TYPE link_assistant_controller_reconcile_duration_seconds histogram" in metrics
+        assert "link_assistant_controller_queue_depth " in metrics
         if shutil.which("promtool"):
             check = subprocess.run(
                 ["promtool", "check", "metrics"],

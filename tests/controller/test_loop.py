@@ -87,7 +87,8 @@ async def test_create_renders_owned_children_and_status(cluster: Cluster, runnin
     assert config_map["data"]["router.lino"] == GOOD
     pod = deployment["spec"]["template"]
     assert deployment["spec"]["replicas"] == 2
-    assert pod["metadata"]["annotations"]["router.link-assistant.dev/config-hash"] == sha(GOOD)
+    # hot-reload is on by default: the pods reload the mounted file, so no config hash rolls them.
+    assert HASH not in (pod["metadata"].get("annotations") or {})
     container = pod["spec"]["containers"][0]
     assert container["image"] == "example.test/router:1"
     assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"http": 8080, "grpc-admin": 9090}
@@ -102,6 +103,7 @@ async def test_create_renders_owned_children_and_status(cluster: Cluster, runnin
         what="ConfigValid=True",
     )
     assert status["status"]["configHash"] == sha(GOOD)
+    assert status["status"]["configSource"] == "spec.config"
     assert status["status"]["observedGeneration"] == 1
     assert condition(status, "Ready")["status"] == "False"  # no pod is ready yet
     events = cluster.emulator.all("events")
@@ -125,22 +127,31 @@ async def test_create_renders_owned_children_and_status(cluster: Cluster, runnin
     assert "2 replicas without redis" in condition(ready, "Ready")["message"]  # said, not refused
 
 
-async def test_config_change_rolls_the_pods(cluster: Cluster, running: Controller) -> None:
-    await create(cluster, router_config())
-    await cluster.eventually(lambda: live(cluster, "deployments"), what="the Deployment")
-    await patch_spec(cluster, "team", {"config": GOOD_V2})
+# Both end in the features section: hot-reload off there makes every config change roll the pods.
+GOOD_OFF = GOOD + "  hot-reload off\n"
+GOOD_V2_OFF = GOOD_V2 + "  hot-reload off\n"
+
+
+async def test_config_change_rolls_the_pods_with_hot_reload_off(
+    cluster: Cluster, running: Controller
+) -> None:
+    await create(cluster, router_config(GOOD_OFF))
+    first = await cluster.eventually(lambda: live(cluster, "deployments"), what="the Deployment")
+    annotations = first["spec"]["template"]["metadata"]["annotations"]
+    assert annotations[HASH] == sha(GOOD_OFF)
+    await patch_spec(cluster, "team", {"config": GOOD_V2_OFF})
 
     def rolled() -> dict[str, Any] | None:
         d = live(cluster, "deployments")
         annotations = (d or {})["spec"]["template"]["metadata"]["annotations"] if d else {}
-        return d if annotations.get("router.link-assistant.dev/config-hash") == sha(GOOD_V2) else None
+        return d if annotations.get(HASH) == sha(GOOD_V2_OFF) else None
 
     deployment = await cluster.eventually(rolled, what="a new config hash on the pod template")
     assert deployment["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"] == 8081
-    assert (live(cluster, "configmaps", "team-config") or {})["data"]["router.lino"] == GOOD_V2
+    assert (live(cluster, "configmaps", "team-config") or {})["data"]["router.lino"] == GOOD_V2_OFF
     status = await cluster.eventually(
         lambda: (
-            (live(cluster, "routerconfigs") or {}).get("status", {}).get("configHash") == sha(GOOD_V2)
+            (live(cluster, "routerconfigs") or {}).get("status", {}).get("configHash") == sha(GOOD_V2_OFF)
             and live(cluster, "routerconfigs")
         ),
         what="status.configHash of the new config",
@@ -166,7 +177,6 @@ async def test_invalid_config_reports_line_and_column_and_keeps_the_pods(
 
     deployment = copy.deepcopy(live(cluster, "deployments"))
     assert deployment is not None
-    assert deployment["spec"]["template"]["metadata"]["annotations"][HASH] == sha(GOOD)
     assert (live(cluster, "configmaps", "team-config") or {})["data"]["router.lino"] == GOOD
     writes = len(cluster.emulator["patch"]["/apis/apps/v1/namespaces/default/deployments/team"])
     seen = running.reconciled
@@ -357,7 +367,7 @@ async def test_children_are_written_by_server_side_apply_under_one_field_manager
         for request in writes:
             assert request.headers["Content-Type"] == "application/apply-patch+yaml", path
             assert request.params.get("fieldManager") == "link-assistant-router-controller", path
-            assert request.params.get("force") == "true", path
+            assert "force" not in request.params, path  # never takes fields over from another manager
     # The user's object is never applied over: only its status subresource is written.
     assert not list(cluster.emulator["patch"][RC_PATH + "/team"])
     status_writes = list(cluster.emulator["patch"][RC_PATH + "/team/status"])

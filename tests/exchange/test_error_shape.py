@@ -16,7 +16,7 @@ from gateway.errors import GatewayError, bad_request
 from gateway.exchange.direct import DirectBackend
 from gateway.exchange.inflight import InFlight
 from gateway.exchange.interface import Incoming, Translator
-from gateway.exchange.pipeline import EXCHANGE, Exchange, run
+from gateway.exchange.pipeline import EXCHANGE, Exchange, ExchangeSlot, run
 from gateway.exchange.raw import RawBackend
 from gateway.tokens.records import TokenRecord
 from gateway.tokens.service import TokenService
@@ -53,12 +53,14 @@ async def served() -> AsyncIterator[Served]:
 
     async def exchange(app: web.Application) -> AsyncIterator[None]:
         async with aiohttp.ClientSession() as session:
-            app[EXCHANGE] = Exchange(
-                tokens=tokens,
-                accounts=DirectBackend(config, AccountPool([], []), lambda: session),
-                raw=RawBackend(lambda: session, config.upstream.timeouts),
-                inflight=InFlight(),
-                idle_timeout=5.0,
+            app[EXCHANGE] = ExchangeSlot(
+                Exchange(
+                    tokens=tokens,
+                    accounts=DirectBackend(config, AccountPool([], []), lambda: session),
+                    raw=RawBackend(lambda: session, config.upstream.timeouts),
+                    inflight=InFlight(),
+                    idle_timeout=5.0,
+                )
             )
             yield
 

@@ -7,8 +7,9 @@ async with grpc_gateway(config, env) as (gw, channel):
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import grpc
 
@@ -29,10 +30,12 @@ def grpc_target(gw: RunningGateway) -> str:
 
 @asynccontextmanager
 async def grpc_gateway(
-    config: RouterConfig, environ: Mapping[str, str] | None = None
+    config: RouterConfig,
+    environ: Mapping[str, str] | None = None,
+    reload_from: tuple[Callable[[], RouterConfig], Path | None] | None = None,
 ) -> AsyncIterator[tuple[RunningGateway, grpc.aio.Channel]]:
     async with (
-        running_gateway(with_admin_grpc(config), environ) as gw,
+        running_gateway(with_admin_grpc(config), environ, reload_from=reload_from) as gw,
         grpc.aio.insecure_channel(grpc_target(gw)) as channel,
     ):
         yield gw, channel

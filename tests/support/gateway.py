@@ -13,7 +13,7 @@ import dataclasses
 import inspect
 import json
 import ssl
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,10 +80,11 @@ async def running_gateway(
     port: int = 0,
     *,
     ssl_context: ssl.SSLContext | None = None,
+    reload_from: tuple[Callable[[], RouterConfig], Path | None] | None = None,
 ) -> AsyncIterator[RunningGateway]:
     """`clock` (a `tests.accounts.vclock.VirtualClock`) lets a test move account cooldowns on."""
     env = {"TOKEN_SECRET": TEST_SECRET, **(environ or {})}
-    app = build_app(config, env, clock)
+    app = build_app(config, env, clock, reload_from=reload_from)
     runner = web.AppRunner(app, handle_signals=False, handler_cancellation=True, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port)

@@ -120,8 +120,10 @@ def test_corrupt_text_lines_are_reported_with_their_line_number(text: str, fragm
 
 
 def test_binary_edge_cases() -> None:
-    assert formats.decode_binary(b"") == []
-    assert formats.decode_binary(b"LART") == []  # shorter than the magic: no records, like the seed
+    # Shorter than the magic (empty included) is a truncated file, not an empty store.
+    for short in (b"", b"L", b"LART", b"LARTOK0"):
+        with pytest.raises(formats.FormatError, match=f"tokens.bin: {len(short)} bytes, shorter than"):
+            formats.decode_binary(short)
     assert formats.decode_binary(b"LARTOK01") == []
     with pytest.raises(formats.FormatError, match="invalid magic"):
         formats.decode_binary(b"NOTATOKENFILE")

@@ -41,7 +41,9 @@ def test_issued_tokens_have_the_seed_header_and_claims_in_order() -> None:
     assert token.startswith("la_sk_eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.")  # the seed README's prefix
     header, payload = segments(token)
     assert header == b'{"typ":"JWT","alg":"HS256"}'
-    assert list(json.loads(payload)) == ["sub", "iat", "exp", "label"]
+    # The seed's claims in the seed's order, then the key id of the signing secret.
+    assert list(json.loads(payload)) == ["sub", "iat", "exp", "label", "kid"]
+    assert json.loads(payload)["kid"] == jwt_codec.kid_for(SECRET)
     assert jwt_codec.decode(token, SECRET, now=NOW) == claims
 
 
