@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -127,10 +127,20 @@ def _pairs(flat: list[str]) -> dict[str, str]:
 class RedisTokenStore(TokenState):
     persistent = True
 
-    def __init__(self, url: str, prefix: str = "lar:", *, refresh_interval: float = 2.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        prefix: str = "lar:",
+        *,
+        refresh_interval: float = 2.0,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        """`clock` (seconds, monotonic; the event loop's by default) paces re-opening after a
+        failed open, so a test can step past the window instead of sleeping through it."""
         super().__init__()
         self._url = url
         self.prefix, self.refresh_interval = prefix, refresh_interval
+        self._clock = clock
         self._redis: aioredis.Redis | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._opening: asyncio.Future[None] | None = None
@@ -169,20 +179,22 @@ class RedisTokenStore(TokenState):
         """Open in the background (wiring code cannot await); every operation waits for it, and a
         failed open is retried by a later operation (Redis may come up after the gateway)."""
         self._opening = asyncio.ensure_future(self.open())
-        self._opened_at = asyncio.get_running_loop().time()
+        self._opened_at = self._now()
+
+    def _now(self) -> float:
+        return self._clock() if self._clock is not None else asyncio.get_running_loop().time()
 
     async def _ready(self) -> aioredis.Redis:
         if self._redis is not None:
             return self._redis
         if self._opening is None:
             raise StoreError("the Redis token store is not open")
-        loop = asyncio.get_running_loop()
         if (
             self._opening.done()
             and self._opening.exception() is not None
-            and loop.time() - self._opened_at >= REOPEN_AFTER_SECONDS
+            and self._now() - self._opened_at >= REOPEN_AFTER_SECONDS
         ):
-            self._opening, self._opened_at = asyncio.ensure_future(self.open()), loop.time()
+            self._opening, self._opened_at = asyncio.ensure_future(self.open()), self._now()
         await asyncio.shield(self._opening)
         assert self._redis is not None
         return self._redis

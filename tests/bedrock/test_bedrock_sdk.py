@@ -50,7 +50,10 @@ async def invoke(client: Any, body: bytes = BODY) -> Any:
 async def invoke_stream(client: Any) -> tuple[str, list[dict[str, Any]]]:
     def call() -> tuple[str, list[dict[str, Any]]]:
         response = client.invoke_model_with_response_stream(modelId=BEDROCK_ID, body=BODY)
-        return response["contentType"], stream_events(response)
+        try:
+            return response["contentType"], stream_events(response)
+        finally:  # a stream that ends in an exception is left open, its socket with it
+            response["body"].close()
 
     return await asyncio.to_thread(call)
 

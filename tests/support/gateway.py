@@ -100,7 +100,19 @@ async def running_gateway(
     try:
         yield RunningGateway(f"http://127.0.0.1:{port}", app, tls_url)
     finally:
-        await runner.cleanup()
+        await _cleanup(runner)
+
+
+async def _cleanup(runner: web.AppRunner) -> None:
+    """Stop the gateway and every connection it accepted. Closing a TLS connection waits (up to
+    asyncio's 30 s SSL shutdown timeout) for the peer's close_notify, which a client that already
+    hung up never sends; the test's loop would end first and leak the socket, so after the graceful
+    shutdown the connections left are aborted."""
+    server = runner.server
+    transports = list(server._connections.values()) if server is not None else []
+    await runner.cleanup()
+    for transport in transports:
+        transport.abort()
 
 
 def write_credentials(

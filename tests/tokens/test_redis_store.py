@@ -17,7 +17,7 @@ from gateway.errors import GatewayError
 from gateway.tokens import jwt_codec
 from gateway.tokens.jwt_codec import Claims
 from gateway.tokens.records import TokenRecord
-from gateway.tokens.redisstore import RedisTokenStore, from_hash, to_hash
+from gateway.tokens.redisstore import REOPEN_AFTER_SECONDS, RedisTokenStore, from_hash, to_hash
 from gateway.tokens.service import TokenService
 from tests.support.fake_anthropic import FakeAnthropic
 from tests.support.gateway import gateway_config, running_gateway
@@ -202,15 +202,19 @@ async def _cli(env: dict[str, str], cwd: Path, *args: str) -> str:
 
 
 async def test_a_gateway_started_before_redis_recovers_when_redis_comes_up(tmp_path: Path) -> None:
-    port = free_port()
-    store = RedisTokenStore(f"redis://127.0.0.1:{port}/0")
+    port, clock = free_port(), FakeClock()
+    store = RedisTokenStore(f"redis://127.0.0.1:{port}/0", clock=clock)
     store.start()
     service = TokenService(store, SECRET)
     with pytest.raises(GatewayError) as down:
         await service.issue(label="too early")
     assert down.value.status == 500
     async with redis_server(tmp_path / "redis", port=port):
-        await asyncio.sleep(1.05)  # a failed open is retried at most once a second
+        # A failed open is retried at most once a second: not yet, then after the clock passes it.
+        with pytest.raises(GatewayError) as throttled:
+            await service.issue(label="within the reopen window")
+        assert throttled.value.status == 500
+        clock.now += REOPEN_AFTER_SECONDS
         issued = await service.issue(label="after recovery")
         assert (await service.authorize(bearer(issued.token))).used_requests == 1
         await store.close()
