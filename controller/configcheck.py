@@ -102,8 +102,10 @@ def _mount_clashes(resource: RouterConfigResource, config: RouterConfig, source:
     return tuple(problems)
 
 
-def check_resource(resource: RouterConfigResource) -> ConfigCheck:
-    """Validate the DSL of a resource and the spec's references into it."""
+def check_resource(resource: RouterConfigResource, sidecar: bool = False) -> ConfigCheck:
+    """Validate the DSL of a resource and the spec's references into it; a sidecar (`sidecar`, or
+    `spec.mode: sidecar`) keeps its store as its config says, one per app pod, so the shared-state rule
+    of gateway Deployments does not apply to it."""
     source = f"{resource.namespace}/{resource.name}/spec.config"
     try:
         config = load_config(resource.config, source)
@@ -114,7 +116,8 @@ def check_resource(resource: RouterConfigResource) -> ConfigCheck:
     known = {a.name for a in config.accounts} | {name for name, _ in credential_dirs(config)} | {"default"}
     problems: tuple[Problem, ...] = ()
     problems += name_problems(resource.name)
-    problems += state_problems(resource.replicas, config, source)
+    if not sidecar and resource.target is None:
+        problems += state_problems(resource.replicas, config, source)
     if config.server.host in ("localhost", "::1") or config.server.host.startswith("127."):
         problems += (
             Problem(

@@ -86,7 +86,7 @@ def render_text(
     resource = resource_from_config_file(
         chosen, config_text, placement.namespace, placement.replicas, placement.storage
     )
-    check = check_resource(resource)
+    check = check_resource(resource, sidecar=target is Target.SIDECAR)
     if not check.valid or check.config is None:
         lines = [p.render().replace(resource_source(resource), source, 1) for p in check.problems]
         return 1, "\n".join(lines) + "\n"

@@ -24,7 +24,6 @@ from gateway.telemetry.export import ExportPlan, export_plan
 from gateway.telemetry.labels import AccountLabels
 from gateway.telemetry.metrics import METRICS, AccountSample, GatewayMetrics, KeySample
 from gateway.telemetry.middleware import Meters, Sink, install_telemetry
-from gateway.telemetry.otlp import otlp_metric_reader, otlp_span_exporter
 from gateway.telemetry.tracing import TRACING, Tracing
 from gateway.tlsfiles import RELOADERS
 from gateway.tokens.service import TOKENS, TokenService
@@ -38,6 +37,10 @@ def setup_telemetry(app: web.Application, sink: Sink | None = None) -> None:
     providers = {p.name: p.kind for p in config.providers}
     tracing = None
     if plan.traces and plan.endpoint is not None:
+        # The OTLP exporters pull in gRPC: imported only when a collector is configured (a sidecar
+        # without one stays small and quick to start).
+        from gateway.telemetry.otlp import otlp_span_exporter
+
         exporter = otlp_span_exporter(plan.endpoint)
         tracing = Tracing(exporter, plan.ratio, resource, providers, plan.account_labels)
         app[TRACING] = tracing  # made now: the upstream session (an earlier lifetime) hooks into it
@@ -63,7 +66,11 @@ def _metrics(
         config = app[GATEWAY].config
         models = tuple(m for p in config.providers for m in p.models)
         models += tuple(a.alias for a in config.model_aliases)
-        push = otlp_metric_reader(plan) if plan.metrics else None
+        push = None
+        if plan.metrics:
+            from gateway.telemetry.otlp import otlp_metric_reader
+
+            push = otlp_metric_reader(plan)
         metrics = GatewayMetrics(
             preload_models=models,
             resource=resource,
