@@ -97,17 +97,24 @@ def register(subparsers: Any) -> None:
     imp.set_defaults(handler=_handler(_import))
 
 
+def open_provider_store(args: argparse.Namespace) -> ProviderStore | None:
+    """The data dir's provider store under TOKEN_SECRET, or None (said on stderr) when the secret is unset."""
+    config = settings_from_args(args).config
+    secret = resolve_secret(config.admin.token_secret, os.environ)
+    if not secret:
+        where = config.admin.token_secret.describe()
+        print(f"error: TOKEN_SECRET is required ({where} is unset or empty)", file=sys.stderr)
+        return None
+    from gateway.app import resolve_data_dir  # the one definition of the seed's data-dir default
+
+    return ProviderStore(resolve_data_dir(config, os.environ), secret)
+
+
 def _handler(action: Action) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        config = settings_from_args(args).config
-        secret = resolve_secret(config.admin.token_secret, os.environ)
-        if not secret:
-            where = config.admin.token_secret.describe()
-            print(f"error: TOKEN_SECRET is required ({where} is unset or empty)", file=sys.stderr)
+        store = open_provider_store(args)
+        if store is None:
             return 2
-        from gateway.app import resolve_data_dir  # the one definition of the seed's data-dir default
-
-        store = ProviderStore(resolve_data_dir(config, os.environ), secret)
         try:
             return action(store, args)
         except GatewayError as exc:

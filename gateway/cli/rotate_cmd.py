@@ -15,11 +15,9 @@ import os
 import sys
 from typing import Any
 
-from gateway.cli.settings import settings_from_args
-from gateway.credentials.secrets import resolve_secret
+from gateway.cli.providers_cmd import open_provider_store
 from gateway.errors import GatewayError
 from gateway.providers.crypto import ProviderKeyError
-from gateway.providers.store import ProviderStore
 from gateway.tokens.jwt_codec import parse_previous
 from gateway.tokens.service import PREVIOUS_SECRETS_ENV
 
@@ -38,16 +36,10 @@ def register(ops: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = settings_from_args(args).config
-    secret = resolve_secret(config.admin.token_secret, os.environ)
-    if not secret:
-        where = config.admin.token_secret.describe()
-        print(f"error: TOKEN_SECRET is required ({where} is unset or empty)", file=sys.stderr)
+    store = open_provider_store(args)
+    if store is None:
         return 2
-    from gateway.app import resolve_data_dir  # the one definition of the seed's data-dir default
-
     previous = parse_previous(os.environ.get(PREVIOUS_SECRETS_ENV))
-    store = ProviderStore(resolve_data_dir(config, os.environ), secret)
     try:
         done = store.reencrypt(previous)
     except ProviderKeyError as exc:
